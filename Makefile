@@ -1,0 +1,60 @@
+# Gridcase. `make run` serves the demo city; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/gridcase
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+# The suite runs in production mode (DEBUG off) with a test-only key and hosts.
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
+	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
+	GRIDCASE_DATA_DIR=$(CURDIR)/var/test
+
+.PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Gridcase needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	mkdir -p var
+	DEBUG=1 $(PY) manage.py migrate --noinput
+
+run: migrate
+	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo
+	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+system-deps:
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "Browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-cjk"; fi; \
+	fi
+
+test: install system-deps test-sqlite test-postgres
+
+test-sqlite: install
+	mkdir -p var/test/static
+	$(TEST_ENV) REDIS_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+# Every database test again on PostgreSQL. Skipped with a message when no server answers,
+# except under CI=true, where it must run.
+test-postgres: install
+	mkdir -p var/test/static
+	@if $(PY) bench/service_up.py postgres "$(PG_TEST_URL)"; then \
+		$(TEST_ENV) DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then echo "CI: PostgreSQL at $(PG_TEST_URL) is required and not reachable."; exit 1; \
+	else echo "SKIPPED: PostgreSQL tests (no server at $(PG_TEST_URL))"; fi
+
+bench: install
+	$(PY) bench/locate.py
+
+clean:
+	rm -rf var/test .pytest_cache

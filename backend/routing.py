@@ -1,0 +1,3 @@
+"""WebSocket URL routes. The alert streams arrive with the realtime issue."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,8 @@
+"""WSGI entry point: the REST API and pages in the scaled deployment (docs/operations.md)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+application = get_wsgi_application()

@@ -1,0 +1,1 @@
+"""Cases and their events arrive with the workflow issue (#3)."""

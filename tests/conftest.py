@@ -1,0 +1,47 @@
+"""Suite-wide fixtures. Services that a test needs and that are missing make it skip with a
+message locally; under CI=true they make it fail (never skip)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("GRIDCASE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SIP_DIR = SHARED_DATA / "boundaries_cn" / "suzhou_sip_grid"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(available: bool, what: str) -> None:
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true: {what} is required and not available")
+    pytest.skip(f"{what} is not available here")
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+    require(_answers(url, 6379), f"Redis at {url}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = "/usr/bin/chromium"
+    require(Path(path).exists(), "Debian's chromium (/usr/bin/chromium)")
+    return path
