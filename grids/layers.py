@@ -58,12 +58,23 @@ def build_layer(properties: list[dict], geojson: list[str], band: int) -> Layer:
     bounds = shapely.bounds(geoms)
     _max_zoom, tolerance, decimals = ZOOM_BANDS[band]
     if tolerance:
-        geoms = shapely.coverage_simplify(geoms, tolerance, simplify_boundary=True)
+        geoms = _simplify(geoms, tolerance)
     texts = [
         orjson.dumps(_round_coords(orjson.loads(text), decimals))
         for text in shapely.to_geojson(geoms)
     ]
     return Layer(properties, texts, bounds)
+
+
+def _simplify(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Coverage simplification; real layers are rarely perfect coverages (rounding slivers), and
+    GEOS refuses some: then keep the outer boundary, and as a last resort simplify each polygon."""
+    for simplify_boundary in (True, False):
+        try:
+            return shapely.coverage_simplify(geoms, tolerance, simplify_boundary=simplify_boundary)
+        except shapely.errors.GEOSException:
+            continue
+    return shapely.simplify(geoms, tolerance, preserve_topology=True)
 
 
 def _round_coords(geometry: dict, decimals: int) -> dict:

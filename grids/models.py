@@ -80,6 +80,10 @@ class Area(Geometry):
     code = models.CharField(_("code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    derived_geometry = models.BooleanField(
+        _("geometry derived from grids"), default=False,
+        help_text=_("Recomputed as the union of its grids after each grid import."),
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -187,7 +191,7 @@ class Grid(Geometry):
             models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{15}$"), name="grid_code_15_digits"),
             models.CheckConstraint(condition=Q(region_class__in=[1, 2, 3]), name="grid_region_class_valid"),
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
                 name="grid_validity_ordered",
             ),
         ]

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -14,8 +16,18 @@ from grids.models import Area, Grid, GridLayer
 from grids.serializers import AreaLayerQuery, GridDetailSerializer, LayerQuery, LocateQuery
 
 
-def _geojson_response(features: list[dict]) -> HttpResponse:
-    response = HttpResponse(layers.feature_collection_bytes(features), content_type="application/geo+json")
+def _geojson_response(request, features: list[dict]) -> HttpResponse:
+    """GeoJSON bytes, gzipped when the client accepts it (a full grid layer: 1.9 MB → 0.35 MB).
+
+    Only these public layer responses are compressed: they carry no secrets, so BREACH-style
+    attacks on compressed pages do not apply."""
+    body = layers.feature_collection_bytes(features)
+    response = HttpResponse(content_type="application/geo+json")
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 1024:
+        body = compress_string(body)
+        response["Content-Encoding"] = "gzip"
+    response.content = body
+    patch_vary_headers(response, ["Accept-Encoding"])
     response["Cache-Control"] = "private, max-age=60"
     return response
 
@@ -42,7 +54,7 @@ def grid_layer(request):
         return layers.build_layer(props, [r[7] for r in rows], band)
 
     layer = layers.cached_layer(("grids", _layer_version(), band), load)
-    return _geojson_response(layer.features(query.validated_data.get("bbox")))
+    return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
 @extend_schema(parameters=[AreaLayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT})
@@ -62,7 +74,7 @@ def area_layer(request):
         return layers.build_layer(props, [r[4] for r in rows], band)
 
     layer = layers.cached_layer(("areas", level, _layer_version(), band), load)
-    return _geojson_response(layer.features(query.validated_data.get("bbox")))
+    return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
 @extend_schema(parameters=[LocateQuery])
