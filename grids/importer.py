@@ -279,7 +279,8 @@ def _metric(geoms: list[shapely.Geometry]) -> tuple[gpd.GeoSeries, object]:
 def check_topology(report: ImportReport, *, tolerance_m2: float, communities: dict[str, shapely.Geometry]) -> None:
     """Overlaps between any two grids; gaps inside each community; grids outside their community."""
     rows = [r for r in report.rows if r.geometry is not None and not r.geometry.is_empty
-            and r.geometry.geom_type in ("Polygon", "MultiPolygon") and r.code.isdigit() and len(r.code) == 15]
+            and r.geometry.geom_type in ("Polygon", "MultiPolygon") and r.geometry.is_valid
+            and r.code.isdigit() and len(r.code) == 15]
     if not rows:
         return
     metric, crs = _metric([r.geometry for r in rows])
