@@ -93,6 +93,14 @@ class GridIndex:
         self.snap_distance_m = float(snap_distance_m)
         self.version = version
         self._tree = shapely.STRtree(self.geometries)
+        shapely.prepare(self.geometries)
+        bounds = shapely.bounds(self.geometries) if len(self.geometries) else np.empty((0, 4))
+        self._buckets = _Buckets(bounds)
+        # Bboxes grown by the snap distance (conservatively, in degrees) rule out far points cheaply.
+        lat = float(np.abs(bounds[:, [1, 3]]).max()) if len(bounds) else 0.0
+        dx = self.snap_distance_m / (111_320 * max(np.cos(np.radians(min(lat, 89.0))), 1e-6))
+        dy = self.snap_distance_m / 110_540
+        self._near_buckets = _Buckets(bounds + np.array([-dx, -dy, dx, dy]) * 1.01)
         if len(self.geometries):
             minx, miny, maxx, maxy = shapely.total_bounds(self.geometries)
             self._to_m = local_metric_transformer((minx + maxx) / 2, (miny + maxy) / 2)
@@ -121,18 +129,23 @@ class GridIndex:
         return Located(int(self.ids[i]), str(self.codes[i]), False, round(float(distance[0]), 2))
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bulk locate. Returns (positions into self.ids or NO_GRID, distance in metres or NaN)."""
+        """Bulk locate. Returns (positions into self.ids or NO_GRID, distance in metres or NaN).
+
+        Candidates come from a bucket grid over the layer and a vectorised bbox test, then
+        `intersects_xy` against prepared polygons: no Point objects are made for the common case.
+        """
         lons = np.asarray(lons, dtype=float)
         lats = np.asarray(lats, dtype=float)
         n = len(lons)
-        result = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        big = np.iinfo(np.int64).max
+        result = np.full(n, big, dtype=np.int64)
         distance = np.full(n, np.nan)
         if n == 0 or len(self) == 0:
             return np.full(n, NO_GRID, dtype=np.int64), distance
-        points = shapely.points(lons, lats)
-        inp, tree_idx = self._tree.query(points, predicate="intersects")
-        np.minimum.at(result, inp, tree_idx)
-        inside = result != np.iinfo(np.int64).max
+        point_idx, grid_idx = self._buckets.candidates(lons, lats)
+        hit = shapely.intersects_xy(self.geometries[grid_idx], lons[point_idx], lats[point_idx])
+        np.minimum.at(result, point_idx[hit], grid_idx[hit])  # smallest code wins on shared edges
+        inside = result != big
         distance[inside] = 0.0
         result[~inside] = NO_GRID
         misses = np.flatnonzero(~inside)
@@ -146,6 +159,12 @@ class GridIndex:
         out = np.full(len(lons), NO_GRID, dtype=np.int64)
         dist = np.full(len(lons), np.nan)
         if len(self) == 0 or self.snap_distance_m <= 0:
+            return out, dist
+        near_idx, _grids = self._near_buckets.candidates(lons, lats)
+        near = np.unique(near_idx)
+        if len(near) < len(lons):  # only points within reach of some grid go to the metric tree
+            sub_out, sub_dist = self._nearest(lons[near], lats[near]) if len(near) else (out[:0], dist[:0])
+            out[near], dist[near] = sub_out, sub_dist
             return out, dist
         x, y = self._to_m.transform(lons, lats)
         points = shapely.points(x, y)
@@ -161,6 +180,53 @@ class GridIndex:
         best_d[inp] = d  # all matches of one input share its minimum distance
         dist[found] = best_d[found]
         return out, dist
+
+
+class _Buckets:
+    """A uniform bucket grid over the layer: cell → grids whose bbox touches it (CSR arrays)."""
+
+    def __init__(self, bounds: np.ndarray) -> None:
+        self.bounds = bounds
+        if not len(bounds):
+            self.cell, self.nx, self.ny, self.origin = 1.0, 1, 1, (0.0, 0.0)
+            self.starts, self.grids = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
+            return
+        b = self.bounds
+        size = np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))
+        self.cell = float(max(size / 2, 1e-6))
+        self.origin = (float(b[:, 0].min()), float(b[:, 1].min()))
+        self.nx = int((b[:, 2].max() - self.origin[0]) / self.cell) + 1
+        self.ny = int((b[:, 3].max() - self.origin[1]) / self.cell) + 1
+        cells, owners = [], []
+        ix0, iy0 = self._ix(b[:, 0], b[:, 1])
+        ix1, iy1 = self._ix(b[:, 2], b[:, 3])
+        for g in range(len(b)):
+            xs, ys = np.meshgrid(np.arange(ix0[g], ix1[g] + 1), np.arange(iy0[g], iy1[g] + 1))
+            cells.append((ys * self.nx + xs).ravel())
+            owners.append(np.full(xs.size, g, dtype=np.int64))
+        cell_ids, grid_ids = np.concatenate(cells), np.concatenate(owners)
+        order = np.lexsort((grid_ids, cell_ids))
+        self.grids = grid_ids[order]
+        self.starts = np.searchsorted(cell_ids[order], np.arange(self.nx * self.ny + 1))
+
+    def _ix(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ix = np.clip(((x - self.origin[0]) / self.cell).astype(np.int64), 0, self.nx - 1)
+        iy = np.clip(((y - self.origin[1]) / self.cell).astype(np.int64), 0, self.ny - 1)
+        return ix, iy
+
+    def candidates(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, grid index) pairs whose bbox contains the point."""
+        ix, iy = self._ix(x, y)
+        cell = iy * self.nx + ix
+        first, counts = self.starts[cell], self.starts[cell + 1] - self.starts[cell]
+        point_idx = np.repeat(np.arange(len(x)), counts)
+        ends = np.cumsum(counts)
+        offsets = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - counts - first, counts)
+        grid_idx = self.grids[offsets]
+        b = self.bounds[grid_idx]
+        px, py = x[point_idx], y[point_idx]
+        keep = (b[:, 0] <= px) & (px <= b[:, 2]) & (b[:, 1] <= py) & (py <= b[:, 3])
+        return point_idx[keep], grid_idx[keep]
 
 
 def build_index(rows: list[tuple[int, str, str]], *, snap_distance_m: float, version: object = 0) -> GridIndex:
