@@ -6,6 +6,7 @@ import itertools
 
 import shapely
 
+from cases.models import BigClass, CaseStandard, ClassificationStandard, Kind, SmallClass
 from grids.geo import to_geojson
 from grids.models import Area, Grid, GridAssignment, Level
 from people.models import Organisation, Role, User
@@ -61,4 +62,39 @@ def make_user(*, role: str = Role.OFFICER, username: str | None = None,
     n = next(_serial)
     user = User.objects.create_user(username=username or f"{role}{n}", password=password, role=role,
                                     organisation=organisation)
+    return user
+
+
+def make_standard(*, code: str | None = None, name: str = "测试分类标准", active: bool = False
+                  ) -> ClassificationStandard:
+    """A classification standard; inactive unless asked (only one non-local one may be active)."""
+    n = next(_serial)
+    return ClassificationStandard.objects.create(code=code or f"TEST-{n}", name=name, active=active)
+
+
+def make_big_class(*, standard: ClassificationStandard | None = None, kind: str = Kind.EVENT,
+                   code: str = "01", name: str = "测试大类") -> BigClass:
+    standard = standard or make_standard()
+    return BigClass.objects.create(standard=standard, kind=kind, code=code, name=name)
+
+
+def make_small_class(*, big_class: BigClass | None = None, code: str | None = None,
+                     name: str = "测试小类", active: bool = True, case_standard: bool = True,
+                     **standard_fields) -> SmallClass:
+    """A small class (code = big class code + serial) with a case standard (1 工作日 by default);
+    `standard_fields` set case standard fields such as attribute_schema or urgency."""
+    big_class = big_class or make_big_class()
+    n = next(_serial)
+    small = SmallClass.objects.create(big_class=big_class, code=code or f"{big_class.code}{n:03d}",
+                                      name=name, active=active)
+    if case_standard:
+        CaseStandard.objects.create(small_class=small, **standard_fields)
+    return small
+
+
+def make_admin_user(*, username: str | None = None, password: str = "pw-for-tests-1") -> User:
+    """A superuser with role administrator, for the Django admin."""
+    user = make_user(role=Role.ADMIN, username=username, password=password)
+    user.is_staff = user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
     return user
