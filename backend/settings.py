@@ -112,7 +112,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "backend.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -266,7 +266,7 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 12,
     "MIN_ZOOM": 8,
     "MAX_ZOOM": 19,
-    "TILES": [(str(_("Base map")), TILES_URL, {"attribution": ""})] if TILES_URL else [],
+    "TILES": [(_("Base map"), TILES_URL, {"attribution": ""})] if TILES_URL else [],
     "RESET_VIEW": False,
 }
 

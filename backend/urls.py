@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/auth/token", people_views.obtain_token, name="api-token"),
     path("api/me", people_views.me, name="api-me"),
     path("api/", include("grids.urls")),
+    path("api/", include("cases.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("frontend.urls")),

@@ -45,3 +45,17 @@ def chromium_path() -> str:
     path = "/usr/bin/chromium"
     require(Path(path).exists(), "Debian's chromium (/usr/bin/chromium)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def english_messages(request, settings):
+    """Tests read messages in English (the source strings); the product default stays zh-hans,
+    which tests marked `chinese` (and the browser tests, through a zh-CN page) check."""
+    if request.node.get_closest_marker("chinese"):
+        yield
+        return
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -47,6 +47,7 @@ def test_debug_mode_starts_without_production_settings():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.chinese
 def test_time_zone_and_languages():
     assert settings.TIME_ZONE == "Asia/Shanghai" and settings.USE_TZ
     assert settings.LANGUAGE_CODE == "zh-hans"
@@ -84,3 +85,19 @@ def test_postgres_uses_a_connection_pool():
         pytest.skip("PostgreSQL-only settings (this run is on %s)" % connection.vendor)
     assert settings.DATABASES["default"]["OPTIONS"]["pool"] is True
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.chinese
+@pytest.mark.django_db
+def test_the_ui_is_chinese_by_default_and_english_on_request(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "网格" in page and 'lang="zh-hans"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert 'lang="en"' in client.get("/").content.decode()
+
+
+@pytest.mark.chinese
+@pytest.mark.django_db
+def test_api_errors_are_chinese_by_default(client):
+    body = client.get("/api/grids/locate", {"lon": "x", "lat": "31"}).json()
+    assert body["lon"][0] == "请填写合法的数字。"

@@ -1,0 +1,41 @@
+"""Possible duplicates (DOMAIN §4): open cases of the same small class within the class's radius
+(default 30 m) reported in the last 72 hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.utils import timezone
+
+from cases.models import Case
+
+WINDOW = dt.timedelta(hours=72)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Haversine distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | None, exclude_id: int | None = None,
+                         now: dt.datetime | None = None, limit: int = 10) -> list[tuple[Case, float]]:
+    """(case, distance in m) pairs, nearest first. Uses the (lon, lat) index for a bbox first."""
+    if lon is None or lat is None:
+        return []
+    from cases.models import CaseStandard
+
+    radius = (CaseStandard.objects.filter(small_class_id=category_id).values_list("duplicate_radius_m", flat=True)
+              .first() or 30)
+    dlat = radius / 110_540
+    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
+    now = now or timezone.now()
+    nearby = (Case.objects.open().filter(category_id=category_id, reported_at__gte=now - WINDOW,
+                                         lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat))
+              .exclude(pk=exclude_id).select_related("grid"))
+    found = [(c, distance_m(lon, lat, c.lon, c.lat)) for c in nearby]
+    return sorted([(c, d) for c, d in found if d <= radius], key=lambda pair: pair[1])[:limit]

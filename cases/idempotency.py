@@ -1,0 +1,77 @@
+"""Idempotent case creation (RELIABILITY.md §2 and §7; Stripe semantics, IETF draft status codes).
+
+- a missing or malformed `Idempotency-Key` → 400;
+- first request: an `in_flight` record is inserted in its own short transaction, before any work;
+- a retry while the first is still running → 409 ("a request is outstanding for this key");
+- a retry with a different payload → 422;
+- a retry after completion → the stored status and body, byte for byte the same JSON;
+- a request that fails validation stores nothing (the record is removed), so the client may fix and
+  retry with the same key; a worker killed mid-request leaves an `in_flight` record that a retry
+  takes over after STALE_AFTER.
+Keys are scoped to the user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+import orjson
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cases.models import IdempotencyRecord
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+STALE_AFTER = dt.timedelta(minutes=2)
+
+
+class IdempotencyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def fingerprint(data: dict, files: list[bytes]) -> str:
+    digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str))
+    for content in files:
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None, IdempotencyRecord | None]:
+    """(record to complete, None) for new work, or (None, finished record) to replay."""
+    if not key:
+        raise IdempotencyError(400, "Idempotency-Key header is required (a UUID made once per report).")
+    if not KEY_PATTERN.match(key):
+        raise IdempotencyError(400, "Idempotency-Key must be 1–255 printable ASCII characters.")
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=print_), None
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(user=user, key=key)
+    if record.fingerprint != print_:
+        raise IdempotencyError(422, "This Idempotency-Key was used with a different request body.")
+    if record.state == IdempotencyRecord.State.DONE:
+        return None, record
+    cutoff = timezone.now() - STALE_AFTER
+    taken = IdempotencyRecord.objects.filter(pk=record.pk, state="in_flight", created_at__lt=cutoff).update(
+        created_at=timezone.now())
+    if taken:  # the first attempt died without finishing: this retry does the work
+        record.refresh_from_db()
+        return record, None
+    raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
+
+
+def complete(record: IdempotencyRecord, status: int, body: dict) -> None:
+    record.state, record.status_code, record.completed_at = IdempotencyRecord.State.DONE, status, timezone.now()
+    record.body = orjson.loads(orjson.dumps(body))
+    record.save(update_fields=["state", "status_code", "body", "completed_at"])
+
+
+def forget(record: IdempotencyRecord | None) -> None:
+    """Drop a record whose request stored no result (validation failed, or an error)."""
+    if record is not None:
+        IdempotencyRecord.objects.filter(pk=record.pk, state="in_flight").delete()

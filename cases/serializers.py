@@ -1,0 +1,162 @@
+"""Shapes of case data: input serializers (validation only, never save) and output functions."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cases import deadlines
+from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
+from people.models import CENTRE_ROLES, Organisation
+
+MAX_PHOTOS = 9
+
+
+class LocationFields(serializers.Serializer):
+    lon = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+    def validate(self, data):
+        if (data.get("lon") is None) != (data.get("lat") is None):
+            raise serializers.ValidationError({"lat" if data.get("lat") is None else "lon": _("Give lon and lat together.")})
+        return data
+
+
+class CaseCreateSerializer(LocationFields):
+    category = serializers.PrimaryKeyRelatedField(queryset=SmallClass.objects.available(),
+                                                  help_text=_("Small class id (GET /api/categories/)"))
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    attributes = serializers.JSONField(required=False, default=dict)
+    client_uuid = serializers.UUIDField(required=False, allow_null=True,
+                                        help_text=_("Made once per report on the device; retries reuse it."))
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    self_handle = serializers.BooleanField(required=False, default=False,
+                                           help_text=_("Fixed on the spot by the reporting officer (after-photo required)."))
+    contact = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+
+    def validate(self, data):
+        data = super().validate(data)
+        if data.get("lon") is None and not data.get("address"):
+            raise serializers.ValidationError({"lon": _("Give the location (lon and lat) or an address.")})
+        if not isinstance(data.get("attributes"), dict):
+            raise serializers.ValidationError({"attributes": _("attributes must be a JSON object.")})
+        return data
+
+
+class TransitionSerializer(LocationFields):
+    action = serializers.CharField(max_length=24)
+    version = serializers.IntegerField(required=False, min_value=1,
+                                       help_text=_("The version you saw; or send If-Match instead."))
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    outcome = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
+    unit = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(), required=False, allow_null=True)
+    duplicate_of = serializers.CharField(required=False, allow_blank=True, max_length=20,
+                                         help_text=_("Id or case number of the case this one duplicates"))
+    amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
+
+
+class CaseListQuery(serializers.Serializer):
+    status = serializers.CharField(required=False, help_text=_("Comma-separated statuses"))
+    area = serializers.CharField(required=False, max_length=15, help_text=_("Area or grid code (prefix)"))
+    grid = serializers.CharField(required=False, max_length=15)
+    category = serializers.IntegerField(required=False)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    supervised = serializers.BooleanField(required=False, allow_null=True, default=None)
+    unit = serializers.IntegerField(required=False)
+    start = serializers.DateField(required=False, help_text=_("Reported on or after (Asia/Shanghai date)"))
+    end = serializers.DateField(required=False, help_text=_("Reported before (Asia/Shanghai date)"))
+    q = serializers.CharField(required=False, max_length=100, help_text=_("Case number, address or description text"))
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [s.strip() for s in value.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in Status.values]
+        if unknown:
+            raise serializers.ValidationError(_("Unknown status: %(s)s. Known: %(known)s.")
+                                              % {"s": ", ".join(unknown), "known": ", ".join(Status.values)})
+        return statuses
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+
+
+def photo_dict(photo: Photo) -> dict:
+    def url(kind: str) -> str:
+        return reverse("case-photo", args=[photo.pk, kind])
+
+    return {"id": photo.pk, "stage": photo.stage, "thumbnail": url("thumbnail"), "public": url("public"),
+            "original": url("original"), "width": photo.width, "height": photo.height,
+            "taken_at": _iso(photo.taken_at), "gps": [photo.gps_lon, photo.gps_lat] if photo.gps_lon is not None else None,
+            "flags": photo.flags}
+
+
+def case_row(case: Case, now=None) -> dict:
+    """The list shape: enough for a table row or a map marker."""
+    now = now or timezone.now()
+    grid = case.grid
+    return {
+        "id": case.pk, "number": case.number, "status": case.status, "status_display": case.get_status_display(),
+        "version": case.version, "source": case.source,
+        "category": {"id": case.category_id, "code": case.category.code, "name": case.category.name},
+        "grid": {"code": grid.code, "name": grid.name} if grid else None, "outside_grid": case.outside_grid,
+        "lon": case.lon, "lat": case.lat, "address": case.address, "description": case.description[:200],
+        "unit": {"id": case.unit_id, "name": case.unit.name} if case.unit_id else None,
+        "reported_at": _iso(case.reported_at), "deadline": _iso(case.deadline),
+        "light": deadlines.traffic_light(case, now), "supervised": case.supervised,
+        "pending_request": case.pending_request or None,
+    }
+
+
+def event_dict(event: CaseEvent) -> dict:
+    return {"seq": event.seq, "action": event.action, "from": event.from_status or None, "to": event.to_status,
+            "actor": _person(event.actor), "role": event.actor_role,
+            "unit": {"id": event.unit_id, "name": event.unit.name} if event.unit_id else None,
+            "at": _iso(event.at), "reason": event.reason, "data": event.data,
+            "photos": [photo_dict(p) for p in event.photos.all()]}
+
+
+def case_detail(case: Case, user) -> dict:
+    """Everything about one case for `user`: timeline, photos, allowed actions, duplicates."""
+    from cases.duplicates import duplicate_candidates
+    from cases.workflow import allowed_actions
+
+    case = (Case.objects.select_related("category__big_class__standard", "grid__community", "unit", "reporter")
+            .get(pk=case.pk))
+    events = case.events.select_related("actor", "unit").prefetch_related("photos")
+    body = case_row(case)
+    body.update({
+        "description": case.description, "attributes": case.attributes, "urgent": case.urgent,
+        "category": {**body["category"], "big_class": case.category.big_class.name,
+                     "standard": case.category.big_class.standard.code},
+        "reporter": _person(case.reporter), "occurred_at": _iso(case.occurred_at),
+        "dispatched_at": _iso(case.dispatched_at), "disposed_at": _iso(case.disposed_at),
+        "closed_at": _iso(case.closed_at), "duplicate_of": case.duplicate_of_id,
+        "evidence_flags": case.evidence_flags,
+        "events": [event_dict(e) for e in events],
+        "photos": [photo_dict(p) for p in case.photos.all()],
+        "allowed_actions": allowed_actions(case, user) if user is not None else [],
+    })
+    if user is not None and (user.is_superuser or user.role in CENTRE_ROLES):
+        body["reporter_contact"] = case.reporter_contact
+        body["duplicates"] = duplicate_list(duplicate_candidates(
+            category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk)) if case.is_open else []
+    return body
+
+
+def duplicate_list(pairs) -> list[dict]:
+    return [{"id": c.pk, "number": c.number, "status": c.status, "distance_m": round(d, 1),
+             "reported_at": _iso(c.reported_at), "description": c.description[:100]} for c, d in pairs]

@@ -1,0 +1,263 @@
+"""Case API: thin views. Parse with a serializer, fetch through cases.access, call one domain
+function, shape the answer. Errors are mapped to HTTP in backend/exceptions.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from cases import idempotency, photos, workflow
+from cases.access import get_case_for_user, visible_cases
+from cases.duplicates import duplicate_candidates
+from cases.models import Case, Photo, SmallClass, Source
+from cases.serializers import (
+    MAX_PHOTOS,
+    CaseCreateSerializer,
+    CaseListQuery,
+    TransitionSerializer,
+    case_detail,
+    case_row,
+    duplicate_list,
+)
+from people.models import Role
+
+PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+class CasePagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _form_data(request) -> dict:
+    """Request data as a plain dict; multipart forms may carry JSON in `attributes`/`contact`."""
+    import json
+
+    if hasattr(request.data, "dict"):
+        data = request.data.dict()
+        for key in ("attributes", "contact"):
+            if isinstance(data.get(key), str):
+                try:
+                    data[key] = json.loads(data[key] or "{}")
+                except ValueError:
+                    raise ValidationError({key: "Not valid JSON."}) from None
+        data.pop("photos", None)
+        return data
+    return dict(request.data)
+
+
+def store_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[dict]:
+    """Validate, process and store each uploaded photo — outside any database transaction."""
+    files = request.FILES.getlist("photos")
+    if len(files) > MAX_PHOTOS:
+        raise ValidationError({"photos": f"At most {MAX_PHOTOS} photos per action."})
+    stored = []
+    for upload in files:
+        try:
+            processed = photos.process_photo(upload, filename=upload.name)
+        except photos.PhotoRejected as exc:
+            raise ValidationError({"photos": f"{upload.name}: {exc.message}"}) from None
+        names = photos.store_photo(processed)
+        stored.append({
+            "sha256": processed.sha256, "original": names.original_name, "public": names.public_name,
+            "thumbnail": names.thumbnail_name, "format": processed.format, "width": processed.width,
+            "height": processed.height, "size": len(processed.original), "taken_at": processed.taken_at,
+            "gps_lon": processed.gps_lon, "gps_lat": processed.gps_lat, "camera": processed.camera[:100],
+            "flags": photos.compare_evidence(processed, lon=lon, lat=lat, reported_at=reported_at),
+        })
+    return stored
+
+
+@extend_schema(request=CaseCreateSerializer, parameters=[CaseListQuery], responses={200: dict, 201: dict})
+@api_view(["GET", "POST"])
+@parser_classes(PARSERS)
+def cases(request):
+    """GET: the cases you may see, filtered, newest first, cursor-paginated.
+    POST: report a case (JSON, or multipart with `photos`). Requires an `Idempotency-Key` header."""
+    if request.method == "GET":
+        return _list(request)
+    return _create(request)
+
+
+def _list(request):
+    query = CaseListQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    rows = _filter(visible_cases(request.user), query.validated_data).select_related("category", "grid", "unit")
+    paginator = CasePagination()
+    page = paginator.paginate_queryset(rows, request)
+    now = timezone.now()
+    return paginator.get_paginated_response([case_row(c, now) for c in page])
+
+
+def _filter(rows, f: dict):
+    if f.get("status"):
+        rows = rows.filter(status__in=f["status"])
+    for key in ("area", "grid"):
+        if f.get(key):
+            rows = rows.filter(grid__code__startswith=f[key])
+    if f.get("category"):
+        rows = rows.filter(category_id=f["category"])
+    if f.get("source"):
+        rows = rows.filter(source=f["source"])
+    if f.get("unit"):
+        rows = rows.filter(unit_id=f["unit"])
+    if f.get("overdue") is not None:
+        overdue = Q(status="handling", deadline__lt=timezone.now())
+        rows = rows.filter(overdue) if f["overdue"] else rows.exclude(overdue)
+    if f.get("supervised") is not None:
+        rows = rows.filter(supervised=f["supervised"])
+    tz = timezone.get_current_timezone()
+    if f.get("start"):
+        rows = rows.filter(reported_at__gte=dt.datetime.combine(f["start"], dt.time(), tz))
+    if f.get("end"):
+        rows = rows.filter(reported_at__lt=dt.datetime.combine(f["end"], dt.time(), tz))
+    if f.get("q"):
+        q = f["q"].strip()
+        rows = rows.filter(Q(number=q) | Q(address__icontains=q) | Q(description__icontains=q))
+    return rows
+
+
+def _create(request):
+    data = _form_data(request)
+    uploads = [f.read() for f in request.FILES.getlist("photos")]
+    for f in request.FILES.getlist("photos"):
+        f.seek(0)
+    try:
+        record, replay = idempotency.begin(request.user, request.headers.get("Idempotency-Key"),
+                                           idempotency.fingerprint(data, uploads))
+    except idempotency.IdempotencyError as exc:
+        return Response({"detail": str(exc), "code": "idempotency"}, status=exc.status)
+    if replay is not None:
+        return Response(replay.body, status=replay.status_code, headers={"Idempotent-Replayed": "true"})
+    try:
+        code, body = _report(request, data)
+    except BaseException:
+        idempotency.forget(record)
+        raise
+    idempotency.complete(record, code, body)
+    return Response(body, status=code)
+
+
+def _report(request, data: dict) -> tuple[int, dict]:
+    form = CaseCreateSerializer(data=data)
+    form.is_valid(raise_exception=True)
+    v = form.validated_data
+    user = request.user
+    if v.get("client_uuid") and (known := Case.objects.filter(client_uuid=v["client_uuid"]).first()):
+        if known.reporter_id != user.pk:
+            raise ValidationError({"client_uuid": "This report id belongs to another reporter's case."})
+        return status.HTTP_200_OK, case_detail(known, user)
+    now = timezone.now()
+    stored = store_uploads(request, lon=v.get("lon"), lat=v.get("lat"), reported_at=v.get("occurred_at") or now)
+    source = Source.PUBLIC if user.role == Role.PUBLIC else v.get("source") or (
+        Source.PATROL if user.role == Role.OFFICER else "")
+    if not source:
+        raise ValidationError({"source": "Say where the report came from (e.g. hotline_12345)."})
+    report = workflow.Report(
+        category=v["category"], source=source, lon=v.get("lon"), lat=v.get("lat"), address=v.get("address", ""),
+        description=v.get("description", ""), attributes=v.get("attributes") or {}, client_uuid=v.get("client_uuid"),
+        occurred_at=v.get("occurred_at"), contact=v.get("contact") or {}, photos=stored if not v["self_handle"] else [],
+        evidence_flags=sorted({flag for p in stored for flag in p["flags"]}))
+    case = workflow.report_case(report, reporter=user, now=now)
+    if v["self_handle"]:
+        workflow.transition(case, "self_handle", actor=user, version=case.version,
+                            inputs=workflow.Inputs(photos=stored), now=now)
+    body = case_detail(case, user)
+    body["duplicates"] = duplicate_list(duplicate_candidates(
+        category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now))
+    return status.HTTP_201_CREATED, body
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+def case_detail_view(request, pk: int):
+    """One case: timeline, photos, deadline and light, allowed actions (and duplicates for the centre)."""
+    case = get_case_for_user(request.user, pk)
+    return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})
+
+
+def _if_match_version(request) -> int | None:
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        return None
+    value = header.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationError({"If-Match": "If-Match must carry the case's ETag, e.g. \"3\"."})
+    return int(value)
+
+
+@extend_schema(request=TransitionSerializer, responses=dict,
+               parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)])
+@api_view(["POST"])
+@parser_classes(PARSERS)
+def transition_view(request, pk: int):
+    """Apply one workflow action. Carry the version you saw (`version`, or `If-Match`)."""
+    case = get_case_for_user(request.user, pk)
+    form = TransitionSerializer(data=_form_data(request))
+    form.is_valid(raise_exception=True)
+    v = form.validated_data
+    version = _if_match_version(request) or v.get("version")
+    if version is None:
+        return Response({"detail": "Send the version you saw: `version` in the body or an If-Match header.",
+                         "code": "version_required"}, status=status.HTTP_428_PRECONDITION_REQUIRED)
+    inputs = workflow.Inputs(
+        reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
+        duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
+        amount_minutes=v.get("amount_minutes"),
+        location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
+    if request.FILES:
+        inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
+    workflow.transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
+    case.refresh_from_db()
+    return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})
+
+
+def _duplicate_target(user, ref: str | None) -> Case | None:
+    if not ref:
+        return None
+    match = Q(number=ref) | Q(pk=int(ref)) if ref.isdigit() and len(ref) < 13 else Q(number=ref)
+    return visible_cases(user).filter(match).first()  # None: the workflow names the problem
+
+
+@extend_schema(responses={(200, "image/jpeg"): bytes})
+@api_view(["GET"])
+def photo_file(request, pk: int, kind: str):
+    """A case photo: `thumbnail`, `public` (both EXIF-free) or `original` (evidence, with EXIF)."""
+    photo = get_object_or_404(Photo, pk=pk)
+    get_case_for_user(request.user, photo.case_id)
+    name = {"thumbnail": photo.thumbnail, "public": photo.public, "original": photo.original}.get(kind)
+    if name is None:
+        raise Http404
+    from django.core.files.storage import default_storage
+
+    response = FileResponse(default_storage.open(name, "rb"))
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+def categories(request):
+    """Small classes a new case may use; `q` searches code, name and keywords."""
+    rows = SmallClass.objects.available().select_related("big_class", "case_standard")
+    q = request.query_params.get("q", "").strip()
+    if q:
+        rows = rows.filter(Q(code__startswith=q) | Q(name__icontains=q) | Q(keywords__icontains=q))
+    return Response([{
+        "id": c.pk, "code": c.code, "name": c.name, "kind": c.big_class.kind,
+        "big_class": {"code": c.big_class.code, "name": c.big_class.name},
+        "attribute_schema": getattr(getattr(c, "case_standard", None), "attribute_schema", {}) or {},
+    } for c in rows.order_by("big_class__kind", "code")[:1000]])

@@ -1,0 +1,461 @@
+"""THE workflow of a case (DOMAIN.md §4): one table, one transition function.
+
+`TABLE` maps (status, action) to a `Rule`: where the case goes, who may do it, what the action
+needs. `transition()` is the only code that changes a case's status; `report_case()` is the only
+code that creates one. Both write exactly one append-only `CaseEvent` per action, in the same
+transaction as the change. `allowed_actions()` is derived from the same table and drives the UI
+buttons and the API's `allowed_actions`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import deadlines
+from cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    DailySerial,
+    PendingRequest,
+    Photo,
+    SmallClass,
+    Source,
+    Status,
+    validate_attributes,
+)
+from people.models import Organisation, Role, User
+
+S = Status
+OFFICER, ACCEPTOR, SHIFT_LEADER = Role.OFFICER, Role.ACCEPTOR, Role.SHIFT_LEADER
+DISPATCHER, UNIT, VIEWER = Role.DISPATCHER, Role.UNIT_MEMBER, Role.VIEWER
+PRE_REGISTRATION = (S.REPORTED, S.VERIFYING, S.PENDING_REGISTRATION)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`to`: the next status (None: stays), or the next status per outcome."""
+
+    to: str | dict[str, str] | None
+    roles: frozenset[str]
+    needs: tuple[str, ...] = ()  # inputs: reason, unit, outcome, photos, duplicate_of, amount, location
+    answers: str = ""  # the pending request this action approves or denies
+    opens: str = ""  # the pending request this action files
+
+
+def _r(to, roles, *needs, answers="", opens="") -> Rule:
+    return Rule(to, frozenset(roles), tuple(needs), answers, opens)
+
+
+TABLE: dict[tuple[str, str], Rule] = {
+    (S.REPORTED, "send_verify"): _r(S.VERIFYING, {ACCEPTOR}),
+    (S.VERIFYING, "verify"): _r({"confirmed": S.REPORTED, "not_confirmed": S.REJECTED}, {OFFICER}, "outcome"),
+    (S.REPORTED, "accept"): _r(S.PENDING_REGISTRATION, {ACCEPTOR}),
+    (S.REPORTED, "reject"): _r(S.REJECTED, {ACCEPTOR}, "reason"),
+    (S.REPORTED, "self_handle"): _r(S.CLOSING, {OFFICER}, "photos"),
+    (S.PENDING_REGISTRATION, "register"): _r(S.DISPATCHING, {SHIFT_LEADER}),
+    (S.PENDING_REGISTRATION, "decline"): _r(S.REJECTED, {SHIFT_LEADER}, "reason"),
+    (S.DISPATCHING, "dispatch"): _r(S.HANDLING, {DISPATCHER}, "unit"),
+    (S.HANDLING, "request_return"): _r(None, {UNIT}, "reason", opens=PendingRequest.RETURN),
+    (S.HANDLING, "approve_return"): _r(S.DISPATCHING, {DISPATCHER}, answers=PendingRequest.RETURN),
+    (S.HANDLING, "deny_return"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.RETURN),
+    (S.HANDLING, "request_extension"): _r(None, {UNIT}, "reason", "amount", opens=PendingRequest.EXTENSION),
+    (S.HANDLING, "approve_extension"): _r(None, {DISPATCHER}, answers=PendingRequest.EXTENSION),
+    (S.HANDLING, "deny_extension"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.EXTENSION),
+    (S.HANDLING, "request_suspension"): _r(None, {UNIT}, "reason", opens=PendingRequest.SUSPENSION),
+    (S.HANDLING, "approve_suspension"): _r(S.SUSPENDED, {DISPATCHER}, answers=PendingRequest.SUSPENSION),
+    (S.HANDLING, "deny_suspension"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.SUSPENSION),
+    (S.SUSPENDED, "resume"): _r(S.HANDLING, {DISPATCHER}),
+    (S.HANDLING, "feedback"): _r(S.CHECKING, {UNIT}, "photos"),
+    (S.CHECKING, "check"): _r({"pass": S.CLOSING, "fail": S.HANDLING}, {OFFICER}, "outcome", "photos"),
+    (S.CLOSING, "close"): _r(S.CLOSED, {SHIFT_LEADER}),
+    **{(s, "merge"): _r(S.MERGED, {ACCEPTOR, SHIFT_LEADER}, "duplicate_of") for s in PRE_REGISTRATION},
+    **{(s, "relocate"): _r(None, {ACCEPTOR}, "location") for s in PRE_REGISTRATION},
+    **{(s, "void"): _r(S.VOIDED, {SHIFT_LEADER}, "reason") for s in OPEN_STATUSES},
+    **{(s, "supervise"): _r(None, {SHIFT_LEADER, VIEWER}) for s in OPEN_STATUSES},
+}
+ACTIONS = sorted({action for _status, action in TABLE} | {"report"})
+OUTCOMES = {"verify": ("confirmed", "not_confirmed"), "check": ("pass", "fail")}
+REPORT_ROLES = frozenset({OFFICER, ACCEPTOR, Role.PUBLIC})
+
+
+class TransitionNotAllowed(Exception):
+    """The action is not possible in the case's current state (→ HTTP 409)."""
+
+    def __init__(self, message: str, case: Case) -> None:
+        super().__init__(message)
+        self.case = case
+
+
+class VersionConflict(Exception):
+    """The case changed since the caller read it (→ HTTP 409, or 412 for If-Match)."""
+
+    def __init__(self, case: Case, seen: int) -> None:
+        super().__init__(_("The case has changed (version %(now)d, you saw %(seen)d): reload it and try again.")
+                         % {"now": case.version, "seen": seen})
+        self.case = case
+
+
+@dataclass
+class Inputs:
+    """What an action may carry; `Rule.needs` says which are required."""
+
+    reason: str = ""
+    outcome: str = ""
+    unit: Organisation | None = None
+    duplicate_of: Case | None = None
+    duplicate_ref: str = ""  # what the caller named, when it matched no visible case
+    amount_minutes: int | None = None
+    location: tuple[float | None, float | None, str] | None = None  # lon, lat, address
+    photos: Sequence[dict] = field(default_factory=tuple)  # stored photo records (cases.photos)
+
+
+# --- who may act -----------------------------------------------------------------------------
+
+
+def _acts_on_case(case: Case, actor: User, action: str) -> bool:
+    """Organisation and grid checks beyond the role: whose case is this to act on?"""
+    from cases.access import can_view_case, is_officer_of_grid
+
+    if actor.role == OFFICER:
+        if action == "self_handle":
+            return case.reporter_id == actor.pk and is_officer_of_grid(actor, case.grid_id)
+        return is_officer_of_grid(actor, case.grid_id)
+    if actor.role == UNIT:
+        return case.unit_id is not None and case.unit_id == actor.organisation_id
+    return can_view_case(actor, case)
+
+
+def allowed_actions(case: Case, actor: User) -> list[str]:
+    """The actions `actor` may take on `case` now, in table order (drives buttons and the API)."""
+    result = []
+    for (status, action), rule in TABLE.items():
+        if status != case.status or actor.role not in rule.roles:
+            continue
+        if rule.answers and case.pending_request != rule.answers:
+            continue
+        if rule.opens and case.pending_request:
+            continue
+        if _acts_on_case(case, actor, action):
+            result.append(action)
+    return result
+
+
+# --- the transition --------------------------------------------------------------------------
+
+
+def transition(case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs | None = None,
+               now: dt.datetime | None = None) -> CaseEvent:
+    """Apply `action` to `case` as `actor`; return the event it wrote.
+
+    Steps, always the same: lock the case row; refuse a stale `version` (VersionConflict); find the
+    table row (TransitionNotAllowed); check role (PermissionDenied) and the actor's organisation or
+    grid (PermissionDenied); check the inputs the row needs (ValidationError); apply the action's
+    side effects, set the status, bump the version; write one CaseEvent with the photos attached.
+    Nothing is written when any check fails.
+    """
+    inputs = inputs or Inputs()
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if version is not None and version != case.version:
+            raise VersionConflict(case, version)
+        rule = TABLE.get((case.status, action))
+        if rule is None:
+            raise TransitionNotAllowed(_not_possible(case, action), case)
+        if actor.role not in rule.roles:
+            raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
+                                   % {"role": actor.get_role_display() or "—", "action": action})
+        if not _acts_on_case(case, actor, action):
+            raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": action})
+        _check_pending(case, rule, action)
+        _check_inputs(case, rule, action, inputs)
+        from_status, unit_before = case.status, case.unit
+        to_status = _target(case, rule, inputs)
+        data = EFFECTS.get(action, _no_effect)(case, inputs, now)
+        case.status = to_status
+        case.version += 1
+        case.save()
+        event = CaseEvent.objects.create(
+            case=case, seq=case.version, action=action, from_status=from_status, to_status=to_status,
+            actor=actor, actor_role=actor.role, unit=case.unit or unit_before, at=now, reason=inputs.reason,
+            data=data)
+        _attach_photos(case, event, inputs.photos, actor, stage=action)
+    return event
+
+
+def _not_possible(case: Case, action: str) -> str:
+    if action not in ACTIONS:
+        return _("There is no action %(action)r.") % {"action": action}
+    return _("A case that is “%(status)s” cannot %(action)s.") % {
+        "status": case.get_status_display(), "action": action}
+
+
+def _check_pending(case: Case, rule: Rule, action: str) -> None:
+    if rule.answers and case.pending_request != rule.answers:
+        raise TransitionNotAllowed(_("There is no pending %(kind)s request to answer.") % {"kind": rule.answers}, case)
+    if rule.opens and case.pending_request:
+        raise TransitionNotAllowed(_("A %(kind)s request is already waiting for the dispatcher.")
+                                   % {"kind": case.pending_request}, case)
+
+
+def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
+    errors: dict[str, str] = {}
+    if "reason" in rule.needs and not inputs.reason.strip():
+        errors["reason"] = _("A reason is required to %(action)s.") % {"action": action}
+    if "outcome" in rule.needs and inputs.outcome not in OUTCOMES[action]:
+        errors["outcome"] = _("outcome must be one of %(choices)s.") % {"choices": ", ".join(OUTCOMES[action])}
+    if "unit" in rule.needs:
+        unit = inputs.unit
+        if unit is None or unit.kind != Organisation.Kind.HANDLING_UNIT or not unit.active:
+            errors["unit"] = _("Choose an active handling unit.")
+    if "amount" in rule.needs and not (inputs.amount_minutes and inputs.amount_minutes > 0):
+        errors["amount_minutes"] = _("The extension asked for must be a positive number of minutes.")
+    if "duplicate_of" in rule.needs:
+        errors.update(_duplicate_errors(case, inputs.duplicate_of, inputs.duplicate_ref))
+    if "location" in rule.needs and inputs.location is None:
+        errors["location"] = _("Give lon and lat, or an address.")
+    photo_needed = "photos" in rule.needs and not (action == "check" and inputs.outcome == "fail")
+    if photo_needed and not inputs.photos:
+        errors["photos"] = _("At least one photo is required to %(action)s.") % {"action": action}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _duplicate_errors(case: Case, other: Case | None, ref: str) -> dict[str, str]:
+    if other is None and ref:
+        return {"duplicate_of": _("No visible case %(ref)s.") % {"ref": ref}}
+    if other is None:
+        return {"duplicate_of": _("Name the case this one duplicates.")}
+    if other.pk == case.pk:
+        return {"duplicate_of": _("A case cannot duplicate itself.")}
+    if not other.is_open:
+        return {"duplicate_of": _("Case %(number)s is no longer open.") % {"number": other.number}}
+    return {}
+
+
+def _target(case: Case, rule: Rule, inputs: Inputs) -> str:
+    if rule.to is None:
+        return case.status
+    if isinstance(rule.to, dict):
+        return rule.to[inputs.outcome]
+    return rule.to
+
+
+# --- side effects per action: each returns the data recorded on the event ------------------
+
+
+def _no_effect(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    return {}
+
+
+def _dispatch(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    """To one unit. The first dispatch starts the clock; a re-dispatch after a return keeps it."""
+    case.unit = inputs.unit
+    first = case.dispatched_at is None
+    if first:
+        case.dispatched_at = now
+        standard = getattr(case.category, "case_standard", None)
+        limit, unit = (standard.time_limit, standard.time_limit_unit) if standard else (1, "work_days")
+        case.deadline = deadlines.add_limit(now, limit=limit, unit=unit)
+    return {"unit": inputs.unit.pk, "unit_name": inputs.unit.name, "first": first,
+            "deadline": case.deadline.isoformat() if case.deadline else None}
+
+
+def _open_request(kind: str) -> Callable[[Case, Inputs, dt.datetime], dict]:
+    def effect(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+        case.pending_request = kind
+        case.pending_amount_minutes = inputs.amount_minutes if kind == PendingRequest.EXTENSION else None
+        return {"request": kind, "amount_minutes": case.pending_amount_minutes}
+
+    return effect
+
+
+def _answer(approved: bool) -> Callable[[Case, Inputs, dt.datetime], dict]:
+    def effect(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+        kind, amount = case.pending_request, case.pending_amount_minutes
+        case.pending_request, case.pending_amount_minutes = PendingRequest.NONE, None
+        data = {"request": kind, "approved": approved}
+        if approved and kind == PendingRequest.EXTENSION and case.deadline:
+            case.deadline += dt.timedelta(minutes=amount or 0)
+            data.update(amount_minutes=amount, deadline=case.deadline.isoformat())
+        if approved and kind == PendingRequest.SUSPENSION:
+            case.suspended_since = now
+        if approved and kind == PendingRequest.RETURN:
+            data["returned_by"] = case.unit_id
+            case.unit = None
+        return data
+
+    return effect
+
+
+def _resume(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    """The clock was paused: the deadline moves by the time spent suspended."""
+    paused = now - (case.suspended_since or now)
+    case.suspended_seconds += int(paused.total_seconds())
+    case.suspended_since = None
+    if case.deadline:
+        case.deadline += paused
+    return {"suspended_seconds": int(paused.total_seconds()),
+            "deadline": case.deadline.isoformat() if case.deadline else None}
+
+
+def _feedback(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    case.disposed_at = now
+    return {"on_time": case.deadline is None or now <= case.deadline}
+
+
+def _check(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    return {"outcome": inputs.outcome, "rework": inputs.outcome == "fail"}
+
+
+def _verify(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    return {"outcome": inputs.outcome}
+
+
+def _close(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    case.closed_at = now
+    passed_on_time = case.deadline is None or (case.disposed_at is not None and case.disposed_at <= case.deadline)
+    return {"on_time": passed_on_time}
+
+
+def _merge(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    case.duplicate_of = inputs.duplicate_of
+    return {"duplicate_of": inputs.duplicate_of.pk, "duplicate_of_number": inputs.duplicate_of.number}
+
+
+def _supervise(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    case.supervised = True
+    return {}
+
+
+def _relocate(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    lon, lat, address = inputs.location
+    before = {"lon": case.lon, "lat": case.lat, "grid": case.grid_id, "address": case.address}
+    _place(case, lon, lat, address)
+    return {"before": before, "after": {"lon": case.lon, "lat": case.lat, "grid": case.grid_id,
+                                        "address": case.address}}
+
+
+def _self_handle(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    case.disposed_at = now
+    return {}
+
+
+EFFECTS: dict[str, Callable[[Case, Inputs, dt.datetime], dict]] = {
+    "dispatch": _dispatch,
+    "request_return": _open_request(PendingRequest.RETURN),
+    "request_extension": _open_request(PendingRequest.EXTENSION),
+    "request_suspension": _open_request(PendingRequest.SUSPENSION),
+    "approve_return": _answer(True), "deny_return": _answer(False),
+    "approve_extension": _answer(True), "deny_extension": _answer(False),
+    "approve_suspension": _answer(True), "deny_suspension": _answer(False),
+    "resume": _resume,
+    "feedback": _feedback,
+    "check": _check,
+    "verify": _verify,
+    "close": _close,
+    "merge": _merge,
+    "supervise": _supervise,
+    "relocate": _relocate,
+    "self_handle": _self_handle,
+}
+
+
+def _attach_photos(case: Case, event: CaseEvent, photos: Sequence[dict], actor: User, *, stage: str) -> None:
+    stage = stage if stage in Photo.Stage.values else Photo.Stage.REPORT
+    Photo.objects.bulk_create([Photo(case=case, event=event, stage=stage, uploaded_by=actor, **p) for p in photos])
+
+
+# --- creating a case -------------------------------------------------------------------------
+
+
+def _place(case: Case, lon: float | None, lat: float | None, address: str) -> None:
+    """Set the location and the grid it falls in (DOMAIN §1; nothing is refused for its location)."""
+    from grids.geo import locate
+
+    case.lon, case.lat, case.address = lon, lat, address or case.address
+    if lon is None or lat is None:
+        case.grid, case.outside_grid = None, True
+        return
+    found = locate(lon, lat)
+    case.grid_id, case.outside_grid = found.grid_id, found.outside
+
+
+def next_case_number(now: dt.datetime) -> str:
+    """YYYYMMDD + 5-digit daily serial in Asia/Shanghai. Call inside the creating transaction: the
+    serial row stays locked until commit, and a rolled-back case gives its number back."""
+    day = timezone.localdate(now)
+    if not DailySerial.objects.filter(day=day).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                DailySerial.objects.create(day=day, last=1)
+        except IntegrityError:  # another transaction created the day's row first
+            DailySerial.objects.filter(day=day).update(last=F("last") + 1)
+    serial = DailySerial.objects.get(day=day).last
+    return f"{day:%Y%m%d}{serial:05d}"
+
+
+@dataclass
+class Report:
+    """What a reporter submits."""
+
+    category: SmallClass
+    source: str = Source.PATROL
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    description: str = ""
+    attributes: dict = field(default_factory=dict)
+    client_uuid: uuid.UUID | None = None
+    occurred_at: dt.datetime | None = None
+    contact: dict = field(default_factory=dict)
+    photos: Sequence[dict] = field(default_factory=tuple)
+    evidence_flags: list[str] = field(default_factory=list)
+
+
+def report_case(report: Report, *, reporter: User | None, now: dt.datetime | None = None) -> Case:
+    """Create a case in `reported` with its first event ("report").
+
+    Rules: officers, acceptors (hotline) and the public report; the category must be available;
+    the attributes must match the category's schema (ValidationError names the field); the
+    location is placed on a grid or flagged outside. A `client_uuid` seen before returns the case
+    made then, unchanged (an offline phone's retry a week later is the same case).
+    """
+    now = now or timezone.now()
+    if reporter is not None and reporter.role not in REPORT_ROLES:
+        raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
+    if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
+        return existing
+    if not SmallClass.objects.available().filter(pk=report.category.pk).exists():
+        raise ValidationError({"category": _("Category %(code)s is not in use.") % {"code": report.category.code}})
+    validate_attributes(report.category, report.attributes)
+    standard = getattr(report.category, "case_standard", None)
+    case = Case(category=report.category, source=report.source, description=report.description,
+                attributes=report.attributes, client_uuid=report.client_uuid, occurred_at=report.occurred_at,
+                reporter=reporter, reporter_contact=report.contact, reported_at=now,
+                urgent=bool(standard and standard.urgency == "urgent"), evidence_flags=report.evidence_flags)
+    _place(case, report.lon, report.lat, report.address)
+    try:
+        with transaction.atomic():
+            case.number = next_case_number(now)
+            case.save()
+            event = CaseEvent.objects.create(case=case, seq=1, action="report", from_status="",
+                                             to_status=S.REPORTED, actor=reporter,
+                                             actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
+                                             data={"source": report.source, "grid": case.grid_id})
+            _attach_photos(case, event, report.photos, reporter, stage="report")
+    except IntegrityError:
+        if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
+            return existing  # a concurrent request with the same client id won
+        raise
+    return case
