@@ -10,7 +10,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 # The suite runs in production mode (DEBUG off) with a test-only key and hosts.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
-	GRIDCASE_DATA_DIR=$(CURDIR)/var/test
+	GRIDCASE_DATA_DIR=$(CURDIR)/var/test SQLITE_TEST_NAME=$(CURDIR)/var/test/gridcase-test.sqlite3
 
 .PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps
 

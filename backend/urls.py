@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/auth/token", people_views.obtain_token, name="api-token"),
     path("api/me", people_views.me, name="api-me"),
+    path("api/health", people_views.health, name="api-health"),
     path("api/", include("grids.urls")),
     path("api/", include("cases.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -261,3 +261,25 @@ def categories(request):
         "big_class": {"code": c.big_class.code, "name": c.big_class.name},
         "attribute_schema": getattr(getattr(c, "case_standard", None), "attribute_schema", {}) or {},
     } for c in rows.order_by("big_class__kind", "code")[:1000]])
+
+
+@extend_schema(parameters=[CaseListQuery], responses={(200, "text/csv"): bytes})
+@api_view(["GET"])
+def export(request, fmt: str):
+    """The filtered list (same filters as GET /api/cases/) as CSV or XLSX, streamed."""
+    from django.http import StreamingHttpResponse
+
+    from cases import export as exporter
+
+    query = CaseListQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = exporter.rows(_filter(visible_cases(request.user), query.validated_data))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = StreamingHttpResponse(exporter.csv_chunks(data), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(
+            exporter.xlsx_chunks(data),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.{fmt}"'
+    return response

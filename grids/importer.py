@@ -213,7 +213,7 @@ def read_layers(paths: list[Path], *, fields: dict[str, str | None], layer: str 
 
 def load_code_map(path: Path) -> dict[str, str]:
     """old_code,new_code rows: corrections an administrator decided on."""
-    with path.open(newline="", encoding="utf-8") as f:
+    with Path(path).open(newline="", encoding="utf-8") as f:
         return {r["old_code"].strip(): r["new_code"].strip() for r in csv.DictReader(f) if r.get("old_code")}
 
 

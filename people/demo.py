@@ -84,3 +84,14 @@ def _assign_officers(accounts: dict[str, User], centre: Organisation) -> None:
         GridAssignment.objects.bulk_create(
             [GridAssignment(grid=g, officer=officer) for g in community.grids.current()],
             ignore_conflicts=True)
+
+
+def configure_demo_standards() -> None:
+    """Default handling units for the demo's violation classes (an administrator's job in real life)."""
+    from cases.demo import DEMO_CLASSES
+    from cases.models import CaseStandard
+
+    for code, (unit_code, _text) in DEMO_CLASSES.items():
+        CaseStandard.objects.filter(small_class__code=code, small_class__big_class__kind="event",
+                                    default_handling_unit__isnull=True).update(
+            default_handling_unit=Organisation.objects.get(code=unit_code))

@@ -43,3 +43,16 @@ def obtain_token(request):
 def me(request):
     """The signed-in person: role, organisation and assigned grids."""
     return Response(MeSerializer(request.user).data)
+
+
+@extend_schema(responses=inline_serializer("Health", {"status": serializers.CharField(),
+                                                      "database": serializers.CharField()}), auth=[])
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health(request):
+    """Liveness and database reachability, for load balancers and monitoring."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return Response({"status": "ok", "database": connection.vendor})

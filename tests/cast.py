@@ -123,13 +123,15 @@ def path_to(cast: Cast, status: str) -> list[tuple[str, User, dict]]:
                                      ("close", cast.shift_leader, {})],
         Status.REJECTED: [("reject", cast.acceptor, {"reason": "不属实"})],
         Status.VOIDED: [("void", cast.shift_leader, {"reason": "重复录入"})],
-        Status.MERGED: [("merge", cast.acceptor, {"duplicate_of": report(cast)})],
+        Status.MERGED: [("merge", cast.acceptor, {"duplicate_of": None})],  # filled in by case_in
     }[status]
 
 
 def case_in(cast: Cast, status: str) -> Case:
     case = report(cast)
     for action, actor, inputs in path_to(cast, status):
+        if action == "merge":
+            inputs = {"duplicate_of": report(cast)}
         case = act(case, action, actor, **inputs)
     assert case.status == status
     return case

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo_city(django_db_blocker):
     with override_settings(DEMO=True):
-        call_command("load_demo", stdout=io.StringIO())
+        call_command("load_demo", cases=0, stdout=io.StringIO())
 
 
 def test_load_demo_refuses_outside_demo_mode():
@@ -46,7 +46,7 @@ def test_load_demo_twice_changes_nothing(demo_city):
     counts = Grid.objects.count(), Area.objects.count(), User.objects.count()
     with override_settings(DEMO=True):
         out = io.StringIO()
-        call_command("load_demo", stdout=out)
+        call_command("load_demo", cases=0, stdout=out)
     assert "already loaded" in out.getvalue()
     assert (Grid.objects.count(), Area.objects.count(), User.objects.count()) == counts
 
@@ -108,3 +108,22 @@ def test_openapi_schema_and_docs_page_are_served_without_cdn(client):
     assert schema.status_code == 200 and b"/api/grids/locate" in schema.content
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page and "cdn" not in page.lower()
+
+
+def test_demo_cases_cover_every_state_and_were_made_by_the_workflow(demo_city):
+    from django.db.models import Count
+
+    from cases.demo import generate_demo_cases
+    from cases.models import Case, CaseEvent, Status
+
+    assert generate_demo_cases(count=200) == 200
+    by_status = dict(Case.objects.values_list("status").annotate(n=Count("id")).order_by())
+    assert set(by_status) == set(Status.values), by_status
+    for case in Case.objects.prefetch_related("events"):
+        events = list(case.events.all())
+        assert [e.seq for e in events] == list(range(1, case.version + 1))
+        assert events[0].action == "report" and events[-1].to_status == case.status
+        for before, after in zip(events, events[1:]):
+            assert after.from_status == before.to_status and after.at >= before.at
+    assert CaseEvent.objects.filter(action="check", data__rework=True).exists()
+    assert generate_demo_cases(count=10) == 0  # only once

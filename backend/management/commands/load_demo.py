@@ -1,6 +1,9 @@
-"""Load the demo city once: the Suzhou Industrial Park grids, organisations and demo accounts."""
+"""Load the demo city once: the Suzhou Industrial Park grids, the category dictionary,
+organisations and demo accounts, and a few hundred cases made by driving the workflow."""
 
 from __future__ import annotations
+
+import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -12,18 +15,31 @@ SIP = settings.BASE_DIR / "fixtures" / "sip"
 
 
 class Command(BaseCommand):
-    help = "Load the demo city (only in demo mode, GRIDCASE_DEMO=1); does nothing if it is loaded."
+    help = "Load the demo city (only in demo mode, GRIDCASE_DEMO=1); parts already loaded are skipped."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, default=320, help="how many demo cases to make")
+
+    def handle(self, *args, cases: int, **options):
         if not settings.DEMO:
             raise CommandError("The demo city is loaded only in demo mode (GRIDCASE_DEMO=1).")
         if Grid.objects.exists():
-            self.stdout.write("Demo city already loaded.")
+            self.stdout.write("Demo grids already loaded.")
         else:
             call_command(
                 "import_grids", SIP / "sip_grid_comprehensive_826.geojson", SIP / "sip_grid_dedicated_475.geojson",
                 code_map=SIP / "code_map.csv", area_names=SIP / "area_names.csv", stdout=self.stdout)
-        from people.demo import create_demo_people
+        from cases.categories import seed_categories
+        from cases.demo import generate_demo_cases
+        from people.demo import configure_demo_standards, create_demo_people
 
+        seed_categories()
         create_demo_people()
+        configure_demo_standards()
+        started = time.monotonic()
+        made = generate_demo_cases(count=cases)
+        if made:
+            self.stdout.write(f"{made} demo cases made through the workflow in {time.monotonic() - started:.1f} s.")
+        else:
+            self.stdout.write("Demo cases already there.")
         self.stdout.write(self.style.SUCCESS("Demo city ready."))

@@ -56,5 +56,5 @@ class Command(BaseCommand):
 
 
 def _read_names(path: Path) -> dict[str, str]:
-    with path.open(newline="", encoding="utf-8") as f:
+    with Path(path).open(newline="", encoding="utf-8") as f:
         return {r["code"].strip(): r["name"].strip() for r in csv.DictReader(f)}
