@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -143,7 +144,10 @@ def _create(request):
     if replay is not None:
         return Response(replay.body, status=replay.status_code, headers={"Idempotent-Replayed": "true"})
     try:
-        code, body = _report(request, data)
+        if record.case_id:  # a crashed first attempt made the case but never answered
+            code, body = status.HTTP_201_CREATED, case_detail(record.case, request.user)
+        else:
+            code, body = _report(request, data, record)
     except BaseException:
         idempotency.forget(record)
         raise
@@ -151,7 +155,7 @@ def _create(request):
     return Response(body, status=code)
 
 
-def _report(request, data: dict) -> tuple[int, dict]:
+def _report(request, data: dict, record) -> tuple[int, dict]:
     form = CaseCreateSerializer(data=data)
     form.is_valid(raise_exception=True)
     v = form.validated_data
@@ -171,7 +175,9 @@ def _report(request, data: dict) -> tuple[int, dict]:
         description=v.get("description", ""), attributes=v.get("attributes") or {}, client_uuid=v.get("client_uuid"),
         occurred_at=v.get("occurred_at"), contact=v.get("contact") or {}, photos=stored if not v["self_handle"] else [],
         evidence_flags=sorted({flag for p in stored for flag in p["flags"]}))
-    case = workflow.report_case(report, reporter=user, now=now)
+    with transaction.atomic():
+        case = workflow.report_case(report, reporter=user, now=now)
+        type(record).objects.filter(pk=record.pk).update(case=case)
     if v["self_handle"]:
         workflow.transition(case, "self_handle", actor=user, version=case.version,
                             inputs=workflow.Inputs(photos=stored), now=now)

@@ -312,3 +312,27 @@ def test_cursor_pagination_walks_every_case_once():
         seen += [c["id"] for c in page["results"]]
         url = page["next"]
     assert len(seen) == 7 and len(set(seen)) == 7
+
+
+def test_a_retry_after_a_crash_between_commit_and_answer_returns_the_case_made():
+    """The worker died after committing the case but before storing the answer (RELIABILITY R7)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cases import idempotency
+
+    cast = make_cast()
+    officer = cast.client(cast.officer)
+    body = new_report(cast)
+    made = create(officer, body, key="crash-key").json()
+    record = IdempotencyRecord.objects.get(key="crash-key")
+    assert record.case_id == made["id"]
+    IdempotencyRecord.objects.filter(pk=record.pk).update(  # as the crash left it
+        state="in_flight", status_code=None, body=None, created_at=timezone.now() - dt.timedelta(minutes=5))
+    soon = create(officer, body, key="crash-key")
+    assert soon.status_code == 201 and soon.json()["id"] == made["id"]
+    assert Case.objects.count() == 1
+    IdempotencyRecord.objects.filter(pk=record.pk).update(state="in_flight", created_at=timezone.now())
+    assert create(officer, body, key="crash-key").status_code == 409  # fresh: still in flight
+    assert idempotency.STALE_AFTER >= dt.timedelta(minutes=1)

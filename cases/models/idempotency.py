@@ -29,6 +29,9 @@ class IdempotencyRecord(models.Model):
     body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Set in the same transaction as the case it made: a retry after a crash between that commit
+    # and `complete()` answers with this case instead of making another.
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [
