@@ -79,11 +79,7 @@ def _photo_maker(rng: random.Random):
             buffer = io.BytesIO()
             image.save(buffer, "JPEG", quality=80)
             processed = photos.process_photo(buffer.getvalue(), filename=f"demo-{variant}.jpg")
-            names = photos.store_photo(processed)
-            cache[variant] = [{"sha256": processed.sha256, "original": names.original_name,
-                               "public": names.public_name, "thumbnail": names.thumbnail_name,
-                               "format": processed.format, "width": processed.width, "height": processed.height,
-                               "size": len(processed.original), "flags": []}]
+            cache[variant] = [photos.photo_record(processed, photos.store_photo(processed))]
         return cache[variant]
 
     return make

@@ -71,14 +71,8 @@ def store_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[dict]:
             processed = photos.process_photo(upload, filename=upload.name)
         except photos.PhotoRejected as exc:
             raise ValidationError({"photos": f"{upload.name}: {exc.message}"}) from None
-        names = photos.store_photo(processed)
-        stored.append({
-            "sha256": processed.sha256, "original": names.original_name, "public": names.public_name,
-            "thumbnail": names.thumbnail_name, "format": processed.format, "width": processed.width,
-            "height": processed.height, "size": len(processed.original), "taken_at": processed.taken_at,
-            "gps_lon": processed.gps_lon, "gps_lat": processed.gps_lat, "camera": processed.camera[:100],
-            "flags": photos.compare_evidence(processed, lon=lon, lat=lat, reported_at=reported_at),
-        })
+        flags = photos.compare_evidence(processed, lon=lon, lat=lat, reported_at=reported_at)
+        stored.append(photos.photo_record(processed, photos.store_photo(processed), flags))
     return stored
 
 

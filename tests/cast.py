@@ -85,10 +85,7 @@ def jpeg_bytes(size=(64, 48), color=(200, 80, 40)) -> bytes:
 def photo_record() -> dict:
     """A real processed and stored photo, in the shape the workflow attaches to events."""
     processed = photos.process_photo(jpeg_bytes(), filename="after.jpg")
-    names = photos.store_photo(processed)
-    return {"sha256": processed.sha256, "original": names.original_name, "public": names.public_name,
-            "thumbnail": names.thumbnail_name, "format": processed.format, "width": processed.width,
-            "height": processed.height, "size": len(processed.original), "flags": []}
+    return photos.photo_record(processed, photos.store_photo(processed))
 
 
 def report(cast: Cast, *, by: User | None = None, at=IN_A, **fields) -> Case:
