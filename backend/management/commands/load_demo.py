@@ -9,7 +9,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from grids.models import Grid
+from django.db import transaction
+
+from grids.models import Grid, GridLayer, RegionClass
 
 SIP = settings.BASE_DIR / "fixtures" / "sip"
 
@@ -29,6 +31,10 @@ class Command(BaseCommand):
             call_command(
                 "import_grids", SIP / "sip_grid_comprehensive_826.geojson", SIP / "sip_grid_dedicated_475.geojson",
                 code_map=SIP / "code_map.csv", area_names=SIP / "area_names.csv", stdout=self.stdout)
+            # Enterprise, park and school grids (专属网格) are evaluated as 二类 in the demo.
+            with transaction.atomic():
+                Grid.objects.filter(grid_type="专属网格").update(region_class=RegionClass.SECOND)
+                GridLayer.bump()
         from cases.categories import seed_categories
         from cases.demo import generate_demo_cases
         from people.demo import configure_demo_standards, create_demo_people
