@@ -10,9 +10,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("GRIDCASE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-SIP_DIR = SHARED_DATA / "boundaries_cn" / "suzhou_sip_grid"
 IN_CI = os.environ.get("CI") == "true"
 
 
