@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP and WebSocket (`/ws/…`).
 
 get_asgi_application() runs first so the app registry is ready before anything imports models.
-AllowedHostsOriginValidator rejects handshakes whose Origin is not in ALLOWED_HOSTS.
+AllowedHostsOriginValidator rejects handshakes whose Origin is not in ALLOWED_HOSTS; sockets
+authenticate by session cookie or `?token=`. RelayStarter runs the alert relay on this process's
+event loop (alerts/relay.py).
 """
 
 import os
@@ -15,13 +17,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from alerts.auth import TokenAuthMiddleware  # noqa: E402
+from alerts.relay import RelayStarter  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = RelayStarter(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
 )

@@ -1,3 +1,3 @@
-"""WebSocket URL routes. The alert streams arrive with the realtime issue."""
+"""WebSocket URL routes: /ws/alerts/ (a person's alerts) and /ws/cases/ (live map)."""
 
-websocket_urlpatterns: list = []
+from alerts.routing import websocket_urlpatterns  # noqa: F401

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "people",
     "grids",
     "cases",
+    "alerts",
     "frontend",
     "backend",
 ]
@@ -149,7 +150,9 @@ if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3 pool, CONN_MAX_AGE=0 (RELIABILITY.md §7).
-        _db.setdefault("OPTIONS", {})["pool"] = env_bool("DB_POOL", True)
+        if env_bool("DB_POOL", True):
+            _db.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1, "max_size": env_int("DB_POOL_MAX", 20), "timeout": 10}
     DATABASES = {"default": _db}
 else:
     DATABASES = {
@@ -177,7 +180,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # One PUBLISH per group_send (PERFORMANCE.md); a lost push is replayed from the database.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "gridcase")},
         }
     }
 else:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/health", people_views.health, name="api-health"),
     path("api/", include("grids.urls")),
     path("api/", include("cases.urls")),
+    path("api/", include("alerts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("frontend.urls")),

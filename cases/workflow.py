@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.outbox import notify_event
 from cases import deadlines
 from cases.models import (
     OPEN_STATUSES,
@@ -190,6 +191,7 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
             actor=actor, actor_role=actor.role, unit=case.unit or unit_before, at=now, reason=inputs.reason,
             data=data)
         _attach_photos(case, event, inputs.photos, actor, stage=action)
+        notify_event(event)
     return event
 
 
@@ -454,6 +456,7 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
                                              actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
                                              data={"source": report.source, "grid": case.grid_id})
             _attach_photos(case, event, report.photos, reporter, stage="report")
+            notify_event(event)
     except IntegrityError:
         if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
             return existing  # a concurrent request with the same client id won

@@ -83,7 +83,7 @@ def test_sqlite_file_database_is_in_wal_mode(tmp_path):
 def test_postgres_uses_a_connection_pool():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL-only settings (this run is on %s)" % connection.vendor)
-    assert settings.DATABASES["default"]["OPTIONS"]["pool"] is True
+    assert settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"] >= 10
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
 
 

@@ -1,0 +1,63 @@
+"""Stored alerts: one row per recipient, numbered per user (DOMAIN.md §9).
+
+A `Notification` is written in the same transaction as the case event that caused it (a
+transactional outbox, RELIABILITY.md R7): if the event commits, so does every alert; if it rolls
+back, no alert exists. The relay (alerts/relay.py) pushes rows after commit; a client that missed
+pushes asks for everything after its last seen `seq`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    NEW_REPORT = "new_report", _("New report in your grid or area")
+    VERIFY_TASK = "verify_task", _("Verification task")
+    CHECK_TASK = "check_task", _("Check task")
+    DISPATCHED = "dispatched", _("Case dispatched to your unit")
+    APPROVAL_REQUEST = "approval_request", _("Request waiting for your approval")
+    DEADLINE_WARNING = "deadline_warning", _("Deadline warning")
+    OVERDUE = "overdue", _("Overdue")
+    REWORK = "rework", _("Rework")
+    SUPERVISED = "supervised", _("Supervised case")
+    REPORT_PUBLISHED = "report_published", _("Weekly report published")
+
+
+class AlertCounter(models.Model):
+    """The last sequence number handed to a user's alerts (locked while incremented)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    last = models.PositiveBigIntegerField(default=0)
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("cases.CaseEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    # A relay claims rows before pushing; a claim older than relay.CLAIM_TIMEOUT is taken over
+    # (its relay died), so a crash between claim and push delays an alert but never loses it.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "seq"]
+        indexes = [models.Index(fields=["pushed_at", "id"]), models.Index(fields=["user", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "seq"], name="notification_user_seq_unique"),
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}#{self.seq} {self.kind}"

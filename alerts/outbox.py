@@ -1,0 +1,120 @@
+"""Who is told what (DOMAIN.md §9), written as stored notifications in the caller's transaction.
+
+`notify_event(event)` is called by the workflow for every case event, inside its transaction.
+Recipients, exactly as DOMAIN §9 lists them:
+- report: new report in my grid / area → the grid's officers (not the reporter) and the acceptors
+  whose area holds the grid (outside-grid reports: the city's acceptors);
+- send_verify → the grid's officers (verify task); feedback → the grid's officers (check task);
+- dispatch → the members of the unit it was dispatched to;
+- request_return / request_extension / request_suspension → the dispatchers of the area;
+- check failed → the unit's members (rework);
+- supervise → the unit's members (or, before dispatch, the area's dispatchers).
+Deadline warnings and overdue (scheduler) go to the unit's members and the area's dispatchers.
+After commit the relay is woken to push; the live-map change is queued for it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from alerts.models import AlertCounter, Kind, Notification
+from alerts.realtime import case_summary, live_groups
+from people.models import Role, User
+
+
+def _area_members(case, role: str):
+    """People of `role` whose organisation's area holds the case's grid (or the whole city)."""
+    scope = Q(organisation__area__isnull=True)
+    if case.grid_id:
+        code = case.grid.code
+        scope |= Q(organisation__area__code__in=[code[:6], code[:9], code[:12]])
+    return User.objects.filter(scope, role=role, is_active=True, organisation__isnull=False)
+
+
+def _grid_officers(case):
+    if not case.grid_id:
+        return User.objects.none()
+    return User.objects.filter(grid_assignments__grid_id=case.grid_id, role=Role.OFFICER, is_active=True)
+
+
+def _unit_members(case):
+    if not case.unit_id:
+        return User.objects.none()
+    return User.objects.filter(organisation_id=case.unit_id, role=Role.UNIT_MEMBER, is_active=True)
+
+
+def recipients(event) -> tuple[str, list[User]] | None:
+    """(kind, users) for a case event, or None when nobody is to be told."""
+    case, action = event.case, event.action
+    if action == "report":
+        users = list(_grid_officers(case).exclude(pk=event.actor_id)) + list(_area_members(case, Role.ACCEPTOR))
+        return Kind.NEW_REPORT, users
+    if action == "send_verify":
+        return Kind.VERIFY_TASK, list(_grid_officers(case))
+    if action == "feedback":
+        return Kind.CHECK_TASK, list(_grid_officers(case))
+    if action == "dispatch":
+        return Kind.DISPATCHED, list(_unit_members(case))
+    if action in ("request_return", "request_extension", "request_suspension"):
+        return Kind.APPROVAL_REQUEST, list(_area_members(case, Role.DISPATCHER))
+    if action == "check" and event.data.get("rework"):
+        return Kind.REWORK, list(_unit_members(case))
+    if action == "supervise":
+        users = _unit_members(case) if case.unit_id else _area_members(case, Role.DISPATCHER)
+        return Kind.SUPERVISED, list(users)
+    return None
+
+
+def notify_event(event) -> list[Notification]:
+    """Store the alerts for `event` and queue its live-map change; call inside its transaction."""
+    case = event.case
+    transaction.on_commit(lambda: _queue_live(case, event.action))
+    found = recipients(event)
+    if not found:
+        return []
+    kind, users = found
+    return notify(users, kind, case=case, event=event, at=event.at)
+
+
+def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = None,
+           extra: dict | None = None) -> list[Notification]:
+    """One numbered notification per distinct user, in the current transaction; wakes the relay
+    after commit."""
+    at = at or timezone.now()
+    summary = case_summary(case) if case is not None else None
+    made = []
+    with transaction.atomic():
+        for user in {u.pk: u for u in users}.values():
+            payload = {"seq": 0, "type": kind, "at": at.isoformat(), "case": summary, **(extra or {})}
+            seq = _next_seq(user.pk)
+            payload["seq"] = seq
+            made.append(Notification(user=user, seq=seq, kind=kind, case=case, event=event, payload=payload,
+                                     created_at=at))
+        Notification.objects.bulk_create(made)
+    if made:
+        from alerts import relay
+
+        transaction.on_commit(relay.wake)
+    return made
+
+
+def _next_seq(user_id: int) -> int:
+    if not AlertCounter.objects.filter(user_id=user_id).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                AlertCounter.objects.create(user_id=user_id, last=1)
+                return 1
+        except IntegrityError:
+            AlertCounter.objects.filter(user_id=user_id).update(last=F("last") + 1)
+    return AlertCounter.objects.get(user_id=user_id).last
+
+
+def _queue_live(case, action: str) -> None:
+    from alerts import relay
+
+    case.refresh_from_db()
+    relay.queue_live({"type": "case.changed", "action": action, "case": case_summary(case)}, live_groups(case))
