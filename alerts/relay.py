@@ -39,8 +39,13 @@ _live: deque = deque(maxlen=10_000)
 
 def wake() -> None:
     """Called after a commit that stored notifications; never blocks, never touches the network."""
-    if _loop is not None and _event is not None:
-        _loop.call_soon_threadsafe(_event.set)
+    loop, event = _loop, _event
+    if loop is None or event is None or loop.is_closed():
+        return  # no relay in this process (a WSGI worker, a command): another process polls
+    try:
+        loop.call_soon_threadsafe(event.set)
+    except RuntimeError:  # the loop closed between the check and the call
+        pass
 
 
 def queue_live(message: dict, groups: list[str]) -> None:

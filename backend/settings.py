@@ -185,7 +185,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "backend.layers.SweepingInMemoryChannelLayer"}}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "people.User"

@@ -13,24 +13,16 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import random
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
+from common import environment, free_port, machine, migrate, run_python, serve
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
 SETUP = """
-import django, json; django.setup()
+import json
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from cases.categories import seed_categories
@@ -50,18 +42,6 @@ points = [list(shapely.from_geojson(g).representative_point().coords[0]) for g i
 print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor': Token.objects.create(user=acceptor).key,
                   'category': SmallClass.objects.available().get(code='06011', big_class__kind='event').pk, 'points': points}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def environment(data_dir: str) -> dict:
-    return {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
-            "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data_dir, "DATABASE_URL": "",
-            "REDIS_URL": "", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "backend.settings"}
 
 
 class Client:
@@ -118,21 +98,14 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,10,50")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    data_dir = tempfile.mkdtemp(prefix="gridcase-bench-")
-    env = environment(data_dir)
-    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    done = subprocess.run([PY, "-c", SETUP], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"setup failed:\n{done.stderr[-3000:]}")
-    setup = json.loads(done.stdout.strip().splitlines()[-1])
+    env = environment()
+    migrate(env)
+    setup = json.loads(run_python(SETUP, env))
     port = free_port()
-    server = subprocess.Popen([PY, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(env, port)
     try:
-        _wait(port)
         rng = random.Random(1)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-              f"server: one Daphne process, SQLite WAL (synchronous=FULL)")
+        print(f"machine: {machine()}; server: one Daphne process, SQLite WAL (synchronous=FULL)")
         print(f"{'measure':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ok':>10}")
         created: list[int] = []
         for c in levels:
@@ -152,10 +125,6 @@ def main() -> None:
             lat, el, codes = run_phase(args.creates, c, lambda: Client(port, setup["officer"]), create)
             print(line(f"POST /api/cases/ (create), c={c}", lat, el, codes))
         todo = list(created)
-
-        def accept(cl, i):
-            return cl.call("POST", f"/api/cases/{todo[i]}/transition", {"action": "accept", "version": 1})
-
         start = 0
         for c in levels:
             batch = min(len(todo) - start, args.creates)
@@ -169,16 +138,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-
-
-def _wait(port: int) -> None:
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""bench/fanout: latency from commit to receipt for one event fanned out to N connected clients.
+
+    .venv/bin/python bench/fanout.py [--clients 1000] [--redis redis://127.0.0.1:6379/0]
+
+The N clients are WebSocket connections of the acceptor to /ws/alerts/ (one user group of N
+members); one report by an officer makes one stored alert for the acceptor, which the relay
+pushes to all N. Latency = receipt time − the alert's `at` (the event time, just before commit),
+same machine clock. Runs on the in-memory layer (one worker) and, with --redis, on the Redis
+pub/sub layer with two workers (clients split between them, the report sent to the first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import time
+import urllib.request
+import uuid
+
+import numpy as np
+import websockets
+from common import environment, free_port, machine, migrate, run_python, serve
+
+SETUP = """
+import json, shapely
+from rest_framework.authtoken.models import Token
+from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass
+from grids.geo import to_geojson
+from grids.models import Area, Grid, GridAssignment
+from people.models import Organisation, Role, User
+d = Area.objects.create(code='320505', name='区', level='district')
+s = Area.objects.create(code='320505006', name='街道', level='street', parent=d)
+c = Area.objects.create(code='320505006001', name='社区', level='community', parent=s)
+g = Grid.objects.create(code='320505006001001', name='网格1', community=c,
+                        geometry=to_geojson(shapely.box(120.700, 31.300, 120.701, 31.301)))
+centre = Organisation.objects.create(code='centre', name='中心', kind='centre')
+std = ClassificationStandard.objects.create(code='T', name='T', active=True)
+cat = SmallClass.objects.create(big_class=BigClass.objects.create(standard=std, kind='event', code='06', name='市容'),
+                                code='06001', name='私搭乱建')
+CaseStandard.objects.create(small_class=cat)
+officer = User.objects.create_user('officer', role=Role.OFFICER, organisation=centre)
+acceptor = User.objects.create_user('acceptor', role=Role.ACCEPTOR, organisation=centre)
+GridAssignment.objects.create(grid=g, officer=officer)
+print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor': Token.objects.create(user=acceptor).key,
+                  'category': cat.pk}))
+"""
+
+
+async def receive_one(ws, arrivals: list[float]) -> None:
+    message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    at = dt.datetime.fromisoformat(message["at"]).timestamp()
+    arrivals.append(time.time() - at)
+
+
+def report(port: int, setup: dict) -> None:
+    body = json.dumps({"category": setup["category"], "lon": 120.7005, "lat": 31.3005}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/cases/", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Token {setup['officer']}",
+        "Idempotency-Key": str(uuid.uuid4())})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 201
+
+
+def last_seq(port: int, setup: dict) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/alerts/?limit=500",
+                                     headers={"Authorization": f"Token {setup['acceptor']}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return max((a["seq"] for a in json.loads(response.read())["results"]), default=0)
+
+
+async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[float], float]:
+    for port in ports:  # warm each worker up (imports, the grid index) before measuring
+        await asyncio.to_thread(report, port, setup)
+    since = await asyncio.to_thread(last_seq, ports[0], setup)
+    sockets = []
+    for i in range(clients):
+        port = ports[i % len(ports)]
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/alerts/?token={setup['acceptor']}",
+                                      origin=f"http://127.0.0.1:{port}", open_timeout=30, compression=None)
+        await ws.send(json.dumps({"since": since}))
+        sockets.append(ws)
+    await asyncio.sleep(1.0)  # every group_add done
+    arrivals: list[float] = []
+    waiting = [asyncio.create_task(receive_one(ws, arrivals)) for ws in sockets]
+    started = time.monotonic()
+    await asyncio.to_thread(report, ports[0], setup)
+    await asyncio.gather(*waiting)
+    elapsed = time.monotonic() - started
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    return arrivals, elapsed
+
+
+def run(label: str, clients: int, redis: str | None, workers: int) -> None:
+    env = environment(REDIS_URL=redis or "", REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:6]}")
+    migrate(env)
+    setup = json.loads(run_python(SETUP, env))
+    ports = [free_port() for _ in range(workers)]
+    servers = [serve(env, p) for p in ports]
+    try:
+        arrivals, elapsed = asyncio.run(fan_out(ports, setup, clients))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+    ms = np.array(arrivals) * 1000
+    print(f"{label:44} {len(ms):>7} {ms.min():>8.0f} {np.percentile(ms, 50):>8.0f} {np.percentile(ms, 99):>8.0f} {ms.max():>8.0f}")
+
+
+async def layer_only(layer, members: int) -> float:
+    """Seconds for one group_send to `members` channels and every receive, in one process."""
+    channels = [await layer.new_channel() for _ in range(members)]
+    for channel in channels:
+        await layer.group_add("bench", channel)
+    started = time.perf_counter()
+    receivers = [asyncio.create_task(layer.receive(c)) for c in channels]
+    await asyncio.sleep(0)
+    await layer.group_send("bench", {"type": "alert", "message": {"seq": 1}})
+    await asyncio.gather(*receivers)
+    return time.perf_counter() - started
+
+
+def layers(members: int) -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    import sys
+    sys.path.insert(0, str(__import__("common").ROOT))
+    from backend.layers import SweepingInMemoryChannelLayer
+
+    for cls in (InMemoryChannelLayer, SweepingInMemoryChannelLayer):
+        seconds = asyncio.run(layer_only(cls(), members))
+        print(f"{'layer only: ' + cls.__name__ + f', {members} members':52} {seconds * 1000:>8.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--layer-members", default="1000", help="e.g. 1000,10000")
+    args = parser.parse_args()
+    for members in args.layer_members.split(","):
+        layers(int(members))
+    print(f"machine: {machine()}; one event to {args.clients} sockets of one user")
+    print(f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
+    if not args.skip_redis:
+        run("Redis pub/sub layer, 2 Daphne workers", args.clients, args.redis, 2)
+
+
+if __name__ == "__main__":
+    main()
