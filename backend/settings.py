@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "leaflet",
     "people",
     "grids",
+    "worktime",
     "cases",
     "alerts",
     "frontend",

@@ -264,13 +264,16 @@ def _dispatch(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     """To one unit. The first dispatch starts the clock; a re-dispatch after a return keeps it."""
     case.unit = inputs.unit
     first = case.dispatched_at is None
+    data = {"unit": inputs.unit.pk, "unit_name": inputs.unit.name, "first": first}
     if first:
         case.dispatched_at = now
         standard = getattr(case.category, "case_standard", None)
         limit, unit = (standard.time_limit, standard.time_limit_unit) if standard else (1, "work_days")
-        case.deadline = deadlines.add_limit(now, limit=limit, unit=unit)
-    return {"unit": inputs.unit.pk, "unit_name": inputs.unit.name, "first": first,
-            "deadline": case.deadline.isoformat() if case.deadline else None}
+        computed = deadlines.add_limit(now, limit=limit, unit=unit)
+        case.deadline = computed.at
+        data.update(limit=limit, limit_unit=unit, calendar_fallback=list(computed.fallback_years))
+    data["deadline"] = case.deadline.isoformat() if case.deadline else None
+    return data
 
 
 def _open_request(kind: str) -> Callable[[Case, Inputs, dt.datetime], dict]:
@@ -288,7 +291,7 @@ def _answer(approved: bool) -> Callable[[Case, Inputs, dt.datetime], dict]:
         case.pending_request, case.pending_amount_minutes = PendingRequest.NONE, None
         data = {"request": kind, "approved": approved}
         if approved and kind == PendingRequest.EXTENSION and case.deadline:
-            case.deadline += dt.timedelta(minutes=amount or 0)
+            case.deadline = _later_by(case, case.deadline, amount or 0)
             data.update(amount_minutes=amount, deadline=case.deadline.isoformat())
         if approved and kind == PendingRequest.SUSPENSION:
             case.suspended_since = now
@@ -300,14 +303,22 @@ def _answer(approved: bool) -> Callable[[Case, Inputs, dt.datetime], dict]:
     return effect
 
 
+def _later_by(case: Case, moment: dt.datetime, minutes: float) -> dt.datetime:
+    """`minutes` of the case's time after `moment`: working minutes, or plain ones if urgent."""
+    if case.urgent:
+        return moment + dt.timedelta(minutes=minutes)
+    return deadlines.add_working_minutes(moment, round(minutes)).at
+
+
 def _resume(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
-    """The clock was paused: the deadline moves by the time spent suspended."""
-    paused = now - (case.suspended_since or now)
-    case.suspended_seconds += int(paused.total_seconds())
+    """The clock was paused: the deadline moves by the (working) time spent suspended."""
+    since = case.suspended_since or now
+    paused = (now - since).total_seconds() / 60 if case.urgent else deadlines.working_minutes(since, now)
+    case.suspended_seconds += int(paused * 60)
     case.suspended_since = None
     if case.deadline:
-        case.deadline += paused
-    return {"suspended_seconds": int(paused.total_seconds()),
+        case.deadline = _later_by(case, case.deadline, paused)
+    return {"suspended_minutes": round(paused, 1),
             "deadline": case.deadline.isoformat() if case.deadline else None}
 
 

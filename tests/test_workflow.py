@@ -161,35 +161,80 @@ def test_events_are_append_only_in_the_database():
     assert CaseEvent.objects.filter(case=case, reason="tampered").count() == 0
 
 
-def test_suspension_pauses_the_clock_and_resume_moves_the_deadline():
+def _at(*args) -> "dt.datetime":
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
+    return dt.datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _handling_since(cast, dispatched_at):
+    """A case dispatched at `dispatched_at` (1 工作日 limit), on the real 2026 calendar."""
+    from cases import workflow
+    from worktime.holidays import seed_calendar
+
+    seed_calendar([2026])
+    case = case_in(cast, Status.DISPATCHING)
+    workflow.transition(case, "dispatch", actor=cast.dispatcher, version=case.version,
+                        inputs=workflow.Inputs(unit=cast.unit), now=dispatched_at)
+    case.refresh_from_db()
+    return case
+
+
+def test_dispatch_sets_the_deadline_in_working_days():
+    cast = make_cast()
+    case = _handling_since(cast, _at(2026, 10, 9, 17, 45))  # Friday after hours; Sat 10-10 is 调休
+    assert case.deadline == _at(2026, 10, 12, 8, 30)
+
+
+def test_a_case_suspended_two_working_days_gets_two_working_days_more():
     from cases import workflow
 
     cast = make_cast()
-    case = case_in(cast, Status.HANDLING)
-    deadline = case.deadline
-    case = act(case, "request_suspension", cast.unit_member, reason="等待产权认定")
-    case = act(case, "approve_suspension", cast.dispatcher)
-    assert case.status == Status.SUSPENDED
-    later = case.suspended_since + dt.timedelta(hours=5)
-    workflow.transition(case, "resume", actor=cast.dispatcher, version=case.version, now=later)
-    case.refresh_from_db()
+    case = _handling_since(cast, _at(2026, 10, 12, 9, 0))  # Monday: deadline Tue 10-13 09:00
+    assert case.deadline == _at(2026, 10, 13, 9, 0)
+    for action, actor, inputs, now in [
+        ("request_suspension", cast.unit_member, {"reason": "等待产权认定"}, _at(2026, 10, 13, 9, 30)),
+        ("approve_suspension", cast.dispatcher, {}, _at(2026, 10, 13, 10, 0)),
+        ("resume", cast.dispatcher, {}, _at(2026, 10, 15, 10, 0)),  # two working days later
+    ]:
+        workflow.transition(case, action, actor=actor, version=case.version,
+                            inputs=workflow.Inputs(**inputs), now=now)
+        case.refresh_from_db()
     assert case.status == Status.HANDLING
-    assert case.deadline == deadline + dt.timedelta(hours=5)
-    assert case.suspended_seconds == 5 * 3600
+    assert case.deadline == _at(2026, 10, 15, 9, 0)
+    assert case.suspended_seconds == 2 * 450 * 60
 
 
-def test_an_approved_extension_adds_the_requested_time():
-    import datetime as dt
+def test_an_approved_extension_adds_working_time():
+    from cases import workflow
 
     cast = make_cast()
-    case = case_in(cast, Status.HANDLING)
-    deadline = case.deadline
-    case = act(case, "request_extension", cast.unit_member, reason="工程量大", amount_minutes=240)
-    case = act(case, "approve_extension", cast.dispatcher)
-    assert case.deadline == deadline + dt.timedelta(minutes=240)
+    case = _handling_since(cast, _at(2026, 9, 29, 9, 0))  # deadline Wed 09-30 09:00
+    for action, actor, inputs in [
+        ("request_extension", cast.unit_member, {"reason": "工程量大", "amount_minutes": 8 * 60}),
+        ("approve_extension", cast.dispatcher, {}),
+    ]:
+        workflow.transition(case, action, actor=actor, version=case.version, inputs=workflow.Inputs(**inputs),
+                            now=_at(2026, 9, 29, 15, 0))
+        case.refresh_from_db()
+    # 09:00 + 480 working minutes: 09-30 09:00–17:30 is 420, then the National Day holiday,
+    # the remaining 60 from 10-08 08:30.
+    assert case.deadline == _at(2026, 10, 8, 9, 30)
     assert case.pending_request == ""
+
+
+def test_traffic_lights_follow_working_time():
+    from cases.deadlines import traffic_light
+
+    cast = make_cast()
+    case = _handling_since(cast, _at(2026, 9, 30, 9, 0))  # 1 工作日 across National Day: 10-08 09:00
+    assert case.deadline == _at(2026, 10, 8, 9, 0)
+    # The allowed time is 450 working minutes: 420 on 09-30 from 09:00, 30 on 10-08 from 08:30.
+    assert traffic_light(case, _at(2026, 9, 30, 16, 0)) == "green"  # 330 used: 73 %
+    assert traffic_light(case, _at(2026, 9, 30, 16, 30)) == "yellow"  # 360 used: 80 %
+    assert traffic_light(case, _at(2026, 10, 5, 12, 0)) == "yellow"  # holiday: 420 used, the clock stands
+    assert traffic_light(case, _at(2026, 10, 8, 9, 1)) == "red"
 
 
 def test_merge_links_the_duplicate():
