@@ -26,7 +26,7 @@ from alerts.realtime import case_summary, live_groups
 from people.models import Role, User
 
 
-def _area_members(case, role: str):
+def area_members(case, role: str):
     """People of `role` whose organisation's area holds the case's grid (or the whole city)."""
     scope = Q(organisation__area__isnull=True)
     if case.grid_id:
@@ -35,13 +35,13 @@ def _area_members(case, role: str):
     return User.objects.filter(scope, role=role, is_active=True, organisation__isnull=False)
 
 
-def _grid_officers(case):
+def grid_officers(case):
     if not case.grid_id:
         return User.objects.none()
     return User.objects.filter(grid_assignments__grid_id=case.grid_id, role=Role.OFFICER, is_active=True)
 
 
-def _unit_members(case):
+def unit_members(case):
     if not case.unit_id:
         return User.objects.none()
     return User.objects.filter(organisation_id=case.unit_id, role=Role.UNIT_MEMBER, is_active=True)
@@ -51,20 +51,20 @@ def recipients(event) -> tuple[str, list[User]] | None:
     """(kind, users) for a case event, or None when nobody is to be told."""
     case, action = event.case, event.action
     if action == "report":
-        users = list(_grid_officers(case).exclude(pk=event.actor_id)) + list(_area_members(case, Role.ACCEPTOR))
+        users = list(grid_officers(case).exclude(pk=event.actor_id)) + list(area_members(case, Role.ACCEPTOR))
         return Kind.NEW_REPORT, users
     if action == "send_verify":
-        return Kind.VERIFY_TASK, list(_grid_officers(case))
+        return Kind.VERIFY_TASK, list(grid_officers(case))
     if action == "feedback":
-        return Kind.CHECK_TASK, list(_grid_officers(case))
+        return Kind.CHECK_TASK, list(grid_officers(case))
     if action == "dispatch":
-        return Kind.DISPATCHED, list(_unit_members(case))
+        return Kind.DISPATCHED, list(unit_members(case))
     if action in ("request_return", "request_extension", "request_suspension"):
-        return Kind.APPROVAL_REQUEST, list(_area_members(case, Role.DISPATCHER))
+        return Kind.APPROVAL_REQUEST, list(area_members(case, Role.DISPATCHER))
     if action == "check" and event.data.get("rework"):
-        return Kind.REWORK, list(_unit_members(case))
+        return Kind.REWORK, list(unit_members(case))
     if action == "supervise":
-        users = _unit_members(case) if case.unit_id else _area_members(case, Role.DISPATCHER)
+        users = unit_members(case) if case.unit_id else area_members(case, Role.DISPATCHER)
         return Kind.SUPERVISED, list(users)
     return None
 

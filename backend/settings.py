@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "grids",
     "worktime",
     "cases",
+    "open311",
     "alerts",
     "frontend",
     "backend",

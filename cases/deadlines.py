@@ -5,7 +5,7 @@ worktime/clock.py.
   (urgent classes count calendar time: their units are calendar units).
 - An approved extension adds its minutes of working time; a suspension adds the working time it
   lasted (the clock is paused), so the deadline = dispatch + limit + extensions + time suspended.
-- Traffic light of a case on the clock: red once past the deadline; yellow once YELLOW_AT of the
+- Traffic light of a case on the clock: red once past the deadline; yellow once yellow_share() of the
   allowed working time is used; else green. Suspended cases keep the light they had when paused.
 - A year without calendar data falls back to Monday–Friday (worktime): the event records the
   years, and the deadline is still computed.
@@ -14,12 +14,23 @@ worktime/clock.py.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from worktime import clock
 
-YELLOW_AT = 0.8  # share of the allowed time after which an open case turns yellow
 WORK_MINUTES = "work_minutes"
+_YELLOW_CACHE: list = [0.0, 0.8]  # (read at, share): the admin's value, re-read every 30 s
+
+
+def yellow_share() -> float:
+    """The share of the allowed time after which a clock turns yellow (DeadlineRules, default 0.8)."""
+    from cases.models import DeadlineRules
+
+    now = time.monotonic()
+    if now - _YELLOW_CACHE[0] > 30:
+        _YELLOW_CACHE[:] = [now, DeadlineRules.yellow()]
+    return _YELLOW_CACHE[1]
 
 
 @dataclass(frozen=True)
@@ -49,18 +60,26 @@ def _time_unit(case) -> str:
     return "minutes" if case.urgent else WORK_MINUTES
 
 
-def traffic_light(case, now: dt.datetime) -> str | None:
-    """green / yellow / red for a case on the clock (handling or suspended); None otherwise."""
-    if case.deadline is None or case.dispatched_at is None or case.status not in ("handling", "suspended"):
-        return None
-    if case.suspended_since is not None:
-        now = case.suspended_since  # the clock is paused
-    if now > case.deadline:
+def light(start: dt.datetime, deadline: dt.datetime, now: dt.datetime, *, urgent: bool = False,
+          paused_minutes: float = 0.0) -> str:
+    """red past the deadline; yellow once the yellow share of the allowed time is used; green."""
+    if now > deadline:
         return "red"
-    calendar, unit = clock.current_calendar(), _time_unit(case)
-    allowed = clock.elapsed(case.dispatched_at, case.deadline, unit, calendar) - case.suspended_seconds / 60
-    remaining = clock.elapsed(now, case.deadline, unit, calendar)
-    if allowed <= 0:
-        return "yellow"
-    used = allowed - remaining
-    return "yellow" if used >= YELLOW_AT * allowed - 1e-6 else "green"
+    calendar, unit = clock.current_calendar(), "minutes" if urgent else WORK_MINUTES
+    allowed = clock.elapsed(start, deadline, unit, calendar) - paused_minutes
+    used = allowed - clock.elapsed(now, deadline, unit, calendar)
+    return "yellow" if allowed <= 0 or used >= yellow_share() * allowed - 1e-6 else "green"
+
+
+def traffic_light(case, now: dt.datetime) -> str | None:
+    """The light of an open case: the disposal clock while handling or suspended (paused: the
+    light it had when suspended), else the clock of the step it waits for; None when closed."""
+    if case.status in ("handling", "suspended"):
+        if case.deadline is None or case.dispatched_at is None:
+            return None
+        moment = case.suspended_since or now
+        return light(case.dispatched_at, case.deadline, moment, urgent=case.urgent,
+                     paused_minutes=case.suspended_seconds / 60)
+    if case.step_deadline is None or case.step_started_at is None or not case.is_open:
+        return None
+    return light(case.step_started_at, case.step_deadline, now)

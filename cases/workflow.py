@@ -29,9 +29,12 @@ from cases.models import (
     DailySerial,
     PendingRequest,
     Photo,
+    STEP_OF_STATUS,
     SmallClass,
     Source,
     Status,
+    Step,
+    StepLimit,
     validate_attributes,
 )
 from people.models import Organisation, Role, User
@@ -183,6 +186,9 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         from_status, unit_before = case.status, case.unit
         to_status = _target(case, rule, inputs)
         data = EFFECTS.get(action, _no_effect)(case, inputs, now)
+        if to_status != from_status:
+            data.update(_leave_step(case, from_status, now))
+            _enter_step(case, to_status, now)
         case.status = to_status
         case.version += 1
         case.save()
@@ -251,6 +257,29 @@ def _target(case: Case, rule: Rule, inputs: Inputs) -> str:
     if isinstance(rule.to, dict):
         return rule.to[inputs.outcome]
     return rule.to
+
+
+# --- step clocks (DOMAIN §5): each waiting status has a step limit; on-time is recorded -----
+
+
+def _enter_step(case: Case, status: str, now: dt.datetime) -> None:
+    """Start the clock of the step `status` waits for (the disposal clock is the case deadline)."""
+    step = STEP_OF_STATUS.get(status)
+    if step is None or step == Step.DISPOSE:
+        return
+    limit, unit = StepLimit.limit_for(step)
+    case.step_started_at = now
+    case.step_deadline = deadlines.add_limit(now, limit=limit, unit=unit).at
+
+
+def _leave_step(case: Case, status: str, now: dt.datetime) -> dict:
+    """The step done by leaving `status`, with its on-time flag, as recorded on the event: metrics
+    read these flags and never recompute history with today's calendar."""
+    step = STEP_OF_STATUS.get(status)
+    if step is None or step == Step.DISPOSE or case.step_deadline is None:
+        return {}
+    deadline, case.step_started_at, case.step_deadline = case.step_deadline, None, None
+    return {"step": step, "step_deadline": deadline.isoformat(), "step_on_time": now <= deadline}
 
 
 # --- side effects per action: each returns the data recorded on the event ------------------
@@ -458,6 +487,7 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
                 reporter=reporter, reporter_contact=report.contact, reported_at=now,
                 urgent=bool(standard and standard.urgency == "urgent"), evidence_flags=report.evidence_flags)
     _place(case, report.lon, report.lat, report.address)
+    _enter_step(case, S.REPORTED, now)
     try:
         with transaction.atomic():
             case.number = next_case_number(now)

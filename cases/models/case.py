@@ -102,6 +102,8 @@ class Case(models.Model):
     reported_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
     dispatched_at = models.DateTimeField(_("first dispatched at"), null=True, blank=True)
     deadline = models.DateTimeField(_("disposal deadline"), null=True, blank=True)
+    step_started_at = models.DateTimeField(_("current step started at"), null=True, blank=True)
+    step_deadline = models.DateTimeField(_("current step deadline"), null=True, blank=True)
     disposed_at = models.DateTimeField(_("latest feedback at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     suspended_since = models.DateTimeField(null=True, blank=True, editable=False)
@@ -116,6 +118,7 @@ class Case(models.Model):
         ordering = ["-reported_at", "-id"]
         indexes = [
             models.Index(fields=["status", "deadline"]),
+            models.Index(fields=["status", "step_deadline"]),
             models.Index(fields=["grid", "status"]),
             models.Index(fields=["lon", "lat"]),
             models.Index(fields=["category", "status", "reported_at"]),

@@ -37,9 +37,11 @@ class Command(BaseCommand):
                 GridLayer.bump()
         from cases.categories import seed_categories
         from cases.demo import generate_demo_cases
+        from open311.demo import ensure_demo_key
         from people.demo import configure_demo_standards, create_demo_people
 
         seed_categories()
+        ensure_demo_key()
         create_demo_people()
         configure_demo_standards()
         started = time.monotonic()

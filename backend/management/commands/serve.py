@@ -12,9 +12,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-scheduler", action="store_true",
+                            help="do not run the scheduler here (scaled: one run_scheduler process does)")
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, no_scheduler: bool = False, **options):
         from daphne.cli import CommandLineInterface
+
+        from backend.scheduler import Scheduler
+
+        if not no_scheduler:
+            Scheduler().start_thread()
 
         if settings.DEMO:
             from people.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
