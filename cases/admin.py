@@ -98,3 +98,69 @@ class SmallClassAdmin(admin.ModelAdmin):
         except CaseStandard.DoesNotExist:
             return "—"
         return f"{standard.time_limit} {standard.get_time_limit_unit_display()}"
+
+
+# --- time rules (DOMAIN §5) ------------------------------------------------------------------
+
+
+from cases.models import Case, CaseEvent, DeadlineRules, StepLimit  # noqa: E402
+
+
+@admin.register(StepLimit)
+class StepLimitAdmin(admin.ModelAdmin):
+    list_display = ["step", "time_limit", "time_limit_unit"]
+    list_editable = ["time_limit", "time_limit_unit"]
+
+    def has_add_permission(self, request):
+        return False  # one row per step, made by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeadlineRules)
+class DeadlineRulesAdmin(admin.ModelAdmin):
+    list_display = ["yellow_share"]
+
+    def has_add_permission(self, request):
+        return not DeadlineRules.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- cases: read-only here; every change goes through the workflow (cases/workflow.py) --------
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = ["seq", "action", "from_status", "to_status", "actor", "actor_role", "unit", "at", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["seq"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Cases are read-only in the admin: a status written here would bypass the workflow and its
+    events. Act on cases through the console or the API."""
+
+    list_display = ["number", "status", "source", "category", "grid", "unit", "reported_at", "deadline", "supervised"]
+    list_filter = ["status", "source", "supervised", "urgent"]
+    search_fields = ["number", "address", "description"]
+    date_hierarchy = "reported_at"
+    inlines = [CaseEventInline]
+    list_select_related = ["category", "grid", "unit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Case._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

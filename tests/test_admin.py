@@ -253,3 +253,22 @@ def test_geometry_widget_shows_the_grid_and_writes_a_drawn_rectangle_back(
     saved = shapely.from_geojson(grid.geometry)
     assert saved.geom_type == "MultiPolygon" and len(saved.geoms) == 2 and saved.is_valid
     assert remote_requests(requested) == []
+
+
+@pytest.mark.django_db
+def test_cases_are_read_only_in_the_admin_and_time_rules_are_editable(client):
+    from cases.models import StepLimit
+    from tests.cast import make_cast, report
+    from tests.factories import make_admin_user
+
+    cast = make_cast()
+    case = report(cast)
+    client.force_login(make_admin_user())
+    page = client.get(f"/admin/cases/case/{case.pk}/change/")
+    assert page.status_code == 200 and case.number in page.content.decode()
+    client.post(f"/admin/cases/case/{case.pk}/change/", {"status": "closed"})
+    case.refresh_from_db()
+    assert case.status == "reported"
+    assert client.get("/admin/cases/case/add/").status_code == 403
+    assert StepLimit.objects.count() == 6
+    assert client.get("/admin/cases/steplimit/").status_code == 200
