@@ -63,6 +63,7 @@ class DeadlineRules(models.Model):
     yellow_share = models.FloatField(
         _("yellow at share of allowed time"), default=0.8,
         validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
+        # xgettext:no-python-format
         help_text=_("0.8: yellow once 80 % of the allowed working time has been used."))
 
     class Meta:
