@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from cases.models import LimitUnit
 from tests.factories import make_admin_user
+from worktime import clock
 from worktime.clock import (
     DEFAULT_PERIODS,
     TZ,
@@ -193,6 +194,7 @@ def test_is_working_time_uses_half_open_periods():
 
 
 def test_deadline_into_2027_falls_back_to_monday_to_friday_and_says_so(caplog):
+    clock._LAST_WARNED.clear()
     """2026-12-31 (Thu) 16:00 + 4 工作时: 1.5 h that day; 2027 has no data, so Friday 2027-01-01
     counts as a workday (in reality New Year's Day): 08:30 + 2.5 h = 11:00, flagged and logged."""
     with caplog.at_level(logging.WARNING, logger="worktime.clock"):
@@ -202,6 +204,7 @@ def test_deadline_into_2027_falls_back_to_monday_to_friday_and_says_so(caplog):
 
 
 def test_elapsed_into_2027_logs_and_does_not_raise(caplog):
+    clock._LAST_WARNED.clear()
     with caplog.at_level(logging.WARNING, logger="worktime.clock"):
         value = elapsed(at(2026, 12, 31, 16), at(2027, 1, 4, 9), "work_hours", DEFAULT_CAL)
     assert value == 1.5 + 7.5 + 0.5  # 12-31, 01-01 (Fri, by fallback), 01-04 08:30–09:00
@@ -565,3 +568,11 @@ def test_minutes_of_a_case_standard_count_calendar_time():
     """Urgent standards may use minutes, and urgent cases count calendar time (DOMAIN §2)."""
     calendar = WorkCalendar({})
     assert deadline(at(2026, 10, 1, 23, 50), 30, "minutes", calendar).at == at(2026, 10, 2, 0, 20)
+
+
+def test_the_fallback_warning_is_not_repeated_for_every_row(caplog):
+    clock._LAST_WARNED.clear()
+    with caplog.at_level(logging.WARNING, logger="worktime.clock"):
+        for _ in range(50):
+            deadline(at(2026, 12, 31, 16), 4, "work_hours", DEFAULT_CAL)
+    assert sum("no data for 2027" in r.getMessage() for r in caplog.records) == 1

@@ -311,8 +311,18 @@ def _shanghai(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=TZ) if moment.tzinfo is None else moment.astimezone(TZ)
 
 
+_LAST_WARNED: dict[tuple[int, ...], float] = {}
+WARN_EVERY_SECONDS = 600
+
+
 def _warn_fallback(years: tuple[int, ...], what: str) -> None:
-    if years:
+    """Log the fallback loudly, but once per years-set per WARN_EVERY_SECONDS per process: lists
+    compute a light for every row, and one line per row would bury the message."""
+    import time
+
+    now = time.monotonic()
+    if years and now - _LAST_WARNED.get(years, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
+        _LAST_WARNED[years] = now
         logger.warning(
             "Working calendar has no data for %s: %s counted Monday–Friday as workdays there. "
             "Enter the State Council holiday notice in the admin (docs/worktime.md).",
