@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "cases",
     "open311",
     "alerts",
+    "metrics",
+    "patrol",
     "frontend",
     "backend",
 ]

@@ -1,7 +1,26 @@
 from django.urls import path
 
+from frontend import api as console_api
 from frontend import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The mobile app (docs/mobile.md). Every screen is a page shell the service worker caches.
+    path("m/", views.mobile_page, {"page": "home"}, name="m-home"),
+    path("m/report", views.mobile_page, {"page": "report"}, name="m-report"),
+    path("m/tasks", views.mobile_page, {"page": "tasks"}, name="m-tasks"),
+    path("m/task", views.mobile_page, {"page": "task"}, name="m-task"),
+    path("m/mine", views.mobile_page, {"page": "mine"}, name="m-mine"),
+    path("m/alerts", views.mobile_page, {"page": "alerts"}, name="m-alerts"),
+    path("m/patrol", views.mobile_page, {"page": "patrol"}, name="m-patrol"),
+    path("m/queue", views.mobile_page, {"page": "queue"}, name="m-queue"),
+    path("m/session", views.mobile_session, name="m-session"),
+    path("m/manifest.webmanifest", views.mobile_manifest, name="m-manifest"),
+    path("m/sw.js", views.mobile_service_worker, name="m-sw"),
+    # The supervision-centre console (docs/console.md) and its small JSON API (frontend/api.py).
+    path("console/", views.console, name="console"),
+    path("api/units/", console_api.units, name="console-units"),
+    path("api/console/queues", console_api.queues, name="console-queues"),
+    path("api/console/grid-counts", console_api.grid_counts, name="console-grid-counts"),
+    path("api/console/case/<int:pk>/suggestion", console_api.case_suggestion, name="console-suggestion"),
 ]

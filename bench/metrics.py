@@ -1,0 +1,362 @@
+"""bench/metrics: every grid-level figure (DOMAIN §6) for the 1,301 SIP grids over N synthetic
+cases, on SQLite and on PostgreSQL, beside a naive loop that asks one grid at a time.
+
+    .venv/bin/python bench/metrics.py [--cases 1000000] [--engines sqlite,postgres]
+                                      [--naive-grids 1301] [--repeat 5] [--pg postgres://postgres@127.0.0.1:5432]
+
+For each engine a throwaway database (a temp SQLite file; a PostgreSQL database created and
+dropped here) is migrated, the SIP grids imported, and N cases with their events written with
+executemany (SQLite) or COPY (PostgreSQL) — synthetic but shaped like the workflow's: a year of
+reports, 88 % registered and dispatched, with rework, extensions, returns, suspensions, rejections,
+self-handled and voided cases, the latest ones still open. Then, for the last full week, the last
+4 weeks and the whole year: `figures_by_level("grid")` (one SQL statement), `evaluate("grid")` (the
+API's table: figures, objects, scores, ranks), and the naive loop (the same figures asked per grid,
+measured over --naive-grids grids and scaled to 1,301); the naive answers must equal the grouped ones.
+The covering index metrics needs on cases_caseevent (METRICS_INDEX, see docs/metrics.md) replaces
+the (action, at) index after the load, as the cases migration will.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import PY, ROOT, environment, machine  # noqa: E402
+
+UTC = dt.UTC
+NOW = dt.datetime(2025, 12, 28, 16, 0, tzinfo=UTC)  # Mon 2025-12-29 00:00 in Asia/Shanghai
+DAYS = 364
+CHUNK = 20_000
+UNITS, OFFICERS = 30, 200
+# The index metrics needs on the event log (docs/metrics.md), in place of cases' (action, at) index,
+# which it extends: with both, SQLite may pick the narrower one and read every event row.
+METRICS_INDEX = ("DROP INDEX IF EXISTS cases_casee_action_40c358_idx",
+                 "CREATE INDEX IF NOT EXISTS case_event_metrics ON cases_caseevent "
+                 "(action, at, case_id, unit_id, to_status, from_status, seq, actor_id)")
+EVENT_COLUMNS = ("id", "case_id", "seq", "action", "from_status", "to_status", "actor_id", "actor_role", "unit_id",
+                 "at", "reason", "data")
+CASE_COLUMNS = ("id", "number", "source", "category_id", "lon", "lat", "grid_id", "outside_grid", "address",
+                "description", "attributes", "reporter_id", "reporter_contact", "status", "version", "urgent",
+                "unit_id", "supervised", "pending_request", "evidence_flags", "reported_at", "dispatched_at",
+                "deadline", "disposed_at", "closed_at", "suspended_since", "suspended_seconds", "updated_at")
+H = dt.timedelta(hours=1)
+
+
+# --- synthetic cases ---------------------------------------------------------------------------
+
+
+class Cast:
+    """Ids of the people and things the synthetic events name."""
+
+    def __init__(self, grids: list[int], units: list[int], members: list[int], officers: list[int],
+                 centre: dict[str, int], category: int) -> None:
+        self.grids, self.units, self.members, self.officers = grids, units, members, officers
+        self.centre, self.category = centre, category
+
+
+def _path(rng: random.Random, cast: Cast, reported: dt.datetime) -> tuple[list[tuple], int]:
+    """The events of one case as (action, from, to, actor, role, unit, at, data), and its unit index."""
+    officer = rng.choice(cast.officers)
+    c = cast.centre
+    t = reported
+    ev: list[tuple] = [("report", "", "reported", officer, "officer", None, t, {"source": "patrol"})]
+    r = rng.random()
+    if r < 0.03:
+        ev.append(("reject", "reported", "rejected", c["acceptor"], "acceptor", None, t + H / 3, {}))
+        return ev, -1
+    if r < 0.05:
+        ev.append(("self_handle", "reported", "closing", officer, "officer", None, t + H / 12, {}))
+        ev.append(("close", "closing", "closed", c["shift_leader"], "shift_leader", None, t + H / 2, {"on_time": True}))
+        return ev, -1
+    ev.append(("accept", "reported", "pending_registration", c["acceptor"], "acceptor", None, t + H / 6, {}))
+    if r < 0.07:
+        ev.append(("void", "pending_registration", "voided", c["shift_leader"], "shift_leader", None, t + H / 2, {}))
+        return ev, -1
+    k = rng.randrange(len(cast.units))
+    unit, member = cast.units[k], cast.members[k]
+    ev.append(("register", "pending_registration", "dispatching", c["shift_leader"], "shift_leader", None, t + H / 2,
+               {"step": "register", "step_on_time": True}))
+    t += H
+    deadline = t + 24 * H
+    ev.append(("dispatch", "dispatching", "handling", c["dispatcher"], "dispatcher", unit, t,
+               {"unit": unit, "first": True, "deadline": deadline.isoformat()}))
+    if rng.random() < 0.02:  # returned and re-dispatched
+        k = rng.randrange(len(cast.units))
+        ev += [("request_return", "handling", "handling", member, "unit_member", unit, t + 2 * H, {"request": "return"}),
+               ("approve_return", "handling", "dispatching", c["dispatcher"], "dispatcher", unit, t + 3 * H,
+                {"request": "return", "approved": True})]
+        unit, member = cast.units[k], cast.members[k]
+        t += 4 * H
+        ev.append(("dispatch", "dispatching", "handling", c["dispatcher"], "dispatcher", unit, t,
+                   {"unit": unit, "first": False, "deadline": deadline.isoformat()}))
+    if rng.random() < 0.03:  # extension
+        deadline += 24 * H
+        ev += [("request_extension", "handling", "handling", member, "unit_member", unit, t + H, {"request": "extension"}),
+               ("approve_extension", "handling", "handling", c["dispatcher"], "dispatcher", unit, t + 2 * H,
+                {"request": "extension", "approved": True, "deadline": deadline.isoformat()})]
+        t += 2 * H
+    if rng.random() < 0.01:  # suspended two days
+        deadline += 48 * H
+        ev += [("request_suspension", "handling", "handling", member, "unit_member", unit, t + H, {}),
+               ("approve_suspension", "handling", "suspended", c["dispatcher"], "dispatcher", unit, t + 2 * H, {}),
+               ("resume", "suspended", "handling", c["dispatcher"], "dispatcher", unit, t + 50 * H,
+                {"deadline": deadline.isoformat()})]
+        t += 50 * H
+    if rng.random() < 0.05:  # rework
+        t += rng.uniform(2, 20) * H
+        ev += [("feedback", "handling", "checking", member, "unit_member", unit, t, {"on_time": t <= deadline}),
+               ("check", "checking", "handling", officer, "officer", unit, t + H,
+                {"outcome": "fail", "rework": True, "step": "check", "step_on_time": rng.random() < 0.9})]
+        t += H
+    t += rng.uniform(2, 40) * H
+    fed = t
+    ev += [("feedback", "handling", "checking", member, "unit_member", unit, t, {"on_time": t <= deadline}),
+           ("check", "checking", "closing", officer, "officer", unit, t + H,
+            {"outcome": "pass", "rework": False, "step": "check", "step_on_time": rng.random() < 0.9}),
+           ("close", "closing", "closed", c["shift_leader"], "shift_leader", unit, t + 2 * H,
+            {"on_time": fed <= deadline})]
+    return ev, k
+
+
+def _case_row(i: int, number: str, grid: int, cast: Cast, ev: list[tuple]) -> tuple:
+    """The case row as the workflow would leave it after `ev`."""
+    last = ev[-1]
+    dispatches = [e for e in ev if e[0] == "dispatch"]
+    feedbacks = [e for e in ev if e[0] in ("feedback", "self_handle")]
+    deadlines = [e[7]["deadline"] for e in ev if "deadline" in e[7]]
+    unit = None if last[0] == "approve_return" else (dispatches[-1][5] if dispatches else None)
+    return (i, number, "patrol", cast.category, None, None, grid, False, "", "", "{}", ev[0][3], "{}", last[2],
+            len(ev), False, unit, False, "", "[]", ev[0][6], dispatches[0][6] if dispatches else None,
+            dt.datetime.fromisoformat(deadlines[-1]) if deadlines else None, feedbacks[-1][6] if feedbacks else None,
+            last[6] if last[0] == "close" else None, last[6] if last[2] == "suspended" else None, 0, last[6])
+
+
+def generate(n: int, cast: Cast, seed: int = 1):
+    """Yield (case rows, event rows) in chunks, reports spread evenly over the year before NOW;
+    events after NOW are cut, which leaves the latest cases open at every step."""
+    rng = random.Random(seed)
+    start = NOW - dt.timedelta(days=DAYS)
+    serials: dict[str, int] = {}
+    event_id = 0
+    cases, events = [], []
+    for i in range(1, n + 1):
+        reported = start + dt.timedelta(seconds=int((i - 0.5) * DAYS * 86400 / n))
+        ev = [e for e in _path(rng, cast, reported)[0] if e[6] < NOW]
+        day = (reported + 8 * H).strftime("%Y%m%d")
+        serials[day] = serials.get(day, 0) + 1
+        cases.append(_case_row(i, f"{day}{serials[day]:05d}", rng.choice(cast.grids), cast, ev))
+        for seq, (action, frm, to, actor, role, unit, at, data) in enumerate(ev, start=1):
+            event_id += 1
+            events.append((event_id, i, seq, action, frm, to, actor, role, unit, at, "", json.dumps(data)))
+        if len(cases) == CHUNK or i == n:
+            yield cases, events
+            cases, events = [], []
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def load(n: int, cast: Cast) -> float:
+    """Insert the synthetic cases and events; return the seconds it took."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":  # a throwaway file: no fsync, a big page cache for the indexes
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA cache_size=-1000000")
+        for cases, events in generate(n, cast):
+            if connection.vendor == "sqlite":
+                _sqlite_insert(cursor, "cases_case", CASE_COLUMNS, cases)
+                _sqlite_insert(cursor, "cases_caseevent", EVENT_COLUMNS, events)
+            else:
+                _copy(cursor, "cases_case", CASE_COLUMNS, cases)
+                _copy(cursor, "cases_caseevent", EVENT_COLUMNS, events)
+        if connection.vendor == "postgresql":
+            for table in ("cases_case", "cases_caseevent"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        for sql in METRICS_INDEX:
+            cursor.execute(sql)
+        cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    return time.perf_counter() - started
+
+
+def _sqlite_insert(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    from django.db import connection
+
+    adapt = connection.ops.adapt_datetimefield_value  # Django's own text form of a moment
+    marks = ", ".join("%s" for _ in columns)
+    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                       [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows])
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def make_cast() -> Cast:
+    from django.core.management import call_command
+
+    from cases.categories import seed_categories
+    from cases.models import SmallClass
+    from grids.models import Grid
+    from people.models import Organisation, Role, User
+
+    sip = str(ROOT / "fixtures" / "sip") + "/"
+    with open(os.devnull, "w") as quiet:
+        call_command("import_grids", sip + "sip_grid_comprehensive_826.geojson", sip + "sip_grid_dedicated_475.geojson",
+                     code_map=sip + "code_map.csv", verbosity=0, stdout=quiet)
+    seed_categories()
+    centre = Organisation.objects.create(code="centre", name="中心", kind="centre")
+    people = {role: User.objects.create_user(f"bench-{role}", role=role, organisation=centre).pk
+              for role in (Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER)}
+    units, members = [], []
+    for k in range(UNITS):
+        unit = Organisation.objects.create(code=f"unit{k:02d}", name=f"处置单位{k}", kind="handling_unit")
+        units.append(unit.pk)
+        members.append(User.objects.create_user(f"bench-unit{k}", role=Role.UNIT_MEMBER, organisation=unit).pk)
+    officers = [User.objects.create_user(f"bench-officer{k}", role=Role.OFFICER, organisation=centre).pk
+                for k in range(OFFICERS)]
+    category = SmallClass.objects.available().filter(big_class__kind="event").values_list("pk", flat=True).first()
+    return Cast(list(Grid.objects.values_list("pk", flat=True)), units, members, officers, people, category)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def _median_ms(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+def measure(args) -> list[dict]:
+    from grids.models import Grid
+    from metrics.reports import Figures, Period, figures_by_level
+    from metrics.scores import evaluate
+
+    end = NOW
+    periods = {"week": Period(end - dt.timedelta(days=7), end, end),
+               "4 weeks": Period(end - dt.timedelta(days=28), end, end),
+               "year": Period(end - dt.timedelta(days=DAYS), end, end)}
+    grids = list(Grid.objects.order_by("code").values_list("pk", "code"))
+    sample = random.Random(2).sample(grids, min(args.naive_grids, len(grids)))
+    results = []
+    for name, period in periods.items():
+        grouped_ms, grouped = _median_ms(lambda p=period: figures_by_level("grid", p), args.repeat)
+        table_ms, _ = _median_ms(lambda p=period: evaluate("grid", p), args.repeat)
+        started = time.perf_counter()
+        for pk, code in sample:
+            one = figures_by_level("grid", period, area=code)
+            if one.get(pk, Figures()) != grouped.get(pk, Figures()):
+                raise SystemExit(f"naive and grouped figures differ for grid {code}: {one} {grouped.get(pk)}")
+        naive_ms = (time.perf_counter() - started) * 1000 * len(grids) / len(sample)
+        events = _events_in(period)
+        results.append({"period": name, "events": events, "grouped_ms": grouped_ms, "table_ms": table_ms,
+                        "naive_ms": naive_ms, "naive_grids": len(sample), "grids": len(grouped)})
+    return results
+
+
+def _events_in(period) -> int:
+    from cases.models import CaseEvent
+
+    return CaseEvent.objects.filter(at__gte=period.start, at__lt=period.end).count()
+
+
+def worker(args) -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from cases.models import Case, CaseEvent
+
+    call_command("migrate", verbosity=0)
+    cast = make_cast()
+    load_s = load(args.cases, cast)
+    if args.keep:
+        print(f"kept: {os.environ['GRIDCASE_DATA_DIR']} {os.environ.get('DATABASE_URL', '')}", file=sys.stderr)
+    counts = {"cases": Case.objects.count(), "events": CaseEvent.objects.count(), "load_s": round(load_s, 1),
+              "engine": f"{connection.vendor} {connection.Database.sqlite_version if connection.vendor == 'sqlite' else connection.pg_version}"}
+    print(json.dumps({**counts, "results": measure(args)}))
+
+
+# --- driver ------------------------------------------------------------------------------------
+
+
+def run_engine(engine: str, args) -> dict:
+    data_dir = tempfile.mkdtemp(prefix="gridcase-bench-metrics-")
+    url = ""
+    if engine == "postgres":
+        url = f"{args.pg.rstrip('/')}/gridcase_bench_metrics"
+        _pg_admin(args.pg, "DROP DATABASE IF EXISTS gridcase_bench_metrics", "CREATE DATABASE gridcase_bench_metrics")
+    env = environment(data_dir, DATABASE_URL=url)
+    try:
+        done = subprocess.run([PY, __file__, "--worker", "--cases", str(args.cases), "--naive-grids",
+                               str(args.naive_grids), "--repeat", str(args.repeat)] + ["--keep"] * args.keep,
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
+        if args.keep:
+            print(done.stderr.strip().splitlines()[-1])
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            if engine == "postgres":
+                _pg_admin(args.pg, "DROP DATABASE IF EXISTS gridcase_bench_metrics")
+
+
+def _pg_admin(server: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--naive-grids", type=int, default=1301)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--keep", action="store_true", help="keep the databases (for EXPLAIN)")
+    parser.add_argument("--worker", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    print(f"machine: {machine()}; {args.cases:,} cases, 1,301 SIP grids; medians of {args.repeat} runs")
+    header = (f"{'engine':16} {'period':8} {'events in P':>12} {'grid rows':>9} {'one query ms':>13} {'table ms':>9}"
+              f" {'per-grid loop ms':>17} {'speed-up':>8}")
+    for engine in args.engines.split(","):
+        done = run_engine(engine, args)
+        print(f"\n{done['engine']}: {done['cases']:,} cases, {done['events']:,} events, loaded in {done['load_s']} s")
+        print(header)
+        for r in done["results"]:
+            scaled = "" if r["naive_grids"] == 1301 else f" (from {r['naive_grids']})"
+            print(f"{done['engine']:16} {r['period']:8} {r['events']:>12,} {r['grids']:>9} {r['grouped_ms']:>13.0f}"
+                  f" {r['table_ms']:>9.0f} {r['naive_ms']:>17,.0f} {r['naive_ms'] / r['grouped_ms']:>7.0f}×{scaled}")
+
+
+if __name__ == "__main__":
+    main()

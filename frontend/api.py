@@ -1,0 +1,135 @@
+"""The few JSON endpoints the supervision-centre console (docs/console.md) needs beyond the case
+API: handling units to dispatch to, the unit a case's small class suggests, the work queues with
+each row's allowed actions, and open-case counts per grid for the map.
+
+Visibility always goes through cases.access; the actions through cases.workflow.allowed_actions.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from cases import workflow
+from cases.access import get_case_for_user, visible_cases
+from cases.models import OPEN_STATUSES, Case, Status
+from cases.serializers import CaseListQuery, case_row
+from people.models import CENTRE_ROLES, Organisation, Role, User
+
+QUEUE_LIMIT = 100  # rows per queue; the count is always the full count
+
+# The cases in each queue; everyone at the centre sees every queue.
+QUEUES: dict[str, Q] = {
+    "accept": Q(status=Status.REPORTED),
+    "verify": Q(status=Status.VERIFYING),
+    "register": Q(status=Status.PENDING_REGISTRATION),
+    "dispatch": Q(status=Status.DISPATCHING),
+    "requests": Q(status=Status.HANDLING) & ~Q(pending_request=""),
+    "close": Q(status=Status.CLOSING),
+    "overdue": Q(status=Status.HANDLING, deadline__isnull=False),  # deadline < now, added per request
+    "supervised": Q(status__in=OPEN_STATUSES, supervised=True),
+}
+# The queues each role works first, in the order shown; the rest follow.
+ROLE_QUEUES: dict[str, tuple[str, ...]] = {
+    Role.ACCEPTOR: ("accept", "verify"),
+    Role.SHIFT_LEADER: ("register", "close"),
+    Role.DISPATCHER: ("dispatch", "requests"),
+}
+
+
+def is_console_user(user: User) -> bool:
+    """Centre roles and administrators use the console."""
+    return user.is_authenticated and (user.is_superuser or user.role in CENTRE_ROLES or user.role == Role.ADMIN)
+
+
+def _require_console(user: User) -> None:
+    if not is_console_user(user):
+        raise PermissionDenied(_("The console is for the supervision centre."))
+
+
+def queue_order(user: User) -> list[str]:
+    first = ROLE_QUEUES.get(user.role, ())
+    return [*first, *(key for key in QUEUES if key not in first)]
+
+
+def _suggested(case: Case) -> dict | None:
+    standard = getattr(case.category, "case_standard", None)
+    unit = standard.default_handling_unit if standard else None
+    if unit is None or not unit.active:
+        return None
+    return {"id": unit.pk, "name": unit.name}
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+def units(request):
+    """Active handling units: `[{id, name}]`, by name."""
+    _require_console(request.user)
+    rows = Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by("name", "pk")
+    return Response([{"id": o.pk, "name": o.name} for o in rows])
+
+
+@extend_schema(responses=dict)
+@api_view(["GET"])
+def case_suggestion(request, pk: int):
+    """`{"suggested_unit": {id, name} | null}`: the default handling unit of the case's small class."""
+    _require_console(request.user)
+    case = get_case_for_user(request.user, pk)
+    return Response({"case": case.pk, "suggested_unit": _suggested(case)})
+
+
+def _filtered(request) -> tuple:
+    query = CaseListQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    f = query.validated_data
+    rows = visible_cases(request.user)
+    if f.get("area"):
+        rows = rows.filter(grid__code__startswith=f["area"])
+    if f.get("category"):
+        rows = rows.filter(category_id=f["category"])
+    return rows, f
+
+
+@extend_schema(parameters=[CaseListQuery], responses=dict)
+@api_view(["GET"])
+def queues(request):
+    """The caller's work queues (`area` and `category` narrow them): each with its full `count` and
+    up to 100 rows, oldest first, each row the case list shape plus `allowed_actions` for the caller
+    and `suggested_unit`."""
+    _require_console(request.user)
+    rows, _f = _filtered(request)
+    now = timezone.now()
+    result = []
+    for key in queue_order(request.user):
+        selected = rows.filter(QUEUES[key])
+        if key == "overdue":
+            selected = selected.filter(deadline__lt=now)
+        selected = selected.select_related("category__case_standard__default_handling_unit", "grid", "unit")
+        ordered = selected.order_by("deadline" if key == "overdue" else "reported_at", "pk")
+        page = list(ordered[:QUEUE_LIMIT])
+        result.append({
+            "key": key,
+            "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
+            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user),
+                      "suggested_unit": _suggested(c)} for c in page],
+        })
+    return Response({"as_of": now, "queues": result})
+
+
+@extend_schema(parameters=[CaseListQuery], responses=dict)
+@api_view(["GET"])
+def grid_counts(request):
+    """Open cases per grid code now (`area`, `category` narrow them): `{"results": {code: {open,
+    overdue}}}` — the map's "open cases" and "overdue now" colouring, without sending every case."""
+    _require_console(request.user)
+    rows, _f = _filtered(request)
+    now = timezone.now()
+    counted = (rows.filter(status__in=OPEN_STATUSES, grid__isnull=False).values("grid__code")
+               .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(status=Status.HANDLING, deadline__lt=now))))
+    return Response({"as_of": now, "results": {r["grid__code"]: {"open": r["open"], "overdue": r["overdue"]}
+                                               for r in counted}})

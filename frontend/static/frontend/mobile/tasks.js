@@ -1,0 +1,61 @@
+// 我的任务: verify tasks (verifying) and check tasks (checking) in my grids, with the distance and
+// direction from where I stand.
+(function () {
+  "use strict";
+  const $ = UI.$, el = UI.el;
+  let tasks = null;
+
+  function row(c) {
+    const li = el("li");
+    const link = el("a", "m-item");
+    link.href = "/m/task?id=" + c.id;
+    link.dataset.caseId = String(c.id);
+    const main = el("div", "m-item-main");
+    main.append(el("div", "m-item-title", c.category.name + " · " + c.number),
+                el("div", "m-item-sub", (c.grid ? c.grid.name : "网格外") + (c.description ? " · " + c.description : "")),
+                el("div", "m-item-sub", "上报 " + UI.formatTime(c.reported_at)));
+    const side = el("div", "m-item-side");
+    const where = UI.directionTo(UI.lastPosition(), c.lon, c.lat);
+    if (where) side.append(UI.arrow(where.bearing), el("div", "m-small", where.text));
+    else side.append(el("div", "m-small m-muted", c.lon === null ? "无坐标" : "—"));
+    link.append(main, side);
+    li.append(link);
+    return li;
+  }
+
+  function render() {
+    if (!tasks) return;
+    [["verify", tasks.verify], ["check", tasks.check]].forEach(function (pair) {
+      const list = $(pair[0] + "-list");
+      list.replaceChildren();
+      $(pair[0] + "-count").textContent = String(pair[1].length);
+      if (!pair[1].length) list.append(el("li", "m-muted", "暂无任务"));
+      const here = UI.lastPosition();
+      const sorted = pair[1].slice().sort(function (a, b) {
+        const da = UI.directionTo(here, a.lon, a.lat), db = UI.directionTo(here, b.lon, b.lat);
+        return (da ? da.distance : 1e9) - (db ? db.distance : 1e9);
+      });
+      sorted.forEach(function (c) { list.append(row(c)); });
+    });
+    const stale = $("tasks-stale");
+    stale.hidden = !tasks.stale;
+    stale.textContent = tasks.stale ? "离线：显示的是 " + UI.formatTime(tasks.at) + " 保存的任务" : "";
+  }
+
+  UI.loadTasks().then(function (loaded) { tasks = loaded; render(); }).catch(function () {
+    ["verify", "check"].forEach(function (k) { $(k + "-list").replaceChildren(el("li", "m-muted", "离线，且本机没有保存的任务")); });
+  });
+
+  let lastRender = 0;
+  UI.watchPosition(function (position, error) {
+    const line = $("tasks-position");
+    if (position) {
+      line.textContent = "我的位置：精度 ±" + Math.round(position.coords.accuracy) + " 米";
+      line.dataset.state = "good";
+      if (Date.now() - lastRender > 5000) { lastRender = Date.now(); render(); }
+    } else if (error) {
+      line.textContent = UI.positionProblem(error);
+      line.dataset.state = "error";
+    }
+  });
+})();

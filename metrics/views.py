@@ -1,0 +1,166 @@
+"""Metrics API (DOMAIN.md §6): the evaluation table of one level for a period, and the cases
+behind one figure. Thin views: parse the query, decide what the reader may see (`reader_scope`),
+call metrics.scores / metrics.reports, shape the answer.
+
+Who reads what: administrators and centre roles (acceptor, shift leader, dispatcher, viewer) every
+level, bounded by their organisation's area when it has one; handling unit members their own unit's
+row; officers their own row. Anyone else: 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from grids.models import Area, Grid
+from metrics import reports
+from metrics.reports import AREA_CODE_LENGTH, COUNT_KEYS, LEVELS, Period, period_of
+from metrics.scores import evaluate
+from people.models import CENTRE_ROLES, Organisation, Role, User
+
+ROW_KEYS = ("id", "code", "name", *COUNT_KEYS, *reports.RATES, "score", "grade", "rank", "tied")
+OFFICER_ROW_KEYS = (*ROW_KEYS, *reports.OFFICER_KEYS, *reports.OFFICER_RATES)
+DRILLABLE = (*COUNT_KEYS, *reports.OFFICER_KEYS)
+
+
+class PeriodQuery(serializers.Serializer):
+    level = serializers.ChoiceField(choices=LEVELS)
+    start = serializers.DateField(help_text="First day (Asia/Shanghai), YYYY-MM-DD")
+    end = serializers.DateField(help_text="Day after the last (exclusive), YYYY-MM-DD")
+    area = serializers.RegexField(r"^(\d{6}|\d{9}|\d{12}|\d{15})$", required=False, default="",
+                                  help_text="District, street, community or grid code: count only cases filed there")
+
+    def validate(self, data: dict) -> dict:
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": _("end must be after start (end is exclusive).")})
+        if data["start"] > timezone.localdate():
+            raise serializers.ValidationError({"start": _("The period has not started yet.")})
+        return data
+
+
+class TableQuery(PeriodQuery):
+    ordering = serializers.CharField(required=False, default="rank",
+                                     help_text="A row key, e.g. score or -closure_rate; empty values last")
+
+    def validate_ordering(self, value: str) -> str:
+        if value.lstrip("-") not in OFFICER_ROW_KEYS:
+            raise serializers.ValidationError(_("Order by one of the row keys, e.g. rank, -score, closure_rate."))
+        return value
+
+
+class CasesQuery(PeriodQuery):
+    id_or_code = serializers.CharField(max_length=150)
+    metric = serializers.ChoiceField(choices=DRILLABLE)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see: cases under `area` ("" = the city), and only the object `own` (a
+    unit or officer key) when set."""
+
+    area: str
+    own: Any = None
+
+
+def reader_scope(user: User, level: str, area: str) -> Scope:
+    """The reader's scope for `level`, narrowed to the requested `area`; PermissionDenied when the
+    role may not read this level or the area is outside the reader's own."""
+    if user.is_superuser or user.role == Role.ADMIN:
+        return Scope(area)
+    if user.role in CENTRE_ROLES and user.organisation_id:
+        bound = user.area.code if user.area else ""
+        if area.startswith(bound):
+            return Scope(area)
+        if bound.startswith(area):
+            return Scope(bound)
+        raise PermissionDenied(_("Area %(area)s is outside your area.") % {"area": area})
+    if user.role == Role.UNIT_MEMBER and user.organisation_id and level == "unit":
+        return Scope(area, own=user.organisation_id)
+    if user.role == Role.OFFICER and level == "officer":
+        return Scope(area, own=user.pk)
+    raise PermissionDenied(_("You may not read metrics at this level."))
+
+
+def _parse(serializer_class: type[serializers.Serializer], request) -> tuple[dict, Period, Scope]:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    return q, period_of(q["start"], q["end"]), reader_scope(request.user, q["level"], q["area"])
+
+
+def _ordered(rows: list[dict], ordering: str) -> list[dict]:
+    """Rows by one key (descending with "-"), rows without a value last, then by code."""
+    key, descending = ordering.lstrip("-"), ordering.startswith("-")
+    rows = sorted(rows, key=lambda r: r["code"])
+    present = sorted((r for r in rows if r[key] is not None), key=lambda r: r[key], reverse=descending)
+    return present + [r for r in rows if r[key] is None]
+
+
+def _head(q: dict, period: Period, scope: Scope) -> dict:
+    return {"level": q["level"], "start": q["start"], "end": q["end"], "as_of": period.as_of, "area": scope.area}
+
+
+@extend_schema(parameters=[TableQuery], responses=dict)
+@api_view(["GET"])
+def metrics(request):
+    """Every object of a level with its counts, rates, composite score, grade and dense rank."""
+    q, period, scope = _parse(TableQuery, request)
+    rows = evaluate(q["level"], period, area=scope.area)
+    if scope.own is not None:
+        rows = [r for r in rows if r.subject.key == scope.own]
+    shaped = [r.as_dict(officer=q["level"] == "officer") for r in rows]
+    return Response({**_head(q, period, scope), "results": _ordered(shaped, q["ordering"])})
+
+
+@extend_schema(parameters=[CasesQuery], responses=dict)
+@api_view(["GET"])
+def metric_cases(request):
+    """The case numbers behind one figure of one object (a case counted twice is listed twice)."""
+    q, period, scope = _parse(CasesQuery, request)
+    if q["metric"] in reports.OFFICER_KEYS and q["level"] != "officer":
+        raise ValidationError({"metric": _("%(metric)s is an officer's figure.") % {"metric": q["metric"]}})
+    subject = find_subject(q["level"], q["id_or_code"])
+    if scope.own is not None and subject["key"] != scope.own:
+        raise PermissionDenied(_("You may read your own figures only."))
+    numbers = reports.cases_behind(q["level"], subject.pop("key"), q["metric"], period, area=scope.area)
+    return Response({**_head(q, period, scope), "object": subject, "metric": q["metric"], "count": len(numbers),
+                     "cases": numbers})
+
+
+def _candidates(level: str) -> tuple[QuerySet, str]:
+    """The objects of a non-area level and the field people name them by."""
+    if level == "grid":
+        return Grid.objects.all(), "code"
+    if level == "unit":
+        return Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT), "code"
+    return User.objects.filter(role=Role.OFFICER), "username"
+
+
+def find_subject(level: str, id_or_code: str) -> dict:
+    """The object named by code (or id) at `level`, with the key its figures are under; a
+    ValidationError naming id_or_code when there is none."""
+    if level in AREA_CODE_LENGTH:
+        if len(id_or_code) != AREA_CODE_LENGTH[level] or not id_or_code.isdigit():
+            raise ValidationError({"id_or_code": _("A %(level)s code has %(n)d digits.") % {
+                "level": level, "n": AREA_CODE_LENGTH[level]}})
+        area = Area.objects.filter(code=id_or_code).first()
+        return {"key": id_or_code, "id": area.pk if area else None, "code": id_or_code,
+                "name": area.name if area else ""}
+    rows, code_field = _candidates(level)
+    found = rows.filter(**{code_field: id_or_code}).first()
+    if found is None and id_or_code.isdigit():
+        found = rows.filter(pk=int(id_or_code)).first()
+    if found is None:
+        raise ValidationError({"id_or_code": _("No %(level)s with id or code %(value)s.") % {
+            "level": level, "value": id_or_code}})
+    name = (found.get_full_name() or found.username) if level == "officer" else found.name
+    return {"key": found.pk, "id": found.pk, "code": getattr(found, code_field), "name": name}

@@ -1,0 +1,73 @@
+"""Patrol API for the mobile app: track points, daily coverage, and two small case lookups the
+report and "my reports" screens need. Thin views (STYLE.md §4.4)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from cases.duplicates import duplicate_candidates
+from cases.models import Case
+from cases.serializers import case_row, duplicate_list
+from patrol import coverage, tracks
+from patrol.serializers import CoverageQuery, MineQuery, NearbyQuery, coverage_dict, parse_batch
+from people.models import Role
+
+
+@extend_schema(request=dict, responses=dict)
+@api_view(["POST"])
+def points(request):
+    """A batch of ≤ 500 track points `{"points": [{"id", "lon", "lat", "accuracy", "at"}]}`;
+    idempotent by point id. Officers only. A bad point → 400 naming its index and field, and
+    nothing is written."""
+    if request.user.role != Role.OFFICER:
+        raise PermissionDenied("Only patrol officers send track points.")
+    recorded = tracks.record_points(request.user, parse_batch(request.data))
+    return Response({"accepted": recorded.accepted, "duplicates": recorded.duplicates})
+
+
+@extend_schema(parameters=[CoverageQuery], responses=dict)
+@api_view(["GET"])
+def coverage_view(request):
+    """Daily coverage per officer and per grid (DOMAIN §8): officers read their own, centre roles
+    their area's officers, administrators everyone's."""
+    query = CoverageQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    officers = coverage.officers_visible_to(request.user)
+    if officers is None:
+        raise PermissionDenied("Patrol coverage is for officers, the centre and administrators.")
+    if ref := query.validated_data.get("officer"):
+        officer = coverage.officer_named(officers, ref)
+        if officer is None:
+            raise Http404("No officer by that id or username is visible to you.")
+        officers = officers.filter(pk=officer.pk)
+    day = query.validated_data.get("day") or timezone.localdate()
+    return Response(coverage_dict(coverage.daily_coverage(day, officers)))
+
+
+@extend_schema(parameters=[NearbyQuery], responses=dict)
+@api_view(["GET"])
+def nearby(request):
+    """Possible duplicates before a report is sent: open cases of this small class near the point
+    in the last 72 h (the same list `POST /api/cases/` answers with in `duplicates`)."""
+    query = NearbyQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    v = query.validated_data
+    found = duplicate_candidates(category_id=v["category"], lon=v["lon"], lat=v["lat"])
+    return Response({"results": duplicate_list(found)})
+
+
+@extend_schema(parameters=[MineQuery], responses=dict)
+@api_view(["GET"])
+def mine(request):
+    """The signed-in person's own reports, newest first, in the list shape of `GET /api/cases/`."""
+    query = MineQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    rows = (Case.objects.filter(reporter=request.user).select_related("category", "grid", "unit")
+            .order_by("-id")[: query.validated_data["limit"]])
+    now = timezone.now()
+    return Response({"results": [case_row(c, now) for c in rows]})
