@@ -11,8 +11,9 @@ Period counts, from events with start ≤ at < end:
 - accepted: `accept` events (a case reaches pending_registration only that way, once);
 - registered: `register` events; dispatched: first dispatches (the dispatch at the case's
   `dispatched_at`; a re-dispatch after a return is not counted);
-- disposed: cases with a `feedback` in P, once per case (per case and unit at the unit level);
-  disposed_on_time: those whose latest feedback in P was on time (the event's `on_time` flag);
+- disposed: cases with a `feedback` in P, once per case — its latest feedback in P (per case and
+  unit at the unit level); disposed_on_time: those whose latest feedback in P was on time (the
+  event's `on_time` flag);
 - closed: `close` events; closed_on_time: the feedback that passed the check was ≤ the deadline
   (a self-handled case has no deadline and is on time) — the test the close event recorded as
   `on_time`, read from the closed case's row, which no action changes after the close;
@@ -245,13 +246,13 @@ class _Flag(Func):
 
 @dataclass(frozen=True)
 class _Part:
-    """One grouped SELECT of the union: rows, how a row is attributed, what each column counts."""
+    """One grouped SELECT of the union: rows, how a row is attributed, which rows each column
+    counts (every count is COUNT(*) FILTER (WHERE condition): one row, one item)."""
 
     rows: QuerySet
     key: Expression
-    case_field: str  # the row's case id ("case" on events, "pk" on cases)
     number: str  # the path from a row to its case number
-    measures: dict[str, tuple[Q, bool]]  # column → (condition, count distinct cases)
+    measures: dict[str, Q]  # column → condition
 
 
 def _key(level: str, to_case: str) -> Expression:
@@ -273,25 +274,26 @@ def _period_part(level: str, period: Period, area: str) -> _Part:
     """Counts of events in [start, end), but disposal (see `_disposal_part`)."""
     rows = CaseEvent.objects.filter(action__in=PERIOD_ACTIONS, at__gte=period.start, at__lt=period.end)
     measures = {
-        "accepted": (Q(action="accept"), False),
-        "registered": (Q(action="register"), False),
-        "dispatched": (Q(action="dispatch", case__dispatched_at=F("at")), False),
-        "closed": (Q(action="close"), False),
-        "closed_on_time": (Q(action="close") & (Q(case__deadline__isnull=True)
-                                                | Q(case__disposed_at__lte=F("case__deadline"))), False),
-        "rework": (Q(action="check", to_status=Status.HANDLING), False),
-        "extensions": (Q(action="approve_extension"), False),
-        "returns": (Q(action="approve_return"), False),
-        "voided": (Q(action="void"), False),
-        "self_handled": (Q(action="close", case__dispatched_at__isnull=True), False),
+        "accepted": Q(action="accept"),
+        "registered": Q(action="register"),
+        "dispatched": Q(action="dispatch", case__dispatched_at=F("at")),
+        "closed": Q(action="close"),
+        "closed_on_time": Q(action="close") & (Q(case__deadline__isnull=True)
+                                               | Q(case__disposed_at__lte=F("case__deadline"))),
+        "rework": Q(action="check", to_status=Status.HANDLING),
+        "extensions": Q(action="approve_extension"),
+        "returns": Q(action="approve_return"),
+        "voided": Q(action="void"),
+        "self_handled": Q(action="close", case__dispatched_at__isnull=True),
     }
-    return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case", "case__number", measures)
+    return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 
 
 def _disposal_part(level: str, period: Period, area: str) -> _Part:
-    """Feedback events in [start, end): cases disposed, and those whose latest feedback in P was
-    on time. A part of its own because it reads the events' JSON: SQLite copies every column a
-    grouped query names into its sorter, so JSON named in the big part is read for every event."""
+    """Feedback events in [start, end): each case's latest feedback in P (one row per case, so no
+    DISTINCT), and whether it was on time. A part of its own because it reads the events' JSON:
+    SQLite copies every column a grouped query names into its sorter, so JSON named in the big
+    part would be read for every event."""
     later_feedback = CaseEvent.objects.filter(case=OuterRef("case"), action="feedback", seq__gt=OuterRef("seq"),
                                               at__lt=period.end)
     if level == "unit":  # a unit's latest feedback, when two units fed the case back in P
@@ -299,11 +301,8 @@ def _disposal_part(level: str, period: Period, area: str) -> _Part:
     # The case's latest feedback ever (its disposed_at) is the latest in P: no subquery needed.
     latest = Q(case__disposed_at=F("at")) | ~Exists(later_feedback)
     rows = CaseEvent.objects.filter(action="feedback", at__gte=period.start, at__lt=period.end)
-    measures = {
-        "disposed": (Q(), True),
-        "disposed_on_time": (Q(_Flag("on_time")) & latest, False),
-    }
-    return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case", "case__number", measures)
+    measures = {"disposed": latest, "disposed_on_time": latest & Q(_Flag("on_time"))}
+    return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 
 
 def _held_part(level: str, period: Period, area: str) -> _Part:
@@ -316,11 +315,11 @@ def _held_part(level: str, period: Period, area: str) -> _Part:
     rows = open_now.filter(pk__in=open_now.values("pk"), reported_at__lt=period.as_of).exclude(pk__in=since)
     past = Q(deadline__lt=period.as_of)
     measures = {
-        "overdue_open": (Q(status=Status.HANDLING) & past, False),
-        "open_past_deadline": (Q(status__in=DUE_FOR_CLOSURE) & past, False),
-        "suspended": (Q(status=Status.SUSPENDED), False),
+        "overdue_open": Q(status=Status.HANDLING) & past,
+        "open_past_deadline": Q(status__in=DUE_FOR_CLOSURE) & past,
+        "suspended": Q(status=Status.SUSPENDED),
     }
-    return _Part(_in_area(rows, "", area), _key(level, ""), "pk", "number", measures)
+    return _Part(_in_area(rows, "", area), _key(level, ""), "number", measures)
 
 
 def _changed_part(level: str, period: Period, area: str) -> _Part:
@@ -338,16 +337,16 @@ def _changed_part(level: str, period: Period, area: str) -> _Part:
         .order_by("-seq").values_list(KeyTextTransform("deadline", "data"))[:1])
     past = Q(_MomentBefore(deadline, period.as_of))
     measures = {
-        "overdue_open": (Q(from_status=Status.HANDLING) & past, False),
-        "open_past_deadline": (Q(from_status__in=DUE_FOR_CLOSURE) & past, False),
-        "suspended": (Q(from_status=Status.SUSPENDED), False),
+        "overdue_open": Q(from_status=Status.HANDLING) & past,
+        "open_past_deadline": Q(from_status__in=DUE_FOR_CLOSURE) & past,
+        "suspended": Q(from_status=Status.SUSPENDED),
     }
     if level == "unit":  # waiting for a re-dispatch: no unit holds it
         key: Expression = SqlCase(When(from_status=Status.DISPATCHING, then=Value(None)), default=F("unit"),
                                   output_field=IntegerField())
     else:
         key = Subquery(Case.objects.filter(pk=OuterRef("case")).values_list(_key(level, ""))[:1])
-    return _Part(rows, key, "case", "case__number", measures)
+    return _Part(rows, key, "case__number", measures)
 
 
 def _officer_part(period: Period, area: str) -> _Part:
@@ -355,14 +354,14 @@ def _officer_part(period: Period, area: str) -> _Part:
     registered = CaseEvent.objects.filter(case=OuterRef("case"), action="register", at__lt=period.as_of)
     rows = CaseEvent.objects.filter(at__gte=period.start, at__lt=period.end, action__in=OFFICER_ACTIONS)
     measures = {
-        "reports": (Q(action="report"), False),
-        "valid_reports": (Q(action="report") & Exists(registered), False),
-        "verified": (Q(action="verify"), False),
-        "verified_on_time": (Q(action="verify") & Q(_Flag("step_on_time")), False),
-        "checked": (Q(action="check"), False),
-        "checked_on_time": (Q(action="check") & Q(_Flag("step_on_time")), False),
+        "reports": Q(action="report"),
+        "valid_reports": Q(action="report") & Exists(registered),
+        "verified": Q(action="verify"),
+        "verified_on_time": Q(action="verify") & Q(_Flag("step_on_time")),
+        "checked": Q(action="check"),
+        "checked_on_time": Q(action="check") & Q(_Flag("step_on_time")),
     }
-    return _Part(_in_area(rows, "case__", area), F("actor"), "case", "case__number", measures)
+    return _Part(_in_area(rows, "case__", area), F("actor"), "case__number", measures)
 
 
 def _parts(level: str, period: Period, area: str) -> list[_Part]:
@@ -384,8 +383,7 @@ def _grouped(part: _Part, columns: tuple[str, ...]) -> QuerySet:
     counts: dict[str, Any] = {}
     for column in columns:
         if column in part.measures:
-            condition, distinct = part.measures[column]
-            counts[column] = Count(part.case_field if distinct else "pk", distinct=distinct, filter=condition)
+            counts[column] = Count("pk", filter=part.measures[column])
         else:
             counts[column] = Value(0, output_field=IntegerField())
     return part.rows.annotate(key=part.key).order_by().values("key").annotate(**counts)
@@ -432,8 +430,5 @@ def cases_behind(level: str, key: Any, metric: str, period: Period, *, area: str
 
 
 def _numbers(part: _Part, column: str, key: Any) -> list[str]:
-    condition, distinct = part.measures[column]
-    rows = part.rows.annotate(key=part.key).filter(condition, key=key).order_by()
-    if distinct:
-        return list(rows.values_list(part.number, flat=True).distinct())
+    rows = part.rows.annotate(key=part.key).filter(part.measures[column], key=key).order_by()
     return list(rows.values_list(part.number, flat=True))

@@ -36,7 +36,7 @@ class PeriodQuery(serializers.Serializer):
     level = serializers.ChoiceField(choices=LEVELS)
     start = serializers.DateField(help_text="First day (Asia/Shanghai), YYYY-MM-DD")
     end = serializers.DateField(help_text="Day after the last (exclusive), YYYY-MM-DD")
-    area = serializers.RegexField(r"^(\d{6}|\d{9}|\d{12}|\d{15})$", required=False, default="",
+    area = serializers.RegexField(r"^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$", required=False, default="",
                                   help_text="District, street, community or grid code: count only cases filed there")
 
     def validate(self, data: dict) -> dict:
@@ -51,10 +51,13 @@ class TableQuery(PeriodQuery):
     ordering = serializers.CharField(required=False, default="rank",
                                      help_text="A row key, e.g. score or -closure_rate; empty values last")
 
-    def validate_ordering(self, value: str) -> str:
-        if value.lstrip("-") not in OFFICER_ROW_KEYS:
-            raise serializers.ValidationError(_("Order by one of the row keys, e.g. rank, -score, closure_rate."))
-        return value
+    def validate(self, data: dict) -> dict:
+        data = super().validate(data)
+        keys = OFFICER_ROW_KEYS if data["level"] == "officer" else ROW_KEYS
+        if data["ordering"].lstrip("-") not in keys:
+            raise serializers.ValidationError(
+                {"ordering": _("Order by one of the row keys, e.g. rank, -score, closure_rate.")})
+        return data
 
 
 class CasesQuery(PeriodQuery):
@@ -136,6 +139,10 @@ def metric_cases(request):
                      "cases": numbers})
 
 
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
 def _candidates(level: str) -> tuple[QuerySet, str]:
     """The objects of a non-area level and the field people name them by."""
     if level == "grid":
@@ -149,7 +156,7 @@ def find_subject(level: str, id_or_code: str) -> dict:
     """The object named by code (or id) at `level`, with the key its figures are under; a
     ValidationError naming id_or_code when there is none."""
     if level in AREA_CODE_LENGTH:
-        if len(id_or_code) != AREA_CODE_LENGTH[level] or not id_or_code.isdigit():
+        if len(id_or_code) != AREA_CODE_LENGTH[level] or not _digits(id_or_code):
             raise ValidationError({"id_or_code": _("A %(level)s code has %(n)d digits.") % {
                 "level": level, "n": AREA_CODE_LENGTH[level]}})
         area = Area.objects.filter(code=id_or_code).first()
@@ -157,7 +164,7 @@ def find_subject(level: str, id_or_code: str) -> dict:
                 "name": area.name if area else ""}
     rows, code_field = _candidates(level)
     found = rows.filter(**{code_field: id_or_code}).first()
-    if found is None and id_or_code.isdigit():
+    if found is None and _digits(id_or_code) and len(id_or_code) < 19:
         found = rows.filter(pk=int(id_or_code)).first()
     if found is None:
         raise ValidationError({"id_or_code": _("No %(level)s with id or code %(value)s.") % {

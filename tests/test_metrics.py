@@ -77,8 +77,13 @@ class Script:
 
 def build_week(cast) -> dict[str, Case]:
     """The scripted cases (see each comment for what it must count as)."""
-    s, c = Script(cast), cast
-    cases: dict[str, Case] = {}
+    script = Script(cast)
+    return {**_grid_a_handled(script), **_grid_a_other(script), **_other_grids(script)}
+
+
+def _grid_a_handled(s: Script) -> dict[str, Case]:
+    """Grid A, Monday to Friday: the main paths through handling."""
+    c, cases = s.cast, {}
     # C1: closed on time (dispatch Mon 09:20, deadline Tue 09:20; feedback Mon 15:00, check on time).
     cases["C1"] = s.finish(s.dispatched(at(4, 9)), at(4, 15))
     # C2: rework — feedback on time, check failed (late check), feedback again late, closed late.
@@ -103,6 +108,12 @@ def build_week(cast) -> dict[str, Case]:
     s.act(c6, "approve_return", c.dispatcher, at(5, 15))
     s.act(c6, "dispatch", c.dispatcher, at(5, 15, 30), unit=c.other_unit)
     cases["C6"] = s.finish(c6, at(5, 16), member=c.other_unit_member)
+    return cases
+
+
+def _grid_a_other(s: Script) -> dict[str, Case]:
+    """Grid A: self-handled, voided, rejected, before the week, and the end-state cases."""
+    c, cases = s.cast, {}
     # C7: self-handled by the officer.
     c7 = s.report(at(8, 10))
     s.act(c7, "self_handle", c.officer, at(8, 10, 5))
@@ -123,6 +134,12 @@ def build_week(cast) -> dict[str, Case]:
     cases["C12"] = s.act(c12, "approve_extension", c.dispatcher, at(12, 9, 30))
     # C13: dispatched Fri 14:30, deadline Mon 14:30: handling at the end, not overdue.
     cases["C13"] = s.dispatched(at(8, 14, 10))
+    return cases
+
+
+def _other_grids(s: Script) -> dict[str, Case]:
+    """Grids A2, C and B."""
+    c, cases = s.cast, {}
     # E1 (grid A2): closed on time.
     cases["E1"] = s.finish(s.dispatched(at(5, 10), point=IN_A2), at(5, 11))
     # F1 (grid C): registered, waiting for dispatch.
@@ -434,6 +451,7 @@ class MetricsApiTest(WeekData):
         for params, field in [({"level": "city"}, "level"), ({"level": "grid", "start": "2024-13-01"}, "start"),
                               ({"level": "grid", "end": "2024-03-04"}, "end"),
                               ({"level": "grid", "ordering": "colour"}, "ordering"),
+                              ({"level": "grid", "ordering": "-valid_report_rate"}, "ordering"),
                               ({"level": "grid", "area": "3205"}, "area"),
                               ({"level": "grid", "start": "2999-01-01", "end": "2999-02-01"}, "start")]:
             response = self.get(viewer, **params)
@@ -532,3 +550,15 @@ def load_scheme_stub():
 
     return Scheme((Weight("closure_rate", 30), Weight("closure_on_time_rate", 40), Weight("rework_rate", 10, True),
                    Weight("registration_density", 20)))
+
+
+@pytest.mark.django_db
+def test_an_administrator_edits_schemes_and_bands_in_the_admin(client):
+    from metrics.models import ScoreScheme
+
+    client.force_login(make_admin_user(username="admin"))
+    unit = ScoreScheme.objects.get(kind="unit")
+    assert client.get("/admin/metrics/scorescheme/").status_code == 200
+    page = client.get(f"/admin/metrics/scorescheme/{unit.pk}/change/")
+    assert page.status_code == 200 and 'name="indicators-0-weight"' in page.content.decode()
+    assert client.get("/admin/metrics/registrationband/?region_class__exact=2").status_code == 200
