@@ -12,8 +12,7 @@ self-handled and voided cases, the latest ones still open. Then, for the last fu
 4 weeks and the whole year: `figures_by_level("grid")` (one SQL statement), `evaluate("grid")` (the
 API's table: figures, objects, scores, ranks), and the naive loop (the same figures asked per grid,
 measured over --naive-grids grids and scaled to 1,301); the naive answers must equal the grouped ones.
-The two indexes metrics needs (METRICS_INDEXES, docs/metrics.md) are made after the load, as the
-cases migration will.
+The two indexes metrics needs (cases migration 0005, docs/metrics.md) are in place.
 """
 
 from __future__ import annotations
@@ -39,15 +38,6 @@ NOW = dt.datetime(2025, 12, 28, 16, 0, tzinfo=UTC)  # Mon 2025-12-29 00:00 in As
 DAYS = 364
 CHUNK = 20_000
 UNITS, OFFICERS = 30, 200
-# The indexes metrics needs (docs/metrics.md), made here as the cases migration will: a covering
-# index on the event log in place of cases' (action, at) index, which it extends (with both, SQLite
-# may pick the narrower one and read every event row), and one on cases for the join by id.
-METRICS_INDEXES = (
-    "DROP INDEX IF EXISTS cases_casee_action_40c358_idx",
-    "CREATE INDEX IF NOT EXISTS case_event_metrics ON cases_caseevent (action, at, case_id, unit_id, to_status)",
-    "CREATE INDEX IF NOT EXISTS case_metrics ON cases_case (id, grid_id, reporter_id, dispatched_at, disposed_at, "
-    "deadline)",
-)
 EVENT_COLUMNS = ("id", "case_id", "seq", "action", "from_status", "to_status", "actor_id", "actor_role", "unit_id",
                  "at", "reason", "data")
 CASE_COLUMNS = ("id", "number", "source", "category_id", "lon", "lat", "grid_id", "outside_grid", "address",
@@ -165,7 +155,8 @@ def generate(n: int, cast: Cast, seed: int = 1):
 
 
 def load(n: int, cast: Cast) -> float:
-    """Insert the synthetic cases and events, make the metrics indexes, analyse; return seconds."""
+    """Insert the synthetic cases and events and analyse them; return the seconds it took. (The
+    indexes metrics needs come with the cases migrations: case_event_metrics, case_metrics.)"""
     from django.db import connection
 
     started = time.perf_counter()
@@ -181,8 +172,6 @@ def load(n: int, cast: Cast) -> float:
         if not sqlite:
             for table in ("cases_case", "cases_caseevent"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        for sql in METRICS_INDEXES:
-            cursor.execute(sql)
         cursor.execute("ANALYZE" if sqlite else "VACUUM ANALYZE")
     return time.perf_counter() - started
 
