@@ -116,19 +116,19 @@ def generate_demo_cases(*, count: int = 320, weeks: int = 8, seed: int = 2026112
     focus = [g for g in grids if g.officers.filter(username__in=["officer", "officer2"]).exists()]
     make_photo = _photo_maker(rng)
     statuses, weights = zip(*OUTCOMES, strict=True)
-    for i in range(count):
+    for _ in range(count):
         grid = rng.choice(focus) if focus and rng.random() < 0.3 else rng.choice(grids)
         code = rng.choice(sorted(classes))
         target = rng.choices(statuses, weights)[0]
         recent = target in OPEN_TARGETS and rng.random() < 0.6  # open work is mostly recent
         day = (now - dt.timedelta(days=rng.randrange(0, 2) if recent else rng.randrange(1, weeks * 7))).date()
         at = min(_working_moment(day, rng), now - dt.timedelta(hours=1))
-        _one_case(cast, grid, classes[code], target, at, now, rng, make_photo, i)
+        _one_case(cast, grid, classes[code], target, at, now, rng, make_photo)
     return count
 
 
 def _one_case(cast: Cast, grid: Grid, category: SmallClass, target: str, at: dt.datetime, now: dt.datetime,
-              rng: random.Random, make_photo, i: int) -> None:
+              rng: random.Random, make_photo) -> None:
     unit_code, text = DEMO_CLASSES[category.code]
     officer = grid.officers.first()
     hotline = target == Status.VERIFYING or rng.random() < 0.2  # hotline reports are verified first

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.models import Case, Source, Status
 
@@ -28,19 +28,21 @@ COLUMNS = [
     ("disposed_at", "反馈时间"), ("closed_at", "结案时间"), ("supervised", "督办"),
 ]
 CHUNK = 2000
-STATUS_NAMES = {
-    "reported": "待受理", "verifying": "待核实", "pending_registration": "待立案", "dispatching": "待派遣",
-    "handling": "处置中", "suspended": "挂账", "checking": "待核查", "closing": "待结案", "closed": "已结案",
-    "rejected": "不予受理/不予立案", "voided": "作废", "merged": "已合并",
-}
 SOURCE_NAMES = {"patrol": "监督员上报", "public": "公众举报", "hotline_12345": "12345热线",
                 "hotline_12319": "12319热线", "leader": "领导交办", "media": "媒体曝光", "video": "视频监控"}
-assert set(STATUS_NAMES) == set(Status.values) and set(SOURCE_NAMES) == set(Source.values)
+assert set(SOURCE_NAMES) == set(Source.values)
+
+
+def _status_names() -> dict[str, str]:
+    """The statuses' Chinese names: the translated Status labels, whatever the request's language."""
+    with translation.override("zh-hans"):
+        return {status.value: str(status.label) for status in Status}
 
 
 def rows(cases: QuerySet[Case]) -> Iterator[list]:
     """Display values per case, read `CHUNK` rows at a time."""
     tz = timezone.get_current_timezone()
+    status_names = _status_names()
     fields = [name for name, _title in COLUMNS]
     for values in cases.order_by("-id").values_list(*fields).iterator(chunk_size=CHUNK):
         row = []
@@ -48,7 +50,7 @@ def rows(cases: QuerySet[Case]) -> Iterator[list]:
             if isinstance(value, dt.datetime):
                 value = value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             elif name == "status":
-                value = STATUS_NAMES[value]
+                value = status_names[value]
             elif name == "source":
                 value = SOURCE_NAMES[value]
             elif name == "supervised":
