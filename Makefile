@@ -7,10 +7,12 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/gridcase
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+# Where the suite keeps its files (SQLite test database, media, static); override to run two suites at once.
+TEST_DIR ?= $(CURDIR)/var/test
 # The suite runs in production mode (DEBUG off) with a test-only key and hosts.
 TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
-	GRIDCASE_DATA_DIR=$(CURDIR)/var/test SQLITE_TEST_NAME=$(CURDIR)/var/test/gridcase-test.sqlite3
+	GRIDCASE_DATA_DIR=$(TEST_DIR) SQLITE_TEST_NAME=$(TEST_DIR)/gridcase-test.sqlite3
 
 .PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps
 
@@ -31,23 +33,24 @@ run: migrate
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded) and
+# Noto CJK, the Chinese fonts the PDF reports embed and the screenshots show.
 system-deps:
-	@if ! command -v chromium >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-		else echo "Browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-cjk"; fi; \
+		else echo "Browser tests and PDF reports need: sudo apt-get install chromium fonts-noto-cjk"; fi; \
 	fi
 
 test: install system-deps test-sqlite test-postgres
 
 test-sqlite: install
-	mkdir -p var/test/static
+	mkdir -p $(TEST_DIR)/static
 	$(TEST_ENV) REDIS_URL= $(PY) -m pytest $(PYTEST_ARGS)
 
 # Every database test again on PostgreSQL. Skipped with a message when no server answers,
 # except under CI=true, where it must run.
 test-postgres: install
-	mkdir -p var/test/static
+	mkdir -p $(TEST_DIR)/static
 	@if $(PY) bench/service_up.py postgres "$(PG_TEST_URL)"; then \
 		$(TEST_ENV) DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then echo "CI: PostgreSQL at $(PG_TEST_URL) is required and not reachable."; exit 1; \
