@@ -45,7 +45,10 @@ class Job:
 
 def default_jobs() -> list[Job]:
     sweep = float(os.environ.get("DEADLINE_SWEEP_SECONDS", "30"))
-    return [Job("deadline alarms", "cases.alarms.sweep", dt.timedelta(seconds=sweep))]
+    reports = float(os.environ.get("REPORTS_JOB_SECONDS", "5"))
+    return [Job("deadline alarms", "cases.alarms.sweep", dt.timedelta(seconds=sweep)),
+            # Monday 08:00 publication and on-demand builds (reports/jobs.py); cheap when idle.
+            Job("reports", "reports.jobs.run", dt.timedelta(seconds=reports))]
 
 
 def take_lease(holder: str, now: dt.datetime, name: str = "scheduler") -> bool:

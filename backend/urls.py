@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("open311/v2/", include("open311.urls")),
     path("status/", include("open311.status_urls")),
+    path("", include("reports.urls")),
     path("", include("frontend.urls")),
 ]

@@ -60,6 +60,7 @@ from cases.workflow import ACTIONS, TABLE
 
 TZ = ZoneInfo("Asia/Shanghai")
 LEVELS = ("grid", "community", "street", "district", "unit", "officer")
+CITY = "city"  # the whole city in one row (key 1), cases outside every grid included (reports.build)
 AREA_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 
 # The figures the API shows for every object (DOMAIN §6), and an officer's own (§6 person metrics).
@@ -257,6 +258,8 @@ class _Part:
 
 def _key(level: str, to_case: str) -> Expression:
     """Attribution key of a row; `to_case` is the path from the row to its case ("" or "case__")."""
+    if level == CITY:
+        return Value(1, output_field=IntegerField())
     if level == "grid":
         return F(f"{to_case}grid")
     if level in AREA_CODE_LENGTH:
@@ -341,8 +344,10 @@ def _changed_part(level: str, period: Period, area: str) -> _Part:
         "open_past_deadline": Q(from_status__in=DUE_FOR_CLOSURE) & past,
         "suspended": Q(from_status=Status.SUSPENDED),
     }
-    if level == "unit":  # waiting for a re-dispatch: no unit holds it
-        key: Expression = SqlCase(When(from_status=Status.DISPATCHING, then=Value(None)), default=F("unit"),
+    if level == CITY:
+        key: Expression = _key(CITY, "")
+    elif level == "unit":  # waiting for a re-dispatch: no unit holds it
+        key = SqlCase(When(from_status=Status.DISPATCHING, then=Value(None)), default=F("unit"),
                                   output_field=IntegerField())
     else:
         key = Subquery(Case.objects.filter(pk=OuterRef("case")).values_list(_key(level, ""))[:1])
@@ -365,7 +370,7 @@ def _officer_part(period: Period, area: str) -> _Part:
 
 
 def _parts(level: str, period: Period, area: str) -> list[_Part]:
-    if level not in LEVELS:
+    if level not in LEVELS and level != CITY:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
     parts = [_period_part(level, period, area), _disposal_part(level, period, area),
              _held_part(level, period, area), _changed_part(level, period, area)]
@@ -401,6 +406,11 @@ def figures_by_level(level: str, period: Period, *, area: str = "") -> dict[Any,
         if key is not None:  # no grid (outside every grid), no unit holding it
             result[key] = result.get(key, Figures()) + Figures(**row)
     return result
+
+
+def city_figures(period: Period) -> Figures:
+    """The whole city's figures for `period`: every case, in a grid or not, in one row."""
+    return figures_by_level(CITY, period).get(1, Figures())
 
 
 def _fetch(query: QuerySet) -> list[dict]:

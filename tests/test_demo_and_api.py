@@ -127,3 +127,19 @@ def test_demo_cases_cover_every_state_and_were_made_by_the_workflow(demo_city):
             assert after.from_status == before.to_status and after.at >= before.at
     assert CaseEvent.objects.filter(action="check", data__rework=True).exists()
     assert generate_demo_cases(count=10) == 0  # only once
+
+
+def test_the_demo_city_comes_with_its_past_reports_numbered_in_order(demo_city):
+    from cases.demo import generate_demo_cases
+    from reports import jobs
+    from reports.demo import demo_reports
+    from reports.models import Report, State
+
+    generate_demo_cases(count=60)
+    queued = demo_reports()
+    weeks = sorted((r for r in queued if r.kind == "weekly"), key=lambda r: r.start)
+    assert len(weeks) >= 7 and [r.issue for r in weeks] == sorted(r.issue for r in weeks)
+    assert Report.objects.get(pk=weeks[-1].pk).state == State.PUBLISHED  # the latest, at once
+    (built,) = jobs.run()  # the scheduler then publishes the rest, oldest first
+    assert built.state == State.PUBLISHED and built.pk == weeks[0].pk
+    assert demo_reports() == []  # only once

@@ -50,4 +50,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{made} demo cases made through the workflow in {time.monotonic() - started:.1f} s.")
         else:
             self.stdout.write("Demo cases already there.")
+        from reports.demo import demo_reports
+
+        started = time.monotonic()
+        reports = demo_reports()
+        if reports:
+            self.stdout.write(f"{len(reports)} past reports queued, the latest week published in "
+                              f"{time.monotonic() - started:.1f} s; the scheduler publishes the rest (see /reports/).")
         self.stdout.write(self.style.SUCCESS("Demo city ready."))

@@ -1,0 +1,265 @@
+"""Build a report's snapshot (DOMAIN.md §7): every table, list and chart of one period, computed
+once from the event log by the metrics engine (metrics/) and frozen as JSON.
+
+Sections: overall KPIs with 环比 and a trend; sources; categories (big classes, the most frequent
+small classes with 环比); areas (districts, streets, communities, grids ranked by composite
+score; 十佳 and 十差); handling units and those with overdue cases; officers (reports, valid-report
+rate, on-time verify/check, patrol coverage); lists (红灯 cases overdue at the cut-off, 督办 cases,
+hot spots); notes (calendar warnings, data caveats); a map of the grids by closure rate.
+
+Figures are kept under their API keys (docs/metrics.md), labels are not: the page, the PDF and the
+workbook put words around the numbers in the reader's (or the official, Chinese) language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseEvent, Source, Status
+from grids.models import Grid
+from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Figures, Period, cases_behind, city_figures
+from metrics.scores import evaluate
+from patrol.coverage import daily_coverage
+from people.models import Role, User
+from reports import charts
+from reports.models import ReportSettings
+from reports.periods import Span, previous
+
+Progress = Callable[[int, str], None]
+SOURCE_GROUPS = {"patrol": (Source.PATROL,), "public": (Source.PUBLIC,),
+                 "hotline": (Source.HOTLINE_12345, Source.HOTLINE_12319),
+                 "other": (Source.LEADER, Source.MEDIA, Source.VIDEO)}
+CLOSED_FOR_GOOD = (Status.CLOSED, Status.VOIDED, Status.REJECTED, Status.MERGED)
+SNAPSHOT_VERSION = 1
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(TZ).isoformat() if moment else None
+
+
+def change(current: dict, before: dict) -> dict:
+    """环比: counts as a difference, rates in percentage points; None where either side has none."""
+    result = {}
+    for key in (*COUNT_KEYS, *RATES):
+        a, b = current.get(key), before.get(key)
+        result[key] = None if a is None or b is None else round(a - b, 2)
+    return result
+
+
+def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | None = None,
+          config: ReportSettings | None = None) -> dict:
+    """The snapshot of `span` as of min(end, now). Read-only."""
+    now = now or timezone.now()
+    config = config or ReportSettings.load()
+    say = progress or (lambda percent, step: None)
+    period = Period(span.start, span.end, min(span.end, now))
+    before = previous(span, config)
+    before_period = Period(before.start, before.end, min(before.end, now))
+
+    say(5, _("Overall figures and trend"))
+    spans = [span]
+    while len(spans) < config.trend_periods:
+        spans.insert(0, previous(spans[0], config))
+    trend = []
+    for one in spans:
+        figures = city_figures(Period(one.start, one.end, min(one.end, now)))
+        trend.append({"key": one.key, "label": one.label, "short": _short(one), **figures.as_dict()})
+    current, prior = trend[-1], trend[-2]
+    overall = {"current": _figures(current), "previous": _figures(prior), "change": change(current, prior)}
+
+    say(25, _("Sources and categories"))
+    sources = _sources(period, before_period)
+    categories = _categories(period, before_period, config)
+
+    say(35, _("Areas and grids"))
+    districts = _rows(evaluate("district", period))
+    streets = _rows(evaluate("street", period))
+    communities = _rows(evaluate("community", period))
+    grids = _rows(evaluate("grid", period))
+    eligible = [g for g in grids if g["score"] is not None and g["due_closure"] >= config.min_cases_ranked]
+    best = sorted(eligible, key=lambda g: (g["rank"], g["code"]))[:config.top_n]
+    worst = sorted(eligible, key=lambda g: (-g["rank"], g["code"]))[:config.top_n]
+
+    say(55, _("Handling units"))
+    units = _rows(evaluate("unit", period))
+    overdue_units = [{"id": u["id"], "code": u["code"], "name": u["name"], "overdue_open": u["overdue_open"],
+                      "cases": cases_behind("unit", u["id"], "overdue_open", period)}
+                     for u in units if u["overdue_open"]]
+
+    say(65, _("Officers and patrol coverage"))
+    officers = _officers(period)
+
+    say(75, _("Overdue, supervised and hot-spot lists"))
+    lists = {"red": _red_list(period), "supervised": _supervised(period),
+             "hot_spots": _hot_spots(period, config)}
+
+    say(85, _("Charts and map"))
+    grid_rates = {g["id"]: g for g in grids}
+    shapes = [{"code": g.code, "name": g.name, "geometry": g.geometry,
+               "rate": grid_rates.get(g.pk, {}).get("closure_rate")}
+              for g in Grid.objects.filter(pk__in=grid_rates).only("code", "name", "geometry")]
+    svg = {
+        "trend": charts.trend(trend, title=_("Cases accepted and closure rate"), bar_label=_("Accepted"),
+                              line_label=_("Closure rate")),
+        "categories": charts.bars(
+            [{"name": c["name"], "count": c["count"], "previous": c["previous"]} for c in categories["big"]],
+            title=_("Registered cases by big class"), current_label=_("This period"),
+            previous_label=_("Previous period")),
+        "map": charts.grid_map(shapes, title=_("Grids by closure rate"), no_data_label=_("No case due")),
+    }
+    return {
+        "version": SNAPSHOT_VERSION,
+        "meta": {"kind": span.kind, "key": span.key, "label": span.label, "start": _iso(span.start),
+                 "end": _iso(span.end), "as_of": _iso(period.as_of), "built_at": _iso(now),
+                 "previous": {"key": before.key, "label": before.label}, "title": config.title,
+                 "issuer": config.issuer, "top_n": config.top_n, "min_cases_ranked": config.min_cases_ranked,
+                 "hot_spot_min": config.hot_spot_min},
+        "overall": overall, "trend": trend, "sources": sources, "categories": categories,
+        "areas": {"districts": districts, "streets": streets, "communities": communities, "grids": grids,
+                  "best": best, "worst": worst},
+        "units": {"rows": units, "overdue": overdue_units},
+        "officers": officers, "lists": lists,
+        "notes": _notes(period, current),
+        "charts": svg,
+    }
+
+
+def _short(span: Span) -> str:
+    return span.key.split("-", 1)[1]
+
+
+def _figures(row: dict) -> dict:
+    return {key: row[key] for key in (*COUNT_KEYS, *RATES)}
+
+
+def _rows(rows) -> list[dict]:
+    return [r.as_dict() for r in rows]
+
+
+def _share(count: int, total: int) -> float | None:
+    return round(100 * count / total, 2) if total else None
+
+
+def _sources(period: Period, before: Period) -> list[dict]:
+    def counted(p: Period) -> dict[str, int]:
+        found = dict(Case.objects.filter(reported_at__gte=p.start, reported_at__lt=p.end).order_by()
+                     .values_list("source").annotate(n=Count("pk")))
+        return {group: sum(found.get(s, 0) for s in members) for group, members in SOURCE_GROUPS.items()}
+
+    now, then = counted(period), counted(before)
+    total = sum(now.values())
+    return [{"source": group, "count": now[group], "share": _share(now[group], total), "previous": then[group],
+             "change": now[group] - then[group]} for group in SOURCE_GROUPS]
+
+
+def _registered(p: Period, *fields: str) -> dict[tuple, int]:
+    rows = (CaseEvent.objects.filter(action="register", at__gte=p.start, at__lt=p.end).order_by()
+            .values_list(*fields).annotate(n=Count("pk")))
+    return {tuple(r[:-1]): r[-1] for r in rows}
+
+
+def _categories(period: Period, before: Period, config: ReportSettings) -> dict:
+    big_fields = ("case__category__big_class__code", "case__category__big_class__name")
+    small_fields = ("case__category__code", "case__category__name", "case__category__big_class__name")
+    big_now, big_then = _registered(period, *big_fields), _registered(before, *big_fields)
+    big = [{"code": code, "name": name, "count": n, "previous": big_then.get((code, name), 0)}
+           for (code, name), n in big_now.items()]
+    big.sort(key=lambda r: (-r["count"], r["code"]))
+    small_now, small_then = _registered(period, *small_fields), _registered(before, *small_fields)
+    small = [{"code": code, "name": name, "big": big_name, "count": n, "previous": small_then.get(k, 0),
+              "change": n - small_then.get(k, 0)}
+             for k, n in small_now.items() for code, name, big_name in [k]]
+    small.sort(key=lambda r: (-r["count"], r["code"]))
+    return {"big": big, "top_small": small[:config.top_n], "registered": sum(big_now.values())}
+
+
+def _officers(period: Period) -> dict:
+    rows = [r.as_dict(officer=True) for r in evaluate("officer", period)]
+    officers = User.objects.filter(role=Role.OFFICER, is_active=True)
+    assigned: dict[int, int] = defaultdict(int)
+    patrolled: dict[int, int] = defaultdict(int)
+    day = period.start.astimezone(TZ).date()
+    last = (period.as_of - dt.timedelta(microseconds=1)).astimezone(TZ).date()
+    days = 0
+    while day <= last and period.as_of > period.start:
+        coverage = daily_coverage(day, officers)
+        for one in coverage.officers:
+            assigned[one.officer.pk] += len(one.assigned)
+            patrolled[one.officer.pk] += len(one.patrolled)
+        day += dt.timedelta(days=1)
+        days += 1
+    for row in rows:
+        row["grid_days"] = assigned.get(row["id"], 0)
+        row["patrolled_grid_days"] = patrolled.get(row["id"], 0)
+        row["coverage_rate"] = _share(row["patrolled_grid_days"], row["grid_days"])
+    total_assigned, total_patrolled = sum(assigned.values()), sum(patrolled.values())
+    return {"rows": rows, "days": days, "grid_days": total_assigned, "patrolled_grid_days": total_patrolled,
+            "coverage_rate": _share(total_patrolled, total_assigned)}
+
+
+def _case_line(case: Case) -> dict:
+    return {"number": case.number, "category": case.category.name, "grid": case.grid.code if case.grid else "",
+            "grid_name": case.grid.name if case.grid else "", "address": case.address,
+            "unit": case.unit.name if case.unit else "", "deadline": _iso(case.deadline),
+            "status": case.status, "supervised": case.supervised}
+
+
+def _red_list(period: Period) -> list[dict]:
+    numbers = cases_behind(CITY, 1, "overdue_open", period)
+    cases = Case.objects.filter(number__in=numbers).select_related("category", "grid", "unit")
+    lines = []
+    for case in sorted(cases, key=lambda c: (c.deadline or period.as_of, c.number)):
+        line = _case_line(case)
+        line["overdue_hours"] = round((period.as_of - case.deadline).total_seconds() / 3600, 1) \
+            if case.deadline else None
+        lines.append(line)
+    return lines
+
+
+def _supervised(period: Period) -> list[dict]:
+    """Cases under supervision (督办) during the period: supervised before its end and not closed,
+    voided or merged before its start."""
+    supervised = CaseEvent.objects.filter(action="supervise", at__lt=period.end).values("case")
+    cases = (Case.objects.filter(pk__in=supervised).exclude(status__in=CLOSED_FOR_GOOD, closed_at__lt=period.start)
+             .select_related("category", "grid", "unit").order_by("number"))
+    return [_case_line(c) for c in cases]
+
+
+def _hot_spots(period: Period, config: ReportSettings) -> list[dict]:
+    rows = (CaseEvent.objects.filter(action="register", at__gte=period.start, at__lt=period.end,
+                                     case__grid__isnull=False).order_by()
+            .values("case__grid__code", "case__grid__name", "case__category__code", "case__category__name")
+            .annotate(n=Count("pk")).filter(n__gte=config.hot_spot_min))
+    spots = [{"grid": r["case__grid__code"], "grid_name": r["case__grid__name"], "category": r["case__category__code"],
+              "category_name": r["case__category__name"], "count": r["n"]} for r in rows]
+    return sorted(spots, key=lambda s: (-s["count"], s["grid"], s["category"]))
+
+
+def _notes(period: Period, current: dict) -> list[dict]:
+    """Notes as (code, figures): rendered into words by the templates."""
+    from worktime.models import WorkingDay
+
+    notes: list[dict] = []
+    first, last = period.start.astimezone(TZ).date(), (period.end - dt.timedelta(seconds=1)).astimezone(TZ).date()
+    missing = [year for year in range(first.year, last.year + 1)
+               if not WorkingDay.objects.filter(date__year=year).exists()]
+    if missing:
+        notes.append({"code": "calendar_missing", "years": missing})
+    fallback = (CaseEvent.objects.filter(action__in=("dispatch", "approve_extension"), at__gte=period.start,
+                                         at__lt=period.end).exclude(Q(data__calendar_fallback=[]) |
+                                                                     Q(data__calendar_fallback__isnull=True)).count())
+    if fallback:
+        notes.append({"code": "calendar_fallback", "count": fallback})
+    outside = Case.objects.filter(reported_at__gte=period.start, reported_at__lt=period.end,
+                                  grid__isnull=True).count()
+    if outside:
+        notes.append({"code": "outside_grids", "count": outside})
+    notes.append({"code": "cutoff", "as_of": _iso(period.as_of)})
+    notes.append({"code": "no_data"})
+    return notes

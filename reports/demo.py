@@ -1,0 +1,33 @@
+"""The demo city's past reports: every complete week (and month) since its first case, numbered
+in order; the latest week is published at once, the rest are queued for the scheduler, which
+publishes them within a minute or two of `make run` (progress on /reports/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from cases.models import CaseEvent
+from reports import jobs
+from reports.models import Kind, Report, State
+from reports.periods import containing
+
+
+def demo_reports(now: dt.datetime | None = None, *, publish_latest: bool = True) -> list[Report]:
+    now = now or timezone.now()
+    first = CaseEvent.objects.order_by("at").values_list("at", flat=True).first()
+    if first is None or Report.objects.exists():
+        return []
+    queued = []
+    for kind in (Kind.WEEKLY, Kind.MONTHLY):
+        span = containing(kind, first)
+        while span.end <= now:
+            queued.append(jobs.request(span, automatic=True))
+            span = containing(kind, span.end)
+    latest = max((r for r in queued if r.kind == Kind.WEEKLY), key=lambda r: r.start, default=None)
+    if publish_latest and latest is not None:
+        Report.objects.filter(pk=latest.pk).update(state=State.BUILDING, claimed_at=timezone.now())
+        latest.refresh_from_db()
+        jobs.publish(latest, now=now)
+    return queued

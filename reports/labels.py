@@ -1,0 +1,83 @@
+"""Words around a report's numbers, translated when rendered (the snapshot keeps only keys)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+FIGURES = {
+    "accepted": _("Accepted"),  # 受理数
+    "registered": _("Registered"),  # 立案数
+    "registration_rate": _("Registration rate"),
+    "dispatched": _("Dispatched"),
+    "dispatch_rate": _("Dispatch rate"),
+    "due_disposal": _("Due for disposal"),
+    "disposed": _("Disposed"),
+    "disposal_rate": _("Disposal rate"),
+    "disposed_on_time": _("Disposed on time"),
+    "disposal_on_time_rate": _("On-time disposal rate"),
+    "due_closure": _("Due for closure"),
+    "closed": _("Closed"),
+    "closure_rate": _("Closure rate"),
+    "closed_on_time": _("Closed on time"),
+    "closure_on_time_rate": _("On-time closure rate"),
+    "overdue_open": _("Overdue, not disposed"),
+    "rework": _("Rework"),
+    "rework_rate": _("Rework rate"),
+    "extensions": _("Extensions"),
+    "extension_rate": _("Extension rate"),
+    "returns": _("Returns"),
+    "suspended": _("Suspended"),
+    "voided": _("Voided"),
+    "self_handled": _("Self-handled"),
+    "score": _("Score"),
+    "grade": _("Grade"),
+    "rank": _("Rank"),
+    "reports": _("Reports"),
+    "valid_reports": _("Valid reports"),
+    "valid_report_rate": _("Valid-report rate"),
+    "verified": _("Verified"),
+    "verify_on_time_rate": _("On-time verification rate"),
+    "checked": _("Checked"),
+    "check_on_time_rate": _("On-time check rate"),
+    "coverage_rate": _("Patrol coverage"),
+}
+# The overall table of DOMAIN §7.1, in its order.
+KPI_KEYS = ("accepted", "registered", "registration_rate", "dispatched", "dispatch_rate", "due_disposal",
+            "disposed", "disposal_rate", "disposal_on_time_rate", "due_closure", "closed", "closure_rate",
+            "closed_on_time", "closure_on_time_rate", "overdue_open", "rework", "rework_rate", "extensions",
+            "extension_rate", "suspended")
+# Columns of the ranking tables (areas, grids, units).
+AREA_COLUMNS = ("registered", "due_closure", "closed", "closure_rate", "closure_on_time_rate", "rework_rate",
+                "score", "grade", "rank")
+UNIT_COLUMNS = ("dispatched", "due_disposal", "disposed", "disposal_rate", "disposal_on_time_rate",
+                "overdue_open", "rework", "score", "grade", "rank")
+OFFICER_COLUMNS = ("reports", "valid_reports", "valid_report_rate", "verified", "verify_on_time_rate",
+                   "checked", "check_on_time_rate", "coverage_rate")
+SOURCES = {"patrol": _("Patrol reports"), "public": _("Public"), "hotline": _("Hotlines (12345, 12319)"),
+           "other": _("Other (leaders, media, video)")}
+
+
+def is_rate(key: str) -> bool:
+    return key.endswith("_rate")
+
+
+def note_text(note: dict) -> str:
+    code = note["code"]
+    if code == "calendar_missing":
+        return str(_("The working calendar has no data for %(years)s: deadlines there were computed as "
+                     "Monday–Friday working days (worktime fallback); figures may change once the State "
+                     "Council notice is entered.") % {"years": "、".join(map(str, note["years"]))})
+    if code == "calendar_fallback":
+        return str(_("%(count)d dispatches or extensions in the period used the Monday–Friday fallback "
+                     "calendar for their deadline.") % {"count": note["count"]})
+    if code == "outside_grids":
+        return str(_("%(count)d cases reported in the period lie outside every grid: they count in the "
+                     "city's totals but in no area or grid.") % {"count": note["count"]})
+    if code == "cutoff":
+        return str(_("States (overdue, suspended, due for closure) are taken at the cut-off %(as_of)s; "
+                     "the lists show each case as it was when the report was built.")
+                   % {"as_of": note["as_of"][:16].replace("T", " ")})
+    if code == "no_data":
+        return str(_("“—” means no data: the rate's denominator is 0. Rates are computed from summed "
+                     "counts, never averaged. Grids are named best or worst only with enough cases due."))
+    return code

@@ -1,0 +1,52 @@
+"""Publish a report now, with progress: `manage.py publish_report weekly 2026-W47`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from reports import jobs
+from reports.models import Report, State
+from reports.periods import parse
+
+
+class Command(BaseCommand):
+    help = "Build and publish one report (weekly, monthly or quarterly) for a complete past period."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=["weekly", "monthly", "quarterly"])
+        parser.add_argument("period", help="2026-W47, 2026-11, 2026-Q4 or a date in the period")
+        parser.add_argument("--revise", metavar="REASON", default="",
+                            help="publish a corrected revision of a published report, saying what it corrects")
+
+    def handle(self, *args, kind: str, period: str, revise: str, **options):
+        try:
+            span = parse(kind, period)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        if span.end > timezone.now():
+            raise CommandError(f"{span.label} has not ended yet: a report covers a complete period.")
+        try:
+            report = jobs.request(span, revise=bool(revise), reason=revise)
+        except jobs.AlreadyPublished as published:
+            raise CommandError(f"{published.report} is already published; use --revise REASON to correct it.") \
+                from None
+        if report.state == State.BUILDING:
+            raise CommandError(f"{report} is being built by another process (progress {report.progress} %).")
+        Report.objects.filter(pk=report.pk).update(state=State.BUILDING, claimed_at=timezone.now())
+        bar = tqdm(total=100, unit="%", disable=options["verbosity"] == 0)
+
+        def progress(percent: int, step: str) -> None:
+            bar.set_description(step)
+            bar.update(percent - bar.n)
+
+        try:
+            report = jobs.publish(report, on_progress=progress)
+        finally:
+            bar.update(100 - bar.n)
+            bar.close()
+        if report.state != State.PUBLISHED:
+            raise CommandError(f"{report} failed: {report.error}")
+        self.stdout.write(self.style.SUCCESS(
+            f"Published {report} — {report.year} 第{report.issue}期 (总第{report.serial}期): {jobs.links(report)['html']}"))

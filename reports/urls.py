@@ -1,0 +1,12 @@
+from django.urls import path, re_path
+
+from reports import views
+
+urlpatterns = [
+    path("api/reports/", views.reports, name="api-reports"),
+    path("api/reports/<int:pk>", views.report_detail, name="api-report"),
+    re_path(r"^api/reports/(?P<kind>[a-z]+)/(?P<period>[0-9A-Za-z-]+)\.(?P<fmt>html|pdf|xlsx)$", views.report_file,
+            name="report-file"),
+    path("reports/", views.reports_page, name="reports-page"),
+    path("metrics/", views.metrics_page, name="metrics-page"),
+]

@@ -1,0 +1,249 @@
+"""Reports API and pages (docs/reports.md).
+
+- GET  /api/reports/                      published and pending reports (newest first; ?kind=, ?year=)
+- POST /api/reports/                      {kind, period, revise?, reason?} → 202, queued for the scheduler
+- GET  /api/reports/<id>                  one report's state and progress
+- GET  /api/reports/<kind>/<period|latest>.<html|pdf|xlsx>[?revision=N]
+- GET  /reports/                          the list page (request a report, watch its progress)
+
+Read by the centre's roles, handling-unit members and administrators; requested by centre roles
+and administrators; corrected (a new revision, with a reason) by shift leaders and administrators.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from people.models import CENTRE_ROLES, Role, User
+from reports import jobs, render as rendering
+from reports.models import Kind, Report, ReportFile, State
+from reports.periods import parse
+
+REQUESTERS = (*CENTRE_ROLES, Role.ADMIN)
+CORRECTORS = (Role.SHIFT_LEADER, Role.ADMIN)
+CONTENT_TYPES = {"pdf": "application/pdf",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def may_read(user: User) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.role in jobs.READERS)
+
+
+def _require(user: User, roles) -> None:
+    if not (user.is_superuser or user.role in roles):
+        raise PermissionDenied(_("Your role may not do this with reports."))
+
+
+def item(report: Report, superseded: set[int] = frozenset()) -> dict:
+    return {"id": report.pk, "kind": report.kind, "kind_name": report.get_kind_display(), "key": report.key,
+            "label": report.label, "start": report.start, "end": report.end, "revision": report.revision,
+            "reason": report.reason, "state": report.state, "progress": report.progress, "step": report.step,
+            "error": report.error, "year": report.year, "issue": report.issue, "serial": report.serial,
+            "automatic": report.automatic, "requested_at": report.requested_at,
+            "published_at": report.published_at, "superseded": report.pk in superseded,
+            "links": jobs.links(report) if report.state == State.PUBLISHED else None}
+
+
+def _superseded(reports: list[Report]) -> set[int]:
+    newest: dict[tuple, int] = {}
+    for r in reports:
+        if r.state == State.PUBLISHED:
+            newest[(r.kind, r.start)] = max(newest.get((r.kind, r.start), 0), r.revision)
+    return {r.pk for r in reports if r.state == State.PUBLISHED and r.revision < newest[(r.kind, r.start)]}
+
+
+class RequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    period = serializers.CharField(max_length=20, help_text="2026-W47, 2026-11, 2026-Q4 or a date in the period")
+    revise = serializers.BooleanField(default=False, help_text="Publish a corrected revision of a published report")
+    reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+    def validate(self, data: dict) -> dict:
+        try:
+            span = parse(data["kind"], data["period"])
+        except ValueError as error:
+            raise serializers.ValidationError({"period": str(error)}) from None
+        if span.end > timezone.now():
+            raise serializers.ValidationError({"period": _("%(label)s has not ended yet: a report covers a "
+                                                           "complete period.") % {"label": span.label}})
+        if data["revise"] and not data["reason"].strip():
+            raise serializers.ValidationError({"reason": _("Say what the revision corrects.")})
+        data["span"] = span
+        return data
+
+
+@extend_schema(summary="List reports, or request one", request=RequestSerializer,
+               responses={200: OpenApiResponse(description="reports"), 202: OpenApiResponse(description="queued")})
+@api_view(["GET", "POST"])
+def reports(request):
+    if not may_read(request.user):
+        raise PermissionDenied(_("Your role may not read reports."))
+    if request.method == "POST":
+        _require(request.user, REQUESTERS)
+        body = RequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        q = body.validated_data
+        if q["revise"]:
+            _require(request.user, CORRECTORS)
+        try:
+            report = jobs.request(q["span"], user=request.user, revise=q["revise"], reason=q["reason"].strip())
+        except jobs.AlreadyPublished as published:
+            return Response({"detail": _("%(label)s is already published; to correct it, ask for a revision "
+                                         "with a reason.") % {"label": published.report.label},
+                             "report": item(published.report)}, status=status.HTTP_409_CONFLICT)
+        return Response(item(report), status=status.HTTP_202_ACCEPTED)
+    rows = Report.objects.defer("data").order_by("-start", "kind", "-revision")
+    kind = request.query_params.get("kind")
+    if kind:
+        if kind not in Kind.values:
+            return Response({"kind": [_("Use weekly, monthly or quarterly.")]}, status=400)
+        rows = rows.filter(kind=kind)
+    year = request.query_params.get("year", "")
+    if year:
+        if not year.isdigit():
+            return Response({"year": [_("A year, e.g. 2026.")]}, status=400)
+        rows = rows.filter(year=int(year))
+    found = list(rows[:500])
+    superseded = _superseded(found)
+    return Response({"results": [item(r, superseded) for r in found]})
+
+
+@extend_schema(summary="One report's state and progress", responses={200: OpenApiResponse(description="report")})
+@api_view(["GET"])
+def report_detail(request, pk: int):
+    if not may_read(request.user):
+        raise PermissionDenied(_("Your role may not read reports."))
+    report = Report.objects.defer("data").filter(pk=pk).first()
+    if report is None:
+        raise Http404
+    return Response(item(report, _superseded(list(Report.objects.defer("data").filter(
+        kind=report.kind, start=report.start)))))
+
+
+def _find(kind: str, period: str, revision: str | None) -> Report:
+    published = Report.objects.filter(kind=kind, state=State.PUBLISHED)
+    if period == "latest":
+        first = published.order_by("-start").first()
+        if first is None:
+            raise Http404(_("No %(kind)s report has been published yet.") % {"kind": kind})
+        period_rows = published.filter(start=first.start)
+    else:
+        try:
+            span = parse(kind, period)
+        except ValueError as error:
+            raise Http404(str(error)) from None
+        period_rows = published.filter(start=span.start)
+    if revision:
+        if not revision.isdigit():
+            raise Http404(_("A revision is a number."))
+        period_rows = period_rows.filter(revision=int(revision))
+    report = period_rows.order_by("-revision").first()
+    if report is None:
+        raise Http404(_("That report has not been published."))
+    return report
+
+
+def report_file(request: HttpRequest, kind: str, period: str, fmt: str) -> HttpResponse:
+    """A published report as a page, PDF or workbook (the stored files: byte for byte what was
+    published). Signed-out browsers go to the sign-in page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not may_read(request.user):
+        raise PermissionDenied(_("Your role may not read reports."))
+    if kind not in Kind.values:
+        raise Http404(_("Unknown report kind."))
+    report = _find(kind, period, request.GET.get("revision"))
+    if fmt == "html":
+        siblings = list(Report.objects.defer("data").filter(kind=report.kind, start=report.start,
+                                                             state=State.PUBLISHED).order_by("revision"))
+        for other in siblings:
+            other.link = jobs.links(other)["html"] + ("" if other.revision > 1 else "?revision=1")
+        newer = [o for o in siblings if o.revision > report.revision]
+        ctx = rendering.context(report)
+        ctx.update(links=jobs.links(report), revisions=siblings, superseded_by=newer[-1] if newer else None)
+        return render(request, "reports/page.html", ctx)
+    stored = ReportFile.objects.filter(report=report, format=fmt).first()
+    if stored is None:
+        raise Http404(_("This report has no %(fmt)s file.") % {"fmt": fmt})
+    response = HttpResponse(bytes(stored.content), content_type=CONTENT_TYPES[fmt])
+    name = f"{report.kind}-{report.key}" + (f"-r{report.revision}" if report.revision > 1 else "") + f".{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["ETag"] = f'"{stored.sha256}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def reports_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not may_read(request.user):
+        raise PermissionDenied(_("Your role may not read reports."))
+    rows = list(Report.objects.defer("data").order_by("-start", "kind", "-revision")[:300])
+    superseded = _superseded(rows)
+    for r in rows:
+        r.links = jobs.links(r) if r.state == State.PUBLISHED else None
+        r.is_superseded = r.pk in superseded
+    may_request = request.user.is_superuser or request.user.role in REQUESTERS
+    return render(request, "reports/list.html", {"reports": rows, "kinds": Kind.choices, "may_request": may_request})
+
+
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    """The evaluation table of one level for any period, with charts: scores and closure rates
+    (server-rendered SVG; the same figures as GET /api/metrics/)."""
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+
+    from metrics.reports import LEVELS, period_of
+    from metrics.scores import evaluate
+    from metrics.views import reader_scope
+    from reports import charts
+    from reports.labels import AREA_COLUMNS, UNIT_COLUMNS
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    today = timezone.localdate()
+    monday = today - dt.timedelta(days=today.weekday())
+    level = request.GET.get("level", "street")
+    errors = []
+    try:
+        start = dt.date.fromisoformat(request.GET.get("start") or (monday - dt.timedelta(days=7)).isoformat())
+        end = dt.date.fromisoformat(request.GET.get("end") or monday.isoformat())
+    except ValueError:
+        errors.append(_("Dates are YYYY-MM-DD."))
+        start, end = monday - dt.timedelta(days=7), monday
+    if level not in LEVELS or level == "officer":
+        errors.append(_("Choose a level: grid, community, street, district or unit."))
+        level = "street"
+    if end <= start:
+        errors.append(_("end must be after start (end is exclusive)."))
+        end = start + dt.timedelta(days=7)
+    try:
+        scope = reader_scope(request.user, level, "")
+    except (PermissionDenied, ValidationError) as error:
+        raise PermissionDenied(str(error)) from None
+    rows = [r.as_dict() for r in evaluate(level, period_of(start, end), area=scope.area)]
+    if scope.own is not None:
+        rows = [r for r in rows if r["id"] == scope.own]
+    ranked = sorted((r for r in rows if r["score"] is not None), key=lambda r: (r["rank"], r["code"]))[:20]
+    rated = sorted((r for r in rows if r["closure_rate"] is not None), key=lambda r: (r["closure_rate"], r["code"]))[:20]
+    score_chart = charts.bars([{"name": r["name"] or r["code"], "count": r["score"]} for r in ranked],
+                              title=_("Composite score (best 20)"), current_label=_("Score"), previous_label="")
+    rate_chart = charts.bars([{"name": r["name"] or r["code"], "count": r["closure_rate"]} for r in rated],
+                             title=_("Closure rate % (lowest 20)"), current_label=_("Closure rate"), previous_label="")
+    shown = [r for r in rows if any(r[k] for k in ("registered", "due_closure", "due_disposal", "dispatched"))] \
+        if level == "grid" else rows
+    return render(request, "reports/metrics.html", {
+        "level": level, "levels": [lv for lv in LEVELS if lv != "officer"], "start": start, "end": end,
+        "rows": shown, "hidden": len(rows) - len(shown), "errors": errors, "score_chart": score_chart,
+        "rate_chart": rate_chart, "columns": UNIT_COLUMNS if level == "unit" else AREA_COLUMNS,
+        "api": f"/api/metrics/?level={level}&start={start}&end={end}"})
