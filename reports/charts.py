@@ -106,8 +106,9 @@ def bars(items: Sequence[dict], *, title: str, current_label: str, previous_labe
     legend_y = height - 8
     body.append(f'<rect x="{left}" y="{legend_y - 9}" width="12" height="10" fill="{BAR}"/>')
     body.append(_text(left + 16, legend_y, current_label, size=10))
-    body.append(f'<rect x="{left + 110}" y="{legend_y - 6}" width="12" height="4" fill="{BAR_PREVIOUS}"/>')
-    body.append(_text(left + 126, legend_y, previous_label, size=10))
+    if previous_label:
+        body.append(f'<rect x="{left + 110}" y="{legend_y - 6}" width="12" height="4" fill="{BAR_PREVIOUS}"/>')
+        body.append(_text(left + 126, legend_y, previous_label, size=10))
     return _svg(width, height, body, title)
 
 

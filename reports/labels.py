@@ -3,45 +3,48 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 FIGURES = {
-    "accepted": _("Accepted"),  # 受理数
-    "registered": _("Registered"),  # 立案数
+    "accepted": pgettext_lazy("figure", "Accepted"),  # 受理数
+    "registered": pgettext_lazy("figure", "Registered"),  # 立案数
     "registration_rate": _("Registration rate"),
-    "dispatched": _("Dispatched"),
+    "dispatched": pgettext_lazy("figure", "Dispatched"),
     "dispatch_rate": _("Dispatch rate"),
     "due_disposal": _("Due for disposal"),
-    "disposed": _("Disposed"),
+    "disposed": pgettext_lazy("figure", "Disposed"),
     "disposal_rate": _("Disposal rate"),
     "disposed_on_time": _("Disposed on time"),
     "disposal_on_time_rate": _("On-time disposal rate"),
     "due_closure": _("Due for closure"),
-    "closed": _("Closed"),
+    "closed": pgettext_lazy("figure", "Closed"),
     "closure_rate": _("Closure rate"),
     "closed_on_time": _("Closed on time"),
     "closure_on_time_rate": _("On-time closure rate"),
     "overdue_open": _("Overdue, not disposed"),
-    "rework": _("Rework"),
+    "rework": pgettext_lazy("figure", "Rework"),
     "rework_rate": _("Rework rate"),
-    "extensions": _("Extensions"),
+    "extensions": pgettext_lazy("figure", "Extensions"),
     "extension_rate": _("Extension rate"),
-    "returns": _("Returns"),
-    "suspended": _("Suspended"),
-    "voided": _("Voided"),
-    "self_handled": _("Self-handled"),
+    "returns": pgettext_lazy("figure", "Returns"),
+    "suspended": pgettext_lazy("figure", "Suspended"),
+    "voided": pgettext_lazy("figure", "Voided"),
+    "self_handled": pgettext_lazy("figure", "Self-handled"),
     "score": _("Score"),
     "grade": _("Grade"),
     "rank": _("Rank"),
-    "reports": _("Reports"),
+    "reports": pgettext_lazy("figure", "Reports"),
     "valid_reports": _("Valid reports"),
     "valid_report_rate": _("Valid-report rate"),
-    "verified": _("Verified"),
+    "verified": pgettext_lazy("figure", "Verified"),
     "verify_on_time_rate": _("On-time verification rate"),
-    "checked": _("Checked"),
+    "checked": pgettext_lazy("figure", "Checked"),
     "check_on_time_rate": _("On-time check rate"),
     "coverage_rate": _("Patrol coverage"),
 }
 # The overall table of DOMAIN §7.1, in its order.
+LEVELS = {"grid": _("Grids"), "community": _("Communities"), "street": _("Streets"), "district": _("Districts"),
+          "unit": _("Handling units")}
 KPI_KEYS = ("accepted", "registered", "registration_rate", "dispatched", "dispatch_rate", "due_disposal",
             "disposed", "disposal_rate", "disposal_on_time_rate", "due_closure", "closed", "closure_rate",
             "closed_on_time", "closure_on_time_rate", "overdue_open", "rework", "rework_rate", "extensions",

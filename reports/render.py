@@ -32,7 +32,9 @@ def context(report) -> dict:
     sources = [{**s, "name": labels.SOURCES[s["source"]]} for s in data["sources"]]
     top = data["meta"]["top_n"]
     officers = data["officers"]["rows"]
-    communities = [c for c in data["areas"]["communities"] if c["score"] is not None]
+    # As for grids: only communities with enough cases due are named best or worst.
+    least_due = data["meta"]["min_cases_ranked"]
+    communities = [c for c in data["areas"]["communities"] if c["score"] is not None and c["due_closure"] >= least_due]
     best_communities = sorted(communities, key=lambda c: (c["rank"], c["code"]))[:top]
     worst_communities = sorted(communities, key=lambda c: (-c["rank"], c["code"]))[:top]
     most = sorted(officers, key=lambda o: (-o["reports"], o["code"]))[:top]

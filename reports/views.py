@@ -208,6 +208,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     from metrics.views import reader_scope
     from reports import charts
     from reports.labels import AREA_COLUMNS, UNIT_COLUMNS
+    from reports.labels import LEVELS as LEVEL_NAMES
 
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -242,8 +243,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
                              title=_("Closure rate % (lowest 20)"), current_label=_("Closure rate"), previous_label="")
     shown = [r for r in rows if any(r[k] for k in ("registered", "due_closure", "due_disposal", "dispatched"))] \
         if level == "grid" else rows
+    shown.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
     return render(request, "reports/metrics.html", {
-        "level": level, "levels": [lv for lv in LEVELS if lv != "officer"], "start": start, "end": end,
+        "level": level, "levels": list(LEVEL_NAMES.items()), "start": start, "end": end,
         "rows": shown, "hidden": len(rows) - len(shown), "errors": errors, "score_chart": score_chart,
         "rate_chart": rate_chart, "columns": UNIT_COLUMNS if level == "unit" else AREA_COLUMNS,
         "api": f"/api/metrics/?level={level}&start={start}&end={end}"})

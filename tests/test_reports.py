@@ -152,6 +152,7 @@ class WeeklyReportTest(WeekData):
         assert self.grid_c.code not in best + worst
         assert worst[0] == self.cast.grid.code  # the lowest score of the grids with cases due
         assert [g["rank"] for g in areas["best"]] == sorted(g["rank"] for g in areas["best"])
+        assert self.report.data["charts"]["map"].count("<path") == len(areas["grids"]) == 4  # every grid in force
 
     def test_numbers_label_and_alert(self):
         r = self.report

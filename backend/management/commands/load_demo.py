@@ -3,6 +3,7 @@ organisations and demo accounts, and a few hundred cases made by driving the wor
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django.db import transaction
 
-from grids.models import Grid, GridLayer, RegionClass
+from grids.models import Area, Grid, GridLayer, RegionClass
 
 SIP = settings.BASE_DIR / "fixtures" / "sip"
 
@@ -34,6 +35,10 @@ class Command(BaseCommand):
             # Enterprise, park and school grids (专属网格) are evaluated as 二类 in the demo.
             with transaction.atomic():
                 Grid.objects.filter(grid_type="专属网格").update(region_class=RegionClass.SECOND)
+                # The demo's cases go back weeks: its grids and areas have been in force since 2024
+                # (an import dates them from today), so past reports evaluate every grid.
+                Grid.objects.update(valid_from=dt.date(2024, 1, 1))
+                Area.objects.update(valid_from=dt.date(2024, 1, 1))
                 GridLayer.bump()
         from cases.categories import seed_categories
         from cases.demo import generate_demo_cases

@@ -1027,9 +1027,11 @@
       const li = el("li", alert.read ? "" : "gcc-unread");
       li.dataset.seq = alert.seq;
       const c = alert.case || {};
-      li.append(el("div", null, t("t_" + alert.type) + " · " + (c.number || "")),
-        el("div", "gcc-row-meta", stamp(alert.at) + " · " + (c.category || "") + " · " + (c.grid || "")));
+      const report = alert.report;  // report_published: no case, a link to the report
+      li.append(el("div", null, t("t_" + alert.type) + " · " + (c.number || (report ? report.label : ""))),
+        el("div", "gcc-row-meta", stamp(alert.at) + (report ? "" : " · " + (c.category || "") + " · " + (c.grid || ""))));
       if (c.id) li.addEventListener("click", () => { openCase(c.id); if (state.cases.has(c.id)) focusCase(c.id, false); });
+      else if (report && report.url) li.addEventListener("click", () => { window.open(report.url, "_blank", "noopener"); });
       list.append(li);
     });
     alertsBox.append(list);
@@ -1073,7 +1075,7 @@
     if (!alertsBox.hidden) renderAlerts();
     if (!live) return;
     const c = alert.case;
-    toast(t("t_" + alert.type) + " · " + (c ? c.number : ""), alert.type === "overdue");
+    toast(t("t_" + alert.type) + " · " + (c ? c.number : (alert.report ? alert.report.label : "")), alert.type === "overdue");
     if (c && c.id) refreshCase(c.id);
   }
 
