@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import pillow_heif
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
-from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
 from pyproj import Geod
 
 # HEIC: the primary image only. No embedded thumbnail is read, so none can stand in for the
@@ -320,6 +320,9 @@ def _decode_upright(image: Image.Image, orientation: int, max_side: int) -> Imag
     Same table as ImageOps.exif_transpose, which is not used because it also re-serialises the
     EXIF into the copy (a failure point on malformed EXIF, for metadata we then discard).
     """
+    # Pillow's process-wide switch for accepting truncated files: a library that turns it on
+    # (WeasyPrint does, on import) would let half a photo through as evidence. Off, always.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         if image.format in ("JPEG", "MPO"):  # libjpeg's DCT scaling of the image itself
             image.draft(None, (max_side, max_side))

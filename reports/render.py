@@ -65,7 +65,14 @@ def pdf(report) -> bytes:
     if chinese_font() is None:
         raise MissingFont(_("No Chinese font is installed, so the PDF would show empty boxes: install "
                             "fonts-noto-cjk (make system-deps)."))
-    from weasyprint import HTML  # imported here: loading Pango takes a moment and only builds need it
+    from PIL import ImageFile
+
+    accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    from weasyprint import HTML  # here: loading Pango takes a moment and only builds need it
+
+    # WeasyPrint turns on Pillow's process-wide "accept truncated images" when imported; photo
+    # validation (cases/photos.py) must keep refusing them in this process.
+    ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
 
     return HTML(string=document_html(report)).write_pdf()
 

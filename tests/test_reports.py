@@ -320,3 +320,19 @@ def test_a_report_needs_a_reader_role():
 
     assert not may_read(user)
     assert may_read(make_user(role=Role.VIEWER))
+
+
+def test_building_a_pdf_leaves_photo_validation_strict():
+    """WeasyPrint switches on Pillow's global LOAD_TRUNCATED_IMAGES when imported; a worker that
+    has built a report must still refuse half a photo."""
+    from PIL import ImageFile
+
+    import weasyprint  # noqa: F401  (the import is what flips the switch)
+    from cases.photos import PhotoRejected, process_photo
+    from tests.cast import jpeg_bytes
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint left it, whatever the import order
+    data = jpeg_bytes(size=(256, 256))
+    with pytest.raises(PhotoRejected):
+        process_photo(data[: len(data) // 2], filename="half.jpg")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
