@@ -81,8 +81,11 @@ class RequestSerializer(serializers.Serializer):
         return data
 
 
-@extend_schema(summary="List reports, or request one", request=RequestSerializer,
-               responses={200: OpenApiResponse(description="reports"), 202: OpenApiResponse(description="queued")})
+@extend_schema(methods=["GET"], summary="Published and pending reports", operation_id="reports_list",
+               responses={200: OpenApiResponse(description="{results: [report]}")})
+@extend_schema(methods=["POST"], summary="Request a report (or a revision)", operation_id="reports_request",
+               request=RequestSerializer, responses={202: OpenApiResponse(description="queued report"),
+                                                     409: OpenApiResponse(description="already published")})
 @api_view(["GET", "POST"])
 def reports(request):
     if not may_read(request.user):
@@ -117,7 +120,7 @@ def reports(request):
     return Response({"results": [item(r, superseded) for r in found]})
 
 
-@extend_schema(summary="One report's state and progress", responses={200: OpenApiResponse(description="report")})
+@extend_schema(summary="One report's state and progress", operation_id="report_detail", responses={200: OpenApiResponse(description="report")})
 @api_view(["GET"])
 def report_detail(request, pk: int):
     if not may_read(request.user):
