@@ -59,5 +59,16 @@ test-postgres: install
 bench: install
 	$(PY) bench/locate.py
 
+# Every benchmark, one table (quick sizes; BENCH_ARGS=--full for 1M cases). Needs PostgreSQL and Redis.
+.PHONY: bench-all
+bench-all: install
+	$(PY) bench/all.py $(BENCH_ARGS)
+
+# The long reliability budgets (tests/reliability/, docs/reliability.md): schemathesis and import fuzzing
+# with many examples, a 10 s Redis outage, 50 SQLite writers × many rounds. Prints FIGURES lines.
+reliability: install
+	mkdir -p $(TEST_DIR)/static
+	$(TEST_ENV) REDIS_URL= GRIDCASE_RELIABILITY=1 $(PY) -m pytest tests/reliability -s -p no:logging $(PYTEST_ARGS)
+
 clean:
 	rm -rf var/test .pytest_cache

@@ -17,6 +17,7 @@ reloads the list after reconnecting.
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -27,6 +28,8 @@ from people.models import CENTRE_ROLES, Role
 REPLAY_LIMIT = 1000
 CLOSE_UNAUTHENTICATED = 4401
 SINCE_GRACE = 1.0
+CATCH_UP_SECONDS = 5.0
+_open: weakref.WeakSet = weakref.WeakSet()  # this process's live alert sockets
 
 
 def _authenticated(scope) -> bool:
@@ -54,33 +57,50 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = self.scope["user"].pk
         self.last_sent: int | None = None
         self.held: list[dict] | None = []  # None once live
+        self.sending = asyncio.Lock()  # the timer and catch_up() run beside the consumer's own messages
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
+        _open.add(self)
         asyncio.get_running_loop().call_later(SINCE_GRACE, lambda: asyncio.ensure_future(self._go_live()))
 
     async def disconnect(self, code):
         self.held = None
+        _open.discard(self)
         if getattr(self, "user_id", None) is not None:
             await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         since = content.get("since") if isinstance(content, dict) else None
         if isinstance(since, int) and since >= 0:
-            self.last_sent = since
-            await self._replay()
-            await self._go_live()
+            async with self.sending:
+                self.last_sent = since
+                await self._replay()
+                await self._go_live_locked()
 
     async def _go_live(self) -> None:
+        async with self.sending:
+            await self._go_live_locked()
+
+    async def _go_live_locked(self) -> None:
         held, self.held = self.held, None
         for message in held or []:
             await self._deliver(message)
 
     async def alert(self, event):
-        if self.held is not None:
-            if len(self.held) < REPLAY_LIMIT:
-                self.held.append(event["message"])
-            return
-        await self._deliver(event["message"])
+        async with self.sending:
+            if self.held is not None:
+                if len(self.held) < REPLAY_LIMIT:
+                    self.held.append(event["message"])
+                return
+            await self._deliver(event["message"])
+
+    async def catch_up(self, latest: int) -> bool:
+        """Replay from the database if it holds more than this socket was sent."""
+        async with self.sending:
+            if self.held is not None or self.last_sent is None or latest <= self.last_sent:
+                return False
+            await self._replay()
+            return True
 
     async def _deliver(self, message: dict) -> None:
         seq = message["seq"]
@@ -97,6 +117,32 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             if seq > (self.last_sent or 0):
                 await self.send_json(payload)
                 self.last_sent = seq
+
+
+@database_sync_to_async
+def _latest_seqs(user_ids: set[int]) -> dict[int, int]:
+    from django.db.models import Max
+
+    from alerts.models import Notification
+
+    return dict(Notification.objects.filter(user_id__in=user_ids).values("user_id").annotate(latest=Max("seq"))
+                .values_list("user_id", "latest"))
+
+
+async def catch_up() -> int:
+    """The safety net under the layer (RELIABILITY.md R8, R9): a push can be lost without the
+    relay knowing — e.g. published after a Redis restart but before this process re-subscribed
+    its groups — and with no later push there is no gap to notice. Every CATCH_UP_SECONDS the
+    relay asks here: one grouped query for this process's live sockets; a socket behind the
+    database replays. Returns how many did."""
+    sockets = [c for c in list(_open) if c.held is None and c.last_sent is not None]
+    if not sockets:
+        return 0
+    latest = await _latest_seqs({c.user_id for c in sockets})
+    done = 0
+    for consumer in sockets:
+        done += await consumer.catch_up(latest.get(consumer.user_id, 0))
+    return done
 
 
 @database_sync_to_async

@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import AlertCounter, Kind, Notification
 from alerts.realtime import case_summary, live_groups
+from backend import counters
 from people.models import Role, User
 
 
@@ -69,11 +70,12 @@ def recipients(event) -> tuple[str, list[User]] | None:
     return None
 
 
-def notify_event(event) -> list[Notification]:
-    """Store the alerts for `event` and queue its live-map change; call inside its transaction."""
+def notify_event(event, *, told: tuple[str, list[User]] | None = None) -> list[Notification]:
+    """Store the alerts for `event` and queue its live-map change; call inside its transaction.
+    `told`: `recipients(event)` when the caller read it before taking a lock."""
     case = event.case
     transaction.on_commit(lambda: _queue_live(case, event.action))
-    found = recipients(event)
+    found = told if told is not None else recipients(event)
     if not found:
         return []
     kind, users = found
@@ -87,7 +89,7 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
     at = at or timezone.now()
     summary = case_summary(case) if case is not None else None
     made = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
         for user in {u.pk: u for u in users}.values():
             payload = {"seq": 0, "type": kind, "at": at.isoformat(), "case": summary, **(extra or {})}
             seq = _next_seq(user.pk)
@@ -103,14 +105,14 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
 
 
 def _next_seq(user_id: int) -> int:
-    if not AlertCounter.objects.filter(user_id=user_id).update(last=F("last") + 1):
+    seq = counters.increment(AlertCounter, "user", user_id)
+    if seq is None:
         try:
             with transaction.atomic():
-                AlertCounter.objects.create(user_id=user_id, last=1)
-                return 1
-        except IntegrityError:
-            AlertCounter.objects.filter(user_id=user_id).update(last=F("last") + 1)
-    return AlertCounter.objects.get(user_id=user_id).last
+                return AlertCounter.objects.create(user_id=user_id, last=1).last
+        except IntegrityError:  # another transaction created the user's row first
+            seq = counters.increment(AlertCounter, "user", user_id)
+    return seq
 
 
 def _queue_live(case, action: str) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import threading
 import uuid
 from collections import deque
 
@@ -24,6 +26,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.consumers import CATCH_UP_SECONDS, catch_up
 from alerts.realtime import user_group
 
 log = logging.getLogger(__name__)
@@ -117,11 +120,15 @@ async def push_live() -> int:
     return sent
 
 
-async def run_forever() -> None:
-    """Wake on commit or every POLL_SECONDS (rows written by other processes); back off on errors."""
+async def run_forever(*, poll: bool = True) -> None:
+    """Wake on commit or every POLL_SECONDS (rows written by other processes); back off on errors.
+    `poll=False` (a WSGI worker's relay thread): wake on this process's commits only; what it
+    leaves, the ASGI relays' polls pick up."""
     global _loop, _event
     _loop, _event = asyncio.get_running_loop(), asyncio.Event()
-    delay = POLL_SECONDS
+    idle = POLL_SECONDS if poll else None
+    delay = idle
+    caught_up = _loop.time()
     while True:
         try:
             await asyncio.wait_for(_event.wait(), delay)
@@ -131,10 +138,16 @@ async def run_forever() -> None:
         try:
             await push_live()
             await push_pending()
-            delay = POLL_SECONDS
+            delay = idle
         except Exception:  # the layer is down or slow: keep the rows, try again later
             log.warning("alert relay could not push; retrying", exc_info=True)
-            delay = min(delay * 2, 10.0)
+            delay = min((delay or POLL_SECONDS) * 2, 10.0)
+        if _loop.time() - caught_up >= CATCH_UP_SECONDS:  # pushes the layer lost: from the database
+            caught_up = _loop.time()
+            try:
+                await catch_up()
+            except Exception:
+                log.warning("alert catch-up failed; retrying", exc_info=True)
 
 
 class RelayStarter:
@@ -149,3 +162,31 @@ class RelayStarter:
         if self.task is None or self.task.done() or self.task.get_loop() is not loop:
             self.task = loop.create_task(run_forever())
         return await self.app(scope, receive, send)
+
+
+def _layer_spans_processes() -> bool:
+    """An in-memory layer only reaches this process's sockets, and a WSGI worker holds none."""
+    from channels.layers import InMemoryChannelLayer
+
+    return not isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
+class RelayThreadStarter:
+    """WSGI wrapper: a WSGI worker has no event loop, so its relay runs on a loop of its own in a
+    daemon thread, started at the worker's first request (after gunicorn forks) and woken by this
+    process's commits. Without it, live-map changes made through the REST API on WSGI would never be
+    pushed (they are queued in memory, not stored) and alerts would wait for an ASGI relay's poll."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.pid: int | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid() and _layer_spans_processes():
+                    threading.Thread(target=lambda: asyncio.run(run_forever(poll=False)), name="alert-relay",
+                                     daemon=True).start()
+                self.pid = os.getpid()
+        return self.app(environ, start_response)

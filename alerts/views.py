@@ -9,17 +9,21 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from alerts.models import Notification
+from backend.openapi import errors
+from cases.serializers import MAX_ID
 
 
 class AlertQuery(serializers.Serializer):
-    since = serializers.IntegerField(required=False, min_value=0, default=0)
+    since = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     unread = serializers.BooleanField(required=False, default=False)
 
 
 class ReadBody(serializers.Serializer):
-    up_to = serializers.IntegerField(required=False, min_value=0, help_text="Mark every alert with seq ≤ up_to read")
-    seqs = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    up_to = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID,
+                                     help_text="Mark every alert with seq ≤ up_to read")
+    seqs = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
+                                 max_length=1000)
 
     def validate(self, data):
         if "up_to" not in data and not data.get("seqs"):
@@ -27,7 +31,7 @@ class ReadBody(serializers.Serializer):
         return data
 
 
-@extend_schema(parameters=[AlertQuery], responses=dict)
+@extend_schema(parameters=[AlertQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def alerts(request):
     """Your alerts after `since`, oldest first, with read state and the unread count."""
@@ -45,13 +49,14 @@ def _unread(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-@extend_schema(responses=inline_serializer("Unread", {"unread": serializers.IntegerField()}))
+@extend_schema(responses={200: inline_serializer("Unread", {"unread": serializers.IntegerField()}), **errors(403)})
 @api_view(["GET"])
 def unread(request):
     return Response({"unread": _unread(request.user)})
 
 
-@extend_schema(request=ReadBody, responses=inline_serializer("Read", {"unread": serializers.IntegerField()}))
+@extend_schema(request=ReadBody, responses={200: inline_serializer("Read", {"unread": serializers.IntegerField()}),
+                                            **errors(400, 403)})
 @api_view(["POST"])
 def mark_read(request):
     body = ReadBody(data=request.data)

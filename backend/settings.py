@@ -162,7 +162,8 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend plus a per-process write queue (backend/sqlite/base.py).
+            "ENGINE": "backend.sqlite",
             "NAME": DATA_DIR / "gridcase.sqlite3",
             # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
             # failing with "database is locked"; FULL fsyncs every commit (RELIABILITY.md §0.10,
@@ -245,6 +246,11 @@ if not DEBUG and env_bool("HTTPS", True):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Cases ----------------------------------------------------------------------------------
+# A request holding an Idempotency-Key that has not finished after this long is taken to have died
+# (a killed worker): a retry with the key does the work (cases/idempotency.py).
+IDEMPOTENCY_STALE_SECONDS = env_int("IDEMPOTENCY_STALE_SECONDS", 120)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,25 +1,35 @@
-"""bench/cases: case create and transition throughput and latency on the embedded default
-(one Daphne process, SQLite WAL), through real HTTP.
+"""bench/cases: case create and transition throughput and latency through real HTTP.
 
     .venv/bin/python bench/cases.py [--creates 1000] [--concurrency 1,10,50]
+    .venv/bin/python bench/cases.py --topology [--web 4 --ws 1] [--front python|none] [--json]
 
-Builds a throwaway data directory with the demo grids and categories, starts `manage.py serve`
-in production mode, and drives it with keep-alive HTTP clients in threads. Baseline in the same
-run: GET /api/health (a trivial view through the same server and database connection).
+Default: the embedded install (one Daphne process, SQLite WAL). `--topology`: the scaled
+deployment of deploy/topology.py (gunicorn WSGI workers, Daphne for /ws/, the scheduler, the front)
+on PostgreSQL (`--database-url`, a throwaway database) and Redis. Builds the demo grids and
+categories, then drives the server with keep-alive HTTP clients in threads. Baseline in the same
+run: GET /api/health (a trivial view through the same server and front). `--json` prints one JSON
+object with the figures on the last line.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
+import itertools
 import json
 import random
+import sys
 import threading
 import time
 import uuid
+from urllib.parse import urlparse
 
 import numpy as np
-from common import environment, free_port, machine, migrate, run_python, serve
+from common import ROOT, environment, free_port, machine, migrate, run_python, serve
+
+sys.path.insert(0, str(ROOT / "deploy"))
+import topology as topo  # noqa: E402
 
 SETUP = """
 import json
@@ -45,7 +55,8 @@ print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor':
 
 
 class Client:
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port, token: str) -> None:
+        port = next(port) if isinstance(port, itertools.cycle) else port  # spread clients over servers
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 
@@ -85,33 +96,85 @@ def run_phase(n: int, concurrency: int, make_client, work) -> tuple[list[float],
     return latencies, time.perf_counter() - start, codes
 
 
-def line(name: str, latencies: list[float], elapsed: float, codes: list[int]) -> str:
+def figures(latencies: list[float], elapsed: float, codes: list[int]) -> dict:
     ms = np.array(latencies) * 1000
-    ok = sum(1 for c in codes if 200 <= c < 300)
-    return (f"{name:38} {len(latencies) / elapsed:>9.1f} {np.percentile(ms, 50):>8.1f} {np.percentile(ms, 99):>8.1f}"
-            f" {ok:>6}/{len(codes)}")
+    return {"rps": round(len(latencies) / elapsed, 1), "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p99_ms": round(float(np.percentile(ms, 99)), 1), "ok": sum(1 for c in codes if 200 <= c < 300),
+            "n": len(codes)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--creates", type=int, default=600)
-    parser.add_argument("--concurrency", default="1,10,50")
-    args = parser.parse_args()
-    levels = [int(c) for c in args.concurrency.split(",")]
+def line(name: str, f: dict) -> str:
+    return f"{name:38} {f['rps']:>9.1f} {f['p50_ms']:>8.1f} {f['p99_ms']:>8.1f} {f['ok']:>6}/{f['n']}"
+
+
+@contextlib.contextmanager
+def embedded():
+    """One Daphne process on SQLite (the embedded default)."""
     env = environment()
     migrate(env)
     setup = json.loads(run_python(SETUP, env))
     port = free_port()
     server = serve(env, port)
     try:
+        yield setup, port, "one Daphne process, SQLite WAL (synchronous=FULL)"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@contextlib.contextmanager
+def scaled(args):
+    """deploy/topology.py on a throwaway PostgreSQL database."""
+    topo.ensure_database(args.database_url, fresh=True)
+    data = environment()["GRIDCASE_DATA_DIR"]
+    try:
+        with topo.topology(database_url=args.database_url, redis_url=args.redis_url, web=args.web, ws=args.ws,
+                           threads=args.threads, front=args.front, data_dir=data, collectstatic=False,
+                           env={"SECRET_KEY": "bench-" + "x" * 40, "STATIC_MANIFEST": "0",
+                                "LOG_LEVEL": "WARNING"}) as running:
+            setup = json.loads(run_python(SETUP, running.env))
+            kind = "gthread ×%d" % args.threads if args.threads > 1 else "sync"
+            if args.target == "asgi":  # the alternative: REST served by the Daphne processes themselves
+                ports = itertools.cycle([urlparse(u).port for u in running.ws_urls])
+                where = f"clients spread over the {args.ws} Daphne processes directly (REST on ASGI)"
+            elif args.target == "web":
+                ports, where = urlparse(running.web_url).port, "clients on gunicorn directly"
+            else:
+                ports, where = urlparse(running.url).port, f"clients through the front ({running.front})"
+            yield setup, ports, (
+                f"topology: gunicorn {args.web} {kind} workers + {args.ws} Daphne (/ws/) + scheduler, "
+                f"PostgreSQL + Redis; {where}")
+    finally:
+        topo.drop_database(args.database_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--creates", type=int, default=600)
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--topology", action="store_true", help="the scaled deployment (deploy/topology.py)")
+    parser.add_argument("--web", type=int, default=4, help="gunicorn workers (--topology)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (--topology)")
+    parser.add_argument("--ws", type=int, default=1, help="Daphne processes (--topology)")
+    parser.add_argument("--front", default="auto", choices=["auto", "nginx", "python", "none"])
+    parser.add_argument("--target", default="front", choices=["front", "web", "asgi"],
+                        help="(--topology) where clients send requests: the front, gunicorn, or the Daphne ports")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/gridcase_bench_topo")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    results: dict[str, dict] = {}
+    with (scaled(args) if args.topology else embedded()) as (setup, port, server):
         rng = random.Random(1)
-        print(f"machine: {machine()}; server: one Daphne process, SQLite WAL (synchronous=FULL)")
+        print(f"machine: {machine()}; server: {server}")
         print(f"{'measure':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ok':>10}")
         created: list[int] = []
         for c in levels:
-            lat, el, codes = run_phase(args.creates // 2, c, lambda: Client(port, setup["officer"]),
-                                       lambda cl, i: cl.call("GET", "/api/health"))
-            print(line(f"baseline GET /api/health, c={c}", lat, el, codes))
+            f = figures(*run_phase(args.creates // 2, c, lambda: Client(port, setup["officer"]),
+                                   lambda cl, i: cl.call("GET", "/api/health")))
+            results[f"health c={c}"] = f
+            print(line(f"baseline GET /api/health, c={c}", f))
 
             def create(cl, i):
                 lon, lat_ = rng.choice(setup["points"])
@@ -122,22 +185,23 @@ def main() -> None:
                     created.append(json.loads(data)["id"])
                 return status, data, seconds
 
-            lat, el, codes = run_phase(args.creates, c, lambda: Client(port, setup["officer"]), create)
-            print(line(f"POST /api/cases/ (create), c={c}", lat, el, codes))
+            f = figures(*run_phase(args.creates, c, lambda: Client(port, setup["officer"]), create))
+            results[f"create c={c}"] = f
+            print(line(f"POST /api/cases/ (create), c={c}", f))
         todo = list(created)
         start = 0
         for c in levels:
             batch = min(len(todo) - start, args.creates)
             chunk = todo[start:start + batch]
-            lat, el, codes = run_phase(len(chunk), c, lambda: Client(port, setup["acceptor"]),
-                                       lambda cl, i, chunk=chunk: cl.call(
-                                           "POST", f"/api/cases/{chunk[i]}/transition",
-                                           {"action": "accept", "version": 1}))
-            print(line(f"POST …/transition (accept), c={c}", lat, el, codes))
+            f = figures(*run_phase(len(chunk), c, lambda: Client(port, setup["acceptor"]),
+                                   lambda cl, i, chunk=chunk: cl.call(
+                                       "POST", f"/api/cases/{chunk[i]}/transition",
+                                       {"action": "accept", "version": 1})))
+            results[f"transition c={c}"] = f
+            print(line(f"POST …/transition (accept), c={c}", f))
             start += batch
-    finally:
-        server.terminate()
-        server.wait(10)
+    if args.json:
+        print(json.dumps({"machine": machine(), "server": server, "results": results}))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[flo
     return arrivals, elapsed
 
 
-def run(label: str, clients: int, redis: str | None, workers: int) -> None:
+def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
     env = environment(REDIS_URL=redis or "", REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:6]}")
     migrate(env)
     setup = json.loads(run_python(SETUP, env))
@@ -106,6 +106,8 @@ def run(label: str, clients: int, redis: str | None, workers: int) -> None:
             server.wait(10)
     ms = np.array(arrivals) * 1000
     print(f"{label:44} {len(ms):>7} {ms.min():>8.0f} {np.percentile(ms, 50):>8.0f} {np.percentile(ms, 99):>8.0f} {ms.max():>8.0f}")
+    return {"got": len(ms), "clients": clients, "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
 
 
 async def layer_only(layer, members: int) -> float:
@@ -121,16 +123,18 @@ async def layer_only(layer, members: int) -> float:
     return time.perf_counter() - started
 
 
-def layers(members: int) -> None:
+def layers(members: int) -> dict:
     from channels.layers import InMemoryChannelLayer
 
     import sys
     sys.path.insert(0, str(__import__("common").ROOT))
     from backend.layers import SweepingInMemoryChannelLayer
 
+    took = {}
     for cls in (InMemoryChannelLayer, SweepingInMemoryChannelLayer):
-        seconds = asyncio.run(layer_only(cls(), members))
-        print(f"{'layer only: ' + cls.__name__ + f', {members} members':52} {seconds * 1000:>8.0f} ms")
+        seconds = took[cls.__name__] = asyncio.run(layer_only(cls(), members)) * 1000
+        print(f"{'layer only: ' + cls.__name__ + f', {members} members':52} {seconds:>8.0f} ms")
+    return took
 
 
 def main() -> None:
@@ -139,14 +143,16 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--skip-redis", action="store_true")
     parser.add_argument("--layer-members", default="1000", help="e.g. 1000,10000")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()
-    for members in args.layer_members.split(","):
-        layers(int(members))
+    figures = {"layer_only_ms": {m: layers(int(m)) for m in args.layer_members.split(",")}}
     print(f"machine: {machine()}; one event to {args.clients} sockets of one user")
     print(f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
+    figures["inmemory"] = run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
     if not args.skip_redis:
-        run("Redis pub/sub layer, 2 Daphne workers", args.clients, args.redis, 2)
+        figures["redis"] = run("Redis pub/sub layer, 2 Daphne workers", args.clients, args.redis, 2)
+    if args.json:
+        print(json.dumps({"machine": machine(), **figures}))
 
 
 if __name__ == "__main__":

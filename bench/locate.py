@@ -11,6 +11,7 @@ testing each polygon in turn, on a sample.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--naive", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()
     t0 = time.perf_counter()
     index = load_index()
@@ -98,6 +100,12 @@ def main() -> None:
     print(f"{'per call locate(), inside: mean (µs)':44} {statistics.fmean(in_samples):>14.1f}")
     print(f"{'naive loop over polygons (µs per point)':44} {naive_per_point * 1e6:>14.1f}")
     print(f"{'speed-up of bulk over naive':44} {naive_per_point * args.points / bulk_s:>13.0f}×")
+    if args.json:
+        print(json.dumps({"machine": machine(), "grids": len(index), "points": args.points,
+                          "bulk_pts_s": args.points / bulk_s, "bulk_inside_pts_s": inside_rate,
+                          "call_p50_us": q(samples, 50), "call_p99_us": q(samples, 99),
+                          "call_inside_p50_us": q(in_samples, 50), "call_inside_p99_us": q(in_samples, 99),
+                          "naive_us_per_point": naive_per_point * 1e6, "naive_pts_s": 1 / naive_per_point}))
 
 
 if __name__ == "__main__":

@@ -349,6 +349,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the databases (for EXPLAIN)")
     parser.add_argument("--worker", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()
     if args.worker:
         return worker(args)
@@ -356,14 +357,17 @@ def main() -> None:
           f"{os.getloadavg()[0]:.2f}; medians of {args.repeat} runs (a year: one run)")
     header = (f"{'engine':18} {'period':8} {'events in P':>12} {'grid rows':>9} {'one query ms':>12} {'(min)':>6}"
               f" {'table ms':>9} {'per-grid loop ms':>17} {'speed-up':>8}")
+    engines = {}
     for engine in args.engines.split(","):
-        done = run_engine(engine, args)
+        done = engines[engine] = run_engine(engine, args)
         print(f"\n{done['engine']}: {done['cases']:,} cases, {done['events']:,} events, loaded in {done['load_s']} s")
         print(header)
         for r in done["results"]:
             print(f"{done['engine']:18} {r['period']:8} {r['events']:>12,} {r['grids']:>9} {r['grouped_ms']:>12.0f}"
                   f" {r['grouped_min']:>6.0f} {r['table_ms']:>9.0f} {r['naive_ms']:>17,.0f}"
                   f" {r['naive_ms'] / r['grouped_ms']:>7.0f}× (loop over {r['naive_grids']} grids, scaled)")
+    if args.json:
+        print(json.dumps({"machine": machine(), "cases": args.cases, "engines": engines}))
 
 if __name__ == "__main__":
     main()

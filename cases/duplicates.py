@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.models import Case
@@ -23,8 +24,10 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | None, exclude_id: int | None = None,
-                         now: dt.datetime | None = None, limit: int = 10) -> list[tuple[Case, float]]:
-    """(case, distance in m) pairs, nearest first. Uses the (lon, lat) index for a bbox first."""
+                         now: dt.datetime | None = None, limit: int = 10,
+                         among: QuerySet[Case] | None = None) -> list[tuple[Case, float]]:
+    """(case, distance in m) pairs, nearest first. Uses the (lon, lat) index for a bbox first.
+    `among` limits the candidates (callers answering a person pass `visible_cases(user)`)."""
     if lon is None or lat is None:
         return []
     from cases.models import CaseStandard
@@ -34,7 +37,7 @@ def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | No
     dlat = radius / 110_540
     dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
     now = now or timezone.now()
-    nearby = (Case.objects.open().filter(category_id=category_id, reported_at__gte=now - WINDOW,
+    nearby = ((among if among is not None else Case.objects.all()).open().filter(category_id=category_id, reported_at__gte=now - WINDOW,
                                          lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat))
               .exclude(pk=exclude_id).select_related("grid"))
     found = [(c, distance_m(lon, lat, c.lon, c.lat)) for c in nearby]

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cases.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
-STALE_AFTER = dt.timedelta(minutes=2)
+STALE_AFTER = dt.timedelta(minutes=2)  # the default of settings.IDEMPOTENCY_STALE_SECONDS
 
 
 class IdempotencyError(Exception):
@@ -34,7 +36,11 @@ class IdempotencyError(Exception):
 
 
 def fingerprint(data: dict, files: list[bytes]) -> str:
-    digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str))
+    try:
+        encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: still a body, still fingerprinted
+        encoded = json.dumps(data, sort_keys=True, default=str).encode()
+    digest = hashlib.sha256(encoded)
     for content in files:
         digest.update(hashlib.sha256(content).digest())
     return digest.hexdigest()
@@ -47,8 +53,7 @@ def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None,
     if not KEY_PATTERN.match(key):
         raise IdempotencyError(400, "Idempotency-Key must be 1–255 printable ASCII characters.")
     try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=print_), None
+        return _insert(IdempotencyRecord(user=user, key=key, fingerprint=print_)), None
     except IntegrityError:
         pass
     record = IdempotencyRecord.objects.get(user=user, key=key)
@@ -56,13 +61,26 @@ def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None,
         raise IdempotencyError(422, "This Idempotency-Key was used with a different request body.")
     if record.state == IdempotencyRecord.State.DONE:
         return None, record
-    cutoff = timezone.now() - STALE_AFTER
+    stale = getattr(settings, "IDEMPOTENCY_STALE_SECONDS", None)
+    cutoff = timezone.now() - (dt.timedelta(seconds=stale) if stale is not None else STALE_AFTER)
     taken = IdempotencyRecord.objects.filter(pk=record.pk, state="in_flight", created_at__lt=cutoff).update(
         created_at=timezone.now())
     if taken:  # the first attempt died without finishing: this retry does the work
         record.refresh_from_db()
         return record, None
     raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
+
+
+def _insert(record: IdempotencyRecord) -> IdempotencyRecord:
+    """Insert and commit the record at once. In autocommit the INSERT is its own transaction (one
+    round trip, no BEGIN/COMMIT); inside a caller's transaction a savepoint keeps that transaction
+    usable after a duplicate key."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            record.save(force_insert=True)
+    else:
+        record.save(force_insert=True)
+    return record
 
 
 def complete(record: IdempotencyRecord, status: int, body: dict) -> None:

@@ -59,15 +59,20 @@ class TransitionSerializer(LocationFields):
     amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
 
 
+# Ids compared with database integer columns: beyond 64 bits SQLite's driver raises (a 500), so a
+# query parameter outside this range is a 400.
+MIN_ID, MAX_ID = -(2**63), 2**63 - 1
+
+
 class CaseListQuery(serializers.Serializer):
     status = serializers.CharField(required=False, help_text=_("Comma-separated statuses"))
     area = serializers.CharField(required=False, max_length=15, help_text=_("Area or grid code (prefix)"))
     grid = serializers.CharField(required=False, max_length=15)
-    category = serializers.IntegerField(required=False)
+    category = serializers.IntegerField(required=False, min_value=MIN_ID, max_value=MAX_ID)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
     supervised = serializers.BooleanField(required=False, allow_null=True, default=None)
-    unit = serializers.IntegerField(required=False)
+    unit = serializers.IntegerField(required=False, min_value=MIN_ID, max_value=MAX_ID)
     start = serializers.DateField(required=False, help_text=_("Reported on or after (Asia/Shanghai date)"))
     end = serializers.DateField(required=False, help_text=_("Reported before (Asia/Shanghai date)"))
     q = serializers.CharField(required=False, max_length=100, help_text=_("Case number, address or description text"))
@@ -131,6 +136,7 @@ def event_dict(event: CaseEvent) -> dict:
 
 def case_detail(case: Case, user) -> dict:
     """Everything about one case for `user`: timeline, photos, allowed actions, duplicates."""
+    from cases.access import visible_cases
     from cases.duplicates import duplicate_candidates
     from cases.workflow import allowed_actions
 
@@ -153,7 +159,8 @@ def case_detail(case: Case, user) -> dict:
     if user is not None and (user.is_superuser or user.role in CENTRE_ROLES):
         body["reporter_contact"] = case.reporter_contact
         body["duplicates"] = duplicate_list(duplicate_candidates(
-            category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk)) if case.is_open else []
+            category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk,
+            among=visible_cases(user))) if case.is_open else []
     return body
 
 

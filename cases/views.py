@@ -11,13 +11,14 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from backend.openapi import errors
 from cases import idempotency, photos, workflow
 from cases.access import get_case_for_user, visible_cases
 from cases.duplicates import duplicate_candidates
@@ -76,7 +77,8 @@ def store_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[dict]:
     return stored
 
 
-@extend_schema(request=CaseCreateSerializer, parameters=[CaseListQuery], responses={200: dict, 201: dict})
+@extend_schema(request=CaseCreateSerializer, parameters=[CaseListQuery],
+               responses={200: dict, 201: dict, **errors(400, 403, 409, 422)})
 @api_view(["GET", "POST"])
 @parser_classes(PARSERS)
 def cases(request):
@@ -177,11 +179,16 @@ def _report(request, data: dict, record) -> tuple[int, dict]:
                             inputs=workflow.Inputs(photos=stored), now=now)
     body = case_detail(case, user)
     body["duplicates"] = duplicate_list(duplicate_candidates(
-        category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now))
+        category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now,
+        among=visible_cases(user)))
     return status.HTTP_201_CREATED, body
 
 
-@extend_schema(responses=dict)
+# `<int:pk>` matches digits only: a negative id is no URL of the API.
+CASE_ID = OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)
+
+
+@extend_schema(responses={200: dict, **errors(403, 404)}, parameters=[CASE_ID])
 @api_view(["GET"])
 def case_detail_view(request, pk: int):
     """One case: timeline, photos, deadline and light, allowed actions (and duplicates for the centre)."""
@@ -199,8 +206,8 @@ def _if_match_version(request) -> int | None:
     return int(value)
 
 
-@extend_schema(request=TransitionSerializer, responses=dict,
-               parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)])
+@extend_schema(request=TransitionSerializer, responses={200: dict, **errors(400, 403, 404, 409, 412, 428)},
+               parameters=[CASE_ID, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)])
 @api_view(["POST"])
 @parser_classes(PARSERS)
 def transition_view(request, pk: int):
@@ -232,7 +239,9 @@ def _duplicate_target(user, ref: str | None) -> Case | None:
     return visible_cases(user).filter(match).first()  # None: the workflow names the problem
 
 
-@extend_schema(responses={(200, "image/jpeg"): bytes})
+@extend_schema(responses={(200, "image/jpeg"): bytes, **errors(403, 404)}, parameters=[
+    OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH),
+    OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=["thumbnail", "public", "original"])])
 @api_view(["GET"])
 def photo_file(request, pk: int, kind: str):
     """A case photo: `thumbnail`, `public` (both EXIF-free) or `original` (evidence, with EXIF)."""
@@ -248,7 +257,10 @@ def photo_file(request, pk: int, kind: str):
     return response
 
 
-@extend_schema(responses=dict)
+@extend_schema(responses={200: inline_serializer("Category", {
+    "id": serializers.IntegerField(), "code": serializers.CharField(), "name": serializers.CharField(),
+    "kind": serializers.CharField(), "big_class": serializers.DictField(), "attribute_schema": serializers.DictField(),
+}, many=True), **errors(403)}, parameters=[OpenApiParameter("q", str, required=False)])
 @api_view(["GET"])
 def categories(request):
     """Small classes a new case may use; `q` searches code, name and keywords."""
@@ -263,7 +275,10 @@ def categories(request):
     } for c in rows.order_by("big_class__kind", "code")[:1000]])
 
 
-@extend_schema(parameters=[CaseListQuery], responses={(200, "text/csv"): bytes})
+@extend_schema(parameters=[CaseListQuery, OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["csv", "xlsx"])],
+               responses={(200, "text/csv"): bytes,
+                          (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes,
+                          **errors(400, 403)})
 @api_view(["GET"])
 def export(request, fmt: str):
     """The filtered list (same filters as GET /api/cases/) as CSV or XLSX, streamed."""

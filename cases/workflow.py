@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alerts.outbox import notify_event
+from alerts.outbox import notify_event, recipients
+from backend import counters
 from cases import deadlines
 from cases.models import (
     OPEN_STATUSES,
@@ -437,13 +437,13 @@ def next_case_number(now: dt.datetime) -> str:
     """YYYYMMDD + 5-digit daily serial in Asia/Shanghai. Call inside the creating transaction: the
     serial row stays locked until commit, and a rolled-back case gives its number back."""
     day = timezone.localdate(now)
-    if not DailySerial.objects.filter(day=day).update(last=F("last") + 1):
+    serial = counters.increment(DailySerial, "day", day)
+    if serial is None:
         try:
             with transaction.atomic():
-                DailySerial.objects.create(day=day, last=1)
+                serial = DailySerial.objects.create(day=day, last=1).last
         except IntegrityError:  # another transaction created the day's row first
-            DailySerial.objects.filter(day=day).update(last=F("last") + 1)
-    serial = DailySerial.objects.get(day=day).last
+            serial = counters.increment(DailySerial, "day", day)
     return f"{day:%Y%m%d}{serial:05d}"
 
 
@@ -488,16 +488,18 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
                 urgent=bool(standard and standard.urgency == "urgent"), evidence_flags=report.evidence_flags)
     _place(case, report.lon, report.lat, report.address)
     _enter_step(case, S.REPORTED, now)
+    event = CaseEvent(case=case, seq=1, action="report", from_status="", to_status=S.REPORTED, actor=reporter,
+                      actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
+                      data={"source": report.source, "grid": case.grid_id})
+    told = recipients(event)  # reads only: done before the day's serial row is locked
     try:
         with transaction.atomic():
-            case.number = next_case_number(now)
+            case.number = next_case_number(now)  # from here to commit, other reports wait
             case.save()
-            event = CaseEvent.objects.create(case=case, seq=1, action="report", from_status="",
-                                             to_status=S.REPORTED, actor=reporter,
-                                             actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
-                                             data={"source": report.source, "grid": case.grid_id})
+            event.case = case
+            event.save(force_insert=True)
             _attach_photos(case, event, report.photos, reporter, stage="report")
-            notify_event(event)
+            notify_event(event, told=told)
     except IntegrityError:
         if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
             return existing  # a concurrent request with the same client id won

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from django.db import transaction
 from django.utils import timezone
@@ -129,8 +131,11 @@ def _resolve_path(path: Path) -> str:
             raise ImportFileError(f"{path}: a folder must hold exactly one .shp (found {len(shapefiles)})")
         return str(shapefiles[0])
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            inner = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+        try:
+            with zipfile.ZipFile(path) as archive:
+                inner = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            raise ImportFileError(f"{path}: not a readable zip archive ({exc})") from None
         if len(inner) != 1:
             raise ImportFileError(f"{path}: the zip must hold exactly one .shp (found {len(inner)})")
         return f"/vsizip/{path}/{inner[0]}"
@@ -139,16 +144,40 @@ def _resolve_path(path: Path) -> str:
     return str(path)
 
 
+CRS_NAME = re.compile(r"^(EPSG:\d{4,6}|urn:ogc:def:crs:EPSG:[0-9.]*:\d{4,6}|urn:ogc:def:crs:OGC:1\.3:CRS84)$")
+
+
 def _check_geojson_crs(path: Path) -> None:
-    """Refuse GeoJSON whose `crs` member is a link: GDAL would fetch it (RELIABILITY.md §0.12)."""
+    """Refuse GeoJSON whose `crs` member is a link: GDAL would fetch it (RELIABILITY.md §0.12).
+    Also refuse what GDAL would silently skip or guess at — a top level that is not a
+    FeatureCollection, a member of `features` that is not a Feature — since a feature dropped
+    on reading would close its grid on import."""
     try:
         with path.open("rb") as f:
             doc = json.load(f)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ImportFileError(f"{path}: not valid JSON ({exc})") from None
-    crs = doc.get("crs") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise ImportFileError(f"{path}: the top level must be a FeatureCollection with a `features` list")
+    if not doc["features"]:
+        raise ImportFileError(f"{path}: the FeatureCollection holds no features")
+    for i, feature in enumerate(doc["features"]):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise ImportFileError(f"{path} #{i + 1}: not a GeoJSON Feature (got {str(feature)[:60]})")
+        if not isinstance(feature.get("properties"), (dict, type(None))):
+            raise ImportFileError(f"{path} #{i + 1}: `properties` must be an object")
+    crs = doc.get("crs")
     if crs is not None and (not isinstance(crs, dict) or crs.get("type") != "name"):
         raise ImportFileError(f"{path}: only a named `crs` member is accepted (got {str(crs)[:80]})")
+    if crs is not None:  # GDAL ignores a name it cannot resolve and assumes lon/lat: refuse it instead
+        name = crs.get("properties", {}).get("name") if isinstance(crs.get("properties"), dict) else None
+        if not isinstance(name, str) or not CRS_NAME.match(name):
+            raise ImportFileError(f"{path}: `crs` must name a CRS like EPSG:4547 or urn:ogc:def:crs:EPSG::4547 "
+                                  f"(got {str(name)[:80]})")
+        try:
+            pyproj.CRS.from_user_input(name)
+        except pyproj.exceptions.CRSError:
+            raise ImportFileError(f"{path}: `crs` names an unknown coordinate system {name!r}") from None
 
 
 def read_file(path: Path, *, layer: str | None = None, source_crs: str | None = None) -> gpd.GeoDataFrame:
@@ -223,8 +252,8 @@ def check_codes(report: ImportReport, code_map: dict[str, str]) -> None:
         code = code_map.get(row.source_code, row.source_code)
         if code != row.source_code:
             report.add(WARNING, "code_mapped", row, f"code {row.source_code} mapped to {code} (--code-map)")
-        if not code.isdigit():
-            report.add(ERROR, "bad_code", row, f"code {code!r} must be digits only")
+        if not (code.isascii() and code.isdigit()):  # str.isdigit() alone takes ３ and ³ for digits
+            report.add(ERROR, "bad_code", row, f"code {code!r} must be digits 0-9 only")
             continue
         if len(code) == 14:
             padded = code[:12] + "0" + code[12:]
@@ -255,6 +284,16 @@ def check_geometries(report: ImportReport) -> None:
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             report.add(ERROR, "not_polygon", row, f"geometry is a {geom.geom_type}; a grid is a polygon")
             continue
+        xy = shapely.get_coordinates(geom)
+        if not np.isfinite(xy).all():
+            report.add(ERROR, "bad_coordinates", row, "a coordinate is not a finite number (NaN or infinity)")
+            row.geometry = None  # refused: no measuring it against the others (GEOS fails on NaN/inf)
+            continue
+        if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
+            report.add(ERROR, "bad_coordinates", row, f"coordinates outside longitude/latitude {geom.bounds}: "
+                                                      "a wrong or missing CRS? (--source-crs)")
+            row.geometry = None
+            continue
         if geom.is_valid:
             continue
         reason = shapely.is_valid_reason(geom)
@@ -272,7 +311,11 @@ def check_geometries(report: ImportReport) -> None:
 
 def _metric(geoms: list[shapely.Geometry]) -> tuple[gpd.GeoSeries, object]:
     series = gpd.GeoSeries(geoms, crs="EPSG:4326")
-    crs = series.estimate_utm_crs()
+    try:
+        crs = series.estimate_utm_crs()
+    except (RuntimeError, IndexError):  # no UTM zone (polar, or a layer spanning the globe)
+        x0, y0, x1, y1 = series.total_bounds
+        crs = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={(y0 + y1) / 2} +lon_0={(x0 + x1) / 2} +datum=WGS84 +units=m")
     return series.to_crs(crs), crs
 
 

@@ -5,11 +5,13 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from backend.openapi import errors
 from grids import layers
 from grids.geo import grid_index
 from grids.models import Area, Grid, GridLayer
@@ -36,7 +38,8 @@ def _layer_version() -> tuple:
     return GridLayer.identity()
 
 
-@extend_schema(parameters=[LayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT})
+@extend_schema(parameters=[LayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT,
+                                                              **errors(400)})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def grid_layer(request):
@@ -57,7 +60,8 @@ def grid_layer(request):
     return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
-@extend_schema(parameters=[AreaLayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT})
+@extend_schema(parameters=[AreaLayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT,
+                                                              **errors(400)})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def area_layer(request):
@@ -77,7 +81,9 @@ def area_layer(request):
     return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
-@extend_schema(parameters=[LocateQuery])
+@extend_schema(parameters=[LocateQuery], responses={200: inline_serializer("Located", {
+    "grid": serializers.DictField(allow_null=True), "outside_grid": serializers.BooleanField(),
+    "snapped": serializers.BooleanField(), "distance_m": serializers.FloatField(allow_null=True)}), **errors(400)})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def locate(request):
@@ -95,7 +101,7 @@ def locate(request):
                      "distance_m": found.distance_m})
 
 
-@extend_schema(responses=GridDetailSerializer)
+@extend_schema(responses={200: GridDetailSerializer, **errors(403, 404)})
 @api_view(["GET"])
 def grid_detail(request, code: str):
     """One grid with its parents, responsible unit and officers."""

@@ -9,6 +9,7 @@ row; officers their own row. Anyone else: 403.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from people.models import CENTRE_ROLES, Organisation, Role, User
 ROW_KEYS = ("id", "code", "name", *COUNT_KEYS, *reports.RATES, "score", "grade", "rank", "tied")
 OFFICER_ROW_KEYS = (*ROW_KEYS, *reports.OFFICER_KEYS, *reports.OFFICER_RATES)
 DRILLABLE = (*COUNT_KEYS, *reports.OFFICER_KEYS)
+EARLIEST = dt.date(2000, 1, 1)  # before any case; also keeps date arithmetic away from year 1
 
 
 class PeriodQuery(serializers.Serializer):
@@ -40,6 +42,8 @@ class PeriodQuery(serializers.Serializer):
                                   help_text="District, street, community or grid code: count only cases filed there")
 
     def validate(self, data: dict) -> dict:
+        if data["start"] < EARLIEST:
+            raise serializers.ValidationError({"start": _("Periods start on or after %(day)s.") % {"day": EARLIEST}})
         if data["end"] <= data["start"]:
             raise serializers.ValidationError({"end": _("end must be after start (end is exclusive).")})
         if data["start"] > timezone.localdate():

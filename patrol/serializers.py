@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from cases.serializers import MAX_ID, MIN_ID
 from patrol.coverage import Coverage
 from patrol.tracks import MAX_BATCH, PointIn
 
@@ -64,7 +65,7 @@ class CoverageQuery(serializers.Serializer):
 
 
 class NearbyQuery(serializers.Serializer):
-    category = serializers.IntegerField(help_text=_("Small class id"))
+    category = serializers.IntegerField(min_value=MIN_ID, max_value=MAX_ID, help_text=_("Small class id"))
     lon = serializers.FloatField(min_value=-180, max_value=180)
     lat = serializers.FloatField(min_value=-90, max_value=90)
 

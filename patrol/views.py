@@ -10,6 +10,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from backend.openapi import errors
+from cases.access import visible_cases
 from cases.duplicates import duplicate_candidates
 from cases.models import Case
 from cases.serializers import case_row, duplicate_list
@@ -18,7 +20,7 @@ from patrol.serializers import CoverageQuery, MineQuery, NearbyQuery, coverage_d
 from people.models import Role
 
 
-@extend_schema(request=dict, responses=dict)
+@extend_schema(request=dict, responses={200: dict, **errors(400, 403)})
 @api_view(["POST"])
 def points(request):
     """A batch of ≤ 500 track points `{"points": [{"id", "lon", "lat", "accuracy", "at"}]}`;
@@ -30,7 +32,7 @@ def points(request):
     return Response({"accepted": recorded.accepted, "duplicates": recorded.duplicates})
 
 
-@extend_schema(parameters=[CoverageQuery], responses=dict)
+@extend_schema(parameters=[CoverageQuery], responses={200: dict, **errors(400, 403, 404)})
 @api_view(["GET"])
 def coverage_view(request):
     """Daily coverage per officer and per grid (DOMAIN §8): officers read their own, centre roles
@@ -49,7 +51,7 @@ def coverage_view(request):
     return Response(coverage_dict(coverage.daily_coverage(day, officers)))
 
 
-@extend_schema(parameters=[NearbyQuery], responses=dict)
+@extend_schema(parameters=[NearbyQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def nearby(request):
     """Possible duplicates before a report is sent: open cases of this small class near the point
@@ -57,11 +59,12 @@ def nearby(request):
     query = NearbyQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
     v = query.validated_data
-    found = duplicate_candidates(category_id=v["category"], lon=v["lon"], lat=v["lat"])
+    found = duplicate_candidates(category_id=v["category"], lon=v["lon"], lat=v["lat"],
+                                 among=visible_cases(request.user))  # never a case the caller may not see
     return Response({"results": duplicate_list(found)})
 
 
-@extend_schema(parameters=[MineQuery], responses=dict)
+@extend_schema(parameters=[MineQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def mine(request):
     """The signed-in person's own reports, newest first, in the list shape of `GET /api/cases/`."""

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from backend.openapi import errors
 from people.serializers import CredentialsSerializer, MeSerializer
 
 
@@ -18,7 +19,7 @@ class LoginThrottle(AnonRateThrottle):
 
 @extend_schema(
     request=CredentialsSerializer,
-    responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    responses={200: inline_serializer("Token", {"token": serializers.CharField()}), **errors(400, 429)},
     auth=[],
 )
 @api_view(["POST"])
@@ -38,7 +39,7 @@ def obtain_token(request):
     return Response({"token": token.key})
 
 
-@extend_schema(responses=MeSerializer)
+@extend_schema(responses={200: MeSerializer, **errors(403)})
 @api_view(["GET"])
 def me(request):
     """The signed-in person: role, organisation and assigned grids."""

@@ -208,7 +208,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
 
     from metrics.reports import LEVELS, period_of
     from metrics.scores import evaluate
-    from metrics.views import reader_scope
+    from metrics.views import EARLIEST, reader_scope
     from reports import charts
     from reports.labels import AREA_COLUMNS, UNIT_COLUMNS
     from reports.labels import LEVELS as LEVEL_NAMES
@@ -225,6 +225,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     except ValueError:
         errors.append(_("Dates are YYYY-MM-DD."))
         start, end = monday - dt.timedelta(days=7), monday
+    if start < EARLIEST:
+        errors.append(_("Periods start on or after %(day)s.") % {"day": EARLIEST})
+        start, end = EARLIEST, max(end, EARLIEST + dt.timedelta(days=7))
     if level not in LEVELS or level == "officer":
         errors.append(_("Choose a level: grid, community, street, district or unit."))
         level = "street"

@@ -1,0 +1,222 @@
+"""Redis goes away for a while under two Daphne workers (RELIABILITY.md §0.4–6, R8, R9): shared by
+the quick test (tests/test_redis_outage.py) and the long one (tests/reliability/).
+
+A private redis-server on a free port, two `serve --no-scheduler` workers on one SQLite file with
+REDIS_URL at it, WebSocket clients for a unit member (on worker B) and an acceptor (on worker A).
+Redis is killed (SIGKILL: connections reset, pub/sub subscriptions gone) and restarted on the same
+port after `outage` seconds. During the outage HTTP creates and transitions must answer 2xx
+promptly; afterwards each client — reconnecting with {"since": last seq} only if its socket was
+closed — must hold every alert stored for it, exactly once and in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+
+from tests.test_realtime_workers import SETUP, _free_port, _socket, _wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUEST_BUDGET_S = 3.0  # no request may wait for Redis (its socket timeout is 5 s)
+REQUEST_TIMEOUT_S = 60.0  # the client gives up after this (a server-side timeout shows as a 5xx first)
+
+_SETUP = SETUP.replace("{**people, 'officer_b': other}", "{**people, 'officer_b': other, 'officer': officer}").replace(
+    "'unit': unit.pk}", "'unit': unit.pk, 'category': cat.pk}")
+assert _SETUP.count("'officer': officer") == 1 and _SETUP.count("'category': cat.pk") == 1
+
+
+@dataclass
+class Outcome:
+    outage_s: float = 0.0
+    requests: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    slowest_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    expected: dict[str, list[int]] = field(default_factory=dict)
+    received: dict[str, list[int]] = field(default_factory=dict)
+    reconnects: dict[str, int] = field(default_factory=dict)
+    caught_up_s: float = 0.0
+    workers_alive: bool = True
+
+
+class RedisServer:
+    def __init__(self, port: int, workdir: str) -> None:
+        self.port, self.workdir, self.process = port, workdir, None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(self.port, 10)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+
+def _request(port: int, method: str, path: str, token: str, body: dict | None = None,
+             headers: dict | None = None) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            return response.status, json.loads(response.read() or b"{}"), time.monotonic() - started
+    except urllib.error.HTTPError as error:
+        return error.code, {"raw": error.read()[:300].decode(errors="replace")}, time.monotonic() - started
+    except OSError as error:
+        return 0, {"raw": repr(error)}, time.monotonic() - started
+
+
+def _stored_seqs(env: dict, usernames: list[str]) -> dict[str, list[int]]:
+    code = ("import django, json; django.setup()\nfrom alerts.models import Notification\n"
+            f"print(json.dumps({{u: list(Notification.objects.filter(user__username=u).order_by('seq')"
+            f".values_list('seq', flat=True)) for u in {usernames!r}}}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Client:
+    """A WebSocket client as the apps behave: sends {"since": last} on every (re)connect, keeps
+    every alert it is shown, reconnects only when its socket is closed."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token, self.ws, self.seqs, self.reconnects = port, token, None, [], 0
+
+    async def connect(self) -> None:
+        self.ws = await _socket(self.port, self.token)
+        await self.ws.send(json.dumps({"since": self.seqs[-1] if self.seqs else 0}))
+
+    async def read_until(self, wanted: int, seconds: float) -> None:
+        """Read until the last seq is `wanted` (or `seconds` pass), reconnecting when closed."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and (not self.seqs or self.seqs[-1] < wanted):
+            try:
+                if self.ws is None:
+                    await self.connect()
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), max(0.05, deadline - time.monotonic())))
+                self.seqs.append(message["seq"])
+            except asyncio.TimeoutError:
+                return
+            except (websockets.exceptions.ConnectionClosed, OSError):
+                self.ws = None
+                self.reconnects += 1
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+def run_outage(outage: float, *, pause: float = 0.25, catch_up: float = 15.0) -> Outcome:
+    """The whole scenario; every process it starts is stopped before it returns."""
+    data = tempfile.mkdtemp(prefix="gridcase-outage-")
+    redis = RedisServer(_free_port(), data)
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "o" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "",
+           "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "REDIS_PREFIX": f"gridcase-outage-{uuid.uuid4().hex[:8]}",
+           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "ERROR"}
+    workers: list[subprocess.Popen] = []
+    outcome = Outcome()
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+        made = subprocess.run([sys.executable, "-c", _SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert made.returncode == 0, made.stderr
+        setup = json.loads(made.stdout.strip().splitlines()[-1])
+        redis.start()
+        ports = [_free_port(), _free_port()]
+        workers = [subprocess.Popen([sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(p)],
+                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for p in ports]
+        for p in ports:
+            _wait_for(p)
+        asyncio.run(_scenario(setup, ports, redis, outage, pause, catch_up, outcome))
+        outcome.workers_alive = all(w.poll() is None for w in workers)
+        outcome.expected = _stored_seqs(env, ["unit", "acceptor"])
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait(5)
+        redis.kill()
+        shutil.rmtree(data, ignore_errors=True)
+    return outcome
+
+
+async def _scenario(setup, ports, redis: RedisServer, outage: float, pause: float, catch_up: float,
+                    outcome: Outcome) -> None:
+    tokens, case_id = setup["tokens"], setup["case"]
+    port_a, port_b = ports
+    unit, acceptor = Client(port_b, tokens["unit"]), Client(port_a, tokens["acceptor"])
+    for client in (unit, acceptor):
+        await client.connect()
+    await asyncio.sleep(0.5)
+
+    def record(code: int, body: dict, seconds: float, what: str) -> None:
+        outcome.requests += 1
+        outcome.statuses[code] = outcome.statuses.get(code, 0) + 1
+        outcome.slowest_s = max(outcome.slowest_s, seconds)
+        if not 200 <= code < 300 or seconds > REQUEST_BUDGET_S:
+            outcome.errors.append(f"{what}: {code} in {seconds:.2f} s {body}")
+
+    code, body, took = await asyncio.to_thread(
+        _request, port_a, "POST", f"/api/cases/{case_id}/transition", tokens["dispatcher"],
+        {"action": "dispatch", "version": setup["version"], "unit": setup["unit"]})
+    record(code, body, took, "dispatch before the outage")
+    version = body.get("version")
+    await unit.read_until(1, 5)  # the push works before the outage
+
+    redis.kill()
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < outage:
+        port = ports[n % 2]
+        code, body, took = await asyncio.to_thread(
+            _request, port, "POST", f"/api/cases/{case_id}/transition", tokens["shiftleader"],
+            {"action": "supervise", "version": version})
+        record(code, body, took, f"supervise #{n} on :{port}")
+        version = body.get("version", version)
+        code, body, took = await asyncio.to_thread(
+            _request, port, "POST", "/api/cases/", tokens["officer"],
+            {"category": setup["category"], "lon": 120.7005, "lat": 31.3005, "description": f"停电期间 {n}"},
+            {"Idempotency-Key": str(uuid.uuid4())})
+        record(code, body, took, f"create #{n} on :{port}")
+        code, body, took = await asyncio.to_thread(_request, port, "GET", "/api/alerts/unread", tokens["unit"])
+        record(code, body, took, f"unread #{n} on :{port}")
+        n += 1
+        await asyncio.sleep(pause)
+    redis.start()
+    outcome.outage_s = time.monotonic() - started
+
+    back = time.monotonic()
+    expected_last = {"unit": 1 + n, "acceptor": n}  # one `supervised` / `new_report` per round
+    await asyncio.gather(unit.read_until(expected_last["unit"], catch_up),
+                         acceptor.read_until(expected_last["acceptor"], catch_up))
+    outcome.caught_up_s = time.monotonic() - back
+    # Anything more (a duplicate, a late push) within a short grace is an error the test sees.
+    await asyncio.gather(unit.read_until(10**9, 1.0), acceptor.read_until(10**9, 1.0))
+    outcome.received = {"unit": unit.seqs, "acceptor": acceptor.seqs}
+    outcome.reconnects = {"unit": unit.reconnects, "acceptor": acceptor.reconnects}
+    for client in (unit, acceptor):
+        await client.close()
