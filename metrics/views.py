@@ -22,6 +22,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from backend.openapi import errors
 from grids.models import Area, Grid
 from metrics import reports
 from metrics.reports import AREA_CODE_LENGTH, COUNT_KEYS, LEVELS, Period, period_of
@@ -116,7 +117,7 @@ def _head(q: dict, period: Period, scope: Scope) -> dict:
     return {"level": q["level"], "start": q["start"], "end": q["end"], "as_of": period.as_of, "area": scope.area}
 
 
-@extend_schema(parameters=[TableQuery], responses=dict)
+@extend_schema(parameters=[TableQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def metrics(request):
     """Every object of a level with its counts, rates, composite score, grade and dense rank."""
@@ -128,7 +129,7 @@ def metrics(request):
     return Response({**_head(q, period, scope), "results": _ordered(shaped, q["ordering"])})
 
 
-@extend_schema(parameters=[CasesQuery], responses=dict)
+@extend_schema(parameters=[CasesQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def metric_cases(request):
     """The case numbers behind one figure of one object (a case counted twice is listed twice)."""

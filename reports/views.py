@@ -18,11 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from backend.openapi import errors
 from people.models import CENTRE_ROLES, Role, User
 from reports import jobs, render as rendering
 from reports.models import Kind, Report, ReportFile, State
@@ -82,10 +84,14 @@ class RequestSerializer(serializers.Serializer):
 
 
 @extend_schema(methods=["GET"], summary="Published and pending reports", operation_id="reports_list",
-               responses={200: OpenApiResponse(description="{results: [report]}")})
+               parameters=[OpenApiParameter("kind", str, enum=Kind.values), OpenApiParameter("year", int)],
+               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="{results: [report]}"),
+                          **errors(400, 403)})
 @extend_schema(methods=["POST"], summary="Request a report (or a revision)", operation_id="reports_request",
-               request=RequestSerializer, responses={202: OpenApiResponse(description="queued report"),
-                                                     409: OpenApiResponse(description="already published")})
+               request=RequestSerializer,
+               responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="the queued report"),
+                          409: OpenApiResponse(OpenApiTypes.OBJECT, description="already published: `detail`, `report`"),
+                          **errors(400, 403)})
 @api_view(["GET", "POST"])
 def reports(request):
     if not may_read(request.user):
@@ -112,7 +118,7 @@ def reports(request):
         rows = rows.filter(kind=kind)
     year = request.query_params.get("year", "")
     if year:
-        if not year.isdigit():
+        if not (year.isdigit() and len(year) == 4):
             return Response({"year": [_("A year, e.g. 2026.")]}, status=400)
         rows = rows.filter(year=int(year))
     found = list(rows[:500])
@@ -120,12 +126,14 @@ def reports(request):
     return Response({"results": [item(r, superseded) for r in found]})
 
 
-@extend_schema(summary="One report's state and progress", operation_id="report_detail", responses={200: OpenApiResponse(description="report")})
+@extend_schema(summary="One report's state and progress", operation_id="report_detail",
+               parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
+               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="report"), **errors(403, 404)})
 @api_view(["GET"])
 def report_detail(request, pk: int):
     if not may_read(request.user):
         raise PermissionDenied(_("Your role may not read reports."))
-    report = Report.objects.defer("data").filter(pk=pk).first()
+    report = Report.objects.defer("data").filter(pk=pk).first() if pk < 2**63 else None
     if report is None:
         raise Http404
     return Response(item(report, _superseded(list(Report.objects.defer("data").filter(
