@@ -576,3 +576,34 @@ def test_the_fallback_warning_is_not_repeated_for_every_row(caplog):
         for _ in range(50):
             deadline(at(2026, 12, 31, 16), 4, "work_hours", DEFAULT_CAL)
     assert sum("no data for 2027" in r.getMessage() for r in caplog.records) == 1
+
+
+@pytest.mark.django_db
+def test_a_request_checks_the_calendar_once_and_the_next_request_sees_a_change():
+    """The calendar's identity (two aggregate queries) is read once per HTTP request, not once per
+    deadline computed in it; outside requests every call checks, and a change shows at once."""
+    import json
+    import uuid
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.cast import IN_A, make_cast
+
+    cast = make_cast()
+    client = cast.client(cast.officer)
+    body = json.dumps({"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1]})
+
+    def create() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.post("/api/cases/", body, content_type="application/json",
+                                 HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        assert answer.status_code == 201, answer.content
+        return sum('FROM "worktime_workingday"' in q["sql"] and "COUNT(" in q["sql"] for q in queries)
+
+    assert create() == 1
+    assert create() == 1  # each request checks again
+    day = dt.date(2026, 10, 12)  # a Monday, a workday
+    assert clock.current_calendar().is_workday(day) is True
+    WorkingDay.objects.filter(date=day).delete()  # no data for the day any more
+    assert clock.current_calendar().is_workday(day) is None  # outside a request: seen at once

@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+from django.core.signals import request_finished, request_started
 
 logger = logging.getLogger(__name__)
 
@@ -350,17 +353,35 @@ def load_calendar() -> WorkCalendar:
 
 
 _cache: dict[str, tuple[tuple, WorkCalendar]] = {}
+_request = threading.local()  # inside a request: the calendar checked once for it
+
+
+def _request_started(**kwargs) -> None:
+    _request.active, _request.calendar = True, None
+
+
+def _request_finished(**kwargs) -> None:
+    _request.active, _request.calendar = False, None
+
+
+request_started.connect(_request_started, dispatch_uid="worktime-calendar-request-started")
+request_finished.connect(_request_finished, dispatch_uid="worktime-calendar-request-finished")
 
 
 def current_calendar() -> WorkCalendar:
     """The process's WorkCalendar, rebuilt when models.calendar_identity() changes (two cheap
-    aggregate queries per call). The identity is read before the rows, so a change racing the
-    rebuild is caught by the next call."""
+    aggregate queries). The identity is read before the rows, so a change racing the rebuild is
+    caught by the next call. Within one HTTP request it is checked once (a case create asked four
+    times: 8 of its 40 statements); outside requests (scheduler, commands) on every call."""
     from worktime.models import calendar_identity
 
+    if getattr(_request, "active", False) and _request.calendar is not None:
+        return _request.calendar
     identity = calendar_identity()
     cached = _cache.get("calendar")
     if cached is None or cached[0] != identity:
         cached = (identity, load_calendar())
         _cache["calendar"] = cached
+    if getattr(_request, "active", False):
+        _request.calendar = cached[1]
     return cached[1]
