@@ -170,6 +170,18 @@ class WeeklyReportTest(WeekData):
         nxt = publish(periods.parse(Kind.WEEKLY, "2024-W11"))
         assert (nxt.issue, nxt.serial) == (2, 301)
 
+    def test_monthly_and_quarterly_reports_come_from_the_same_engine(self):
+        month = publish(periods.parse(Kind.MONTHLY, "2024-03"))
+        quarter = publish(periods.parse(Kind.QUARTERLY, "2024-Q1"))
+        # March holds the week and C10 (reported, registered on 1 March); Q1 holds March and nothing else.
+        for report in (month, quarter):
+            current = report.data["overall"]["current"]
+            assert (current["accepted"], current["registered"]) == (CITY["accepted"] + 1, CITY["registered"] + 1)
+        assert (month.label, month.key, month.issue, month.serial) == ("2024年3月", "2024-03", 1, 1)
+        assert (quarter.label, quarter.key, quarter.issue) == ("2024年第1季度", "2024-Q1", 1)
+        assert month.data["meta"]["previous"]["key"] == "2024-02" and quarter.data["meta"]["previous"]["key"] == "2023-Q4"
+        assert ReportFile.objects.filter(report__in=[month, quarter]).count() == 4
+
     def test_a_published_report_does_not_change_when_cases_change_later(self):
         files = {f.format: bytes(f.content) for f in self.report.files.all()}
         page = article(self.cast.client(self.cast.shift_leader).get("/api/reports/weekly/2024-W10.html"))
