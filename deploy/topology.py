@@ -172,12 +172,15 @@ class Running:
         return "\n".join(out)
 
 
-def _stop(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
+def stop(processes) -> None:
+    """SIGTERM every process, wait up to 15 s in all, then SIGKILL what is left (also used by the
+    tests that start their own workers)."""
+    processes = list(processes.values() if isinstance(processes, dict) else processes)
+    for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for process in processes.values():
+    for process in processes:
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -250,7 +253,7 @@ def topology(*, database_url: str, redis_url: str, web: int = 2, ws: int = 1, th
         _wait_healthy(running)
         yield running
     finally:
-        _stop(processes)
+        stop(processes)
 
 
 def _wait_healthy(running: Running, seconds: float = 60) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import websockets
 
+from tests.scaled import topo  # deploy/topology.py: stop()
 from tests.test_realtime_workers import SETUP, _free_port, _socket, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,14 +152,7 @@ def run_outage(outage: float, *, pause: float = 0.25, catch_up: float = 15.0) ->
         outcome.workers_alive = all(w.poll() is None for w in workers)
         outcome.expected = _stored_seqs(env, ["unit", "acceptor"])
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(10)
-            except subprocess.TimeoutExpired:
-                w.kill()
-                w.wait(5)
+        topo.stop(workers)
         redis.kill()
         shutil.rmtree(data, ignore_errors=True)
     return outcome

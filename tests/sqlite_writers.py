@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.redis_outage import _SETUP, _request
+from tests.scaled import topo  # deploy/topology.py: stop()
 from tests.test_realtime_workers import _free_port, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,14 +73,7 @@ def run_writers(writers: int, rounds: int) -> Tally:
         assert counted.returncode == 0, counted.stderr
         tally.cases_in_db, tally.events_in_db = json.loads(counted.stdout.strip().splitlines()[-1])
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(10)
-            except subprocess.TimeoutExpired:
-                w.kill()
-                w.wait(5)
+        topo.stop(workers)
         shutil.rmtree(data, ignore_errors=True)
     return tally
 
