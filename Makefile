@@ -33,12 +33,13 @@ run: migrate
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded) and
-# Noto CJK, the Chinese fonts the PDF reports embed and the screenshots show.
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded), Noto
+# CJK, the Chinese fonts the PDF reports embed and the screenshots show, and nginx, the front of
+# the scaled topology (deploy/topology.py; without it a Python proxy stands in).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-		else echo "Browser tests and PDF reports need: sudo apt-get install chromium fonts-noto-cjk"; fi; \
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q . || ! command -v nginx >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk nginx-light >/dev/null; \
+		else echo "Browser tests, PDF reports and the topology's front need: sudo apt-get install chromium fonts-noto-cjk nginx-light"; fi; \
 	fi
 
 test: install system-deps test-sqlite test-postgres

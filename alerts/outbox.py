@@ -118,5 +118,6 @@ def _next_seq(user_id: int) -> int:
 def _queue_live(case, action: str) -> None:
     from alerts import relay
 
-    case.refresh_from_db()
+    # `case` is the object the transaction saved (report_case's, or transition's locked copy):
+    # at commit it holds what was written.
     relay.queue_live({"type": "case.changed", "action": action, "case": case_summary(case)}, live_groups(case))

@@ -158,6 +158,8 @@ if DATABASE_URL:
         if env_bool("DB_POOL", True):
             _db.setdefault("OPTIONS", {})["pool"] = {
                 "min_size": 1, "max_size": env_int("DB_POOL_MAX", 20), "timeout": 10}
+        if env_bool("DB_SERVER_SIDE_BINDING", True):  # prepared statements: plans reused (docs/operations.md)
+            _db.setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES = {"default": _db}
 else:
     DATABASES = {

@@ -110,12 +110,17 @@ def cases_rows(f: dict) -> list[Row]:
     r = f["results"]
     health, create, move = r["health c=50"], r["create c=50"], r["transition c=50"]
     base = f"{health['rps']:,.0f} req/s GET /api/health"
-    return [
+    rows = [
         ("case create c=50 (topology, PostgreSQL)", f"{create['rps']:,.0f} req/s, p99 {create['p99_ms']:,.0f} ms",
          base + f", p99 {health['p99_ms']:,.0f} ms", _ratio(create["rps"], health["rps"])),
         ("transition (accept) c=50", f"{move['rps']:,.0f} req/s, p99 {move['p99_ms']:,.0f} ms", base,
          _ratio(move["rps"], health["rps"])),
     ]
+    for key, x in r.items():
+        if key.startswith("create rate="):
+            rows.append((f"case create, open loop at {x['rate']:g} req/s", f"p50 {x['p50_ms']:,.0f} / p99 "
+                         f"{x['p99_ms']:,.0f} ms ({x['ok']}/{x['n']} ok)", "latency at a given load", ""))
+    return rows
 
 
 def metrics_rows(f: dict) -> list[Row]:

@@ -96,6 +96,41 @@ def run_phase(n: int, concurrency: int, make_client, work) -> tuple[list[float],
     return latencies, time.perf_counter() - start, codes
 
 
+def run_paced(rate: float, seconds: float, make_client, work, threads: int = 64
+              ) -> tuple[list[float], float, list[int]]:
+    """Open loop: request i is due at start + i / rate whatever the answers before it; its latency
+    runs from when it was due (a request that waited for a free client counts that wait, so a
+    saturated server shows — no coordinated omission). `threads` clients take the due requests."""
+    n = int(rate * seconds)
+    latencies: list[float] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(n))
+    start = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        client = make_client()
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            due = start + i / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            status, _, _ = work(client, i)
+            done = time.perf_counter()
+            with lock:
+                latencies.append(done - due)
+                codes.append(status)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return latencies, time.perf_counter() - start, codes
+
+
 def figures(latencies: list[float], elapsed: float, codes: list[int]) -> dict:
     ms = np.array(latencies) * 1000
     return {"rps": round(len(latencies) / elapsed, 1), "p50_ms": round(float(np.percentile(ms, 50)), 1),
@@ -161,6 +196,9 @@ def main() -> None:
                         help="(--topology) where clients send requests: the front, gunicorn, or the Daphne ports")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/gridcase_bench_topo")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--rates", default="10,25",
+                        help="open-loop create rates (req/s; comma-separated, empty: none): latency at a given load")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each open-loop rate")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -170,24 +208,29 @@ def main() -> None:
         print(f"machine: {machine()}; server: {server}")
         print(f"{'measure':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ok':>10}")
         created: list[int] = []
+
+        def create(cl, i):
+            lon, lat_ = rng.choice(setup["points"])
+            status, data, seconds = cl.call("POST", "/api/cases/", {
+                "category": setup["category"], "lon": lon, "lat": lat_, "description": "渣土倾倒"},
+                {"Idempotency-Key": str(uuid.uuid4())})
+            if status == 201:
+                created.append(json.loads(data)["id"])
+            return status, data, seconds
+
         for c in levels:
             f = figures(*run_phase(args.creates // 2, c, lambda: Client(port, setup["officer"]),
                                    lambda cl, i: cl.call("GET", "/api/health")))
             results[f"health c={c}"] = f
             print(line(f"baseline GET /api/health, c={c}", f))
 
-            def create(cl, i):
-                lon, lat_ = rng.choice(setup["points"])
-                status, data, seconds = cl.call("POST", "/api/cases/", {
-                    "category": setup["category"], "lon": lon, "lat": lat_, "description": "渣土倾倒"},
-                    {"Idempotency-Key": str(uuid.uuid4())})
-                if status == 201:
-                    created.append(json.loads(data)["id"])
-                return status, data, seconds
-
             f = figures(*run_phase(args.creates, c, lambda: Client(port, setup["officer"]), create))
             results[f"create c={c}"] = f
             print(line(f"POST /api/cases/ (create), c={c}", f))
+        for rate in [float(r) for r in args.rates.split(",") if r]:
+            f = figures(*run_paced(rate, args.seconds, lambda: Client(port, setup["officer"]), create))
+            results[f"create rate={rate:g}"] = {**f, "rate": rate}
+            print(line(f"create, open loop at {rate:g}/s", f))
         todo = list(created)
         start = 0
         for c in levels:

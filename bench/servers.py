@@ -7,7 +7,8 @@ machine falls on both alike.
 
 deploy/topology.py starts `--workers` gunicorn workers and as many Daphne processes; each round sends
 `--n` GET /api/health and `--n` case creates at concurrency 50 to gunicorn directly, to the Daphne
-processes directly (clients spread over them), and to gunicorn through the front (deploy/proxy.py).
+processes directly (clients spread over them), and to gunicorn through the front (nginx when
+installed, else deploy/proxy.py).
 `--compare-root`: a second topology from another checkout (its own database) joins the rounds, so a
 change to the create path is measured against the code before it under the same load.
 """
@@ -44,7 +45,7 @@ def _start(stack: ExitStack, root: Path, name: str, args) -> dict:
     topo.ensure_database(url, fresh=True)
     stack.callback(topo.drop_database, url)
     running = stack.enter_context(topo.topology(
-        database_url=url, redis_url=args.redis_url, web=args.workers, ws=args.workers, front="python",
+        database_url=url, redis_url=args.redis_url, web=args.workers, ws=args.workers, front="auto",
         threads=args.threads,
         collectstatic=False, data_dir=environment()["GRIDCASE_DATA_DIR"],
         env={"SECRET_KEY": "bench-" + "x" * 40, "STATIC_MANIFEST": "0", "LOG_LEVEL": "WARNING"}))

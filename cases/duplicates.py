@@ -24,16 +24,18 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | None, exclude_id: int | None = None,
-                         now: dt.datetime | None = None, limit: int = 10,
+                         now: dt.datetime | None = None, limit: int = 10, radius: float | None = None,
                          among: QuerySet[Case] | None = None) -> list[tuple[Case, float]]:
     """(case, distance in m) pairs, nearest first. Uses the (lon, lat) index for a bbox first.
-    `among` limits the candidates (callers answering a person pass `visible_cases(user)`)."""
+    `among` limits the candidates (callers answering a person pass `visible_cases(user)`);
+    `radius`: the class's radius when the caller has it (else read from its case standard)."""
     if lon is None or lat is None:
         return []
     from cases.models import CaseStandard
 
-    radius = (CaseStandard.objects.filter(small_class_id=category_id).values_list("duplicate_radius_m", flat=True)
-              .first() or 30)
+    if radius is None:
+        radius = (CaseStandard.objects.filter(small_class_id=category_id)
+                  .values_list("duplicate_radius_m", flat=True).first() or 30)
     dlat = radius / 110_540
     dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
     now = now or timezone.now()

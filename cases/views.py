@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -28,6 +27,7 @@ from cases.serializers import (
     CaseCreateSerializer,
     CaseListQuery,
     TransitionSerializer,
+    _duplicate_radius,
     case_detail,
     case_row,
     duplicate_list,
@@ -170,17 +170,19 @@ def _report(request, data: dict, record) -> tuple[int, dict]:
         category=v["category"], source=source, lon=v.get("lon"), lat=v.get("lat"), address=v.get("address", ""),
         description=v.get("description", ""), attributes=v.get("attributes") or {}, client_uuid=v.get("client_uuid"),
         occurred_at=v.get("occurred_at"), contact=v.get("contact") or {}, photos=stored if not v["self_handle"] else [],
-        evidence_flags=sorted({flag for p in stored for flag in p["flags"]}))
-    with transaction.atomic():
-        case = workflow.report_case(report, reporter=user, now=now)
-        type(record).objects.filter(pk=record.pk).update(case=case)
+        evidence_flags=sorted({flag for p in stored for flag in p["flags"]}), category_checked=True)
+    # The idempotency record names the case in the case's own transaction: a worker dying after
+    # the commit leaves a record a retry answers from.
+    case = workflow.report_case(report, reporter=user, now=now,
+                                also=lambda made: type(record).objects.filter(pk=record.pk).update(case=made))
     if v["self_handle"]:
         workflow.transition(case, "self_handle", actor=user, version=case.version,
                             inputs=workflow.Inputs(photos=stored), now=now)
-    body = case_detail(case, user)
-    body["duplicates"] = duplicate_list(duplicate_candidates(
-        category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now,
-        among=visible_cases(user)))
+    body = case_detail(case, user, fresh=not v["self_handle"])
+    if "duplicates" not in body:  # case_detail adds them for the centre; a reporter sees them too
+        body["duplicates"] = duplicate_list(duplicate_candidates(
+            category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now,
+            radius=_duplicate_radius(case.category), among=visible_cases(user)))
     return status.HTTP_201_CREATED, body
 
 

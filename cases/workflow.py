@@ -37,6 +37,7 @@ from cases.models import (
     StepLimit,
     validate_attributes,
 )
+from grids.models import Grid
 from people.models import Organisation, Role, User
 
 S = Status
@@ -142,6 +143,7 @@ def _acts_on_case(case: Case, actor: User, action: str) -> bool:
 def allowed_actions(case: Case, actor: User) -> list[str]:
     """The actions `actor` may take on `case` now, in table order (drives buttons and the API)."""
     result = []
+    acts: dict[bool, bool] = {}  # _acts_on_case differs by action only for self_handle: ask once each
     for (status, action), rule in TABLE.items():
         if status != case.status or actor.role not in rule.roles:
             continue
@@ -149,7 +151,10 @@ def allowed_actions(case: Case, actor: User) -> list[str]:
             continue
         if rule.opens and case.pending_request:
             continue
-        if _acts_on_case(case, actor, action):
+        own = action == "self_handle"
+        if own not in acts:
+            acts[own] = _acts_on_case(case, actor, action)
+        if acts[own]:
             result.append(action)
     return result
 
@@ -413,9 +418,11 @@ EFFECTS: dict[str, Callable[[Case, Inputs, dt.datetime], dict]] = {
 }
 
 
-def _attach_photos(case: Case, event: CaseEvent, photos: Sequence[dict], actor: User, *, stage: str) -> None:
+def _attach_photos(case: Case, event: CaseEvent, photos: Sequence[dict], actor: User, *,
+                   stage: str) -> list[Photo]:
     stage = stage if stage in Photo.Stage.values else Photo.Stage.REPORT
-    Photo.objects.bulk_create([Photo(case=case, event=event, stage=stage, uploaded_by=actor, **p) for p in photos])
+    return Photo.objects.bulk_create([Photo(case=case, event=event, stage=stage, uploaded_by=actor, **p)
+                                      for p in photos])
 
 
 # --- creating a case -------------------------------------------------------------------------
@@ -430,7 +437,11 @@ def _place(case: Case, lon: float | None, lat: float | None, address: str) -> No
         case.grid, case.outside_grid = None, True
         return
     found = locate(lon, lat)
-    case.grid_id, case.outside_grid = found.grid_id, found.outside
+    case.outside_grid = found.outside
+    # Loaded once here for the alerts, the live map and the answer (the geometry is not needed).
+    case.grid = (Grid.objects.select_related("community").defer("geometry", "community__geometry",
+                                                                "community__derived_geometry")
+                 .get(pk=found.grid_id)) if found.grid_id else None
 
 
 def next_case_number(now: dt.datetime) -> str:
@@ -445,6 +456,14 @@ def next_case_number(now: dt.datetime) -> str:
         except IntegrityError:  # another transaction created the day's row first
             serial = counters.increment(DailySerial, "day", day)
     return f"{day:%Y%m%d}{serial:05d}"
+
+
+@dataclass(frozen=True)
+class Made:
+    """What report_case wrote besides the case row (set as `case.made` on the case it returns)."""
+
+    event: CaseEvent
+    photos: list[Photo]
 
 
 @dataclass
@@ -463,22 +482,29 @@ class Report:
     contact: dict = field(default_factory=dict)
     photos: Sequence[dict] = field(default_factory=tuple)
     evidence_flags: list[str] = field(default_factory=list)
+    # True when `category` was read through SmallClass.objects.available() in this request
+    # (the API's serializer does): report_case then does not ask again.
+    category_checked: bool = False
 
 
-def report_case(report: Report, *, reporter: User | None, now: dt.datetime | None = None) -> Case:
+def report_case(report: Report, *, reporter: User | None, now: dt.datetime | None = None,
+                also: Callable[[Case], object] | None = None) -> Case:
     """Create a case in `reported` with its first event ("report").
 
     Rules: officers, acceptors (hotline) and the public report; the category must be available;
     the attributes must match the category's schema (ValidationError names the field); the
     location is placed on a grid or flagged outside. A `client_uuid` seen before returns the case
     made then, unchanged (an offline phone's retry a week later is the same case).
+    `also(case)` runs inside the creating transaction (the API links its idempotency record).
+    A new case comes back with `case.made` (its event and photos) and its category, grid and
+    reporter loaded: `case_detail(case, user, fresh=True)` answers without reading them again.
     """
     now = now or timezone.now()
     if reporter is not None and reporter.role not in REPORT_ROLES:
         raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
     if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
         return existing
-    if not SmallClass.objects.available().filter(pk=report.category.pk).exists():
+    if not report.category_checked and not SmallClass.objects.available().filter(pk=report.category.pk).exists():
         raise ValidationError({"category": _("Category %(code)s is not in use.") % {"code": report.category.code}})
     validate_attributes(report.category, report.attributes)
     standard = getattr(report.category, "case_standard", None)
@@ -498,10 +524,13 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
             case.save()
             event.case = case
             event.save(force_insert=True)
-            _attach_photos(case, event, report.photos, reporter, stage="report")
+            photos = _attach_photos(case, event, report.photos, reporter, stage="report")
             notify_event(event, told=told)
+            if also is not None:
+                also(case)
     except IntegrityError:
         if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
             return existing  # a concurrent request with the same client id won
         raise
+    case.made = Made(event, photos)
     return case

@@ -62,6 +62,7 @@ http {{
             proxy_set_header Connection "upgrade";
             proxy_set_header Host $host;
             proxy_read_timeout 1h;
+            proxy_pass_header Server;
         }}
         location / {{
             proxy_pass http://web;
@@ -69,6 +70,7 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_pass_header Server;  # the answer names its tier (gunicorn / Daphne)
         }}
     }}
 }}
@@ -269,6 +271,11 @@ def _wait_healthy(running: Running, seconds: float = 60) -> None:
             time.sleep(0.2)
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM (`kill`, systemd, `docker stop`) stops every process, as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the scaled Gridcase topology locally (PostgreSQL + Redis).")
     parser.add_argument("--web", type=int, default=3, help="gunicorn worker processes (REST + pages)")
@@ -286,6 +293,7 @@ def main() -> None:
         parser.error("set DATABASE_URL (postgres://…) and REDIS_URL (redis://…), or pass --database-url/--redis-url")
     if not os.environ.get("SECRET_KEY"):
         print("SECRET_KEY is not set: using a random one (sessions end when the topology stops).")
+    signal.signal(signal.SIGTERM, _interrupt)
     with topology(database_url=args.database_url, redis_url=args.redis_url, web=args.web, ws=args.ws,
                   threads=args.threads, scheduler=not args.no_scheduler, front=args.front, port=args.port,
                   data_dir=args.data_dir) as running:

@@ -76,7 +76,8 @@ def run_django(code: str, env: dict) -> dict:
 
 
 @contextlib.contextmanager
-def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1) -> Iterator[tuple[topo.Running, dict]]:
+def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1, front: str = "auto"
+                ) -> Iterator[tuple[topo.Running, dict]]:
     server = urlparse(postgres_server())
     url = server._replace(path=f"/gridcase_topo_{uuid.uuid4().hex[:8]}").geturl()
     topo.ensure_database(url, fresh=True)
@@ -84,7 +85,7 @@ def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1) -> Iterator[tuple[
            "REDIS_PREFIX": f"gridcase-test-{uuid.uuid4().hex[:8]}", "IDEMPOTENCY_STALE_SECONDS": "3"}
     try:
         with topo.topology(database_url=url, redis_url=redis_url, web=web, ws=ws, collectstatic=False,
-                           env=env) as running:
+                           front=front, env=env) as running:
             yield running, run_django(SETUP, running.env)
     finally:
         topo.drop_database(url)

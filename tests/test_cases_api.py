@@ -172,6 +172,37 @@ def multipart_create(client, data: dict, files: list, key: str | None = None):
     return client.post("/api/cases/", payload, HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()))
 
 
+@pytest.mark.parametrize("who", ["officer", "acceptor"])
+def test_the_create_answer_is_the_case_as_stored_without_reading_it_again(who):
+    """The 201 is built from the rows the create wrote (no re-read): it must equal what GET
+    answers afterwards, photo, event and duplicates included; and a create stays a short list of
+    statements (33 before the answer was built from objects in hand)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cast = make_cast()
+    client = cast.client(getattr(cast, who))
+    first = create(client, new_report(cast, source="hotline_12345"))  # a duplicate candidate for the next
+    assert first.status_code == 201, first.content
+    photo = SimpleUploadedFile("scene.jpg", jpeg_bytes((640, 480)), content_type="image/jpeg")
+    with CaptureQueriesContext(connection) as queries:
+        response = multipart_create(client, new_report(cast, source="hotline_12345"), [photo])
+    # Now (the next request clears the log); savepoints are the test's own transaction's doing.
+    sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert response.status_code == 201, response.content
+    made = response.json()
+    assert [d["id"] for d in made["duplicates"]] == [first.json()["id"]]
+    assert len(made["photos"]) == 1 and made["events"][0]["photos"] == made["photos"]
+    stored = client.get(f"/api/cases/{made['id']}").json()
+    if who == "officer":  # the centre sees duplicates on every read; a reporter only in the answer
+        stored["duplicates"] = made["duplicates"]
+    assert made == stored
+    # With the session's 2 and the photo's 1; the acceptor's answer also checks the area (2), the
+    # officer's the grid (1); each person told costs a counter UPDATE (their rows: one INSERT).
+    assert len(sql) <= {"officer": 21, "acceptor": 23}[who], "\n".join(sql)
+    assert sum(s.startswith('SELECT "cases_case"') for s in sql) == 1, "\n".join(sql)  # the duplicate search
+
+
 def test_a_report_with_a_photo_keeps_it_and_serves_a_stripped_copy():
     cast = make_cast()
     officer = cast.client(cast.officer)

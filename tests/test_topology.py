@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import urllib.request
 
 import pytest
@@ -31,8 +32,8 @@ def city(redis_url):
         yield made
 
 
-def test_the_front_sends_the_api_to_gunicorn_and_ws_to_daphne_and_alerts_cross_over(city):
-    running, setup = city
+def _check_routing(running, setup, key: str) -> None:
+    """/api/ reaches gunicorn, /ws/ reaches Daphne, and an alert made on gunicorn crosses over."""
     with urllib.request.urlopen(running.url + "/api/health", timeout=10) as response:
         assert response.status == 200
         assert response.headers["Server"].startswith("gunicorn")
@@ -49,7 +50,7 @@ def test_the_front_sends_the_api_to_gunicorn_and_ws_to_daphne_and_alerts_cross_o
             body = json.dumps({"category": setup["category"], "lon": 120.705, "lat": 31.305}).encode()
             request = urllib.request.Request(running.url + "/api/cases/", data=body, method="POST", headers={
                 "Content-Type": "application/json", "Authorization": f"Token {setup['officer']}",
-                "Idempotency-Key": "front-1"})
+                "Idempotency-Key": key})
             answer = await asyncio.to_thread(urllib.request.urlopen, request, timeout=10)
             assert answer.status == 201 and answer.headers["Server"].startswith("gunicorn")
             alert = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -60,6 +61,20 @@ def test_the_front_sends_the_api_to_gunicorn_and_ws_to_daphne_and_alerts_cross_o
     assert alert["type"] == "new_report" and alert["case"]["number"] == case["number"]
     # the live map hears of a change made on a WSGI worker (its relay thread pushes it)
     assert change["action"] == "report" and change["case"]["number"] == case["number"]
+
+
+def test_the_front_sends_the_api_to_gunicorn_and_ws_to_daphne_and_alerts_cross_over(city):
+    running, setup = city
+    assert running.front == ("nginx" if shutil.which("nginx") else "python")
+    _check_routing(*city, key="front-1")
+
+
+def test_the_python_front_routes_as_nginx_does(redis_url):
+    """Where nginx is not installed the topology puts deploy/proxy.py in front: same routing."""
+    require(_answers(postgres_server(), 5432), f"PostgreSQL at {postgres_server()}")
+    with scaled_city(redis_url, web=2, ws=1, front="python") as (running, setup):
+        assert running.front == "python"
+        _check_routing(running, setup, key="python-front-1")
 
 
 def test_a_worker_killed_mid_load_loses_and_doubles_no_case(city):
