@@ -37,7 +37,7 @@ QUICK = {
 }
 FULL = {
     "locate": [],
-    "cases": ["--topology", "--concurrency", "50", "--creates", "1000", "--web", "4", "--ws", "1"],
+    "cases": ["--topology", "--concurrency", "50", "--creates", "1000", "--web", "4", "--ws", "1", "--rates", "10,25,40"],
     "metrics": ["--cases", "1000000"],
     "fanout": ["--clients", "1000"],
     "reports": ["--cases", "1000000", "--kinds", "weekly"],

@@ -218,6 +218,9 @@ def main() -> None:
                 created.append(json.loads(data)["id"])
             return status, data, seconds
 
+        # Warm-up, not counted: every worker's first requests open pool connections and fill caches.
+        run_phase(max(levels) * 4, max(levels), lambda: Client(port, setup["officer"]),
+                  lambda cl, i: cl.call("GET", "/api/health"))
         for c in levels:
             f = figures(*run_phase(args.creates // 2, c, lambda: Client(port, setup["officer"]),
                                    lambda cl, i: cl.call("GET", "/api/health")))

@@ -15,37 +15,18 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import sys
 import time
 import urllib.request
 import uuid
 
 import numpy as np
 import websockets
-from common import environment, free_port, machine, migrate, run_python, serve
+from common import ROOT, environment, free_port, machine, migrate, run_python, serve
 
-SETUP = """
-import json, shapely
-from rest_framework.authtoken.models import Token
-from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass
-from grids.geo import to_geojson
-from grids.models import Area, Grid, GridAssignment
-from people.models import Organisation, Role, User
-d = Area.objects.create(code='320505', name='区', level='district')
-s = Area.objects.create(code='320505006', name='街道', level='street', parent=d)
-c = Area.objects.create(code='320505006001', name='社区', level='community', parent=s)
-g = Grid.objects.create(code='320505006001001', name='网格1', community=c,
-                        geometry=to_geojson(shapely.box(120.700, 31.300, 120.701, 31.301)))
-centre = Organisation.objects.create(code='centre', name='中心', kind='centre')
-std = ClassificationStandard.objects.create(code='T', name='T', active=True)
-cat = SmallClass.objects.create(big_class=BigClass.objects.create(standard=std, kind='event', code='06', name='市容'),
-                                code='06001', name='私搭乱建')
-CaseStandard.objects.create(small_class=cat)
-officer = User.objects.create_user('officer', role=Role.OFFICER, organisation=centre)
-acceptor = User.objects.create_user('acceptor', role=Role.ACCEPTOR, organisation=centre)
-GridAssignment.objects.create(grid=g, officer=officer)
-print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor': Token.objects.create(user=acceptor).key,
-                  'category': cat.pk}))
-"""
+# The one-grid city of the scaled tests (grid 120.700–120.710, 31.300–31.310; officer, acceptor, a class).
+sys.path.insert(0, str(ROOT))
+from tests.scaled import SETUP  # noqa: E402
 
 
 async def receive_one(ws, arrivals: list[float]) -> None:

@@ -137,8 +137,9 @@ def event_dict(event: CaseEvent, photos=None) -> dict:
             "photos": [photo_dict(p) for p in (event.photos.all() if photos is None else photos)]}
 
 
-def case_detail(case: Case, user, *, fresh: bool = False) -> dict:
-    """Everything about one case for `user`: timeline, photos, allowed actions, duplicates.
+def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = False) -> dict:
+    """Everything about one case for `user`: timeline, photos, allowed actions, and possible
+    duplicates for the centre (or for anyone with `duplicates=True`: the reporter's 201).
     `fresh`: `case` is the object `workflow.report_case` just returned, with its category, grid and
     reporter loaded and `case.made` (its event and photos) — nothing is read again."""
     from cases.access import visible_cases
@@ -165,8 +166,10 @@ def case_detail(case: Case, user, *, fresh: bool = False) -> dict:
         "photos": [photo_dict(p) for p in photos],
         "allowed_actions": allowed_actions(case, user) if user is not None else [],
     })
-    if user is not None and (user.is_superuser or user.role in CENTRE_ROLES):
+    centre = user is not None and (user.is_superuser or user.role in CENTRE_ROLES)
+    if centre:
         body["reporter_contact"] = case.reporter_contact
+    if centre or (duplicates and user is not None):
         body["duplicates"] = duplicate_list(duplicate_candidates(
             category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk,
             radius=_duplicate_radius(case.category), among=visible_cases(user))) if case.is_open else []

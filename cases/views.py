@@ -20,17 +20,14 @@ from rest_framework.response import Response
 from backend.openapi import errors
 from cases import idempotency, photos, workflow
 from cases.access import get_case_for_user, visible_cases
-from cases.duplicates import duplicate_candidates
 from cases.models import Case, Photo, SmallClass, Source
 from cases.serializers import (
     MAX_PHOTOS,
     CaseCreateSerializer,
     CaseListQuery,
     TransitionSerializer,
-    _duplicate_radius,
     case_detail,
     case_row,
-    duplicate_list,
 )
 from people.models import Role
 
@@ -141,7 +138,7 @@ def _create(request):
         return Response(replay.body, status=replay.status_code, headers={"Idempotent-Replayed": "true"})
     try:
         if record.case_id:  # a crashed first attempt made the case but never answered
-            code, body = status.HTTP_201_CREATED, case_detail(record.case, request.user)
+            code, body = status.HTTP_201_CREATED, case_detail(record.case, request.user, duplicates=True)
         else:
             code, body = _report(request, data, record)
     except BaseException:
@@ -178,12 +175,7 @@ def _report(request, data: dict, record) -> tuple[int, dict]:
     if v["self_handle"]:
         workflow.transition(case, "self_handle", actor=user, version=case.version,
                             inputs=workflow.Inputs(photos=stored), now=now)
-    body = case_detail(case, user, fresh=not v["self_handle"])
-    if "duplicates" not in body:  # case_detail adds them for the centre; a reporter sees them too
-        body["duplicates"] = duplicate_list(duplicate_candidates(
-            category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk, now=now,
-            radius=_duplicate_radius(case.category), among=visible_cases(user)))
-    return status.HTTP_201_CREATED, body
+    return status.HTTP_201_CREATED, case_detail(case, user, fresh=not v["self_handle"], duplicates=True)
 
 
 # `<int:pk>` matches digits only: a negative id is no URL of the API.
