@@ -275,6 +275,11 @@ def check_codes(report: ImportReport, code_map: dict[str, str]) -> None:
             seen[code] = row
 
 
+# A unit grid is ~10,000 m² and a dedicated grid (a river, a road) a few km long; a feature wider than
+# this has a wrong vertex (found by the import fuzz: one longitude of -91 made a 212°-wide sliver).
+MAX_GRID_SPAN_DEG = 0.5
+
+
 def check_geometries(report: ImportReport) -> None:
     for row in tqdm(report.rows, desc="geometry", unit="grid", leave=False, mininterval=0.5):
         geom = row.geometry
@@ -292,6 +297,13 @@ def check_geometries(report: ImportReport) -> None:
         if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
             report.add(ERROR, "bad_coordinates", row, f"coordinates outside longitude/latitude {geom.bounds}: "
                                                       "a wrong or missing CRS? (--source-crs)")
+            row.geometry = None
+            continue
+        x0, y0, x1, y1 = geom.bounds
+        if max(x1 - x0, y1 - y0) > MAX_GRID_SPAN_DEG:
+            report.add(ERROR, "bad_coordinates", row,
+                       f"the grid spans {x1 - x0:.3f}° of longitude and {y1 - y0:.3f}° of latitude {geom.bounds}; a "
+                       f"unit grid is about 100 m across (at most {MAX_GRID_SPAN_DEG}° here): a wrong coordinate?")
             row.geometry = None
             continue
         if geom.is_valid:

@@ -12,7 +12,7 @@ from alerts.models import Kind, Notification
 from backend.scheduler import Job, Scheduler, take_lease
 from cases import alarms, workflow
 from cases.models import CaseAlarm, Status
-from tests.cast import case_in, make_cast, report
+from tests.cast import IN_A, case_in, make_cast, report
 from worktime.holidays import seed_calendar
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,25 @@ def test_disposal_yellow_then_red_each_once_to_the_unit_and_the_dispatcher():
     assert CaseAlarm.objects.filter(case=case).count() == 2
     assert not Notification.objects.filter(user__username__in=["officer_b", "unit2", "acceptor"],
                                            kind__in=[Kind.DEADLINE_WARNING, Kind.OVERDUE]).exists()
+
+
+def test_a_sweep_checks_the_working_calendar_once_however_many_cases_are_on_a_clock():
+    """Outside a request every deadline computation re-checked the calendar (two queries, one an
+    aggregate over every working day): a sweep paid that per open case."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cast = make_cast()
+    for _ in range(3):
+        dispatched(cast, at(2026, 10, 12, 9, 0))
+    for _ in range(3):  # waiting to be accepted since 16:00: on the accept step's clock
+        workflow.report_case(workflow.Report(category=cast.category, lon=IN_A[0], lat=IN_A[1]),
+                             reporter=cast.officer, now=at(2026, 10, 12, 16, 0))
+    with CaptureQueriesContext(connection) as queries:  # every light below needs the calendar
+        raised = alarms.sweep(at(2026, 10, 12, 16, 30))
+    assert sorted((a.step, a.level) for a in raised) == [("dispose", "yellow")] * 3  # the reports: green
+    checks = [q for q in queries.captured_queries if 'FROM "worktime_workingday"' in q["sql"]]
+    assert len(checks) == 1, [q["sql"][:80] for q in checks]
 
 
 def test_a_case_found_already_overdue_gets_its_yellow_and_its_red():

@@ -172,6 +172,17 @@ def multipart_create(client, data: dict, files: list, key: str | None = None):
     return client.post("/api/cases/", payload, HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()))
 
 
+def test_date_filters_at_the_ends_of_the_calendar_mean_from_the_beginning_and_until_the_end():
+    """0001-01-01 at Shanghai midnight is before year 1 in UTC: it answered 500 (found by schemathesis)."""
+    cast = make_cast()
+    officer = cast.client(cast.officer)
+    made = create(officer, new_report(cast)).json()
+    answer = officer.get("/api/cases/", {"start": "0001-01-01", "end": "9999-12-31"})
+    assert answer.status_code == 200, answer.content
+    assert [c["id"] for c in answer.json()["results"]] == [made["id"]]
+    assert officer.get("/api/cases/", {"end": "0001-01-01"}).json()["results"] == []
+
+
 @pytest.mark.parametrize("who", ["officer", "acceptor"])
 def test_the_create_answer_is_the_case_as_stored_without_reading_it_again(who):
     """The 201 is built from the rows the create wrote (no re-read): it must equal what GET

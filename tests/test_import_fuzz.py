@@ -62,6 +62,19 @@ def test_the_clean_layer_imports_and_a_reimport_changes_nothing(imported_layer):
     assert (grids, areas) == before[:2]
 
 
+def test_a_vertex_far_away_is_refused_even_when_it_is_a_valid_longitude(imported_layer):
+    """Found by `make reliability`: one vertex at longitude -91 (valid WGS 84) turned a 100 m square
+    into a 212°-wide sliver, and the import took it."""
+    folder, _before = imported_layer
+    doc = clean_collection()
+    doc["features"][0]["geometry"]["coordinates"][0][2][0] = -91.0
+    path = folder / "far-vertex.geojson"
+    path.write_bytes(_dumps(doc))
+    _refused_clearly(path, "far vertex")
+    out, error = import_grids(path)
+    assert "#1" in f"{out}{error}" and "spans 211.801° of longitude" in f"{out}{error}"
+
+
 @FUZZ
 @given(broken=broken_geojson())
 def test_broken_geojson_is_refused_with_a_clear_error_and_nothing_written(imported_layer, broken):

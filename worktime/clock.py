@@ -27,10 +27,11 @@ WorkCalendar from the database and keeps it per process until the rows change.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -366,6 +367,19 @@ def _request_finished(**kwargs) -> None:
 
 request_started.connect(_request_started, dispatch_uid="worktime-calendar-request-started")
 request_finished.connect(_request_finished, dispatch_uid="worktime-calendar-request-finished")
+
+
+@contextlib.contextmanager
+def calendar_pinned() -> Iterator[None]:
+    """Inside the block the calendar's identity is checked once, as within an HTTP request: for
+    batch work outside requests (the deadline sweep computes a light per open case — two queries
+    each, one an aggregate over every working day, before this)."""
+    before = getattr(_request, "active", False), getattr(_request, "calendar", None)
+    _request.active, _request.calendar = True, None
+    try:
+        yield
+    finally:
+        _request.active, _request.calendar = before
 
 
 def current_calendar() -> WorkCalendar:
