@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -92,7 +92,7 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
     with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
         for user in {u.pk: u for u in users}.values():
             payload = {"seq": 0, "type": kind, "at": at.isoformat(), "case": summary, **(extra or {})}
-            seq = _next_seq(user.pk)
+            seq = counters.next_value(AlertCounter, "user", user.pk)
             payload["seq"] = seq
             made.append(Notification(user=user, seq=seq, kind=kind, case=case, event=event, payload=payload,
                                      created_at=at))
@@ -102,17 +102,6 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
 
         transaction.on_commit(relay.wake)
     return made
-
-
-def _next_seq(user_id: int) -> int:
-    seq = counters.increment(AlertCounter, "user", user_id)
-    if seq is None:
-        try:
-            with transaction.atomic():
-                return AlertCounter.objects.create(user_id=user_id, last=1).last
-        except IntegrityError:  # another transaction created the user's row first
-            seq = counters.increment(AlertCounter, "user", user_id)
-    return seq
 
 
 def _queue_live(case, action: str) -> None:

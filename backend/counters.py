@@ -8,7 +8,7 @@ second pass (the daily case serial is one row every report of the day waits for)
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 
 def increment(model, key_field: str, key) -> int | None:
@@ -23,3 +23,16 @@ def increment(model, key_field: str, key) -> int | None:
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def next_value(model, key_field: str, key) -> int:
+    """The next number of the counter row for `key`, making the row (at 1) on first use. Call inside
+    the caller's transaction: the row stays locked until it ends."""
+    value = increment(model, key_field, key)
+    if value is None:
+        try:
+            with transaction.atomic():
+                return model.objects.create(**{model._meta.get_field(key_field).attname: key, "last": 1}).last
+        except IntegrityError:  # another transaction made the row first
+            value = increment(model, key_field, key)
+    return value

@@ -69,7 +69,11 @@ class Client:
         return response.status, data, time.perf_counter() - start
 
 
-def run_phase(n: int, concurrency: int, make_client, work) -> tuple[list[float], float, list[int]]:
+def drive(n: int, threads: int, make_client, work, due=None) -> tuple[list[float], float, list[int]]:
+    """Requests 0..n-1 taken in turn by `threads` clients; (latencies, elapsed, status codes).
+    Closed loop by default: a latency is the request's own time. With `due(i)` (a perf_counter time)
+    a client waits until request i is due and its latency runs from then: a request that waited for
+    a free client counts that wait, so a saturated server shows (no coordinated omission)."""
     latencies: list[float] = []
     codes: list[int] = []
     lock = threading.Lock()
@@ -82,53 +86,34 @@ def run_phase(n: int, concurrency: int, make_client, work) -> tuple[list[float],
                 i = next(counter, None)
             if i is None:
                 return
-            status, data, seconds = work(client, i)
+            if due is not None:
+                time.sleep(max(0.0, due(i) - time.perf_counter()))
+            status, _, seconds = work(client, i)
+            if due is not None:
+                seconds = time.perf_counter() - due(i)
             with lock:
                 latencies.append(seconds)
                 codes.append(status)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
     start = time.perf_counter()
-    for t in threads:
+    for t in pool:
         t.start()
-    for t in threads:
+    for t in pool:
         t.join()
     return latencies, time.perf_counter() - start, codes
+
+
+def run_phase(n: int, concurrency: int, make_client, work) -> tuple[list[float], float, list[int]]:
+    """Closed loop: `concurrency` clients, each sending its next request when the last one answered."""
+    return drive(n, concurrency, make_client, work)
 
 
 def run_paced(rate: float, seconds: float, make_client, work, threads: int = 64
               ) -> tuple[list[float], float, list[int]]:
-    """Open loop: request i is due at start + i / rate whatever the answers before it; its latency
-    runs from when it was due (a request that waited for a free client counts that wait, so a
-    saturated server shows — no coordinated omission). `threads` clients take the due requests."""
-    n = int(rate * seconds)
-    latencies: list[float] = []
-    codes: list[int] = []
-    lock = threading.Lock()
-    counter = iter(range(n))
+    """Open loop: request i is due at start + i / rate whatever the answers before it."""
     start = time.perf_counter() + 0.2
-
-    def worker() -> None:
-        client = make_client()
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            due = start + i / rate
-            time.sleep(max(0.0, due - time.perf_counter()))
-            status, _, _ = work(client, i)
-            done = time.perf_counter()
-            with lock:
-                latencies.append(done - due)
-                codes.append(status)
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return latencies, time.perf_counter() - start, codes
+    return drive(int(rate * seconds), threads, make_client, work, due=lambda i: start + i / rate)
 
 
 def figures(latencies: list[float], elapsed: float, codes: list[int]) -> dict:

@@ -448,14 +448,7 @@ def next_case_number(now: dt.datetime) -> str:
     """YYYYMMDD + 5-digit daily serial in Asia/Shanghai. Call inside the creating transaction: the
     serial row stays locked until commit, and a rolled-back case gives its number back."""
     day = timezone.localdate(now)
-    serial = counters.increment(DailySerial, "day", day)
-    if serial is None:
-        try:
-            with transaction.atomic():
-                serial = DailySerial.objects.create(day=day, last=1).last
-        except IntegrityError:  # another transaction created the day's row first
-            serial = counters.increment(DailySerial, "day", day)
-    return f"{day:%Y%m%d}{serial:05d}"
+    return f"{day:%Y%m%d}{counters.next_value(DailySerial, 'day', day):05d}"
 
 
 @dataclass(frozen=True)

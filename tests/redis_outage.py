@@ -12,25 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import websockets
 
-from tests.scaled import topo  # deploy/topology.py: stop()
+from tests.scaled import (
+    embedded_env,
+    migrated,
+    run_django,
+    serve_workers,
+)
 from tests.test_realtime_workers import SETUP, _free_port, _socket, _wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 REQUEST_BUDGET_S = 3.0  # no request may wait for Redis (its socket timeout is 5 s)
 REQUEST_TIMEOUT_S = 60.0  # the client gives up after this (a server-side timeout shows as a 5xx first)
 
@@ -85,12 +85,9 @@ def _request(port: int, method: str, path: str, token: str, body: dict | None = 
 
 
 def _stored_seqs(env: dict, usernames: list[str]) -> dict[str, list[int]]:
-    code = ("import django, json; django.setup()\nfrom alerts.models import Notification\n"
-            f"print(json.dumps({{u: list(Notification.objects.filter(user__username=u).order_by('seq')"
-            f".values_list('seq', flat=True)) for u in {usernames!r}}}))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_django("import django, json; django.setup()\nfrom alerts.models import Notification\n"
+                      f"print(json.dumps({{u: list(Notification.objects.filter(user__username=u).order_by('seq')"
+                      f".values_list('seq', flat=True)) for u in {usernames!r}}}))", env)
 
 
 class Client:
@@ -127,32 +124,21 @@ class Client:
 
 def run_outage(outage: float, *, pause: float = 0.25, catch_up: float = 15.0) -> Outcome:
     """The whole scenario; every process it starts is stopped before it returns."""
-    data = tempfile.mkdtemp(prefix="gridcase-outage-")
-    redis = RedisServer(_free_port(), data)
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "o" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "",
-           "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "REDIS_PREFIX": f"gridcase-outage-{uuid.uuid4().hex[:8]}",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "ERROR"}
-    workers: list[subprocess.Popen] = []
+    port = _free_port()
+    env = embedded_env("gridcase-outage-", REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                       REDIS_PREFIX=f"gridcase-outage-{uuid.uuid4().hex[:8]}")
+    data = env["GRIDCASE_DATA_DIR"]
+    redis = RedisServer(port, data)
     outcome = Outcome()
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-        made = subprocess.run([sys.executable, "-c", _SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=120)
-        assert made.returncode == 0, made.stderr
-        setup = json.loads(made.stdout.strip().splitlines()[-1])
+        setup = migrated(env, _SETUP)
         redis.start()
-        ports = [_free_port(), _free_port()]
-        workers = [subprocess.Popen([sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(p)],
-                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for p in ports]
-        for p in ports:
-            _wait_for(p)
-        asyncio.run(_scenario(setup, ports, redis, outage, pause, catch_up, outcome))
-        outcome.workers_alive = all(w.poll() is None for w in workers)
+        with serve_workers(env, 2) as workers:
+            ports = [w.port for w in workers]
+            asyncio.run(_scenario(setup, ports, redis, outage, pause, catch_up, outcome))
+            outcome.workers_alive = all(w.poll() is None for w in workers)
         outcome.expected = _stored_seqs(env, ["unit", "acceptor"])
     finally:
-        topo.stop(workers)
         redis.kill()
         shutil.rmtree(data, ignore_errors=True)
     return outcome

@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -69,10 +70,46 @@ def postgres_server() -> str:
 
 
 def run_django(code: str, env: dict) -> dict:
+    """Run a Django script (it calls django.setup() itself) in `env`; its last line of output, as JSON."""
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def embedded_env(prefix: str, **extra: str) -> dict:
+    """Production mode on a SQLite file and media of its own (a new GRIDCASE_DATA_DIR), no Redis unless
+    `extra` says so: for tests that start their own `manage.py serve` workers."""
+    return {**os.environ, "DEBUG": "0", "SECRET_KEY": "t" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+            "DATABASE_URL": "", "REDIS_URL": "", "GRIDCASE_FAST_HASHER": "1",
+            "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "ERROR", **extra}
+
+
+def migrated(env: dict, setup: str) -> dict:
+    """Migrate `env`'s database and run the `setup` script in it; the script's JSON answer."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    return run_django(setup, env)
+
+
+@contextlib.contextmanager
+def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False) -> Iterator[list[subprocess.Popen]]:
+    """`count` `manage.py serve` (Daphne) workers on free ports, listening when this yields them (each
+    with `.port`); stopped on exit."""
+    workers = []
+    try:
+        for _ in range(count):
+            port = topo.free_port()
+            worker = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port),
+                                       *([] if scheduler else ["--no-scheduler"])],
+                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            worker.port = port
+            workers.append(worker)
+        for worker in workers:
+            topo.wait_for_port(worker.port, worker, f"worker on {worker.port}", 30)
+        yield workers
+    finally:
+        topo.stop(workers)
 
 
 @contextlib.contextmanager

@@ -10,22 +10,15 @@ locked" in any body; afterwards the number of cases equals 1 + the successful cr
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tests.redis_outage import _SETUP, _request
-from tests.scaled import topo  # deploy/topology.py: stop()
-from tests.test_realtime_workers import _free_port, _wait_for
+from tests.scaled import embedded_env, migrated, run_django, serve_workers
 
-ROOT = Path(__file__).resolve().parent.parent
 DELIBERATE = {400, 403, 404, 409, 412, 422, 428}
 
 
@@ -47,34 +40,17 @@ class Tally:
 
 
 def run_writers(writers: int, rounds: int) -> Tally:
-    data = tempfile.mkdtemp(prefix="gridcase-writers-")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost", "HTTPS": "0",
-           "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "ERROR"}
-    workers: list[subprocess.Popen] = []
+    env = embedded_env("gridcase-writers-")
     tally = Tally(writers=writers)
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-        made = subprocess.run([sys.executable, "-c", _SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=120)
-        assert made.returncode == 0, made.stderr
-        setup = json.loads(made.stdout.strip().splitlines()[-1])
-        ports = [_free_port(), _free_port()]
-        workers = [subprocess.Popen([sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(p)],
-                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for p in ports]
-        for p in ports:
-            _wait_for(p)
-        _hammer(setup, ports, writers, rounds, tally)
-        counted = subprocess.run(
-            [sys.executable, "-c", "import django, json; django.setup()\nfrom cases.models import Case, CaseEvent\n"
-             "print(json.dumps([Case.objects.count(), CaseEvent.objects.count()]))"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-        assert counted.returncode == 0, counted.stderr
-        tally.cases_in_db, tally.events_in_db = json.loads(counted.stdout.strip().splitlines()[-1])
+        setup = migrated(env, _SETUP)
+        with serve_workers(env, 2) as workers:
+            _hammer(setup, [w.port for w in workers], writers, rounds, tally)
+        tally.cases_in_db, tally.events_in_db = run_django(
+            "import django, json; django.setup()\nfrom cases.models import Case, CaseEvent\n"
+            "print(json.dumps([Case.objects.count(), CaseEvent.objects.count()]))", env)
     finally:
-        topo.stop(workers)
-        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(env["GRIDCASE_DATA_DIR"], ignore_errors=True)
     return tally
 
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 import websockets
 
+from tests.scaled import embedded_env, migrated, serve_workers, topo
+
 pytestmark = pytest.mark.redis
-ROOT = Path(__file__).resolve().parent.parent
 
 SETUP = """
 import django, json; django.setup()
@@ -61,10 +57,7 @@ print(json.dumps({'tokens': tokens, 'case': case.pk, 'version': case.version, 'u
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = topo.free_port
 
 
 def _wait_for(port: int, seconds: float = 30) -> None:
@@ -80,27 +73,11 @@ def _wait_for(port: int, seconds: float = 30) -> None:
 
 @pytest.fixture
 def two_workers(redis_url):
-    data = tempfile.mkdtemp(prefix="gridcase-workers-")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "w" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "",
-           "REDIS_URL": redis_url, "REDIS_PREFIX": f"gridcase-test-{uuid.uuid4().hex[:8]}",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    made = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert made.returncode == 0, made.stderr
-    setup = json.loads(made.stdout.strip().splitlines()[-1])
-    ports = [_free_port(), _free_port()]
-    workers = [subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(p)], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in ports]
-    try:
-        for p in ports:
-            _wait_for(p)
-        yield setup, ports
-    finally:
-        for w in workers:
-            w.terminate()
-            w.wait(10)
+    env = embedded_env("gridcase-workers-", REDIS_URL=redis_url, LOG_LEVEL="WARNING",
+                       REDIS_PREFIX=f"gridcase-test-{uuid.uuid4().hex[:8]}")
+    setup = migrated(env, SETUP)
+    with serve_workers(env, 2, scheduler=True) as workers:
+        yield setup, [w.port for w in workers]
 
 
 def _post(port: int, path: str, token: str, body: dict) -> tuple[int, dict]:
