@@ -93,16 +93,18 @@ def migrated(env: dict, setup: str) -> dict:
 
 
 @contextlib.contextmanager
-def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False) -> Iterator[list[subprocess.Popen]]:
+def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False, log: Path | None = None
+                  ) -> Iterator[list[subprocess.Popen]]:
     """`count` `manage.py serve` (Daphne) workers on free ports, listening when this yields them (each
-    with `.port`); stopped on exit."""
+    with `.port`); stopped on exit. `log`: a file their output goes to (else it is dropped)."""
     workers = []
+    output = open(log, "ab") if log is not None else None  # noqa: SIM115 (closed in finally)
     try:
         for _ in range(count):
             port = topo.free_port()
             worker = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port),
-                                       *([] if scheduler else ["--no-scheduler"])],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       *([] if scheduler else ["--no-scheduler"])], cwd=ROOT, env=env,
+                                      stdout=output or subprocess.DEVNULL, stderr=output or subprocess.DEVNULL)
             worker.port = port
             workers.append(worker)
         for worker in workers:
@@ -110,6 +112,8 @@ def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False) -> Iter
         yield workers
     finally:
         topo.stop(workers)
+        if output is not None:
+            output.close()
 
 
 @contextlib.contextmanager
