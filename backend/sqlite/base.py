@@ -48,7 +48,7 @@ from django.db.backends.sqlite3 import base
 
 log = logging.getLogger(__name__)
 GATE_WAIT = 30.0
-_gates: dict[str, threading.Lock] = {}
+_gates: dict[str, Gate] = {}
 _gates_lock = threading.Lock()
 # Statements that write (DML; Django's DDL runs in migrations, inside atomic blocks) and those that
 # open a transaction by themselves (a SAVEPOINT outside a transaction begins a DEFERRED one).
@@ -58,10 +58,45 @@ _BEGIN = re.compile(r"\s*BEGIN\b", re.IGNORECASE)
 _END = re.compile(r"\s*(?:COMMIT|END|ROLLBACK\s*(?:TRANSACTION\s*)?;?\s*$)", re.IGNORECASE)
 
 
-def _gate(name: str) -> threading.Lock:
+class Gate:
+    """A lock handed over in the order it was asked for (threading.Lock is not fair: a thread that
+    releases it and asks again at once usually wins over the threads already waiting)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._taken = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._taken:
+                self._taken = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+                return False
+        return True  # handed over between the timeout and the mutex
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._taken:
+                raise RuntimeError("release of a gate not taken")
+            if self._waiting:
+                self._waiting.popleft().release()  # stays taken: the next in line has it
+            else:
+                self._taken = False
+
+
+def _gate(name: str) -> Gate:
     """One gate per database file in this process (connections of all threads share it)."""
     with _gates_lock:
-        return _gates.setdefault(name, threading.Lock())
+        return _gates.setdefault(name, Gate())
 
 
 class GatedCursor(base.SQLiteCursorWrapper):
@@ -157,7 +192,7 @@ class GatedCursor(base.SQLiteCursorWrapper):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    _held: threading.Lock | None = None
+    _held: Gate | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
