@@ -83,7 +83,7 @@ OFFICER_KEYS = ("reports", "valid_reports", "verified", "verified_on_time", "che
                 "verify_late_undone", "check_late_undone")
 RATES = {
     "registration_rate": ("registered", "accepted"),
-    "dispatch_rate": ("dispatched", "registered"),
+    "dispatch_rate": ("dispatched", "to_dispatch"),  # self-handled cases need no dispatch
     "disposal_rate": ("disposed", "due_disposal"),
     "disposal_on_time_rate": ("disposed_on_time", "due_disposal"),
     "closure_rate": ("closed", "due_closure"),
@@ -183,6 +183,7 @@ class Figures:
     suspended: int = 0
     voided: int = 0
     self_handled: int = 0
+    self_registered: int = 0  # self_handle events in P: registered, never to be dispatched
     reports: int = 0
     valid_reports: int = 0
     verified: int = 0
@@ -207,6 +208,10 @@ class Figures:
     close_done: int = 0
     close_on_time: int = 0
     close_late_undone: int = 0
+
+    @property
+    def to_dispatch(self) -> int:
+        return self.registered - self.self_registered
 
     @property
     def due_disposal(self) -> int:
@@ -362,6 +367,7 @@ def _period_part(level: str, period: Period, area: str) -> _Part:
         "returns": Q(action="approve_return"),
         "voided": Q(action="void"),
         "self_handled": Q(action="close", case__dispatched_at__isnull=True),
+        "self_registered": Q(action="self_handle"),
     }
     return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 

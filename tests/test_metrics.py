@@ -169,11 +169,12 @@ def counts(**nonzero: int) -> dict[str, int]:
     return {**ZERO_COUNTS, **nonzero}
 
 
-# C7 (self-handled) counts in accepted and registered too (DOMAIN §6, issue #17).
+# C7 (self-handled) counts in accepted and registered too (DOMAIN §6, issue #17), not in 派遣率's
+# denominator (9 dispatched of 10 registered, one of them self-handled: 9 / 9).
 GRID_A = counts(accepted=11, registered=10, dispatched=9, disposed=4, disposed_on_time=3, overdue_open=3,
                 due_disposal=7, closed=5, closed_on_time=4, due_closure=8, rework=1, extensions=1, returns=1,
                 suspended=1, voided=1, self_handled=1)
-GRID_A_RATES = {"registration_rate": 90.91, "dispatch_rate": 90.0, "disposal_rate": 57.14,
+GRID_A_RATES = {"registration_rate": 90.91, "dispatch_rate": 100.0, "disposal_rate": 57.14,
                 "disposal_on_time_rate": 42.86, "closure_rate": 62.5, "closure_on_time_rate": 50.0,
                 "rework_rate": 12.5, "extension_rate": 12.5}
 GRID_A2 = counts(accepted=1, registered=1, dispatched=1, disposed=1, disposed_on_time=1, due_disposal=1, closed=1,
@@ -296,7 +297,7 @@ class WeekTest(WeekData):
             due_disposal=8, closed=6, closed_on_time=5, due_closure=9, rework=1, extensions=1, returns=1,
             suspended=1, voided=1, self_handled=1))
         self.assertEqual(only_rates(totals), {
-            "registration_rate": 92.31, "dispatch_rate": 83.33, "disposal_rate": 62.5,
+            "registration_rate": 92.31, "dispatch_rate": 90.91, "disposal_rate": 62.5,
             "disposal_on_time_rate": 50.0, "closure_rate": 66.67, "closure_on_time_rate": 55.56,
             "rework_rate": 11.11, "extension_rate": 11.11})
 
