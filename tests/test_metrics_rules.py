@@ -412,3 +412,32 @@ class UndoneStepsTest(Scenario):
         self.assertEqual([r["code"] for r in own], ["officer"])
 
 
+
+
+class RevisionNoteTest(Scenario):
+    """A report published under the old rules stays as it is; a revision says it counts anew."""
+
+    @classmethod
+    def build(cls, s):
+        return {"R": s.finish(s.dispatched(at(4, 9)), at(4, 15))}
+
+    def test_a_revision_of_an_old_edition_says_the_rules_changed(self):
+        from django.utils import translation
+
+        from reports import labels, periods
+        from reports.models import Kind, Report
+        from tests.test_reports import publish
+
+        span = periods.parse(Kind.WEEKLY, "2024-W10")
+        first = publish(span)
+        self.assertNotIn("rules_changed", [n["code"] for n in first.data["notes"]])  # nothing earlier
+        old = {**first.data, "version": 1}  # as the editions built before issue #17 were stored
+        Report.objects.filter(pk=first.pk).update(data=old)
+        second = publish(span, revise=True, reason="新考核口径")
+        self.assertEqual(second.revision, 2)
+        note = next(n for n in second.data["notes"] if n["code"] == "rules_changed")
+        self.assertEqual(note["revisions"], [1])
+        with translation.override("zh-hans"):
+            self.assertIn("本期第1版按原口径编制", labels.note_text(note))
+        first.refresh_from_db()
+        self.assertEqual(first.data, old)  # the published edition is untouched
