@@ -58,9 +58,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models import Case as SqlCase
-from django.db.models import When
 from django.db.models.expressions import Expression
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
@@ -70,8 +82,8 @@ from cases.models import Case, CaseEvent, Status
 from cases.workflow import ACTIONS, TABLE
 
 TZ = ZoneInfo("Asia/Shanghai")
-LEVELS = ("grid", "community", "street", "district", "unit", "officer", "person", "step")
-STEP_LEVELS = ("person", "step")
+LEVELS = ("grid", "community", "street", "district", "unit", "officer")
+STEP_LEVELS = ("person", "step")  # the step figures of people and of the centre's steps (API levels too)
 CITY = "city"  # the whole city in one row (key 1), cases outside every grid included (reports.build)
 AREA_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 
@@ -510,7 +522,7 @@ def _undone_changed_part(level: str, period: Period, area: str) -> _Part:
 
 
 def _parts(level: str, period: Period, area: str) -> list[_Part]:
-    if level not in LEVELS and level != CITY:
+    if level not in LEVELS and level not in STEP_LEVELS and level != CITY:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
     if level in STEP_LEVELS:
         return [_step_done_part(level, period, area), _undone_held_part(level, period, area),

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from backend.openapi import errors
 from grids.models import Area, Grid
 from metrics import reports
-from metrics.reports import AREA_CODE_LENGTH, COUNT_KEYS, LEVELS, Period, period_of
+from metrics.reports import AREA_CODE_LENGTH, COUNT_KEYS, LEVELS, STEP_LEVELS, Period, period_of
 from metrics.scores import evaluate
 from metrics.subjects import STEP_ROLES
 from people.models import CENTRE_ROLES, Organisation, Role, User
@@ -49,7 +49,7 @@ EARLIEST = dt.date(2000, 1, 1)  # before any case; also keeps date arithmetic aw
 
 
 class PeriodQuery(serializers.Serializer):
-    level = serializers.ChoiceField(choices=LEVELS)
+    level = serializers.ChoiceField(choices=(*LEVELS, *STEP_LEVELS))
     start = serializers.DateField(help_text="First day (Asia/Shanghai), YYYY-MM-DD")
     end = serializers.DateField(help_text="Day after the last (exclusive), YYYY-MM-DD")
     area = serializers.RegexField(r"^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$", required=False, default="",

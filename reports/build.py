@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, Source, Status
 from grids.models import Grid
-from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Figures, Period, cases_behind, city_figures
 from metrics.models import EvaluationSettings
+from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Period, cases_behind, city_figures
 from metrics.scores import MAIN_DENOMINATOR, evaluate, named
 from patrol.coverage import daily_coverage
 from people.models import Role, User

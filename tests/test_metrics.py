@@ -19,7 +19,15 @@ from cases import workflow
 from cases.models import Case, Status
 from metrics import reports
 from metrics.reports import Figures, figures_by_level, period_of, rate, roll_up
-from metrics.scores import Row, band_points, composite, evaluate, grade, load_scheme, rank_competition
+from metrics.scores import (
+    Row,
+    band_points,
+    composite,
+    evaluate,
+    grade,
+    load_scheme,
+    rank_competition,
+)
 from metrics.subjects import Subject
 from metrics.views import OFFICER_ROW_KEYS, ROW_KEYS
 from people.models import User
