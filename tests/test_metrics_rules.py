@@ -321,16 +321,24 @@ class TieTest(Scenario):
 
     def test_the_report_names_every_tied_grid(self):
         from reports import periods
-        from reports.build import build
         from reports.models import Kind
+        from tests.test_reports import publish
 
-        data = build(periods.parse(Kind.WEEKLY, "2024-W10"), now=dt.datetime(2024, 3, 12, tzinfo=reports.TZ))
-        areas = data["areas"]
+        report = publish(periods.parse(Kind.WEEKLY, "2024-W10"))
+        areas = report.data["areas"]
         self.assertEqual((len(areas["best"]), areas["best_tied"]), (14, 9))
         self.assertEqual([g["rank"] for g in areas["grids"]][:15], [1] * 5 + [6] * 9 + [15])
         # The cast's grids A and B have nothing due: unscored, listed after the ranked, by code.
         self.assertEqual([(g["code"], g["rank"]) for g in areas["grids"][15:]],
                          [(self.cast.grid.code, None), (self.cast.other_grid.code, None)])
+        # The page says how many share the edge: 十佳（并列9个）; 十差 too (10 named, 9 tied at its edge).
+        from django.utils import translation
+
+        from reports import render
+
+        with translation.override("zh-hans"):  # the official language of the PDF
+            page = render.document_html(report)
+        self.assertEqual(page.count("（并列9个）"), 2)
 
 
 class UndoneStepsTest(Scenario):
