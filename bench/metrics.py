@@ -3,6 +3,7 @@ cases, on SQLite and on PostgreSQL, beside a naive loop that asks one grid at a 
 
     .venv/bin/python bench/metrics.py [--cases 1000000] [--engines sqlite,postgres] [--naive-grids 100]
                                       [--repeat 5] [--pg postgres://postgres@127.0.0.1:5432] [--keep]
+                                      [--periods week,4weeks,year]
 
 For each engine a throwaway database (a temp SQLite file; a PostgreSQL database created and
 dropped here) is migrated, the SIP grids imported, and N cases with their events written with
@@ -254,6 +255,8 @@ def measure(args) -> list[dict]:
     periods = {"week": Period(end - dt.timedelta(days=7), end, end),
                "4 weeks": Period(end - dt.timedelta(days=28), end, end),
                "year": Period(end - dt.timedelta(days=DAYS), end, end)}
+    wanted = {p.replace(" ", "") for p in args.periods.split(",")}
+    periods = {name: p for name, p in periods.items() if name.replace(" ", "") in wanted}
     grids = list(Grid.objects.order_by("code").values_list("pk", "code"))
     sample = random.Random(2).sample(grids, min(args.naive_grids, len(grids)))
     results = []
@@ -318,7 +321,8 @@ def run_engine(engine: str, args) -> dict:
     env = environment(data_dir, DATABASE_URL=url)
     try:
         done = subprocess.run([PY, __file__, "--worker", "--cases", str(args.cases), "--naive-grids",
-                               str(args.naive_grids), "--repeat", str(args.repeat)] + ["--keep"] * args.keep,
+                               str(args.naive_grids), "--repeat", str(args.repeat), "--periods", args.periods]
+                              + ["--keep"] * args.keep,
                               cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
@@ -348,6 +352,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the databases (for EXPLAIN)")
+    parser.add_argument("--periods", default="week,4weeks,year", help="which of week, 4weeks, year to time")
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()

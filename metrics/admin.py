@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from metrics.models import RegistrationBand, ScoreIndicator, ScoreScheme
+from metrics.models import EvaluationSettings, RegistrationBand, ScoreIndicator, ScoreScheme
 
 
 class ScoreIndicatorInline(admin.TabularInline):
@@ -23,3 +23,13 @@ class RegistrationBandAdmin(admin.ModelAdmin):
     list_display = ["region_class", "up_to", "points"]
     list_editable = ["up_to", "points"]
     list_filter = ["region_class"]
+
+
+@admin.register(EvaluationSettings)
+class EvaluationSettingsAdmin(admin.ModelAdmin):
+    """Minimum samples for 十佳/十差 (DOMAIN §6)."""
+
+    list_display = ["__str__", "min_sample_grid", "min_sample_area", "min_sample_unit"]
+
+    def has_add_permission(self, request) -> bool:
+        return not EvaluationSettings.objects.exists()

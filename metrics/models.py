@@ -26,6 +26,7 @@ class Indicator(models.TextChoices):
     CLOSURE_RATE = "closure_rate", _("Closure rate")  # 结案率
     CLOSURE_ON_TIME_RATE = "closure_on_time_rate", _("On-time closure rate")  # 按期结案率
     REWORK_RATE = "rework_rate", _("Rework rate")  # 返工率
+    DISPOSAL_REWORK_RATE = "disposal_rework_rate", _("Rework rate (of cases due for disposal)")  # 单位返工率
     EXTENSION_RATE = "extension_rate", _("Extension rate")  # 延期率
     REGISTRATION_RATE = "registration_rate", _("Registration rate")  # 立案率
     DISPATCH_RATE = "dispatch_rate", _("Dispatch rate")  # 派遣率
@@ -36,8 +37,9 @@ class Indicator(models.TextChoices):
 
 
 class ScoreScheme(models.Model):
-    """The composite score of one object type: Σ weight × indicator over the indicators that have
-    data, scaled to the weights that have data (see metrics/scores.py)."""
+    """The composite score of one object type: Σ weight × indicator, scaled to the sum of the
+    weights; an indicator without data scores 0; an object whose main denominator is 0 has no
+    score (see metrics/scores.py). Weight 0 keeps an indicator listed but off."""
 
     kind = models.CharField(_("objects scored"), max_length=10, choices=SchemeKind.choices, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -99,3 +101,34 @@ class RegistrationBand(models.Model):
     def __str__(self) -> str:
         upper = f"≤ {self.up_to}" if self.up_to is not None else "more"
         return f"{self.get_region_class_display()}: {upper} → {self.points}"
+
+
+class EvaluationSettings(models.Model):
+    """The minimum sample for 十佳/十差 (DOMAIN §6): an object is named best or worst only when
+    its main denominator (grids and areas: 应结案数; units: 应处置数) reaches it. One row."""
+
+    min_sample_grid = models.PositiveSmallIntegerField(
+        _("grids: cases due for closure to be named best or worst"), default=3)
+    min_sample_area = models.PositiveSmallIntegerField(
+        _("communities, streets, districts: cases due for closure to be named best or worst"), default=1)
+    min_sample_unit = models.PositiveSmallIntegerField(
+        _("handling units: cases due for disposal to be named best or worst"), default=1)
+
+    class Meta:
+        verbose_name = _("evaluation settings")
+        verbose_name_plural = _("evaluation settings")
+
+    def __str__(self) -> str:
+        return str(_("Evaluation settings"))
+
+    @classmethod
+    def load(cls) -> EvaluationSettings:
+        found, _created = cls.objects.get_or_create(pk=1)
+        return found
+
+    def min_sample(self, level: str) -> int:
+        if level == "grid":
+            return self.min_sample_grid
+        if level == "unit":
+            return self.min_sample_unit
+        return self.min_sample_area

@@ -1,13 +1,17 @@
 """Composite scores, grades and ranks (DOMAIN.md §6 综合指标值) on top of the counts.
 
-- score = Σ weight × value over the scheme's indicators that have data, divided by the sum of
-  those weights, × 100 (with every indicator present and weights summing to 100 this is exactly
-  the DOMAIN formula; an indicator without data — a rate with denominator 0 — neither earns nor
-  loses points; no indicator with data: no score). Rates enter as fractions, `inverse` ones as
-  1 − rate; 立案数分值 as points / 100.
+- An object is scored only when its main denominator is > 0 (a unit: 应处置数; a grid or area:
+  应结案数); otherwise score, grade and rank are None (无数据) and it is listed after the ranked.
+- score = Σ weight × value over the scheme's indicators (weight > 0), divided by the sum of those
+  weights, × 100 — the DOMAIN formula when the weights sum to 100. An indicator without data (a
+  rate with denominator 0) scores 0, never its weight. Rates enter as fractions clipped to 0–1,
+  `inverse` ones as 1 − rate; 立案数分值 as points / 100.
 - 立案数分值 of a grid: the band of its region class holding its registered cases per week of the
   period; of an area: the mean over its grids in force.
-- grade A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E; rank dense by score (2 decimals), ties marked.
+- grade A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E; rank by standard competition ranking on the
+  score (2 decimals): 1, 1, 3 — ties share the better rank, marked tied (并列).
+- 十佳/十差 (`named`): the N best or worst among the scored objects whose main denominator reaches
+  the configured minimum sample; a list that would cut through a tie names every tied object.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from metrics.subjects import Subject, grids_in, subjects
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
 SCHEME_OF_LEVEL = {"grid": SchemeKind.AREA, "community": SchemeKind.AREA, "street": SchemeKind.AREA,
                    "district": SchemeKind.AREA, "unit": SchemeKind.UNIT, "officer": SchemeKind.OFFICER}
+# The count an object must have above 0 to be scored (DOMAIN §6), per level.
+MAIN_DENOMINATOR = {"grid": "due_closure", "community": "due_closure", "street": "due_closure",
+                    "district": "due_closure", "unit": "due_disposal", "officer": "reports"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ class Row:
         return {"id": s.id, "code": s.code, "name": s.name, **self.figures.as_dict(officer=officer),
                 "score": self.score, "grade": self.grade, "rank": self.rank, "tied": self.tied}
 
+    def person_dict(self) -> dict[str, Any]:
+        """A person's step figures (level "person"): no score, no rank."""
+        s = self.subject
+        return {"id": s.id, "code": s.code, "name": s.name, "role": s.role, **self.figures.steps_dict()}
+
 
 def load_scheme(kind: str) -> Scheme | None:
     """The administrator's scheme for `kind` (area, unit, officer), None when there is none."""
@@ -79,15 +91,22 @@ def band_points(per_week: float, bands: tuple[tuple[float | None, int], ...]) ->
     return None
 
 
-def composite(figures: Figures, scheme: Scheme, *, density: float | None = None) -> float | None:
-    """The 0–100 score of one object (rules in the module docstring), 2 decimals."""
+def composite(figures: Figures, scheme: Scheme, *, density: float | None = None,
+              main: str | None = None) -> float | None:
+    """The 0–100 score of one object (rules in the module docstring), 2 decimals; None when the
+    object's main denominator `main` (a count key) is 0 or the scheme weighs nothing."""
+    if main is not None and not figures.count(main):
+        return None
     total = weights = 0.0
     for w in scheme.weights:
-        value = _value(w.indicator, figures, density)
-        if value is None or not w.weight:
+        if not w.weight:
             continue
-        total += w.weight * (1 - value if w.inverse else value)
         weights += w.weight
+        value = _value(w.indicator, figures, density)
+        if value is None:  # no data: 0 points, never the weight
+            continue
+        value = min(max(value, 0.0), 1.0)
+        total += w.weight * (1 - value if w.inverse else value)
     if not weights:
         return None
     return float(Decimal(total * 100 / weights).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
@@ -105,15 +124,45 @@ def grade(score: float | None) -> str | None:
     return next((letter for floor, letter in GRADES if score >= floor), "E")
 
 
-def rank_dense(rows: list[Row]) -> None:
-    """Rank 1 for the best score, the same rank for equal scores (marked tied), the next score the
-    next rank; rows without a score get no rank."""
-    scores = sorted({r.score for r in rows if r.score is not None}, reverse=True)
-    place = {score: n for n, score in enumerate(scores, start=1)}
+def rank_competition(rows: list[Row]) -> list[Row]:
+    """Standard competition ranking (1, 1, 3): a row's rank is 1 + the rows with a higher score;
+    equal scores share it and are marked tied. Rows without a score get no rank. Returns the rows
+    sorted by rank, then code, the unscored after the ranked (by code)."""
     seen = Counter(r.score for r in rows if r.score is not None)
+    higher, place = 0, {}
+    for score in sorted(seen, reverse=True):
+        place[score] = higher + 1
+        higher += seen[score]
     for row in rows:
         row.rank = place.get(row.score) if row.score is not None else None
         row.tied = row.score is not None and seen[row.score] > 1
+    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.subject.code))
+
+
+@dataclass(frozen=True)
+class Named:
+    """A 十佳 or 十差 list: its rows (best or worst first), and how many share the rank at its
+    edge (`tied_at_edge` > 1: the list names them all, and may be longer than asked)."""
+
+    rows: list[Row]
+    tied_at_edge: int
+    asked: int
+
+    @property
+    def extended(self) -> bool:
+        return len(self.rows) > self.asked
+
+
+def named(rows: list[Row], n: int, *, worst: bool, min_sample: int, main: str) -> Named:
+    """The `n` best (or worst) scored rows whose `main` count is at least `min_sample`; every row
+    tied with the last one named is named too (competition ranks, so ties share one rank)."""
+    eligible = [r for r in rows if r.rank is not None and r.figures.count(main) >= min_sample]
+    eligible.sort(key=lambda r: ((-r.rank if worst else r.rank), r.subject.code))
+    if n <= 0 or not eligible:
+        return Named([], 0, n)
+    edge = eligible[min(n, len(eligible)) - 1].rank
+    chosen = [r for r in eligible if (r.rank >= edge if worst else r.rank <= edge)]
+    return Named(chosen, sum(1 for r in chosen if r.rank == edge), n)
 
 
 def _registered_by_grid(period: Period, area: str) -> dict[int, int]:
@@ -141,15 +190,16 @@ def _densities(level: str, rows: list[Row], period: Period, area: str, scheme: S
 
 
 def evaluate(level: str, period: Period, *, area: str = "") -> list[Row]:
-    """Every object of `level` with its figures, composite score, grade and dense rank, in code
-    order (objects without any event show zeros)."""
+    """Every object of `level` with its figures, composite score, grade and competition rank,
+    sorted by rank then code, the unscored (无数据) after the ranked (objects without any event
+    show zeros)."""
     figures = figures_by_level(level, period, area=area)
     rows = [Row(s, figures.get(s.key, Figures())) for s in subjects(level, period, area=area, keys=figures)]
-    scheme = load_scheme(SCHEME_OF_LEVEL[level])
+    scheme = load_scheme(SCHEME_OF_LEVEL[level]) if level in SCHEME_OF_LEVEL else None
     if scheme is not None:
         density = _densities(level, rows, period, area, scheme)
         for row in rows:
-            row.score = composite(row.figures, scheme, density=density.get(row.subject.key))
+            row.score = composite(row.figures, scheme, density=density.get(row.subject.key),
+                                  main=MAIN_DENOMINATOR[level])
             row.grade = grade(row.score)
-    rank_dense(rows)
-    return rows
+    return rank_competition(rows)

@@ -24,6 +24,7 @@ class Subject:
     code: str
     name: str
     region_class: int | None = None  # grids only (立案数分值)
+    role: str = ""  # people only
 
 
 def _days(period: Period) -> tuple[dt.date, dt.date]:
@@ -63,6 +64,11 @@ def subjects(level: str, period: Period, *, area: str = "", keys: Collection[Any
         units = Organisation.objects.filter(Q(active=True) | Q(pk__in=list(keys)),
                                             kind=Organisation.Kind.HANDLING_UNIT)
         return [Subject(u.pk, u.pk, u.code, u.name) for u in units.order_by("code")]
-    officers = User.objects.filter(Q(is_active=True) | Q(pk__in=list(keys)), role=Role.OFFICER)
-    return [Subject(u.pk, u.pk, u.username, u.get_full_name() or u.username)
-            for u in officers.order_by("username")]
+    roles = STEP_ROLES if level == "person" else (Role.OFFICER,)
+    people = User.objects.filter(Q(is_active=True) | Q(pk__in=[k for k in keys if k is not None]), role__in=roles)
+    return [Subject(u.pk, u.pk, u.username, u.get_full_name() or u.username, role=u.role)
+            for u in people.order_by("username")]
+
+
+# The people who owe the centre's steps (DOMAIN §6 person metrics).
+STEP_ROLES = (Role.OFFICER, Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER)

@@ -23,12 +23,13 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, Source, Status
 from grids.models import Grid
-from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Figures, Period, cases_behind, city_figures
-from metrics.scores import evaluate
+from metrics.models import EvaluationSettings
+from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Period, cases_behind, city_figures
+from metrics.scores import MAIN_DENOMINATOR, evaluate, named
 from patrol.coverage import daily_coverage
 from people.models import Role, User
 from reports import charts
-from reports.models import ReportSettings
+from reports.models import Report, ReportSettings, State
 from reports.periods import Span, previous
 
 Progress = Callable[[int, str], None]
@@ -36,7 +37,9 @@ SOURCE_GROUPS = {"patrol": (Source.PATROL,), "public": (Source.PUBLIC,),
                  "hotline": (Source.HOTLINE_12345, Source.HOTLINE_12319),
                  "other": (Source.LEADER, Source.MEDIA, Source.VIDEO)}
 CLOSED_FOR_GOOD = (Status.CLOSED, Status.VOIDED, Status.REJECTED, Status.MERGED)
-SNAPSHOT_VERSION = 1
+# 2: the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
+# (no cases due) listed after the ranked, 十佳/十差 naming every object tied at their edge.
+SNAPSHOT_VERSION = 2
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -81,10 +84,14 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
     districts = _rows(evaluate("district", period))
     streets = _rows(evaluate("street", period))
     communities = _rows(evaluate("community", period))
-    grids = _rows(evaluate("grid", period))
-    eligible = [g for g in grids if g["score"] is not None and g["due_closure"] >= config.min_cases_ranked]
-    best = sorted(eligible, key=lambda g: (g["rank"], g["code"]))[:config.top_n]
-    worst = sorted(eligible, key=lambda g: (-g["rank"], g["code"]))[:config.top_n]
+    grid_rows = evaluate("grid", period)  # sorted by rank, the unscored after the ranked
+    grids = _rows(grid_rows)
+    # 十佳/十差: the minimum sample of metrics' EvaluationSettings (DOMAIN §6); a list that would cut
+    # through a tie names every tied grid (best_tied / worst_tied: how many share the edge rank).
+    least = max(EvaluationSettings.load().min_sample("grid"), config.min_cases_ranked)
+    best_named = named(grid_rows, config.top_n, worst=False, min_sample=least, main=MAIN_DENOMINATOR["grid"])
+    worst_named = named(grid_rows, config.top_n, worst=True, min_sample=least, main=MAIN_DENOMINATOR["grid"])
+    best, worst = _rows(best_named.rows), _rows(worst_named.rows)
 
     say(55, _("Handling units"))
     units = _rows(evaluate("unit", period))
@@ -122,10 +129,11 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
                  "hot_spot_min": config.hot_spot_min},
         "overall": overall, "trend": trend, "sources": sources, "categories": categories,
         "areas": {"districts": districts, "streets": streets, "communities": communities, "grids": grids,
-                  "best": best, "worst": worst},
+                  "best": best, "worst": worst, "best_tied": best_named.tied_at_edge,
+                  "worst_tied": worst_named.tied_at_edge},
         "units": {"rows": units, "overdue": overdue_units},
         "officers": officers, "lists": lists,
-        "notes": _notes(period, current),
+        "notes": _notes(period, current) + _rules_notes(span),
         "charts": svg,
     }
 
@@ -239,6 +247,16 @@ def _hot_spots(period: Period, config: ReportSettings) -> list[dict]:
     spots = [{"grid": r["case__grid__code"], "grid_name": r["case__grid__name"], "category": r["case__category__code"],
               "category_name": r["case__category__name"], "count": r["n"]} for r in rows]
     return sorted(spots, key=lambda s: (-s["count"], s["grid"], s["category"]))
+
+
+def _rules_notes(span: Span) -> list[dict]:
+    """A revision built under the new evaluation rules says so when an earlier edition of the
+    period was published under the old ones (snapshot version 1): those stay frozen as they are."""
+
+    earlier = sorted(r.revision for r in Report.objects.filter(kind=span.kind, start=span.start,
+                                                               state=State.PUBLISHED).only("revision", "data")
+                     if (r.data or {}).get("version", 1) < SNAPSHOT_VERSION)
+    return [{"code": "rules_changed", "revisions": earlier}] if earlier else []
 
 
 def _notes(period: Period, current: dict) -> list[dict]:

@@ -83,4 +83,11 @@ def note_text(note: dict) -> str:
     if code == "no_data":
         return str(_("“—” means no data: the rate's denominator is 0. Rates are computed from summed "
                      "counts, never averaged. Grids are named best or worst only with enough cases due."))
+    if code == "rules_changed":
+        return str(_("This edition counts by the evaluation rules of December 2026 (a feedback that failed "
+                     "its check is no disposal; cases fed back on time and waiting for the centre are the "
+                     "centre's backlog; self-handled cases count as accepted and registered; objects with "
+                     "nothing due have no score and no rank; ties share a rank). Edition(s) %(revisions)s "
+                     "of this period were built under the previous rules and stay as published.")
+                   % {"revisions": "、".join(map(str, note["revisions"]))})
     return code

@@ -19,7 +19,15 @@ from cases import workflow
 from cases.models import Case, Status
 from metrics import reports
 from metrics.reports import Figures, figures_by_level, period_of, rate, roll_up
-from metrics.scores import Row, band_points, composite, evaluate, grade, load_scheme, rank_dense
+from metrics.scores import (
+    Row,
+    band_points,
+    composite,
+    evaluate,
+    grade,
+    load_scheme,
+    rank_competition,
+)
 from metrics.subjects import Subject
 from metrics.views import OFFICER_ROW_KEYS, ROW_KEYS
 from people.models import User
@@ -169,10 +177,12 @@ def counts(**nonzero: int) -> dict[str, int]:
     return {**ZERO_COUNTS, **nonzero}
 
 
-GRID_A = counts(accepted=10, registered=9, dispatched=9, disposed=4, disposed_on_time=3, overdue_open=3,
+# C7 (self-handled) counts in accepted and registered too (DOMAIN §6, issue #17), not in 派遣率's
+# denominator (9 dispatched of 10 registered, one of them self-handled: 9 / 9).
+GRID_A = counts(accepted=11, registered=10, dispatched=9, disposed=4, disposed_on_time=3, overdue_open=3,
                 due_disposal=7, closed=5, closed_on_time=4, due_closure=8, rework=1, extensions=1, returns=1,
                 suspended=1, voided=1, self_handled=1)
-GRID_A_RATES = {"registration_rate": 90.0, "dispatch_rate": 100.0, "disposal_rate": 57.14,
+GRID_A_RATES = {"registration_rate": 90.91, "dispatch_rate": 100.0, "disposal_rate": 57.14,
                 "disposal_on_time_rate": 42.86, "closure_rate": 62.5, "closure_on_time_rate": 50.0,
                 "rework_rate": 12.5, "extension_rate": 12.5}
 GRID_A2 = counts(accepted=1, registered=1, dispatched=1, disposed=1, disposed_on_time=1, due_disposal=1, closed=1,
@@ -291,11 +301,11 @@ class WeekTest(WeekData):
         self.assertEqual(district["320506"], b)
         totals = street["320505006"].as_dict()
         self.assertEqual(only_counts(totals), counts(
-            accepted=12, registered=11, dispatched=10, disposed=5, disposed_on_time=4, overdue_open=3,
+            accepted=13, registered=12, dispatched=10, disposed=5, disposed_on_time=4, overdue_open=3,
             due_disposal=8, closed=6, closed_on_time=5, due_closure=9, rework=1, extensions=1, returns=1,
             suspended=1, voided=1, self_handled=1))
         self.assertEqual(only_rates(totals), {
-            "registration_rate": 91.67, "dispatch_rate": 90.91, "disposal_rate": 62.5,
+            "registration_rate": 92.31, "dispatch_rate": 90.91, "disposal_rate": 62.5,
             "disposal_on_time_rate": 50.0, "closure_rate": 66.67, "closure_on_time_rate": 55.56,
             "rework_rate": 11.11, "extension_rate": 11.11})
 
@@ -317,13 +327,14 @@ class WeekTest(WeekData):
         officers = self.level("officer")
         me, other = officers[self.cast.officer.pk], officers[self.cast.officer_elsewhere.pk]
         self.assertEqual({k: me[k] for k in reports.OFFICER_KEYS},
-                         {"reports": 14, "valid_reports": 11, "verified": 0, "verified_on_time": 0,
-                          "checked": 6, "checked_on_time": 5})
+                         {"reports": 14, "valid_reports": 12, "verified": 0, "verified_on_time": 0,
+                          "checked": 6, "checked_on_time": 5, "verify_late_undone": 0, "check_late_undone": 0})
+        # 12 valid of 14: the self-handled C7 is a valid report (DOMAIN §6).
         self.assertEqual((me["valid_report_rate"], me["verify_on_time_rate"], me["check_on_time_rate"]),
-                         (78.57, None, 83.33))
+                         (85.71, None, 83.33))
         self.assertEqual({k: other[k] for k in reports.OFFICER_KEYS},
                          {"reports": 2, "valid_reports": 2, "verified": 2, "verified_on_time": 1,
-                          "checked": 1, "checked_on_time": 1})
+                          "checked": 1, "checked_on_time": 1, "verify_late_undone": 0, "check_late_undone": 0})
         self.assertEqual(other["verify_on_time_rate"], 50.0)
         # The standard figures follow the reporter: all of the officer's cases are in street 320505006.
         self.assertEqual(only_counts(me), only_counts(figures_by_level("street", self.week)["320505006"].as_dict()))
@@ -331,16 +342,20 @@ class WeekTest(WeekData):
 
     # --- scores -------------------------------------------------------------------------------
 
-    def test_grid_scores_grades_and_dense_ranks_with_a_tie(self):
-        rows = {r.subject.code: r for r in evaluate("grid", self.week)}
+    def test_grid_scores_grades_and_competition_ranks_with_a_tie(self):
+        ranked = evaluate("grid", self.week)
+        rows = {r.subject.code: r for r in ranked}
         a, a2, c, b = (rows[code] for code in ("320505006001001", "320505006001002", "320505006002001",
                                                "320506009001001"))
-        # A: 5/8×30 + 4/8×40 + (1−1/8)×10 + 0 (9 registered in a week, class I) ×20 = 47.5
-        self.assertEqual((a.score, a.grade, a.rank, a.tied), (47.5, "D", 3, False))
-        # A2 and B: 30 + 40 + 10 + 90 % × 20 = 98, tied first; C: only 立案数分值 has data: 90.
-        self.assertEqual((a2.score, a2.grade, a2.rank, a2.tied), (98.0, "A", 1, True))
-        self.assertEqual((b.score, b.rank, b.tied), (98.0, 1, True))
-        self.assertEqual((c.score, c.grade, c.rank, c.tied), (90.0, "A", 2, False))
+        # A: 5/8×40 + 4/8×40 + (1−1/8)×20 = 25 + 20 + 17.5 = 62.5 (立案数分值 off by default)
+        self.assertEqual((a.score, a.grade, a.rank, a.tied), (62.5, "C", 3, False))
+        # A2 and B: 40 + 40 + 20 = 100, tied first; A is third (1, 1, 3), not second.
+        self.assertEqual((a2.score, a2.grade, a2.rank, a2.tied), (100.0, "A", 1, True))
+        self.assertEqual((b.score, b.rank, b.tied), (100.0, 1, True))
+        # C: nothing due for closure (应结案数 0): no score, no grade, no rank, listed last.
+        self.assertEqual((c.score, c.grade, c.rank, c.tied), (None, None, None, False))
+        self.assertEqual([r.subject.code for r in ranked], ["320505006001002", "320506009001001",
+                                                            "320505006001001", "320505006002001"])
 
     def test_unit_scores_follow_the_unit_scheme(self):
         rows = {r.subject.key: r for r in evaluate("unit", self.week)}
@@ -351,9 +366,11 @@ class WeekTest(WeekData):
 
     def test_area_scores_average_the_grids_registration_points(self):
         rows = {r.subject.code: r for r in evaluate("community", self.week)}
-        # Community 320505006001: 6/9×30 + 5/9×40 + (1 − 1/9)×10 + (0 + 90)/2 % ×20 = 60.11
-        self.assertEqual(rows["320505006001"].score, 60.11)
+        # Community 320505006001: 6/9×40 + 5/9×40 + (1 − 1/9)×20 = 26.667 + 22.222 + 17.778 = 66.67
+        self.assertEqual(rows["320505006001"].score, 66.67)
         self.assertEqual(rows["320505006001"].grade, "C")
+        # Community 320505006002 (grid C): nothing due for closure, unscored.
+        self.assertEqual((rows["320505006002"].score, rows["320505006002"].rank), (None, None))
 
     # --- drill-down ---------------------------------------------------------------------------
 
@@ -373,7 +390,7 @@ class WeekTest(WeekData):
         self.assertEqual(behind("returns", "unit", self.cast.unit.pk), self.numbers("C6"))
         self.assertEqual(behind("closed", "unit", self.cast.other_unit.pk), self.numbers("C6", "D1"))
         self.assertEqual(behind("registered", "street", "320505006"),
-                         self.numbers("C1", "C2", "C3", "C4", "C5", "C6", "C11", "C12", "C13", "E1", "F1"))
+                         self.numbers("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C11", "C12", "C13", "E1", "F1"))
         for metric in reports.COUNT_KEYS:  # every figure has exactly its cases
             self.assertEqual(len(behind(metric)), GRID_A[metric], metric)
 
@@ -396,7 +413,7 @@ class MetricsApiTest(WeekData):
         by_code = {row["code"]: row for row in body["results"]}
         self.assertEqual(only_counts(by_code["320505006001001"]), GRID_A)
         self.assertEqual(only_rates(by_code["320505006001001"]), GRID_A_RATES)
-        self.assertEqual([r["rank"] for r in body["results"]], [1, 1, 2, 3])  # default: by rank
+        self.assertEqual([r["rank"] for r in body["results"]], [1, 1, 3, None])  # default: by rank, unscored last
 
     def test_ordering_puts_rows_without_a_value_last(self):
         rows = self.get(self.cast.viewer, level="grid", ordering="-closure_rate").json()["results"]
@@ -429,7 +446,7 @@ class MetricsApiTest(WeekData):
 
     def test_an_officer_reads_their_own_row_only(self):
         rows = self.get(self.cast.officer, level="officer").json()["results"]
-        self.assertEqual([(r["code"], r["reports"], r["valid_report_rate"]) for r in rows], [("officer", 14, 78.57)])
+        self.assertEqual([(r["code"], r["reports"], r["valid_report_rate"]) for r in rows], [("officer", 14, 85.71)])
         self.assertEqual(self.get(self.cast.officer, level="street").status_code, 403)
 
     def test_the_public_and_strangers_may_not_read(self):
@@ -516,10 +533,11 @@ def test_grades_follow_the_thresholds():
         "A", "A", "B", "B", "C", "D", "D", "E", "E", None]
 
 
-def test_dense_rank_marks_ties_and_skips_no_gaps():
+def test_competition_rank_marks_ties_and_skips_after_them():
     rows = [Row(Subject(i, i, str(i), ""), Figures(), score=s) for i, s in enumerate([80, 95, 80, None, 70])]
-    rank_dense(rows)
-    assert [(r.rank, r.tied) for r in rows] == [(2, True), (1, False), (2, True), (None, False), (3, False)]
+    ranked = rank_competition(rows)
+    assert [(r.rank, r.tied) for r in rows] == [(2, True), (1, False), (2, True), (None, False), (4, False)]
+    assert [r.subject.code for r in ranked] == ["1", "0", "2", "4", "3"]  # by rank, unscored last
 
 
 @pytest.mark.django_db
@@ -527,10 +545,11 @@ def test_seeded_schemes_are_the_domain_defaults():
     unit, area = load_scheme("unit"), load_scheme("area")
     assert {(w.indicator, w.weight, w.inverse) for w in unit.weights} == {
         ("disposal_rate", 40, False), ("disposal_on_time_rate", 40, False), ("overdue_rate", 10, True),
-        ("rework_rate", 10, True)}
+        ("disposal_rework_rate", 10, True)}
+    # 立案数分值 stays in the editor with weight 0: off by default (issue #17).
     assert {(w.indicator, w.weight, w.inverse) for w in area.weights} == {
-        ("closure_rate", 30, False), ("closure_on_time_rate", 40, False), ("rework_rate", 10, True),
-        ("registration_density", 20, False)}
+        ("closure_rate", 40, False), ("closure_on_time_rate", 40, False), ("rework_rate", 20, True),
+        ("registration_density", 0, False)}
     assert load_scheme("officer") is None
     first, second = area.bands[1], area.bands[2]
     assert [band_points(n, first) for n in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 50)] == [
@@ -538,11 +557,14 @@ def test_seeded_schemes_are_the_domain_defaults():
     assert [band_points(n, second) for n in (0, 2, 3, 4, 9, 10, 11)] == [100, 100, 90, 90, 40, 40, 0]
 
 
-def test_composite_uses_only_indicators_with_data():
+def test_composite_scores_only_objects_with_something_due_and_no_data_scores_zero():
     scheme = load_scheme_stub()
-    assert composite(Figures(), scheme) is None
-    assert composite(Figures(), scheme, density=90) == 90.0
-    assert composite(Figures(closed=5, closed_on_time=4, rework=1, open_past_deadline=3), scheme, density=0) == 47.5
+    assert composite(Figures(), scheme, main="due_closure") is None  # nothing due: no score
+    # 90 points of 立案数分值 (weight 20) and no closure data: 0 + 0 + 0 + 18 — never the weight.
+    assert composite(Figures(), scheme, density=90) == 18.0
+    # 5/8×30 + 4/8×40 + (1 − 1/8)×10 + 0×20 = 18.75 + 20 + 8.75 = 47.5
+    assert composite(Figures(closed=5, closed_on_time=4, rework=1, open_past_deadline=3), scheme, density=0,
+                     main="due_closure") == 47.5
 
 
 def load_scheme_stub():

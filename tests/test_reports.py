@@ -26,10 +26,11 @@ from tests.test_metrics import WEEK, WeekData, at
 pytestmark = pytest.mark.django_db
 
 # The script's city: grids A + A2 + C + B (tests/test_metrics.py GRID_A, GRID_A2, GRID_C, GRID_B_).
-CITY = {"accepted": 15, "registered": 13, "dispatched": 11, "disposed": 6, "disposed_on_time": 5,
+# The self-handled C7 counts as accepted and registered (DOMAIN §6 as rewritten for issue #17).
+CITY = {"accepted": 16, "registered": 14, "dispatched": 11, "disposed": 6, "disposed_on_time": 5,
         "overdue_open": 3, "due_disposal": 9, "closed": 7, "closed_on_time": 6, "due_closure": 10, "rework": 1,
         "extensions": 1, "returns": 1, "suspended": 1, "voided": 1, "self_handled": 1}
-CITY_RATES = {"registration_rate": 86.67, "dispatch_rate": 84.62, "disposal_rate": 66.67,
+CITY_RATES = {"registration_rate": 87.5, "dispatch_rate": 84.62,  # 11 / (14 − 1 self-handled) "disposal_rate": 66.67,
               "disposal_on_time_rate": 55.56, "closure_rate": 70.0, "closure_on_time_rate": 60.0,
               "rework_rate": 10.0, "extension_rate": 10.0}
 # The week before holds C10 only: reported, accepted, registered, dispatched, fed back, closed.
@@ -123,9 +124,9 @@ class WeeklyReportTest(WeekData):
         assert {k: overall["current"][k] for k in CITY} == CITY
         assert {k: overall["current"][k] for k in CITY_RATES} == CITY_RATES
         assert {k: v for k, v in overall["previous"].items() if v and not k.endswith("_rate")} == BEFORE
-        assert overall["change"]["accepted"] == 14
+        assert overall["change"]["accepted"] == 15
         assert overall["change"]["closure_rate"] == -30.0  # 70 % against 100 %: percentage points
-        assert overall["change"]["registration_rate"] == -13.33
+        assert overall["change"]["registration_rate"] == -12.5
 
     def test_sources_categories_and_hot_spots(self):
         sources = {s["source"]: (s["count"], s["share"]) for s in self.report.data["sources"]}
