@@ -27,6 +27,40 @@ class LocationFields(serializers.Serializer):
         return data
 
 
+# JSON a client sends in `attributes` and `contact`: bounded before anything is written (a body
+# nested ~300 levels deep answered 500 after the case was stored; issue #16 item 2).
+MAX_JSON_DEPTH = 8
+MAX_JSON_BYTES = 16 * 1024
+
+
+def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTES) -> str | None:
+    """Why `value` is not an acceptable JSON input (too deep, too large), or None. Iterative: a
+    deep value cannot exhaust the stack here."""
+    stack, size = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return str(_("nested deeper than %(n)d levels") % {"n": max_depth})
+        if isinstance(item, dict):
+            size += sum(len(str(k)) + 4 for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            size += len(str(item)) + 2
+        if size > max_bytes:
+            return str(_("larger than %(n)d bytes") % {"n": max_bytes})
+    return None
+
+
+class BoundedJSONField(serializers.JSONField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if problem := json_problem(value):
+            raise serializers.ValidationError(problem)
+        return value
+
+
 class CaseCreateSerializer(LocationFields):
     # With what a create reads of it (big class, standard, case standard): one query, not four.
     category = serializers.PrimaryKeyRelatedField(queryset=SmallClass.objects.available().select_related(
@@ -34,13 +68,18 @@ class CaseCreateSerializer(LocationFields):
                                                   help_text=_("Small class id (GET /api/categories/)"))
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
-    attributes = serializers.JSONField(required=False, default=dict)
+    attributes = BoundedJSONField(required=False, default=dict)
     client_uuid = serializers.UUIDField(required=False, allow_null=True,
                                         help_text=_("Made once per report on the device; retries reuse it."))
     occurred_at = serializers.DateTimeField(required=False, allow_null=True)
     self_handle = serializers.BooleanField(required=False, default=False,
                                            help_text=_("Fixed on the spot by the reporting officer (after-photo required)."))
     contact = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+
+    def validate_contact(self, value: dict) -> dict:
+        if len(value) > 20:
+            raise serializers.ValidationError(_("At most 20 contact entries."))
+        return value
 
     def validate(self, data):
         data = super().validate(data)
