@@ -27,6 +27,7 @@ from people.models import CENTRE_ROLES, Role
 
 REPLAY_LIMIT = 1000
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
 SINCE_GRACE = 1.0
 CATCH_UP_SECONDS = 5.0
 _open: weakref.WeakSet = weakref.WeakSet()  # this process's live alert sockets
@@ -176,3 +177,10 @@ class CaseStreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def case_changed(self, event):
         await self.send_json(event["message"])
+
+
+class NotFoundConsumer(AsyncJsonWebsocketConsumer):
+    """Any other /ws/ path: refused with 4404 (Channels' router would raise, a 500)."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_NOT_FOUND)

@@ -16,9 +16,18 @@ from people.models import CENTRE_ROLES, Organisation
 MAX_PHOTOS = 9
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number, or a numeric string (forms send those); never a boolean (`true` is not 1.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LocationFields(serializers.Serializer):
-    lon = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lon = StrictFloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    lat = StrictFloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     address = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
     def validate(self, data):

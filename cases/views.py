@@ -203,7 +203,7 @@ def _if_match_version(request) -> int | None:
     if not header:
         return None
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
         raise ValidationError({"If-Match": "If-Match must carry the case's ETag, e.g. \"3\"."})
     return int(value)
 
@@ -240,7 +240,8 @@ def transition_view(request, pk: int):
 def _duplicate_target(user, ref: str | None) -> Case | None:
     if not ref:
         return None
-    match = Q(number=ref) | Q(pk=int(ref)) if ref.isdigit() and len(ref) < 13 else Q(number=ref)
+    # ASCII digits only: str.isdigit() also takes "²" (int() refuses it) and "١٢" (int() reads 12).
+    match = Q(number=ref) | Q(pk=int(ref)) if ref.isascii() and ref.isdigit() and len(ref) < 13 else Q(number=ref)
     return visible_cases(user).filter(match).first()  # None: the workflow names the problem
 
 
