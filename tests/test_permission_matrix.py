@@ -40,6 +40,8 @@ ENDPOINTS = {
     "console-queues": "list", "console-grid-counts": "list", "metric-cases": "list",
     # per person, never about others' objects
     "alerts-unread": "own", "alerts-read": "own", "api-me": "own", "patrol-points": "own",
+    # API tokens: one's own (administrators: anyone's), tests/test_security_auth.py
+    "api-token-renew": "own", "api-logout": "own", "api-tokens": "own", "api-token-revoke": "own",
     "patrol-coverage": "role", "metrics": "role", "console-units": "role",
     # public by design (DOMAIN §10 Open311, the map layers, the dictionary): checked for what they
     # must not show (non-public cases, originals)
