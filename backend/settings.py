@@ -223,6 +223,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; a row per successful sign-in is not needed
 AXES_CLIENT_IP_CALLABLE = "backend.middleware.client_ip"
 AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "backend.middleware.lockout_response"
 # The client address: REMOTE_ADDR, or — behind TRUSTED_PROXIES proxies that each append to
 # X-Forwarded-For (nginx: $proxy_add_x_forwarded_for) — the entry the outermost trusted proxy
@@ -322,5 +323,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every layout step at INFO and fontTools every subset: only their problems.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from cases import deadlines
 from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
-from people.models import CENTRE_ROLES, Organisation
+from people.models import CENTRE_ROLES, Organisation, Role
 
 MAX_PHOTOS = 9
 
@@ -202,10 +202,12 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
     duplicates for the centre (or for anyone with `duplicates=True`: the reporter's 201).
     `fresh`: `case` is the object `workflow.report_case` just returned, with its category, grid and
     reporter loaded and `case.made` (its event and photos) — nothing is read again."""
-    from cases.access import visible_cases
+    from cases.access import sees_everything, visible_cases
     from cases.duplicates import duplicate_candidates
     from cases.workflow import allowed_actions
 
+    if _public_reader(user):
+        return public_case_detail(case, user, duplicates=duplicates)
     if fresh:
         events, photos = [case.made.event], case.made.photos
     else:
@@ -226,13 +228,46 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
         "photos": [photo_dict(p) for p in photos],
         "allowed_actions": allowed_actions(case, user) if user is not None else [],
     })
-    centre = user is not None and (user.is_superuser or user.role in CENTRE_ROLES)
+    centre = user is not None and (sees_everything(user) or user.role in CENTRE_ROLES)
     if centre:
         body["reporter_contact"] = case.reporter_contact
     if centre or (duplicates and user is not None):
         body["duplicates"] = duplicate_list(duplicate_candidates(
             category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk,
             radius=_duplicate_radius(case.category), among=visible_cases(user))) if case.is_open else []
+    return body
+
+
+def _public_reader(user) -> bool:
+    return user is not None and not user.is_superuser and user.role == Role.PUBLIC
+
+
+def public_case_detail(case: Case, user, *, duplicates: bool = False) -> dict:
+    """A citizen's own case: what the public status page shows, nothing more (open311/public.py) —
+    the status in words, fixed step words, the handling unit's name, their own report photos;
+    no staff names, no reasons staff wrote, no internal data."""
+    from open311 import public
+
+    case = (Case.objects.select_related("category", "unit", "duplicate_of").get(pk=case.pk))
+    label, zh, en = public.status_words(case)
+    photos = case.photos.filter(stage=Photo.Stage.REPORT).order_by("id")
+    body = {
+        "id": case.pk, "number": case.number, "status": case.status, "status_display": label,
+        "status_notes": f"{zh} / {en}", "version": case.version, "source": case.source,
+        "category": {"id": case.category_id, "code": case.category.code, "name": case.category.name},
+        "lon": case.lon, "lat": case.lat, "address": case.address,
+        "description": "" if public.is_withdrawn(case) else case.description,
+        "unit": {"id": case.unit_id, "name": case.unit.name} if case.unit_id else None,
+        "reported_at": _iso(case.reported_at), "deadline": _iso(case.deadline),
+        "closed_at": _iso(case.closed_at),
+        "events": [{"at": _iso(step.at), "text": step.text} for step in public.timeline(case)],
+        "photos": [] if public.is_withdrawn(case) else [
+            {"id": p.pk, "stage": p.stage, "thumbnail": reverse("case-photo", args=[p.pk, "thumbnail"]),
+             "public": reverse("case-photo", args=[p.pk, "public"])} for p in photos],
+        "allowed_actions": [],
+    }
+    if duplicates:
+        body["duplicates"] = []  # others' cases are not theirs to see
     return body
 
 
