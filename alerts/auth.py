@@ -1,5 +1,6 @@
 """WebSocket authentication by API token: `wss://…/ws/alerts/?token=<token>` for clients that
-have no session cookie. The session (AuthMiddlewareStack) is used when no token is given."""
+have no session cookie. The session (AuthMiddlewareStack) is used when no token is given. The
+token is a people.ApiToken: an expired or revoked one authenticates nobody."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from django.contrib.auth.models import AnonymousUser
 
 @database_sync_to_async
 def _user_for(key: str):
-    from rest_framework.authtoken.models import Token
+    from people.tokens import user_for_key
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token and token.user.is_active else AnonymousUser()
+    found = user_for_key(key)
+    return found[0] if found else AnonymousUser()
 
 
 class TokenAuthMiddleware:

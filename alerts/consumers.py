@@ -1,5 +1,5 @@
 """WebSocket consumers. They relay; they don't decide (STYLE.md rule 21): access comes from
-cases.access rules mirrored in `live_groups_for`, messages from the outbox, and nothing here
+cases.access (`live_groups_for`), messages from the outbox, and nothing here
 writes to the database.
 
 They are async consumers, by measurement (bench/fanout): with sync consumers every pushed message
@@ -22,11 +22,11 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from alerts.realtime import area_group, grid_group, unit_group, user_group
-from people.models import CENTRE_ROLES, Role
+from alerts.realtime import user_group
 
 REPLAY_LIMIT = 1000
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
 SINCE_GRACE = 1.0
 CATCH_UP_SECONDS = 5.0
 _open: weakref.WeakSet = weakref.WeakSet()  # this process's live alert sockets
@@ -147,17 +147,10 @@ async def catch_up() -> int:
 
 @database_sync_to_async
 def live_groups_for(user) -> list[str]:
-    """The live-map groups `user` may join (mirrors cases.access.case_scope)."""
-    if user.is_superuser:
-        return [area_group(None)]
-    if user.role in CENTRE_ROLES and user.organisation_id:
-        area = user.area
-        return [area_group(area.code if area else None)]
-    if user.role == Role.UNIT_MEMBER and user.organisation_id:
-        return [unit_group(user.organisation_id)]
-    if user.role == Role.OFFICER:
-        return [grid_group(g) for g in user.grid_assignments.values_list("grid_id", flat=True)]
-    return []
+    """The live-map groups `user` may join: cases.access decides (the same rule as every list)."""
+    from cases import access
+
+    return access.live_groups_for(user)
 
 
 class CaseStreamConsumer(AsyncJsonWebsocketConsumer):
@@ -176,3 +169,10 @@ class CaseStreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def case_changed(self, event):
         await self.send_json(event["message"])
+
+
+class NotFoundConsumer(AsyncJsonWebsocketConsumer):
+    """Any other /ws/ path: refused with 4404 (Channels' router would raise, a 500)."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_NOT_FOUND)

@@ -2,8 +2,9 @@
 
 Groups (names match channels' `^[a-zA-Z\\d\\-_.]{1,100}$`):
 - `user.<id>`: a person's alerts stream;
-- `area.city`, `area.<code>` (district, street or community code), `grid.<id>`, `unit.<id>`: the
-  live-map stream of case state changes, joined according to what the person may see.
+- `area.city`, `area.<code>` (district, street or community code), `grid.<id>`, `unit.<id>`,
+  `reporter.<id>`: the live-map stream of case state changes, joined according to what the person
+  may see (cases.access.live_groups_for / live_groups_of).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def grid_group(grid_id: int) -> str:
 
 def unit_group(unit_id: int) -> str:
     return f"unit.{unit_id}"
+
+
+def reporter_group(user_id: int) -> str:
+    return f"reporter.{user_id}"
 
 
 class CaseSummary(TypedDict):
@@ -66,11 +71,7 @@ def case_summary(case) -> CaseSummary:
 
 
 def live_groups(case) -> list[str]:
-    """Every live-map group that may see a change of `case`."""
-    groups = [area_group(None)]
-    if case.grid_id:
-        code = case.grid.code
-        groups += [area_group(code[:6]), area_group(code[:9]), area_group(code[:12]), grid_group(case.grid_id)]
-    if case.unit_id:
-        groups.append(unit_group(case.unit_id))
-    return groups
+    """Every live-map group that may see a change of `case` (the rule is cases.access')."""
+    from cases.access import live_groups_of
+
+    return live_groups_of(case)

@@ -17,7 +17,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from django.urls import re_path  # noqa: E402
+
 from alerts.auth import TokenAuthMiddleware  # noqa: E402
+from alerts.consumers import NotFoundConsumer  # noqa: E402
 from alerts.relay import RelayStarter  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,7 +29,8 @@ application = RelayStarter(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(
+                    [*websocket_urlpatterns, re_path(r"", NotFoundConsumer.as_asgi())])))
             ),
         }
     )

@@ -16,3 +16,59 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+def client_ip(request) -> str:
+    """The client's address as the last trusted proxy saw it (settings.TRUSTED_PROXIES).
+
+    With no trusted proxy it is REMOTE_ADDR and X-Forwarded-For is ignored (a client can write
+    anything there). Behind N proxies that each append the address they saw, the client is the
+    N-th entry from the right — the same rule as DRF's NUM_PROXIES, so the token endpoint's
+    throttle and the lockout count the same client."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = settings.TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+    return addresses[-min(proxies, len(addresses))] if addresses else remote
+
+
+class SlidingSessionMiddleware:
+    """A session in use is renewed (a full SESSION_COOKIE_AGE again) once SESSION_RENEW_AFTER
+    seconds have passed since it was last renewed: one write a day per session, and a phone
+    that keeps asking for its session (the mobile app does before each send) never expires."""
+
+    KEY = "_renewed_at"
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and session.get("_auth_user_id"):
+            import time
+
+            now = int(time.time())
+            renewed = session.get(self.KEY)
+            if not isinstance(renewed, int) or now - renewed >= settings.SESSION_RENEW_AFTER:
+                session[self.KEY] = now  # modified: SessionMiddleware saves it and re-sends the cookie
+        return response
+
+
+LOCKED_OUT = "登录失败次数过多，请稍后再试 / too many failed sign-ins: try again later."
+
+
+def lockout_response(request, original_response, credentials):
+    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): 429 with Retry-After,
+    as JSON for the API and as a short page for the sign-in forms."""
+    from django.http import HttpResponse, JsonResponse
+
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": LOCKED_OUT, "code": "locked_out"}, status=429)
+    else:
+        response = HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(seconds)
+    return response

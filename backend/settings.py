@@ -7,6 +7,7 @@ docs/operations.md lists every variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -96,7 +97,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # its table only: API tokens are people.ApiToken (expiring, per device)
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -124,6 +126,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.middleware.SlidingSessionMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into a 429 page on every login form
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -208,6 +212,29 @@ AUTH_PASSWORD_VALIDATORS = [
 if env_bool("GRIDCASE_FAST_HASHER", False):  # the test suite only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# Sign-in lockout (django-axes, docs/security.md): after LOGIN_FAILURE_LIMIT failures in a row an
+# account is locked, and separately the client address, for LOGIN_LOCKOUT_MINUTES — on
+# /accounts/login/, /admin/login/ and POST /api/auth/token alike.
+AUTHENTICATION_BACKENDS = ["people.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; a row per successful sign-in is not needed
+AXES_CLIENT_IP_CALLABLE = "backend.middleware.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "backend.middleware.lockout_response"
+# The client address: REMOTE_ADDR, or — behind TRUSTED_PROXIES proxies that each append to
+# X-Forwarded-For (nginx: $proxy_add_x_forwarded_for) — the entry the outermost trusted proxy
+# added. Anything further left is the client's own claim and ignored.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+# API tokens (people/tokens.py): valid this long after issue or renewal.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 14)
+# Sessions slide: a session used after SESSION_RENEW_AFTER seconds gets a full SESSION_COOKIE_AGE again
+# (the mobile app asks for its session before each send, so a phone in use never signs out).
+SESSION_RENEW_AFTER = env_int("SESSION_RENEW_AFTER", 60 * 60 * 24)
+
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -258,8 +285,9 @@ IDEMPOTENCY_STALE_SECONDS = env_int("IDEMPOTENCY_STALE_SECONDS", 120)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "people.tokens.ExpiringTokenAuthentication",
     ],
+    "NUM_PROXIES": TRUSTED_PROXIES,  # throttles count the address client_ip() would name
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.exceptions.api_exception_handler",
@@ -295,5 +323,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every layout step at INFO and fontTools every subset: only their problems.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }

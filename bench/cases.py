@@ -34,7 +34,7 @@ import topology as topo  # noqa: E402
 SETUP = """
 import json
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 from cases.categories import seed_categories
 from cases.models import SmallClass
 from people.models import Organisation, Role, User
@@ -49,7 +49,7 @@ acceptor = User.objects.create_user('bench-acceptor', role=Role.ACCEPTOR, organi
 GridAssignment.objects.bulk_create([GridAssignment(grid=g, officer=officer) for g in Grid.objects.all()])
 import shapely
 points = [list(shapely.from_geojson(g).representative_point().coords[0]) for g in Grid.objects.values_list('geometry', flat=True)[:400]]
-print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor': Token.objects.create(user=acceptor).key,
+print(json.dumps({'officer': key_for(officer), 'acceptor': key_for(acceptor),
                   'category': SmallClass.objects.available().get(code='06011', big_class__kind='event').pk, 'points': points}))
 """
 

@@ -1,7 +1,8 @@
 """Who may see which case and grid: the one place these rules live (STYLE.md rule 19).
 
-The HTTP API, exports, map layers and (later) the WebSocket layer all call these helpers.
-- administrators (superusers): everything;
+The HTTP API, exports, map layers and the WebSocket live map (`live_groups_for` / `live_groups_of`)
+all call these helpers.
+- administrators (superusers, and the administrator role): everything;
 - patrol officers: cases in the grids they are assigned to, and their own reports;
 - handling unit members: cases their unit holds or has held;
 - centre roles (acceptor, shift leader, dispatcher, viewer): cases in their organisation's area,
@@ -20,11 +21,16 @@ from grids.models import Grid
 from people.models import CENTRE_ROLES, Role, User
 
 
+def sees_everything(user: User) -> bool:
+    """Superusers and the administrator role: every case, grid and area."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+
+
 def case_scope(user: User) -> Q | None:
     """The filter selecting the cases `user` may see; None means all of them."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if user.is_superuser:
+    if sees_everything(user):
         return None
     own = Q(reporter=user)
     if user.role == Role.OFFICER:
@@ -61,9 +67,9 @@ def get_case_for_user(user: User, pk: int) -> Case:
 
 def can_view_grid(user: User, grid: Grid) -> bool:
     """Officers see their own grids; centre roles their area's; units and admins every grid."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser or user.role == Role.UNIT_MEMBER:
+    if sees_everything(user) or user.role == Role.UNIT_MEMBER:
         return True
     if user.role == Role.OFFICER:
         return grid.assignments.filter(officer=user).exists()
@@ -76,3 +82,48 @@ def can_view_grid(user: User, grid: Grid) -> bool:
 def is_officer_of_grid(user: User, grid_id: int | None) -> bool:
     return grid_id is not None and user.role == Role.OFFICER and Grid.objects.filter(
         pk=grid_id, assignments__officer=user).exists()
+
+
+# --- the live map (WebSocket /ws/cases/): the same rules as groups ------------------------------
+# A person joins one group per clause of `case_scope`; a change of a case is sent to one group per
+# clause that admits it. So a change reaches exactly those who may see the case
+# (tests/test_permission_matrix.py checks it over every person and case).
+
+
+def live_groups_for(user: User) -> list[str]:
+    """The live-map groups `user` joins."""
+    from alerts.realtime import area_group, grid_group, reporter_group, unit_group
+
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if sees_everything(user):
+        return [area_group(None)]
+    if user.role in CENTRE_ROLES and user.organisation_id:
+        area = user.area
+        return [area_group(area.code if area else None)]
+    groups = [reporter_group(user.pk)]
+    if user.role == Role.OFFICER:
+        groups += [grid_group(g) for g in user.grid_assignments.values_list("grid_id", flat=True).distinct()]
+    if user.role == Role.UNIT_MEMBER and user.organisation_id:
+        groups.append(unit_group(user.organisation_id))  # cases the unit holds or has held
+    return groups
+
+
+def live_groups_of(case: Case) -> list[str]:
+    """Every live-map group a change of `case` goes to: the city, the areas containing its grid,
+    its grid, every unit that holds or has held it, its reporter."""
+    from alerts.realtime import area_group, grid_group, reporter_group, unit_group
+    from cases.models import CaseEvent
+
+    groups = [area_group(None)]
+    if case.grid_id:
+        code = case.grid.code
+        groups += [area_group(code[:n]) for n in (6, 9, 12)] + [grid_group(case.grid_id)]
+    units = {case.unit_id} if case.unit_id else set()
+    if case.pk:
+        units |= set(CaseEvent.objects.filter(case_id=case.pk, unit__isnull=False)
+                     .values_list("unit_id", flat=True).distinct())
+    groups += [unit_group(u) for u in sorted(units)]
+    if case.reporter_id:
+        groups.append(reporter_group(case.reporter_id))
+    return groups

@@ -27,6 +27,7 @@ from cases.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 STALE_AFTER = dt.timedelta(minutes=2)  # the default of settings.IDEMPOTENCY_STALE_SECONDS
+INSERT_ATTEMPTS = 5
 
 
 class IdempotencyError(Exception):
@@ -52,11 +53,19 @@ def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None,
         raise IdempotencyError(400, "Idempotency-Key header is required (a UUID made once per report).")
     if not KEY_PATTERN.match(key):
         raise IdempotencyError(400, "Idempotency-Key must be 1–255 printable ASCII characters.")
-    try:
-        return _insert(IdempotencyRecord(user=user, key=key, fingerprint=print_)), None
-    except IntegrityError:
-        pass
-    record = IdempotencyRecord.objects.get(user=user, key=key)
+    # Insert, or read the record that holds the key. Between a failed insert and the read, the
+    # holder may have been refused and forgotten its record: then the key is free again and the
+    # insert is retried (a few times; under that much contention the client is told to retry).
+    for _attempt in range(INSERT_ATTEMPTS):
+        try:
+            return _insert(IdempotencyRecord(user=user, key=key, fingerprint=print_)), None
+        except IntegrityError:
+            pass
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is not None:
+            break
+    else:
+        raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
     if record.fingerprint != print_:
         raise IdempotencyError(422, "This Idempotency-Key was used with a different request body.")
     if record.state == IdempotencyRecord.State.DONE:
@@ -65,9 +74,8 @@ def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None,
     cutoff = timezone.now() - (dt.timedelta(seconds=stale) if stale is not None else STALE_AFTER)
     taken = IdempotencyRecord.objects.filter(pk=record.pk, state="in_flight", created_at__lt=cutoff).update(
         created_at=timezone.now())
-    if taken:  # the first attempt died without finishing: this retry does the work
-        record.refresh_from_db()
-        return record, None
+    if taken and (record := IdempotencyRecord.objects.filter(pk=record.pk).first()) is not None:
+        return record, None  # the first attempt died without finishing: this retry does the work
     raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
 
 

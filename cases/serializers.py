@@ -11,20 +11,63 @@ from rest_framework import serializers
 
 from cases import deadlines
 from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
-from people.models import CENTRE_ROLES, Organisation
+from people.models import CENTRE_ROLES, Organisation, Role
 
 MAX_PHOTOS = 9
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number, or a numeric string (forms send those); never a boolean (`true` is not 1.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LocationFields(serializers.Serializer):
-    lon = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lon = StrictFloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    lat = StrictFloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     address = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
     def validate(self, data):
         if (data.get("lon") is None) != (data.get("lat") is None):
             raise serializers.ValidationError({"lat" if data.get("lat") is None else "lon": _("Give lon and lat together.")})
         return data
+
+
+# JSON a client sends in `attributes` and `contact`: bounded before anything is written (a body
+# nested ~300 levels deep answered 500 after the case was stored; issue #16 item 2).
+MAX_JSON_DEPTH = 8
+MAX_JSON_BYTES = 16 * 1024
+
+
+def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTES) -> str | None:
+    """Why `value` is not an acceptable JSON input (too deep, too large), or None. Iterative: a
+    deep value cannot exhaust the stack here."""
+    stack, size = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return str(_("nested deeper than %(n)d levels") % {"n": max_depth})
+        if isinstance(item, dict):
+            size += sum(len(str(k)) + 4 for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            size += len(str(item)) + 2
+        if size > max_bytes:
+            return str(_("larger than %(n)d bytes") % {"n": max_bytes})
+    return None
+
+
+class BoundedJSONField(serializers.JSONField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if problem := json_problem(value):
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class CaseCreateSerializer(LocationFields):
@@ -34,13 +77,18 @@ class CaseCreateSerializer(LocationFields):
                                                   help_text=_("Small class id (GET /api/categories/)"))
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
-    attributes = serializers.JSONField(required=False, default=dict)
+    attributes = BoundedJSONField(required=False, default=dict)
     client_uuid = serializers.UUIDField(required=False, allow_null=True,
                                         help_text=_("Made once per report on the device; retries reuse it."))
     occurred_at = serializers.DateTimeField(required=False, allow_null=True)
     self_handle = serializers.BooleanField(required=False, default=False,
                                            help_text=_("Fixed on the spot by the reporting officer (after-photo required)."))
     contact = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+
+    def validate_contact(self, value: dict) -> dict:
+        if len(value) > 20:
+            raise serializers.ValidationError(_("At most 20 contact entries."))
+        return value
 
     def validate(self, data):
         data = super().validate(data)
@@ -154,10 +202,12 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
     duplicates for the centre (or for anyone with `duplicates=True`: the reporter's 201).
     `fresh`: `case` is the object `workflow.report_case` just returned, with its category, grid and
     reporter loaded and `case.made` (its event and photos) — nothing is read again."""
-    from cases.access import visible_cases
+    from cases.access import sees_everything, visible_cases
     from cases.duplicates import duplicate_candidates
     from cases.workflow import allowed_actions
 
+    if _public_reader(user):
+        return public_case_detail(case, user, duplicates=duplicates)
     if fresh:
         events, photos = [case.made.event], case.made.photos
     else:
@@ -178,13 +228,46 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
         "photos": [photo_dict(p) for p in photos],
         "allowed_actions": allowed_actions(case, user) if user is not None else [],
     })
-    centre = user is not None and (user.is_superuser or user.role in CENTRE_ROLES)
+    centre = user is not None and (sees_everything(user) or user.role in CENTRE_ROLES)
     if centre:
         body["reporter_contact"] = case.reporter_contact
     if centre or (duplicates and user is not None):
         body["duplicates"] = duplicate_list(duplicate_candidates(
             category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk,
             radius=_duplicate_radius(case.category), among=visible_cases(user))) if case.is_open else []
+    return body
+
+
+def _public_reader(user) -> bool:
+    return user is not None and not user.is_superuser and user.role == Role.PUBLIC
+
+
+def public_case_detail(case: Case, user, *, duplicates: bool = False) -> dict:
+    """A citizen's own case: what the public status page shows, nothing more (open311/public.py) —
+    the status in words, fixed step words, the handling unit's name, their own report photos;
+    no staff names, no reasons staff wrote, no internal data."""
+    from open311 import public
+
+    case = (Case.objects.select_related("category", "unit", "duplicate_of").get(pk=case.pk))
+    label, zh, en = public.status_words(case)
+    photos = case.photos.filter(stage=Photo.Stage.REPORT).order_by("id")
+    body = {
+        "id": case.pk, "number": case.number, "status": case.status, "status_display": label,
+        "status_notes": f"{zh} / {en}", "version": case.version, "source": case.source,
+        "category": {"id": case.category_id, "code": case.category.code, "name": case.category.name},
+        "lon": case.lon, "lat": case.lat, "address": case.address,
+        "description": "" if public.is_withdrawn(case) else case.description,
+        "unit": {"id": case.unit_id, "name": case.unit.name} if case.unit_id else None,
+        "reported_at": _iso(case.reported_at), "deadline": _iso(case.deadline),
+        "closed_at": _iso(case.closed_at),
+        "events": [{"at": _iso(step.at), "text": step.text} for step in public.timeline(case)],
+        "photos": [] if public.is_withdrawn(case) else [
+            {"id": p.pk, "stage": p.stage, "thumbnail": reverse("case-photo", args=[p.pk, "thumbnail"]),
+             "public": reverse("case-photo", args=[p.pk, "public"])} for p in photos],
+        "allowed_actions": [],
+    }
+    if duplicates:
+        body["duplicates"] = []  # others' cases are not theirs to see
     return body
 
 

@@ -51,27 +51,35 @@ def _form_data(request) -> dict:
             if isinstance(data.get(key), str):
                 try:
                     data[key] = json.loads(data[key] or "{}")
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise ValidationError({key: "Not valid JSON."}) from None
         data.pop("photos", None)
         return data
+    if not isinstance(request.data, dict):  # a JSON body that is a list, a string, a number or null
+        raise ValidationError("The request body must be a JSON object.")
     return dict(request.data)
 
 
-def store_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[dict]:
-    """Validate, process and store each uploaded photo — outside any database transaction."""
+def process_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[tuple]:
+    """Validate and process every uploaded photo in memory — nothing is written yet, so a request
+    refused later (a bad photo among good ones, a permission) leaves no file behind."""
     files = request.FILES.getlist("photos")
     if len(files) > MAX_PHOTOS:
         raise ValidationError({"photos": f"At most {MAX_PHOTOS} photos per action."})
-    stored = []
+    processed = []
     for upload in files:
         try:
-            processed = photos.process_photo(upload, filename=upload.name)
+            photo = photos.process_photo(upload, filename=upload.name)
         except photos.PhotoRejected as exc:
             raise ValidationError({"photos": f"{upload.name}: {exc.message}"}) from None
-        flags = photos.compare_evidence(processed, lon=lon, lat=lat, reported_at=reported_at)
-        stored.append(photos.photo_record(processed, photos.store_photo(processed), flags))
-    return stored
+        processed.append((photo, photos.compare_evidence(photo, lon=lon, lat=lat, reported_at=reported_at)))
+    return processed
+
+
+def write_uploads(processed: list[tuple]) -> list[dict]:
+    """Store processed photos (files first, rows second: R14) — once every check has passed,
+    outside any database transaction."""
+    return [photos.photo_record(photo, photos.store_photo(photo), flags) for photo, flags in processed]
 
 
 @extend_schema(request=CaseCreateSerializer, parameters=[CaseListQuery],
@@ -158,23 +166,23 @@ def _report(request, data: dict, record) -> tuple[int, dict]:
             raise ValidationError({"client_uuid": "This report id belongs to another reporter's case."})
         return status.HTTP_200_OK, case_detail(known, user)
     now = timezone.now()
-    stored = store_uploads(request, lon=v.get("lon"), lat=v.get("lat"), reported_at=v.get("occurred_at") or now)
     source = Source.PUBLIC if user.role == Role.PUBLIC else v.get("source") or (
         Source.PATROL if user.role == Role.OFFICER else "")
     if not source:
         raise ValidationError({"source": "Say where the report came from (e.g. hotline_12345)."})
+    processed = process_uploads(request, lon=v.get("lon"), lat=v.get("lat"), reported_at=v.get("occurred_at") or now)
     report = workflow.Report(
         category=v["category"], source=source, lon=v.get("lon"), lat=v.get("lat"), address=v.get("address", ""),
         description=v.get("description", ""), attributes=v.get("attributes") or {}, client_uuid=v.get("client_uuid"),
-        occurred_at=v.get("occurred_at"), contact=v.get("contact") or {}, photos=stored if not v["self_handle"] else [],
-        evidence_flags=sorted({flag for p in stored for flag in p["flags"]}), category_checked=True)
+        occurred_at=v.get("occurred_at"), contact=v.get("contact") or {},
+        evidence_flags=sorted({flag for _photo, flags in processed for flag in flags}), category_checked=True)
+    # Everything is checked (the self-handle's photo and grid too) before a file is written.
+    workflow.check_report(report, reporter=user, self_handle=v["self_handle"], photos=len(processed))
+    report.photos = write_uploads(processed)
     # The idempotency record names the case in the case's own transaction: a worker dying after
-    # the commit leaves a record a retry answers from.
-    case = workflow.report_case(report, reporter=user, now=now,
+    # the commit leaves a record a retry answers from. Report and self-handle are one transaction.
+    case = workflow.report_case(report, reporter=user, now=now, self_handle=v["self_handle"],
                                 also=lambda made: type(record).objects.filter(pk=record.pk).update(case=made))
-    if v["self_handle"]:
-        workflow.transition(case, "self_handle", actor=user, version=case.version,
-                            inputs=workflow.Inputs(photos=stored), now=now)
     return status.HTTP_201_CREATED, case_detail(case, user, fresh=not v["self_handle"], duplicates=True)
 
 
@@ -195,7 +203,7 @@ def _if_match_version(request) -> int | None:
     if not header:
         return None
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
         raise ValidationError({"If-Match": "If-Match must carry the case's ETag, e.g. \"3\"."})
     return int(value)
 
@@ -220,7 +228,10 @@ def transition_view(request, pk: int):
         amount_minutes=v.get("amount_minutes"),
         location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
     if request.FILES:
-        inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
+        processed = process_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
+        inputs.photos = processed  # counted by the checks; files are written only for an allowed action
+        workflow.check_transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
+        inputs.photos = write_uploads(processed)
     workflow.transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
     case.refresh_from_db()
     return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})
@@ -229,7 +240,8 @@ def transition_view(request, pk: int):
 def _duplicate_target(user, ref: str | None) -> Case | None:
     if not ref:
         return None
-    match = Q(number=ref) | Q(pk=int(ref)) if ref.isdigit() and len(ref) < 13 else Q(number=ref)
+    # ASCII digits only: str.isdigit() also takes "²" (int() refuses it) and "١٢" (int() reads 12).
+    match = Q(number=ref) | Q(pk=int(ref)) if ref.isascii() and ref.isdigit() and len(ref) < 13 else Q(number=ref)
     return visible_cases(user).filter(match).first()  # None: the workflow names the problem
 
 

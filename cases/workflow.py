@@ -176,18 +176,7 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
     now = now or timezone.now()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
-        if version is not None and version != case.version:
-            raise VersionConflict(case, version)
-        rule = TABLE.get((case.status, action))
-        if rule is None:
-            raise TransitionNotAllowed(_not_possible(case, action), case)
-        if actor.role not in rule.roles:
-            raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
-                                   % {"role": actor.get_role_display() or "—", "action": action})
-        if not _acts_on_case(case, actor, action):
-            raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": action})
-        _check_pending(case, rule, action)
-        _check_inputs(case, rule, action, inputs)
+        rule = _checked(case, action, actor=actor, version=version, inputs=inputs)
         from_status, unit_before = case.status, case.unit
         to_status = _target(case, rule, inputs)
         data = EFFECTS.get(action, _no_effect)(case, inputs, now)
@@ -204,6 +193,30 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         _attach_photos(case, event, inputs.photos, actor, stage=action)
         notify_event(event)
     return event
+
+
+def _checked(case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs) -> Rule:
+    """Every check of `transition()`, in its order; the rule that applies, or the first refusal."""
+    if version is not None and version != case.version:
+        raise VersionConflict(case, version)
+    rule = TABLE.get((case.status, action))
+    if rule is None:
+        raise TransitionNotAllowed(_not_possible(case, action), case)
+    if actor.role not in rule.roles:
+        raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
+                               % {"role": actor.get_role_display() or "—", "action": action})
+    if not _acts_on_case(case, actor, action):
+        raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": action})
+    _check_pending(case, rule, action)
+    _check_inputs(case, rule, action, inputs)
+    return rule
+
+
+def check_transition(case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs) -> None:
+    """Run the checks of `transition()` without writing anything (no lock either): the API calls it
+    before it writes a request's photo files, so a refused action leaves no file behind.
+    `inputs.photos` only needs to say how many photos come. `transition()` checks again under its lock."""
+    _checked(case, action, actor=actor, version=version, inputs=inputs)
 
 
 def _not_possible(case: Case, action: str) -> str:
@@ -480,8 +493,37 @@ class Report:
     category_checked: bool = False
 
 
+def check_report(report: Report, *, reporter: User | None, self_handle: bool = False,
+                 photos: int | None = None) -> None:
+    """Every check `report_case()` makes, without writing anything: the API runs it before it
+    writes a request's photo files. `photos`: how many photos come (default: `report.photos`).
+
+    With `self_handle` (an officer fixed the problem on the spot, DOMAIN §4) the checks of the
+    table's self_handle row run too: an officer, at least one (after-)photo, a point in one of the
+    officer's grids."""
+    if reporter is not None and reporter.role not in REPORT_ROLES:
+        raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
+    if not report.category_checked and not SmallClass.objects.available().filter(pk=report.category.pk).exists():
+        raise ValidationError({"category": _("Category %(code)s is not in use.") % {"code": report.category.code}})
+    validate_attributes(report.category, report.attributes)
+    if not self_handle:
+        return
+    from cases.access import is_officer_of_grid
+    from grids.geo import locate
+
+    rule = TABLE[(S.REPORTED, "self_handle")]
+    if reporter is None or reporter.role not in rule.roles:
+        raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
+                               % {"role": reporter.get_role_display() if reporter else "—", "action": "self_handle"})
+    if not (report.photos if photos is None else photos):
+        raise ValidationError({"photos": _("At least one photo is required to %(action)s.") % {"action": "self_handle"}})
+    grid_id = locate(report.lon, report.lat).grid_id if report.lon is not None and report.lat is not None else None
+    if not is_officer_of_grid(reporter, grid_id):
+        raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": "self_handle"})
+
+
 def report_case(report: Report, *, reporter: User | None, now: dt.datetime | None = None,
-                also: Callable[[Case], object] | None = None) -> Case:
+                also: Callable[[Case], object] | None = None, self_handle: bool = False) -> Case:
     """Create a case in `reported` with its first event ("report").
 
     Rules: officers, acceptors (hotline) and the public report; the category must be available;
@@ -491,15 +533,17 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
     `also(case)` runs inside the creating transaction (the API links its idempotency record).
     A new case comes back with `case.made` (its event and photos) and its category, grid and
     reporter loaded: `case_detail(case, user, fresh=True)` answers without reading them again.
+
+    `self_handle`: the reporting officer fixed it on the spot. The case is reported and
+    self-handled in ONE transaction, after every check of both (`check_report`): a refused
+    self-handle stores nothing. `report.photos` are then the self-handle's after-photos.
     """
     now = now or timezone.now()
     if reporter is not None and reporter.role not in REPORT_ROLES:
         raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
     if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
         return existing
-    if not report.category_checked and not SmallClass.objects.available().filter(pk=report.category.pk).exists():
-        raise ValidationError({"category": _("Category %(code)s is not in use.") % {"code": report.category.code}})
-    validate_attributes(report.category, report.attributes)
+    check_report(report, reporter=reporter, self_handle=self_handle)
     standard = getattr(report.category, "case_standard", None)
     case = Case(category=report.category, source=report.source, description=report.description,
                 attributes=report.attributes, client_uuid=report.client_uuid, occurred_at=report.occurred_at,
@@ -517,13 +561,18 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
             case.save()
             event.case = case
             event.save(force_insert=True)
-            photos = _attach_photos(case, event, report.photos, reporter, stage="report")
+            photos = [] if self_handle else _attach_photos(case, event, report.photos, reporter, stage="report")
             notify_event(event, told=told)
             if also is not None:
                 also(case)
+            if self_handle:
+                transition(case, "self_handle", actor=reporter, version=case.version,
+                           inputs=Inputs(photos=report.photos), now=now)
     except IntegrityError:
         if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
             return existing  # a concurrent request with the same client id won
         raise
+    if self_handle:
+        case.refresh_from_db()
     case.made = Made(event, photos)
     return case

@@ -104,8 +104,14 @@ def locate(request):
 @extend_schema(responses={200: GridDetailSerializer, **errors(403, 404)})
 @api_view(["GET"])
 def grid_detail(request, code: str):
-    """One grid with its parents, responsible unit and officers."""
+    """One grid with its parents and responsible unit; its officers only for those who may see
+    the grid's people (cases.access.can_view_grid), else an empty list."""
+    from cases.access import can_view_grid
+
     grid = get_object_or_404(
         Grid.objects.select_related("community__parent__parent", "responsible_unit")
         .prefetch_related("officers"), code=code)
-    return Response(GridDetailSerializer(grid).data)
+    data = GridDetailSerializer(grid).data
+    if not can_view_grid(request.user, grid):
+        data["officers"] = []
+    return Response(data)

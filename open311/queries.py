@@ -41,6 +41,9 @@ MAX_RADIUS_M = 50_000.0
 M_PER_DEG_LAT = 110_540.0
 M_PER_DEG_LON_AT_EQUATOR = 111_320.0
 
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+
 Window = tuple[dt.datetime, dt.datetime]
 # A "+08:00" offset sent without URL-encoding arrives as " 08:00".
 _UNENCODED_PLUS = re.compile(r"([T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
@@ -165,10 +168,18 @@ def _moment(params: QueryDict, name: str, errors: list[str], *, end: bool = Fals
     except ValueError:
         moment = day = None
     if moment is not None:
-        return timezone.make_aware(moment, tz) if timezone.is_naive(moment) else moment
-    if day is not None:
+        moment = timezone.make_aware(moment, tz) if timezone.is_naive(moment) else moment
+    elif day is not None and dt.date(1970, 1, 1) <= day < dt.date(9000, 1, 1):
         start = dt.datetime.combine(day, dt.time(), tz)
-        return start + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else start
+        moment = start + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else start
+    elif day is not None:
+        moment = dt.datetime.combine(day, dt.time(), dt.timezone.utc)  # refused just below
+    if moment is not None:
+        # Windows are 90 days wide and compared in UTC: far ends of the calendar would overflow.
+        if not EARLIEST <= moment <= LATEST:
+            errors.append(f"{name}: {value!r} is outside {EARLIEST.year}–{LATEST.year - 1}.")
+            return None
+        return moment
     errors.append(f"{name}: {value!r} is not a W3C date-time (e.g. 2026-01-01T00:00:00+08:00).")
     return None
 

@@ -3,11 +3,14 @@ report and "my reports" screens need. Thin views (STYLE.md §4.4)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from backend.openapi import errors
@@ -39,6 +42,7 @@ def coverage_view(request):
     their area's officers, administrators everyone's."""
     query = CoverageQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
+    _check_coverage_query(query.validated_data)
     officers = coverage.officers_visible_to(request.user)
     if officers is None:
         raise PermissionDenied("Patrol coverage is for officers, the centre and administrators.")
@@ -49,6 +53,16 @@ def coverage_view(request):
         officers = officers.filter(pk=officer.pk)
     day = query.validated_data.get("day") or timezone.localdate()
     return Response(coverage_dict(coverage.daily_coverage(day, officers)))
+
+
+def _check_coverage_query(v: dict) -> None:
+    """Ids are ASCII digits ("²" and "١٢" are digits to str.isdigit()); days a working calendar can hold."""
+    ref = v.get("officer") or ""
+    if ref.isdigit() and not ref.isascii():
+        raise ValidationError({"officer": ["An officer id is written in ASCII digits (0-9)."]})
+    day = v.get("day")
+    if day is not None and not dt.date(1970, 1, 1) <= day <= dt.date(8999, 12, 31):
+        raise ValidationError({"day": ["Give a day between 1970-01-01 and 8999-12-31."]})
 
 
 @extend_schema(parameters=[NearbyQuery], responses={200: dict, **errors(400, 403)})

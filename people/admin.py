@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from people.models import Organisation, User
+from people.models import ApiToken, Organisation, User
 
 _WORK_FIELDSET = (_("Organisation and role"), {"fields": ("organisation", "role", "phone")})
 
@@ -38,3 +38,21 @@ class GridcaseUserAdmin(UserAdmin):
     search_fields = (*UserAdmin.search_fields, "phone")
     list_select_related = ("organisation",)
     autocomplete_fields = ("organisation",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Administrators see every person's API tokens and revoke them by deleting (docs/security.md).
+    Tokens are issued by signing in (POST /api/auth/token): the admin cannot make one."""
+
+    list_display = ("user", "device", "created_at", "expires_at", "last_used_at")
+    search_fields = ("user__username", "device")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "device", "created_at", "expires_at", "last_used_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,3 +92,24 @@ class User(AbstractUser):
     def area(self):
         """The area this person's view is bounded by; None means the whole city."""
         return self.organisation.area if self.organisation_id else None
+
+
+class ApiToken(models.Model):
+    """An API token of one person on one device (docs/security.md). Only the SHA-256 digest of the
+    key is stored: the key is shown once, when it is issued. A token expires; a new sign-in on
+    the same device replaces that device's token; logout, the person or an administrator revokes it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    device = models.CharField(_("device"), max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [models.UniqueConstraint(fields=["user", "device"], name="one_api_token_per_device")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.device}"

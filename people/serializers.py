@@ -8,6 +8,8 @@ from people.models import User
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+    device = serializers.CharField(max_length=100, required=False, default="default",
+                                   help_text="A name for this device; a new sign-in replaces its token.")
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -74,6 +74,12 @@ class RequestSerializer(serializers.Serializer):
             span = parse(data["kind"], data["period"])
         except ValueError as error:
             raise serializers.ValidationError({"period": str(error)}) from None
+        except OverflowError:  # 0001-W01 and the like: its start is before year 1 in UTC
+            raise serializers.ValidationError({"period": _("%(text)s is out of the calendar's range.")
+                                               % {"text": data["period"]}}) from None
+        if span.start.year < 1970:
+            raise serializers.ValidationError({"period": _("%(text)s is before 1970: no cases to report.")
+                                               % {"text": data["period"]}})
         if span.end > timezone.now():
             raise serializers.ValidationError({"period": _("%(label)s has not ended yet: a report covers a "
                                                            "complete period.") % {"label": span.label}})
@@ -150,11 +156,13 @@ def _find(kind: str, period: str, revision: str | None) -> Report:
     else:
         try:
             span = parse(kind, period)
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise Http404(str(error)) from None
+        if span.start.year < 1970:  # before any case; and its start would overflow in UTC
+            raise Http404(_("That report has not been published."))
         period_rows = published.filter(start=span.start)
     if revision:
-        if not revision.isdigit():
+        if not (revision.isascii() and revision.isdigit() and len(revision) < 10):
             raise Http404(_("A revision is a number."))
         period_rows = period_rows.filter(revision=int(revision))
     report = period_rows.order_by("-revision").first()

@@ -29,7 +29,7 @@ import topology as topo  # noqa: E402
 SETUP = """
 import django, json; django.setup()
 import shapely
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass
 from grids.geo import to_geojson
 from grids.models import Area, Grid, GridAssignment
@@ -47,7 +47,7 @@ CaseStandard.objects.create(small_class=cat)
 officer = User.objects.create_user('officer', role=Role.OFFICER, organisation=centre)
 acceptor = User.objects.create_user('acceptor', role=Role.ACCEPTOR, organisation=centre)
 GridAssignment.objects.create(grid=g, officer=officer)
-print(json.dumps({'officer': Token.objects.create(user=officer).key, 'acceptor': Token.objects.create(user=acceptor).key,
+print(json.dumps({'officer': key_for(officer), 'acceptor': key_for(acceptor),
                   'category': cat.pk}))
 """
 

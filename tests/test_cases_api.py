@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 
 from cases.models import Case, CaseEvent, IdempotencyRecord, Status
 from tests.cast import IN_A, case_in, jpeg_bytes, make_cast
@@ -80,8 +80,8 @@ def test_full_lifecycle_through_the_api_leaves_exactly_the_expected_events():
 
 def test_token_clients_work_like_sessions(client):
     cast = make_cast()
-    token = Token.objects.create(user=cast.officer)
-    response = create(client, new_report(cast), HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = key_for(cast.officer)
+    response = create(client, new_report(cast), HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 201
 
 
@@ -282,7 +282,7 @@ def _race(n: int, call) -> list:
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_creates_with_one_key_make_one_case(live_server):
     cast = make_cast()
-    token = Token.objects.create(user=cast.officer).key
+    token = key_for(cast.officer)
     body = new_report(cast)
     results = _race(20, lambda: _post_json(f"{live_server.url}/api/cases/", token, body,
                                            {"Idempotency-Key": "one-key-for-all"}))
@@ -297,7 +297,7 @@ def test_twenty_concurrent_creates_with_one_key_make_one_case(live_server):
 def test_two_concurrent_dispatches_one_wins_one_gets_409(live_server):
     cast = make_cast()
     case = case_in(cast, Status.DISPATCHING)
-    token = Token.objects.create(user=cast.dispatcher).key
+    token = key_for(cast.dispatcher)
     url = f"{live_server.url}/api/cases/{case.pk}/transition"
     results = _race(2, lambda: _post_json(url, token, {"action": "dispatch", "version": case.version,
                                                        "unit": cast.unit.pk}))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.test import Client
@@ -40,6 +41,8 @@ ENDPOINTS = {
     "console-queues": "list", "console-grid-counts": "list", "metric-cases": "list",
     # per person, never about others' objects
     "alerts-unread": "own", "alerts-read": "own", "api-me": "own", "patrol-points": "own",
+    # API tokens: one's own (administrators: anyone's), tests/test_security_auth.py
+    "api-token-renew": "own", "api-logout": "own", "api-tokens": "own", "api-token-revoke": "own",
     "patrol-coverage": "role", "metrics": "role", "console-units": "role",
     # public by design (DOMAIN §10 Open311, the map layers, the dictionary): checked for what they
     # must not show (non-public cases, originals)
@@ -90,7 +93,8 @@ def build_world():
     street = Area.objects.get(code=cast.grid.code[:9])
     street_office = make_organisation(kind=Organisation.Kind.CENTRE, code="street-centre", area=street)
     area_viewer = make_user(role=Role.VIEWER, username="street_viewer", organisation=street_office)
-    people = {"admin": admin, "acceptor": cast.acceptor, "shift_leader": cast.shift_leader,
+    admin_role = make_user(role=Role.ADMIN, username="city_admin")  # the administrator role, no superuser
+    people = {"admin": admin, "admin_role": admin_role, "acceptor": cast.acceptor, "shift_leader": cast.shift_leader,
               "dispatcher": cast.dispatcher, "viewer": cast.viewer, "area_viewer": area_viewer,
               "officer": cast.officer, "officer_elsewhere": cast.officer_elsewhere, "unit_member": cast.unit_member,
               "other_unit_member": cast.other_unit_member, "public": cast.public, "anonymous": None}
@@ -111,17 +115,19 @@ def build_world():
         moved = act(moved, action, actor, **inputs)
     # p: a citizen's report in grid A, with a photo (Open311 shows its public copy)
     p = report(cast, by=cast.public, source="public", photos=[photo_record()])
-    everything = {a.pk, b.pk, moved.pk, p.pk}
+    # o: the officer's own report in grid B, outside the officer's grids
+    o = report(cast, by=cast.officer, at=IN_B)
+    everything = {a.pk, b.pk, moved.pk, p.pk, o.pk}
     visible = {
-        "admin": everything, "acceptor": everything, "shift_leader": everything, "dispatcher": everything,
+        "admin": everything, "admin_role": everything, "acceptor": everything, "shift_leader": everything, "dispatcher": everything,
         "viewer": everything, "area_viewer": {a.pk, p.pk},  # grid A's street only
-        "officer": {a.pk, p.pk}, "officer_elsewhere": {b.pk, moved.pk},
+        "officer": {a.pk, p.pk, o.pk}, "officer_elsewhere": {b.pk, moved.pk, o.pk},
         "unit_member": {a.pk, moved.pk}, "other_unit_member": {b.pk, moved.pk},
         "public": {p.pk}, "anonymous": set(),
     }
-    own = {name: {c.pk for c in (a, b, moved, p) if user is not None and c.reporter_id == user.pk}
+    own = {name: {c.pk for c in (a, b, moved, p, o) if user is not None and c.reporter_id == user.pk}
            for name, user in people.items()}
-    cases = {"a": a, "b": b, "moved": moved, "p": p}
+    cases = {"a": a, "b": b, "moved": moved, "p": p, "o": o}
     assert {c.status for c in cases.values()} == {Status.HANDLING, Status.REPORTED}
     return cast, people, cases, visible, own
 
@@ -137,7 +143,7 @@ def world():
     return cast, people, cases, visible, own, clients
 
 
-CONSOLE = {"admin", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer"}
+CONSOLE = {"admin", "admin_role", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer"}
 
 
 def _denied(code: int, who: str) -> bool:
@@ -309,7 +315,7 @@ def test_reports_are_read_by_their_roles_only(world):
     span = previous(containing(Kind.WEEKLY, timezone.now()))
     report = jobs.request(span)
     assert jobs.publish(jobs._claim(timezone.now())).state == "published"
-    readers = {"admin", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer", "unit_member",
+    readers = {"admin", "admin_role", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer", "unit_member",
                "other_unit_member"}
     urls = ["/api/reports/", f"/api/reports/{report.pk}", f"/api/reports/weekly/{span.key}.pdf",
             f"/api/reports/weekly/{span.key}.html", "/reports/", "/metrics/?level=unit"]
@@ -324,5 +330,116 @@ def test_reports_are_read_by_their_roles_only(world):
                 assert code == 403, (who, url, code)
         answer = client.post("/api/reports/", {"kind": "weekly", "period": (span.start - dt.timedelta(days=7)).date()
                                                .isoformat()}, content_type="application/json")
-        publishers = {"admin", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer"}
+        publishers = {"admin", "admin_role", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer"}
         assert answer.status_code == (202 if who in publishers else 403), (who, answer.status_code)
+
+
+# --- the live map's sockets (issue #16 item 9): derived from cases/access.py -----------------------
+
+
+def test_live_map_groups_admit_exactly_the_visible_cases(world):
+    from cases.access import live_groups_for, live_groups_of
+
+    _cast, people, cases, visible, _own, _clients = world
+    wrong = []
+    for who, user in people.items():
+        if user is None:
+            continue
+        joined = set(live_groups_for(user))
+        for label, case in cases.items():
+            reaches = bool(joined & set(live_groups_of(Case.objects.select_related("grid").get(pk=case.pk))))
+            if reaches != (case.pk in visible[who]):
+                wrong.append(f"{who} ← case {label}: reaches {reaches}, may see {case.pk in visible[who]}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_map_sockets_carry_exactly_the_visible_cases():
+    """Every person's /ws/cases/ socket over the real ASGI stack; one change of each case; each
+    socket gets the changes of the cases its person may see and no other. Anonymous: refused."""
+    from asgiref.sync import async_to_sync, sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings
+
+    from backend.asgi import application
+
+    cast, people, cases, visible, _own = build_world()
+    origin = (b"origin", b"http://testserver")
+
+    def headers(user):
+        if user is None:
+            return [origin]
+        client = Client()
+        client.force_login(user)
+        return [origin, (b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+                                    .encode())]
+
+    cookies = {who: headers(user) for who, user in people.items()}
+
+    def change_every_case():
+        for case in cases.values():
+            act(case, "supervise", cast.shift_leader)
+
+    async def scenario():
+        sockets, refused = {}, {}
+        for who, hdrs in cookies.items():
+            socket = WebsocketCommunicator(application, "/ws/cases/", headers=hdrs)
+            connected, code = await socket.connect()
+            if connected:
+                sockets[who] = socket
+            else:
+                refused[who] = code
+        await sync_to_async(change_every_case)()
+        got = {}
+        for who, socket in sockets.items():
+            numbers = set()
+            # receive_nothing waits without cancelling the application (receive_json_from's timeout would)
+            while not await socket.receive_nothing(timeout=1.5 if not numbers else 0.5, interval=0.02):
+                numbers.add((await socket.receive_json_from())["case"]["number"])
+            got[who] = numbers
+            await socket.disconnect()
+        return got, refused
+
+    got, refused = async_to_sync(scenario)()
+    assert set(refused) == {"anonymous"}
+    numbers = {c.pk: c.number for c in cases.values()}
+    wrong = [f"{who}: {sorted(seen)} ≠ {sorted(numbers[i] for i in visible[who])}"
+             for who, seen in got.items() if seen != {numbers[i] for i in visible[who]}]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_public_reads_their_own_case_as_the_status_page_shows_it(world):
+    cast, people, cases, _visible, _own, clients = world
+    p = act(cases["p"], "reject", cast.acceptor, reason="举报人与邻居有纠纷，疑似恶意投诉")
+    text = clients["public"].get(f"/api/cases/{p.pk}").content.decode()
+    staff = {u.username for who, u in people.items() if u is not None and who != "public"}
+
+    def values(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from values(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from values(v)
+        else:
+            yield node
+
+    leaked = staff & {v for v in values(json.loads(text)) if isinstance(v, str)}
+    assert not leaked, leaked
+    assert "恶意投诉" not in text and "不予受理" in text
+    body = clients["public"].get(f"/api/cases/{p.pk}").json()
+    assert body["status"] == "rejected" and body["allowed_actions"] == []
+
+
+def test_grid_officers_are_listed_only_to_those_who_may_see_the_grid(world):
+    cast, _people, _cases, _visible, _own, clients = world
+    sees = {"admin", "admin_role", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer", "officer",
+            "unit_member", "other_unit_member"}
+    for who, client in clients.items():
+        response = client.get(f"/api/grids/{cast.grid.code}")
+        if who == "anonymous":
+            assert response.status_code == 403
+            continue
+        assert response.status_code == 200, (who, response.status_code)
+        names = {o["username"] for o in response.json()["officers"]} if response.json()["officers"] else set()
+        assert (cast.officer.username in names) is (who in sees), (who, names)

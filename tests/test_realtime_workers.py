@@ -21,7 +21,7 @@ pytestmark = pytest.mark.redis
 SETUP = """
 import django, json; django.setup()
 import shapely
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 from cases import workflow
 from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass
 from grids.geo import to_geojson
@@ -52,7 +52,7 @@ for action, who in [('accept', 'acceptor'), ('register', 'shiftleader')]:
     case.refresh_from_db()
     workflow.transition(case, action, actor=people[who], version=case.version)
 case.refresh_from_db()
-tokens = {n: Token.objects.create(user=u).key for n, u in {**people, 'officer_b': other}.items()}
+tokens = {n: key_for(u) for n, u in {**people, 'officer_b': other}.items()}
 print(json.dumps({'tokens': tokens, 'case': case.pk, 'version': case.version, 'unit': unit.pk}))
 """
 
