@@ -162,6 +162,8 @@ if DATABASE_URL:
             _db.setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES = {"default": _db}
 else:
+    # The data folder is created wherever it is configured (a new GRIDCASE_DATA_DIR included).
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             # Django's SQLite backend plus a per-process write queue (backend/sqlite/base.py).
