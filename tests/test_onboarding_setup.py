@@ -93,20 +93,22 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
         assert ignored.returncode == 0, ".env must be git-ignored"
 
         # The README's commands, as written (its file names: layer.geojson, a.geojson, b.geojson).
-        layers = sorted((clone / "fixtures" / "sip").glob("*.geojson"))
-        shutil.copy(layers[0], clone / "a.geojson")
-        shutil.copy(layers[1], clone / "b.geojson")
-        shutil.copy(layers[0], clone / "layer.geojson")
+        # The demo's two layers, with the one decided code correction (fixtures/sip/code_map.csv) applied.
+        sip = clone / "fixtures" / "sip"
+        shutil.copy(sip / "sip_grid_comprehensive_826.geojson", clone / "a.geojson")
+        (clone / "b.geojson").write_text((sip / "sip_grid_dedicated_475.geojson").read_text()
+                                         .replace('"3205050060075010"', '"320505006007510"'))
+        shutil.copy(clone / "a.geojson", clone / "layer.geojson")
         python = ".venv/bin/python"
         dry = run(clone, python, "manage.py", "import_grids", "a.geojson", "b.geojson", "--dry-run")
         assert dry.returncode == 0, dry.stderr[-3000:]
         assert "1301 features read" in dry.stdout and "0 errors" in dry.stdout, dry.stdout[-2000:]
-        assert "Dry run" in dry.stdout or "dry run" in dry.stdout.lower()
+        assert "Dry run: nothing was written." in dry.stdout
         helped = run(clone, python, "manage.py", "import_grids", "--help")
         assert helped.returncode == 0 and "--dry-run" in helped.stdout
         written = run(clone, python, "manage.py", "import_grids", "layer.geojson")
         assert written.returncode == 0, written.stderr[-3000:]
-        assert "826 features read" in written.stdout and "0 created" not in written.stdout.split("Imported")[0]
+        assert "826 features read" in written.stdout and "0 grids created, 826 updated" in written.stdout, written.stdout
         # docs/worktime.md and docs/reports.md's commands run by hand too.
         calendar = run(clone, python, "manage.py", "seed_calendar")
         assert calendar.returncode == 0, calendar.stderr[-3000:]
