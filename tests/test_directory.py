@@ -212,3 +212,51 @@ def test_save_assignments_is_the_one_writer(tmp_path):
         assert counts["assignments new"] == 2
     else:
         assert in_force == {cast.grid.pk} and counts["assignments closed"] == 1  # cast.officer_elsewhere's
+
+
+def test_the_admin_page_previews_then_imports_and_shows_the_links(tmp_path):
+    from tests.factories import make_admin_user
+
+    cast = make_cast()
+    admin = Client()
+    admin.force_login(make_admin_user(username="root"))
+    url = "/admin/people/organisation/directory/"
+    assert b"directory/" in admin.get("/admin/people/organisation/").content
+    page = admin.get(url)
+    assert page.status_code == 200
+    template = admin.get(url + "template.xlsx")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+
+    before = snapshot()
+    bad = full(tmp_path, cast, assign=ASSIGN + [["320505006001999", "zhang.san", "2026-01-01", None]])
+    with bad.open("rb") as f:
+        refused = admin.post(url, {"workbook": f, "preview": "1"})
+    assert refused.status_code == 400
+    assert "网格分配" in refused.content.decode() and "320505006001999" in refused.content.decode()
+    assert b"upload_id" not in refused.content
+
+    with full(tmp_path, cast).open("rb") as f:
+        preview = admin.post(url, {"workbook": f, "preview": "1"})
+    assert preview.status_code == 200 and "people new: 4" in preview.content.decode()
+    assert snapshot() == before  # a preview writes nothing
+    upload_id = preview.context["upload_id"]
+    done = admin.post(url, {"upload_id": upload_id, "name": "city.xlsx"})
+    assert done.status_code == 200, done.content.decode()[-2000:]
+    assert "sign-in-links" in done.content.decode() and "/accounts/reset/" in done.content.decode()
+    assert User.objects.get(username="zhao.liu").organisation.code == "water"
+    replay = admin.post(url, {"upload_id": upload_id, "name": "city.xlsx"})
+    assert replay.status_code == 400  # the preview is used up
+
+    staff = make_user_staff()
+    assert staff.get(url).status_code == 403
+
+
+def make_user_staff() -> Client:
+    from tests.factories import make_user
+
+    user = make_user(role=Role.ADMIN, username="staffer")
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
