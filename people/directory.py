@@ -712,7 +712,9 @@ def write_template(target: str | Path | IO[bytes], *, today: dt.date | None = No
     sheet(PEOPLE, ([u.username, u.first_name or u.get_full_name(), u.phone,
                     u.organisation.code if u.organisation_id else "", ROLE_LABEL.get(u.role, u.role), "是"]
                    for u in people))
-    assignments = GridAssignment.objects.select_related("grid", "officer").order_by("grid__code", "officer__username")
+    # Only on grids in force: a grid the last grid import closed takes its assignments with it.
+    assignments = (GridAssignment.objects.filter(grid__in=Grid.objects.current(), officer__in=people)
+                   .select_related("grid", "officer").order_by("grid__code", "officer__username"))
     if _has_history():
         assignments = assignments.filter(until__isnull=True) | assignments.filter(until__gt=today)
     sheet(ASSIGNMENTS, ([a.grid.code, a.officer.username, a.since, getattr(a, "until", None)]

@@ -109,9 +109,16 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
         written = run(clone, python, "manage.py", "import_grids", "layer.geojson")
         assert written.returncode == 0, written.stderr[-3000:]
         assert "826 features read" in written.stdout and "0 grids created, 826 updated" in written.stdout, written.stdout
-        # docs/worktime.md and docs/reports.md's commands run by hand too.
-        calendar = run(clone, python, "manage.py", "seed_calendar")
-        assert calendar.returncode == 0, calendar.stderr[-3000:]
+        # "Bringing your own city": the directory as it is now, then checked as a city would edit it.
+        template = run(clone, python, "manage.py", "import_directory", "--template", "city.xlsx")
+        assert template.returncode == 0 and (clone / "city.xlsx").stat().st_size > 0, template.stderr[-3000:]
+        checked = run(clone, python, "manage.py", "import_directory", "city.xlsx", "--dry-run")
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+        assert "0 errors" in checked.stdout and "Dry run: nothing was written." in checked.stdout
+        # docs/worktime.md and docs/onboarding.md's commands run by hand too.
+        for command in (["seed_calendar"], ["seed_categories"]):
+            done = run(clone, python, "manage.py", *command)
+            assert done.returncode == 0, done.stderr[-3000:]
 
         # Production stays strict: DEBUG=0 in the environment never reads .env.
         strict = run(clone, python, "manage.py", "check", env=newcomer_env(DEBUG="0"))
