@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backend.monitoring import metrics_view
 from people import views as people_views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/auth/token", people_views.obtain_token, name="api-token"),
     path("api/me", people_views.me, name="api-me"),
     path("api/health", people_views.health, name="api-health"),
+    path("ops/metrics", metrics_view, name="ops-metrics"),
     path("api/", include("grids.urls")),
     path("api/", include("cases.urls")),
     path("api/", include("patrol.urls")),

@@ -57,7 +57,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             "prefix": ("区域编码前缀", "area prefix", "prefix", "区域"), "unit": ("处置单位", "unit", "处置单位编码"),
             "priority": ("优先级", "priority")},
 }
-REQUIRED = {ORGANISATIONS: ("code", "name", "kind"), PEOPLE: ("username", "name", "organisation", "role"),
+REQUIRED = {ORGANISATIONS: ("code", "name", "kind"), PEOPLE: ("username", "organisation", "role"),
             ASSIGNMENTS: ("grid", "officer", "start"), RULES: ("class", "unit")}
 
 KIND_NAMES = {"监督中心": Organisation.Kind.CENTRE, "监督指挥中心": Organisation.Kind.CENTRE,
@@ -272,9 +272,7 @@ def _read_person(report: DirectoryReport, row: int, cells: dict) -> None:
                    "at most 150)" if username else "a user name is required")
     elif username in RESERVED_USERNAMES:
         report.add(PEOPLE, row, "用户名", f"{username!r} is reserved for the system")
-    if not name:
-        report.add(PEOPLE, row, "姓名", "a name is required")
-    elif len(name) > 150:
+    if len(name) > 150:
         report.add(PEOPLE, row, "姓名", "longer than 150 characters")
     role = ROLE_NAMES.get(role_text) or ROLE_NAMES.get(role_text.lower())
     if role is None:
