@@ -14,7 +14,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
 	GRIDCASE_DATA_DIR=$(TEST_DIR) SQLITE_TEST_NAME=$(TEST_DIR)/gridcase-test.sqlite3
 
-.PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps
+.PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps report-fonts
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Gridcase needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
@@ -25,11 +25,30 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-migrate: install
-	mkdir -p var
+# Development settings for commands run by hand: manage.py reads .env (never with DEBUG=0 in the
+# environment). Written once, on the first `make run`; git-ignored; edit or delete it freely.
+.env:
+	@{ echo "# Written by 'make run' on its first start: the development settings 'make run' uses, read by"; \
+	   echo "# manage.py for commands run by hand (never when DEBUG=0 is in the environment). Not committed."; \
+	   echo "DEBUG=1"; echo "GRIDCASE_DEMO=1"; \
+	   if [ -n "$$GRIDCASE_DATA_DIR" ]; then echo "GRIDCASE_DATA_DIR=$$GRIDCASE_DATA_DIR"; fi; } > $@
+	@echo "Wrote .env (DEBUG=1, GRIDCASE_DEMO=1$${GRIDCASE_DATA_DIR:+, GRIDCASE_DATA_DIR=$$GRIDCASE_DATA_DIR}): commands run by hand use the same settings as make run."
+
+# The data folder (GRIDCASE_DATA_DIR, default var/) is created by the settings wherever it is.
+migrate: install .env
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
-run: migrate
+# Chinese fonts for the PDF reports (fonts-noto-cjk), installed the way `make test` installs its
+# system packages: with apt-get when run as root, else the command to run is printed. A report that
+# failed for a missing font is built again once the font is there (reports/jobs.py).
+report-fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then echo "Chinese fonts for the PDF reports: installed."; \
+	elif [ "$$(id -u)" = 0 ]; then echo "Installing fonts-noto-cjk (Chinese fonts for the PDF reports)…"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null \
+		  && echo "Installed fonts-noto-cjk."; } || echo "Could not install fonts-noto-cjk: PDF reports wait for it."; \
+	else echo "PDF reports need Chinese fonts: sudo apt-get install fonts-noto-cjk (reports wait for it, then build)."; fi
+
+run: migrate report-fonts
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
 

@@ -94,6 +94,10 @@ class Scheduler:
             function(now)
         except Exception:  # one failing job must not stop the others, nor the loop
             log.exception("scheduled job %s failed", job.name)
+        else:
+            from backend.monitoring import job_succeeded
+
+            job_succeeded(job.name, timezone.now())
 
     def run_forever(self) -> None:
         log.info("scheduler %s started", self.holder)

@@ -166,6 +166,8 @@ if DATABASE_URL:
             _db.setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES = {"default": _db}
 else:
+    # The data folder is created wherever it is configured (a new GRIDCASE_DATA_DIR included).
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             # Django's SQLite backend plus a per-process write queue (backend/sqlite/base.py).
@@ -315,14 +317,28 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+# LOG_FORMAT=json: one JSON object per line (backend/jsonlog.py), for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                   "json": {"()": "backend.jsonlog.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every layout step at INFO and fontTools every subset: only their problems.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
                 "fontTools": {"level": "WARNING"},
                 "axes": {"level": "WARNING"}},
 }
+
+# --- Monitoring (backend/monitoring.py, docs/operations.md) ----------------------------------
+# Prometheus metrics at /ops/metrics: django-prometheus counts requests and latencies around every
+# other middleware. Readable with `Authorization: Bearer $GRIDCASE_METRICS_TOKEN`, or without a
+# token only directly from this machine.
+METRICS_TOKEN = env_str("GRIDCASE_METRICS_TOKEN")
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
+              "django_prometheus.middleware.PrometheusAfterMiddleware"]

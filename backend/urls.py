@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backend.monitoring import metrics_view
 from people import views as people_views
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/auth/tokens/<int:pk>", people_views.token_revoke, name="api-token-revoke"),
     path("api/me", people_views.me, name="api-me"),
     path("api/health", people_views.health, name="api-health"),
+    path("ops/metrics", metrics_view, name="ops-metrics"),
     path("api/", include("grids.urls")),
     path("api/", include("cases.urls")),
     path("api/", include("patrol.urls")),

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass
+from cases.models import AutoDispatch, BigClass, CaseStandard, ClassificationStandard, DispatchRule, SmallClass
 
 
 @admin.register(ClassificationStandard)
@@ -164,3 +164,23 @@ class CaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DispatchRule)
+class DispatchRuleAdmin(admin.ModelAdmin):
+    """The responsibility list 权责清单; the city usually edits it in the directory workbook."""
+
+    list_display = ["small_class", "big_class", "area_prefix", "unit", "priority"]
+    list_filter = ["unit"]
+    search_fields = ["area_prefix", "small_class__code", "small_class__name", "big_class__code", "unit__name"]
+    autocomplete_fields = ["small_class", "big_class", "unit"]
+    list_select_related = ["small_class", "big_class__standard", "unit"]
+
+
+@admin.register(AutoDispatch)
+class AutoDispatchAdmin(admin.ModelAdmin):
+    """Small classes the system dispatches by itself right after registration (cases/dispatch_rules.py)."""
+
+    list_display = ["small_class", "enabled"]
+    list_editable = ["enabled"]
+    autocomplete_fields = ["small_class"]

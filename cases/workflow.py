@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from alerts.outbox import notify_event, recipients
 from backend import counters
 from cases import deadlines
+from cases.dispatch_rules import dispatch_automatically
 from cases.models import (
     OPEN_STATUSES,
     Case,
@@ -192,6 +193,8 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
             data=data)
         _attach_photos(case, event, inputs.photos, actor, stage=action)
         notify_event(event)
+        if action == "register":  # small classes the city dispatches automatically (cases/dispatch_rules.py)
+            dispatch_automatically(case, now=now)
     return event
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from cases import workflow
 from cases.access import get_case_for_user, visible_cases
+from cases.dispatch_rules import RuleBook, suggest_unit
 from cases.models import OPEN_STATUSES, Case, Status
 from cases.serializers import CaseListQuery, case_row
 from people.models import CENTRE_ROLES, Organisation, Role, User
@@ -57,12 +58,10 @@ def queue_order(user: User) -> list[str]:
     return [*first, *(key for key in QUEUES if key not in first)]
 
 
-def _suggested(case: Case) -> dict | None:
-    standard = getattr(case.category, "case_standard", None)
-    unit = standard.default_handling_unit if standard else None
-    if unit is None or not unit.active:
-        return None
-    return {"id": unit.pk, "name": unit.name}
+def _suggested(case: Case, book: RuleBook | None = None) -> dict | None:
+    """The city's dispatch rules, else the small class's default unit (cases/dispatch_rules.py)."""
+    unit = suggest_unit(case, book=book)
+    return None if unit is None else {"id": unit.pk, "name": unit.name}
 
 
 @extend_schema(responses=dict)
@@ -77,7 +76,8 @@ def units(request):
 @extend_schema(responses=dict)
 @api_view(["GET"])
 def case_suggestion(request, pk: int):
-    """`{"suggested_unit": {id, name} | null}`: the default handling unit of the case's small class."""
+    """`{"suggested_unit": {id, name} | null}`: the unit the city's dispatch rules name for the case's
+    small class and grid, else the small class's default handling unit."""
     _require_console(request.user)
     case = get_case_for_user(request.user, pk)
     return Response({"case": case.pk, "suggested_unit": _suggested(case)})
@@ -105,6 +105,7 @@ def queues(request):
     rows, _f = _filtered(request)
     now = timezone.now()
     result = []
+    book = RuleBook()
     for key in queue_order(request.user):
         selected = rows.filter(QUEUES[key])
         if key == "overdue":
@@ -116,7 +117,7 @@ def queues(request):
             "key": key,
             "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
             "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user),
-                      "suggested_unit": _suggested(c)} for c in page],
+                      "suggested_unit": _suggested(c, book)} for c in page],
         })
     return Response({"as_of": now, "queues": result})
 

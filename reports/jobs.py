@@ -9,7 +9,8 @@
   it), and the snapshot, the PDF, the workbook and the alerts are committed together. The numbers
   第N期/总第M期 are given when a report is first requested. A crash mid-build leaves the row `building` with an old claim; the next run
   takes it again after CLAIM_TIMEOUT. A build that raises marks the row `failed` with the error;
-  requesting the period again retries it.
+  requesting the period again retries it. A build that failed for want of a Chinese font
+  (`MissingFont`) is queued again by `run()` once a font is installed (looked for once a minute).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from reports.periods import Span, latest_due, span_from
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+FONT_LOOK_EVERY = dt.timedelta(minutes=1)
+_font_looked_at: dt.datetime | None = None
 READERS = (*CENTRE_ROLES, Role.UNIT_MEMBER, Role.ADMIN)
 
 
@@ -106,8 +109,24 @@ def run(now: dt.datetime | None = None) -> list[Report]:
         if not CaseEvent.objects.filter(at__lt=span.end).exists():
             continue
         request(span, automatic=True)
+    _requeue_missing_font(now)
     report = _claim(now)
     return [publish(report, now=now)] if report is not None else []
+
+
+def _requeue_missing_font(now: dt.datetime) -> int:
+    """Queue again the reports that failed for want of a Chinese font, once one is installed
+    (`make run` / `make system-deps` install fonts-noto-cjk). Looks for fonts at most once a minute,
+    and only while such a report exists. Returns how many were queued."""
+    global _font_looked_at
+    failed = Report.objects.filter(state=State.FAILED, error__startswith=f"{render.MissingFont.__name__}:")
+    if (_font_looked_at is not None and abs(now - _font_looked_at) < FONT_LOOK_EVERY) or not failed.exists():
+        return 0
+    _font_looked_at = now
+    render.chinese_font.cache_clear()  # it remembers "no font" too
+    if render.chinese_font() is None:
+        return 0
+    return failed.update(state=State.QUEUED, error="", progress=0, step="", claimed_at=None)
 
 
 def _claim(now: dt.datetime) -> Report | None:

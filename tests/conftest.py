@@ -4,7 +4,9 @@ message locally; under CI=true they make it fail (never skip)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +15,43 @@ import pytest
 IN_CI = os.environ.get("CI") == "true"
 # The long reliability budgets run only through `make reliability` (GRIDCASE_RELIABILITY=1).
 collect_ignore = [] if os.environ.get("GRIDCASE_RELIABILITY") == "1" else ["reliability"]
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+_scratch: dict[str, str | None] = {}
+
+
+def pytest_configure(config) -> None:
+    """Every temporary folder of the session goes into one scratch folder, removed at the end:
+    tempfile's (tempfile.mkdtemp, pytest's tmp_path) and the child processes' (TMPDIR), so no
+    `gridcase-*` folder is left in the system temp directory."""
+    folder = tempfile.mkdtemp(prefix="gridcase-tests-")
+    _scratch.update(folder=folder, tempdir=tempfile.tempdir, TMPDIR=os.environ.get("TMPDIR"))
+    tempfile.tempdir = folder
+    os.environ["TMPDIR"] = folder
+
+
+def pytest_unconfigure(config) -> None:
+    folder = _scratch.pop("folder", None)
+    if folder is None:
+        return
+    tempfile.tempdir = _scratch.pop("tempdir", None)
+    previous = _scratch.pop("TMPDIR", None)
+    if previous is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = previous
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a test saves the screenshot `name`: docs/screenshots/ when GRIDCASE_SCREENSHOTS=1 asks
+    for the documentation's pictures, else the session's scratch folder (tests never modify
+    tracked files)."""
+    if os.environ.get("GRIDCASE_SCREENSHOTS") == "1":
+        folder = DOCS_SCREENSHOTS
+    else:
+        folder = Path(_scratch.get("folder") or tempfile.gettempdir()) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 def require(available: bool, what: str) -> None:

@@ -28,7 +28,8 @@ from cases import workflow
 from cases.models import Case, CaseStandard, Status
 from people.models import Organisation, User
 from tests.cast import IN_A, make_cast
-from tests.test_home_browser import CHROMIUM_ARGS, SCREENSHOTS
+from tests.conftest import screenshot_path
+from tests.test_home_browser import CHROMIUM_ARGS
 from tests.test_realtime_workers import _free_port, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +172,6 @@ def test_a_dispatcher_sees_coloured_grids_and_dispatches_a_case_from_the_map(liv
     assert waiting is not None, "the demo city has a case waiting for dispatch"
     unit = Organisation.objects.get(code="unit-enforcement")
     member = User.objects.get(username="unit", organisation=unit)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -187,12 +187,12 @@ def test_a_dispatcher_sees_coloured_grids_and_dispatches_a_case_from_the_map(liv
             # Open cases on the map: a queue of work at the side.
             expect_count = page.locator(".gcc-queue[data-queue=dispatch] .gcc-count").inner_text()
             assert int(expect_count) >= 1
-            page.screenshot(path=str(SCREENSHOTS / "console-map.png"))
+            page.screenshot(path=str(screenshot_path("console-map.png")))
             # The metric can be switched: open cases per grid, a count scale.
             page.select_option("#gcc-metric", "open")
             fills = page.evaluate(GRID_FILLS)
             assert set(fills) <= set(page.evaluate(LEGEND_COLOURS)) and len(set(fills)) >= 2
-            page.screenshot(path=str(SCREENSHOTS / "console-map-open-cases.png"))
+            page.screenshot(path=str(screenshot_path("console-map-open-cases.png")))
 
             # Open the waiting case from the map and dispatch it.
             page.evaluate(f"window.gridcaseConsole.focusCase({waiting.pk}, false)")
@@ -201,12 +201,12 @@ def test_a_dispatcher_sees_coloured_grids_and_dispatches_a_case_from_the_map(liv
             panel = page.locator("#gcc-panel")
             assert panel.locator(".gcc-actions button[data-action]").all_inner_texts() == ["Dispatch"]
             panel.locator("form[data-action=dispatch] select[name=unit]").select_option(str(unit.pk))
-            page.screenshot(path=str(SCREENSHOTS / "console-case.png"))
+            page.screenshot(path=str(screenshot_path("console-case.png")))
             panel.locator("form[data-action=dispatch] button[type=submit]").click()
             page.wait_for_selector(f"#gcc-panel[data-case='{waiting.pk}'][data-status=handling]")
             assert "done" in page.locator("#gcc-panel .gcc-panel-message").inner_text()
             page.wait_for_selector(f".gcc-queue[data-queue=dispatch] [data-case='{waiting.pk}']", state="detached")
-            page.screenshot(path=str(SCREENSHOTS / "console-dispatched.png"))
+            page.screenshot(path=str(screenshot_path("console-dispatched.png")))
             assert not errors, errors
         finally:
             browser.close()
@@ -249,7 +249,7 @@ def test_a_stale_version_shows_the_servers_message_and_reloads_the_case(live_ser
             page.wait_for_selector(f"#gcc-panel[data-case='{case.pk}'][data-status=handling] .gcc-error")
             message = page.locator("#gcc-panel .gcc-panel-message").inner_text()
             assert "Someone else changed this case" in message and "reload" in message
-            page.screenshot(path=str(SCREENSHOTS / "console-conflict.png"))
+            page.screenshot(path=str(screenshot_path("console-conflict.png")))
         finally:
             browser.close()
     case.refresh_from_db()
@@ -324,7 +324,7 @@ def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_second
                 "send_verify", "accept", "reject", "merge", "relocate"]
             page.evaluate(f"window.gridcaseConsole.focusCase({case['id']}, false)")
             page.wait_for_timeout(800)  # the zoom animation
-            page.screenshot(path=str(SCREENSHOTS / "console-live.png"))
+            page.screenshot(path=str(screenshot_path("console-live.png")))
             # Accept it from the list: it leaves the queue.
             row.locator("button[data-action=accept]").click()
             page.wait_for_selector(f".gcc-queue[data-queue=accept] [data-case='{case['id']}']", state="detached")

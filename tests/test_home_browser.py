@@ -10,7 +10,6 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -20,9 +19,9 @@ from django.utils import translation
 from playwright.sync_api import Page, expect, sync_playwright
 
 from grids.models import Grid
+from tests.conftest import screenshot_path
 from tests.factories import make_area, make_grid, make_user
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -200,7 +199,6 @@ def test_home_map_draws_every_grid_and_a_click_finds_the_grid(live_server, chrom
     target = grids[4]  # 320505006001005: second row, middle
     with translation.override("zh-hans"):
         outside_text = translation.gettext("Outside grid")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with chromium_page(chromium_path, width=1280, height=800) as (page, requested):
         open_map(page, live_server.url + "/")
@@ -216,7 +214,7 @@ def test_home_map_draws_every_grid_and_a_click_finds_the_grid(live_server, chrom
         expect(popup).to_contain_text(target.name)
         expect(popup).to_contain_text("湖西社区")
         page.wait_for_function(SETTLED_POPUP)
-        page.screenshot(path=SCREENSHOTS / "home.png")
+        page.screenshot(path=screenshot_path("home.png"))
         (west_x, y), (east_x, _y) = centre(label[grids[2].code]), centre(label[grids[6].code])
         page.mouse.click((west_x + east_x) / 2, y)  # the gap between the two communities
         expect(popup).to_contain_text(outside_text)
@@ -228,7 +226,6 @@ def test_home_map_draws_every_grid_and_a_click_finds_the_grid(live_server, chrom
 @pytest.mark.browser
 def test_home_map_fits_a_phone_screen(live_server, chromium_path):
     grids = make_city()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with chromium_page(chromium_path, width=360, height=740) as (page, requested):
         open_map(page, live_server.url + "/")
@@ -236,7 +233,7 @@ def test_home_map_fits_a_phone_screen(live_server, chromium_path):
         legend_open = page.locator("#map-legend").evaluate("legend => legend.open")
         map_box = page.locator("#map").bounding_box()
         header_box = page.locator(".gc-header").bounding_box()
-        page.screenshot(path=SCREENSHOTS / "home-mobile.png")
+        page.screenshot(path=screenshot_path("home-mobile.png"))
 
     assert grid_paths == len(grids)
     assert legend_open is False  # folded on a phone, so it does not cover the map

@@ -28,10 +28,10 @@ from cases.categories import CONSTRUCTION_SCHEMA
 from cases.models import Case, CaseEvent, Photo, SmallClass, Status
 from patrol.models import PatrolSettings, TrackPoint
 from tests.cast import IN_A, case_in, make_cast
+from tests.conftest import screenshot_path
 from tests.factories import make_small_class
 from tests.test_home_browser import CHROMIUM_ARGS, remote_requests
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PASSWORD = "pw-for-tests-1"
 # The officer stands ~40 m south of the middle of grid A, still inside it.
 HERE = {"longitude": IN_A[0], "latitude": IN_A[1] - 0.00036, "accuracy": 12}
@@ -98,8 +98,7 @@ def wait_for_service_worker(page: Page) -> None:
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"mobile-{name}.png", full_page=full_page)
+    page.screenshot(path=screenshot_path(f"mobile-{name}.png"), full_page=full_page)
 
 
 def choose_category(page: Page, name: str) -> None:

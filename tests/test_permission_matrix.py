@@ -53,6 +53,7 @@ ENDPOINTS = {
     "grid-detail": "no object (a grid, not a case: any signed-in person, docs/api.md)",
     "categories": "no object", "api-token": "no object", "api-health": "no object",
     "schema": "no object", "api-docs": "no object",
+    "ops-metrics": "no object (counts only; a token or this machine: tests/test_onboarding_ops.py)",
     # pages: shells only, their data comes from the APIs above
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
