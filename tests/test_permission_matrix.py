@@ -51,6 +51,8 @@ ENDPOINTS = {
     "categories": "no object", "api-token": "no object", "api-health": "no object",
     "schema": "no object", "api-docs": "no object",
     # pages: shells only, their data comes from the APIs above
+    # the handling unit's desk (server-rendered): test_the_unit_desk_shows_and_acts_on_its_own_cases_only
+    "desk": "desk", "desk-queues": "desk", "desk-figures": "desk", "desk-case": "object", "desk-act": "object",
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
     "m-manifest": "page", "m-sw": "page", "set_language": "page",
@@ -326,3 +328,46 @@ def test_reports_are_read_by_their_roles_only(world):
                                                .isoformat()}, content_type="application/json")
         publishers = {"admin", "acceptor", "shift_leader", "dispatcher", "viewer", "area_viewer"}
         assert answer.status_code == (202 if who in publishers else 403), (who, answer.status_code)
+
+
+# --- the handling unit's desk (server-rendered pages and partials, docs/units.md) -----------------
+
+DESK = {"unit_member", "other_unit_member"}
+
+
+def _desk_want(who: str, ok: int) -> int:
+    if who in DESK:
+        return ok
+    return 302 if who in CONSOLE or who == "anonymous" else 403  # the centre goes to its console
+
+
+def test_the_unit_desk_shows_and_acts_on_its_own_cases_only(world):
+    import re
+
+    _cast, _people, cases, visible, _own, clients = world
+    wrong = []
+    for who, client in clients.items():
+        for path in ("/desk/", "/desk/queues", "/desk/figures", "/desk/figures?week=this&metric=dispatched"):
+            response = client.get(path)
+            if response.status_code != _desk_want(who, 200):
+                wrong.append(f"{who} {path}: {response.status_code}")
+            elif who in DESK:
+                listed = {int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())}
+                if listed - visible[who]:
+                    wrong.append(f"{who} {path} lists invisible cases {sorted(listed - visible[who])}")
+        for label, case in cases.items():
+            case.refresh_from_db()
+            may = case.pk in visible[who]
+            code = client.get(f"/desk/case/{case.pk}", HTTP_HX_REQUEST="true").status_code
+            if code != _desk_want(who, 200 if may else 404):
+                wrong.append(f"{who} desk panel of case {label}: {code} (may see: {may})")
+            before = case.version
+            # A stale version: nothing may change whoever asks; a visible case answers the conflict.
+            code = client.post(f"/desk/case/{case.pk}/act", {"action": "request_return", "version": 1, "reason": "x"},
+                               HTTP_HX_REQUEST="true").status_code
+            if code != _desk_want(who, 409 if may else 404):
+                wrong.append(f"{who} desk action on case {label}: {code} (may see: {may})")
+            case.refresh_from_db()
+            if case.version != before:
+                wrong.append(f"{who} changed case {label} through the desk")
+    assert not wrong, "\n".join(wrong)
