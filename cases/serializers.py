@@ -155,7 +155,7 @@ def case_row(case: Case, now=None) -> dict:
         "unit": {"id": case.unit_id, "name": case.unit.name} if case.unit_id else None,
         "reported_at": _iso(case.reported_at), "deadline": _iso(case.deadline),
         "light": deadlines.traffic_light(case, now), "supervised": case.supervised,
-        "pending_request": case.pending_request or None,
+        "pending_request": case.pending_request or None, "assignee": case.assignee_id,
     }
 
 
