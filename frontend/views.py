@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from grids.models import Grid
 
@@ -430,21 +431,21 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
 
             inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone_now())
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
-        message = _("%(number)s: %(action)s — done.") % {
+        message = pgettext("desk", "%(number)s: %(action)s — done.") % {
             "number": case.number, "action": unit_desk.ACTION_LABELS[action]}
         posted = {}
     except workflow.VersionConflict as exc:
-        status, error = 409, _("Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
+        status, error = 409, pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
         posted = {}
     except workflow.TransitionNotAllowed as exc:
         status, error = 409, str(exc)
     except PermissionDenied as exc:
-        status, error = 403, str(exc) or _("You may not do this.")
+        status, error = 403, str(exc) or pgettext("desk", "You may not do this.")
     except ValidationError as exc:
         status = 400
         errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
             if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
-        error = _("Check the form: %(fields)s") % {"fields": "; ".join(
+        error = pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
             (f"{_field_label(k)}: {v}" if k else v) for k, v in errors.items())}
     panel = _panel_context(request, case.pk, message=message, error=error, errors=errors, posted=posted)
     if not _is_htmx(request):
@@ -457,8 +458,6 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _field_label(key: str) -> str:
-    from django.utils.translation import pgettext
-
     return {"reason": pgettext("desk", "Reason"), "photos": pgettext("desk", "Photos"),
             "amount_minutes": pgettext("desk", "Working hours asked for"), "hours": pgettext("desk", "Working hours asked for"),
             "assignee": pgettext("desk", "Member"), "version": pgettext("desk", "Version")}.get(key, key)
@@ -471,7 +470,7 @@ def _posted_int(request: HttpRequest, name: str, *, required: bool = False) -> i
     if not raw and not required:
         return None
     if not raw.isdigit() or len(raw) > 18:
-        raise ValidationError({name: _("A whole number is required.")})
+        raise ValidationError({name: pgettext("desk", "A whole number is required.")})
     return int(raw)
 
 
@@ -484,9 +483,9 @@ def _posted_number(request: HttpRequest, name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise ValidationError({name: _("A number is required.")}) from None
+        raise ValidationError({name: pgettext("desk", "A number is required.")}) from None
     if not (0 < value <= 24 * 365):
-        raise ValidationError({name: _("Give a positive number of working hours.")})
+        raise ValidationError({name: pgettext("desk", "Give a positive number of working hours.")})
     return value
 
 

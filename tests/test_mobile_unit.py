@@ -42,8 +42,8 @@ def test_the_phone_shells_mark_officer_only_screens_and_the_unit_cards():
     cast = make_cast()
     client = cast.client(cast.unit_member)
     home = client.get("/m/").content.decode()
-    assert 'id="tile-report" data-officer-only' in home and 'id="tile-handle" data-unit-only' in home
-    assert re.search(r'href="/m/report" data-officer-only', home) and re.search(r'href="/m/patrol" data-officer-only', home)
+    assert 'id="tile-report" data-no-crew' in home and 'id="tile-handle" data-crew-only' in home
+    assert re.search(r'href="/m/report" data-no-crew', home) and re.search(r'href="/m/patrol" data-no-crew', home)
     tasks = client.get("/m/tasks").content.decode()
     assert 'id="handle-list"' in tasks and 'id="before-photos"' in client.get("/m/task").content.decode()
 

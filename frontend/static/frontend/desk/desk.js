@@ -77,7 +77,10 @@
         marker.addTo(markers);
         points.push([c.lat, c.lon]);
       });
-      if (!fitted && points.length) { fitted = true; map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17 }); }
+      if (!fitted && points.length) {
+        fitted = true;
+        map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17, animate: false });
+      }
       document.getElementById("gcd-map").dataset.state = "ready";
       document.getElementById("gcd-map").dataset.markers = String(rows.length);
     } catch (e) {
