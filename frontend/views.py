@@ -340,7 +340,7 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
             .filter(pk=int(case_id)).first())
     if case is None:
         return {"missing": True, "error": error}
-    now = timezone_now()
+    now = _now()
     from cases import deadlines
 
     case.light = deadlines.traffic_light(case, now)
@@ -364,7 +364,7 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
     }
 
 
-def timezone_now():
+def _now():
     from django.utils import timezone
 
     return timezone.now()
@@ -429,7 +429,7 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
         if request.FILES.getlist("photos"):
             from cases.views import store_uploads
 
-            inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone_now())
+            inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=_now())
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
         message = pgettext("desk", "%(number)s: %(action)s — done.") % {
             "number": case.number, "action": unit_desk.ACTION_LABELS[action]}

@@ -72,6 +72,12 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
         for hidden in ("#tile-report", "#tile-patrol", "#tile-mine", '.m-tabs a[href="/m/report"]',
                        '.m-tabs a[href="/m/patrol"]'):
             expect(page.locator(hidden)).to_be_hidden()
+        # Every link a crew member is shown answers 200 (no 403 page behind any of them).
+        shown = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
+            .filter((a) => a.getClientRects().length > 0).map((a) => a.getAttribute('href'))""")
+        assert {"/m/", "/m/tasks", "/m/alerts", "/m/queue"} <= set(shown) and "/m/report" not in shown, shown
+        assert {href: context.request.get(base + href).status for href in shown if href.startswith("/")} == {
+            href: 200 for href in shown if href.startswith("/")}
         page.click("#tile-handle")
         rows = page.locator("#handle-list a")
         expect(rows).to_have_count(2)
