@@ -26,6 +26,8 @@ class Kind(models.TextChoices):
     REWORK = "rework", _("Rework")
     SUPERVISED = "supervised", _("Supervised case")
     REPORT_PUBLISHED = "report_published", _("Weekly report published")
+    REQUEST_ANSWERED = "request_answered", _("Your request was answered")
+    ASSIGNED = "assigned", _("Case assigned to you")
 
 
 class AlertCounter(models.Model):

@@ -8,9 +8,13 @@ Recipients, exactly as DOMAIN §9 lists them:
 - dispatch → the members of the unit it was dispatched to;
 - request_return / request_extension / request_suspension → the dispatchers of the area;
 - check failed → the unit's members (rework);
+- approve_* / deny_* of a request → the members of the unit that asked (request answered);
+- assign (二级派遣 inside a unit) → the member it was assigned to;
 - supervise → the unit's members (or, before dispatch, the area's dispatchers).
 Deadline warnings and overdue (scheduler) go to the unit's members and the area's dispatchers.
 After commit the relay is woken to push; the live-map change is queued for it too.
+Each alert about a case carries `link`, where its reader opens the case: the unit desk for handling
+unit members (their phones open /m/task?id= themselves), the task page for officers.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ def unit_members(case):
     return User.objects.filter(organisation_id=case.unit_id, role=Role.UNIT_MEMBER, is_active=True)
 
 
+ANSWERS = ("approve_return", "deny_return", "approve_extension", "deny_extension", "approve_suspension",
+           "deny_suspension")
+
+
 def recipients(event) -> tuple[str, list[User]] | None:
     """(kind, users) for a case event, or None when nobody is to be told."""
     case, action = event.case, event.action
@@ -64,6 +72,11 @@ def recipients(event) -> tuple[str, list[User]] | None:
         return Kind.APPROVAL_REQUEST, list(area_members(case, Role.DISPATCHER))
     if action == "check" and event.data.get("rework"):
         return Kind.REWORK, list(unit_members(case))
+    if action in ANSWERS and event.unit_id:
+        users = User.objects.filter(organisation_id=event.unit_id, role=Role.UNIT_MEMBER, is_active=True)
+        return Kind.REQUEST_ANSWERED, list(users)
+    if action == "assign" and case.assignee_id:
+        return Kind.ASSIGNED, [case.assignee]
     if action == "supervise":
         users = unit_members(case) if case.unit_id else area_members(case, Role.DISPATCHER)
         return Kind.SUPERVISED, list(users)
@@ -79,7 +92,19 @@ def notify_event(event, *, told: tuple[str, list[User]] | None = None) -> list[N
     if not found:
         return []
     kind, users = found
-    return notify(users, kind, case=case, event=event, at=event.at)
+    extra = {"action": event.action} if kind in (Kind.REQUEST_ANSWERED, Kind.ASSIGNED) else None
+    return notify(users, kind, case=case, event=event, at=event.at, extra=extra)
+
+
+def link_for(user: User, case) -> str | None:
+    """Where `user` opens `case` from an alert: the unit desk, or the officer's task page."""
+    if case is None:
+        return None
+    if user.role == Role.UNIT_MEMBER:
+        return f"/desk/?case={case.pk}"
+    if user.role == Role.OFFICER:
+        return f"/m/task?id={case.pk}"
+    return None
 
 
 def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = None,
@@ -92,6 +117,8 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
     with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
         for user in {u.pk: u for u in users}.values():
             payload = {"seq": 0, "type": kind, "at": at.isoformat(), "case": summary, **(extra or {})}
+            if (link := link_for(user, case)) is not None:
+                payload["link"] = link
             seq = counters.next_value(AlertCounter, "user", user.pk)
             payload["seq"] = seq
             made.append(Notification(user=user, seq=seq, kind=kind, case=case, event=event, payload=payload,

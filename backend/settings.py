@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "leaflet",
+    "django_htmx",  # only its vendored htmx (static), for the unit desk's server-rendered partials
     "people",
     "grids",
     "worktime",

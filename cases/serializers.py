@@ -7,6 +7,7 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases import deadlines
@@ -14,6 +15,10 @@ from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
 from people.models import CENTRE_ROLES, Organisation, Role
 
 MAX_PHOTOS = 9
+
+# Ids compared with database integer columns: beyond 64 bits SQLite's driver raises (a 500), so a
+# query parameter outside this range is a 400.
+MIN_ID, MAX_ID = -(2**63), 2**63 - 1
 
 
 class StrictFloatField(serializers.FloatField):
@@ -109,15 +114,29 @@ class TransitionSerializer(LocationFields):
     duplicate_of = serializers.CharField(required=False, allow_blank=True, max_length=20,
                                          help_text=_("Id or case number of the case this one duplicates"))
     amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
+    assignee = serializers.IntegerField(required=False, allow_null=True, min_value=MIN_ID, max_value=MAX_ID,
+                                        help_text=_("assign: the id of a member of the case's unit"))
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "binary"}})
+class PhotoFiles(serializers.ListField):
+    """Uploaded photo files (documented as binary parts of a multipart form)."""
+
+    child = serializers.FileField()
+
+
+class TransitionFormSerializer(TransitionSerializer):
+    """The multipart form of a transition: the same fields, plus the photos (feedback, check,
+    self_handle; at most 9, JPEG/PNG/WebP/HEIC)."""
+
+    photos = PhotoFiles(required=False, max_length=MAX_PHOTOS,
+                        help_text=_("Photos of this step (repeat the field for several)"))
 
 
 # A date filter before this selects every case anyway; 0001-01-01 at Shanghai midnight is before year 1
 # in UTC and would overflow (a 500 schemathesis found): such dates mean "from the beginning".
 EARLIEST = dt.date(1970, 1, 1)
 
-# Ids compared with database integer columns: beyond 64 bits SQLite's driver raises (a 500), so a
-# query parameter outside this range is a 400.
-MIN_ID, MAX_ID = -(2**63), 2**63 - 1
 
 
 class CaseListQuery(serializers.Serializer):
@@ -184,7 +203,7 @@ def case_row(case: Case, now=None) -> dict:
         "unit": {"id": case.unit_id, "name": case.unit.name} if case.unit_id else None,
         "reported_at": _iso(case.reported_at), "deadline": _iso(case.deadline),
         "light": deadlines.traffic_light(case, now), "supervised": case.supervised,
-        "pending_request": case.pending_request or None,
+        "pending_request": case.pending_request or None, "assignee": case.assignee_id,
     }
 
 

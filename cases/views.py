@@ -25,6 +25,7 @@ from cases.serializers import (
     MAX_PHOTOS,
     CaseCreateSerializer,
     CaseListQuery,
+    TransitionFormSerializer,
     TransitionSerializer,
     case_detail,
     case_row,
@@ -208,14 +209,53 @@ def _if_match_version(request) -> int | None:
     return int(value)
 
 
-@extend_schema(request=TransitionSerializer, responses={200: dict, **errors(400, 403, 404, 409, 412, 428)},
-               parameters=[CASE_ID, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)])
+@extend_schema(
+    request={"multipart/form-data": TransitionFormSerializer, "application/json": TransitionSerializer,
+             "application/x-www-form-urlencoded": TransitionSerializer},
+    responses={200: dict, **errors(400, 403, 404, 409, 412, 422, 428)},
+    parameters=[CASE_ID, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
+                                          description="The case's ETag, e.g. \"3\" (instead of `version`)"),
+                OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                 description="Optional. A retry with the same key and body answers the stored "
+                                             "result of the first attempt (never a second event).")])
 @api_view(["POST"])
 @parser_classes(PARSERS)
 def transition_view(request, pk: int):
-    """Apply one workflow action. Carry the version you saw (`version`, or `If-Match`)."""
+    """Apply one workflow action. Carry the version you saw (`version`, or `If-Match`).
+
+    Actions with photos (feedback, check, self_handle) send `multipart/form-data` with one or more
+    `photos` files; the form's other fields are the JSON body's. With an `Idempotency-Key` header a
+    replayed request (same key, same body and photos) answers the stored result."""
     case = get_case_for_user(request.user, pk)
-    form = TransitionSerializer(data=_form_data(request))
+    data = _form_data(request)
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return _transition(request, case, data)
+    uploads = [f.read() for f in request.FILES.getlist("photos")]
+    for f in request.FILES.getlist("photos"):
+        f.seek(0)
+    try:
+        record, replay = idempotency.begin(request.user, key, idempotency.fingerprint(
+            {"transition": case.pk, **data, "If-Match": request.headers.get("If-Match", "")}, uploads))
+    except idempotency.IdempotencyError as exc:
+        return Response({"detail": str(exc), "code": "idempotency"}, status=exc.status)
+    if replay is not None:
+        return Response(replay.body, status=replay.status_code,
+                        headers={"Idempotent-Replayed": "true", "ETag": f'"{replay.body.get("version")}"'})
+    try:
+        response = _transition(request, case, data)
+    except BaseException:
+        idempotency.forget(record)  # nothing changed: the same key may be used again
+        raise
+    if response.status_code >= 400:
+        idempotency.forget(record)
+    else:
+        idempotency.complete(record, response.status_code, response.data)
+    return response
+
+
+def _transition(request, case: Case, data: dict) -> Response:
+    form = TransitionSerializer(data=data)
     form.is_valid(raise_exception=True)
     v = form.validated_data
     version = _if_match_version(request) or v.get("version")
@@ -225,7 +265,7 @@ def transition_view(request, pk: int):
     inputs = workflow.Inputs(
         reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
         duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
-        amount_minutes=v.get("amount_minutes"),
+        amount_minutes=v.get("amount_minutes"), assignee=_assignee(case, v.get("assignee")),
         location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
     if request.FILES:
         processed = process_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
@@ -235,6 +275,15 @@ def transition_view(request, pk: int):
     workflow.transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
     case.refresh_from_db()
     return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})
+
+
+def _assignee(case: Case, user_id: int | None):
+    """A member of the case's unit, or None (the workflow names the problem)."""
+    if user_id is None or case.unit_id is None:
+        return None
+    from people.models import User
+
+    return User.objects.filter(pk=user_id, organisation_id=case.unit_id).first()
 
 
 def _duplicate_target(user, ref: str | None) -> Case | None:

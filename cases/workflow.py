@@ -53,7 +53,7 @@ class Rule:
 
     to: str | dict[str, str] | None
     roles: frozenset[str]
-    needs: tuple[str, ...] = ()  # inputs: reason, unit, outcome, photos, duplicate_of, amount, location
+    needs: tuple[str, ...] = ()  # inputs: reason, unit, outcome, photos, duplicate_of, amount, location, assignee
     answers: str = ""  # the pending request this action approves or denies
     opens: str = ""  # the pending request this action files
 
@@ -82,6 +82,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     (S.HANDLING, "deny_suspension"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.SUSPENSION),
     (S.SUSPENDED, "resume"): _r(S.HANDLING, {DISPATCHER}),
     (S.HANDLING, "feedback"): _r(S.CHECKING, {UNIT}, "photos"),
+    # 二级派遣 inside a unit (docs/units.md): its leader names a member; the unit stays the holder.
+    (S.HANDLING, "assign"): _r(None, {UNIT}, "assignee"),
     (S.CHECKING, "check"): _r({"pass": S.CLOSING, "fail": S.HANDLING}, {OFFICER}, "outcome", "photos"),
     (S.CLOSING, "close"): _r(S.CLOSED, {SHIFT_LEADER}),
     **{(s, "merge"): _r(S.MERGED, {ACCEPTOR, SHIFT_LEADER}, "duplicate_of") for s in PRE_REGISTRATION},
@@ -123,6 +125,7 @@ class Inputs:
     amount_minutes: int | None = None
     location: tuple[float | None, float | None, str] | None = None  # lon, lat, address
     photos: Sequence[dict] = field(default_factory=tuple)  # stored photo records (cases.photos)
+    assignee: User | None = None  # assign: a member of the case's unit
 
 
 # --- who may act -----------------------------------------------------------------------------
@@ -137,14 +140,22 @@ def _acts_on_case(case: Case, actor: User, action: str) -> bool:
             return case.reporter_id == actor.pk and is_officer_of_grid(actor, case.grid_id)
         return is_officer_of_grid(actor, case.grid_id)
     if actor.role == UNIT:
+        if action == "assign" and not may_assign(actor):
+            return False
         return case.unit_id is not None and case.unit_id == actor.organisation_id
     return can_view_case(actor, case)
+
+
+def may_assign(actor: User) -> bool:
+    """二级派遣: a leader of a handling unit that uses it (Organisation.secondary_dispatch)."""
+    org = actor.organisation if actor.organisation_id else None
+    return bool(actor.role == UNIT and actor.unit_leader and org is not None and org.secondary_dispatch)
 
 
 def allowed_actions(case: Case, actor: User) -> list[str]:
     """The actions `actor` may take on `case` now, in table order (drives buttons and the API)."""
     result = []
-    acts: dict[bool, bool] = {}  # _acts_on_case differs by action only for self_handle: ask once each
+    acts: dict[str, bool] = {}  # _acts_on_case differs by action only for these: ask once each
     for (status, action), rule in TABLE.items():
         if status != case.status or actor.role not in rule.roles:
             continue
@@ -152,7 +163,7 @@ def allowed_actions(case: Case, actor: User) -> list[str]:
             continue
         if rule.opens and case.pending_request:
             continue
-        own = action == "self_handle"
+        own = action if action in ("self_handle", "assign") else ""
         if own not in acts:
             acts[own] = _acts_on_case(case, actor, action)
         if acts[own]:
@@ -251,6 +262,10 @@ def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
         errors["amount_minutes"] = _("The extension asked for must be a positive number of minutes.")
     if "duplicate_of" in rule.needs:
         errors.update(_duplicate_errors(case, inputs.duplicate_of, inputs.duplicate_ref))
+    if "assignee" in rule.needs:
+        who = inputs.assignee
+        if who is None or who.organisation_id != case.unit_id or who.role != UNIT or not who.is_active:
+            errors["assignee"] = _("Choose an active member of the unit that holds the case.")
     if "location" in rule.needs and inputs.location is None:
         errors["location"] = _("Give lon and lat, or an address.")
     photo_needed = "photos" in rule.needs and not (action == "check" and inputs.outcome == "fail")
@@ -312,7 +327,7 @@ def _no_effect(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
 
 def _dispatch(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     """To one unit. The first dispatch starts the clock; a re-dispatch after a return keeps it."""
-    case.unit = inputs.unit
+    case.unit, case.assignee = inputs.unit, None
     first = case.dispatched_at is None
     data = {"unit": inputs.unit.pk, "unit_name": inputs.unit.name, "first": first}
     if first:
@@ -347,7 +362,7 @@ def _answer(approved: bool) -> Callable[[Case, Inputs, dt.datetime], dict]:
             case.suspended_since = now
         if approved and kind == PendingRequest.RETURN:
             data["returned_by"] = case.unit_id
-            case.unit = None
+            case.unit = case.assignee = None
         return data
 
     return effect
@@ -409,6 +424,13 @@ def _relocate(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
                                         "address": case.address}}
 
 
+def _assign(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    before = case.assignee_id
+    case.assignee = inputs.assignee
+    return {"assignee": inputs.assignee.pk, "assignee_name": inputs.assignee.get_full_name() or inputs.assignee.username,
+            "before": before}
+
+
 def _self_handle(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     case.disposed_at = now
     return {}
@@ -431,6 +453,7 @@ EFFECTS: dict[str, Callable[[Case, Inputs, dt.datetime], dict]] = {
     "supervise": _supervise,
     "relocate": _relocate,
     "self_handle": _self_handle,
+    "assign": _assign,
 }
 
 

@@ -19,6 +19,12 @@ urlpatterns = [
     path("m/sw.js", views.mobile_service_worker, name="m-sw"),
     # The supervision-centre console (docs/console.md) and its small JSON API (frontend/api.py).
     path("console/", views.console, name="console"),
+    # The handling unit's desk (docs/units.md): server-rendered partials swapped by htmx.
+    path("desk/", views.desk, name="desk"),
+    path("desk/queues", views.desk_queues, name="desk-queues"),
+    path("desk/case/<int:pk>", views.desk_case, name="desk-case"),
+    path("desk/case/<int:pk>/act", views.desk_act, name="desk-act"),
+    path("desk/figures", views.desk_figures, name="desk-figures"),
     path("api/units/", console_api.units, name="console-units"),
     path("api/console/queues", console_api.queues, name="console-queues"),
     path("api/console/grid-counts", console_api.grid_counts, name="console-grid-counts"),

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from grids.models import Grid
 
@@ -226,6 +227,12 @@ def console(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not is_console_user(request.user):
+        from frontend.desk import is_desk_user
+
+        if is_desk_user(request.user):  # a handling unit's member works at the unit desk
+            from django.shortcuts import redirect
+
+            return redirect("desk")
         return render(request, "frontend/console/forbidden.html", status=403)
     return render(request, "frontend/console/console.html", {"console_config": _console_config(request)})
 
@@ -265,3 +272,241 @@ def _console_config(request: HttpRequest) -> dict:
             "wsCases": "/ws/cases/", "wsAlerts": "/ws/alerts/",
         },
     }
+
+
+# --- The handling unit's desk at /desk/ (docs/units.md) ----------------------------------------
+# Rendered on the server: the page, its queues, the case panel and the action forms are Django
+# templates (templates/frontend/desk/_*.html) that htmx swaps in place; desk.js keeps the map and
+# the live socket. Unit members only: the centre goes to its console, officers to the phone.
+
+
+def _desk_gate(request: HttpRequest) -> HttpResponse | None:
+    """None when the person may use the desk; else where they go instead."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.shortcuts import redirect
+
+    from frontend.api import is_console_user
+    from frontend.desk import is_desk_user
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if is_desk_user(request.user):
+        return None
+    if is_console_user(request.user):
+        return redirect("console")
+    return render(request, "frontend/desk/forbidden.html", status=403)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def desk(request: HttpRequest) -> HttpResponse:
+    """The desk: queues (left), map (middle), the case panel (right) when `?case=` names one."""
+    if (other := _desk_gate(request)) is not None:
+        return other
+    return _desk_page(request, panel=_panel_context(request, request.GET.get("case")))
+
+
+def _desk_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -> HttpResponse:
+    from frontend import desk as unit_desk
+
+    q = request.GET.get("q", "")[:100]
+    user = request.user
+    config = _map_config()
+    return render(request, "frontend/desk/desk.html", {
+        "queues": unit_desk.queues(user, q=q), "q": q, "panel": panel,
+        "desk_config": {
+            "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
+            "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
+            "user": {"id": user.pk, "unit": user.organisation_id},
+            "urls": {"cases": reverse("cases"), "grids": reverse("grid-layer"), "panel": reverse("desk-case", args=[0]),
+                     "queues": reverse("desk-queues"), "alerts": reverse("alerts"),
+                     "alertsRead": reverse("alerts-read"), "wsAlerts": "/ws/alerts/", "wsCases": "/ws/cases/"},
+        },
+    }, status=status)
+
+
+def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: str = "",
+                   errors: dict | None = None, posted: dict | None = None) -> dict | None:
+    """What the case panel shows; None when no (visible) case is named."""
+    from cases.access import visible_cases
+    from cases.workflow import allowed_actions, may_assign
+    from frontend import desk as unit_desk
+
+    if not case_id or not str(case_id).isdigit() or len(str(case_id)) > 18:
+        return None
+    case = (visible_cases(request.user).select_related("category__big_class", "grid", "unit", "assignee", "reporter")
+            .filter(pk=int(case_id)).first())
+    if case is None:
+        return {"missing": True, "error": error}
+    now = _now()
+    from cases import deadlines
+
+    case.light = deadlines.traffic_light(case, now)
+    case.left = unit_desk.time_left(case, now)
+    events = list(case.events.select_related("actor", "unit").prefetch_related("photos").order_by("-seq"))
+    for event in events:
+        event.label = unit_desk.EVENT_LABELS.get(event.action, event.action)
+        event.outcome_label = unit_desk.OUTCOME_LABELS.get((event.data or {}).get("outcome", ""), "")
+    photos = list(case.photos.all())
+    for photo in photos:
+        photo.stage_label = unit_desk.STAGE_LABELS.get(photo.stage, photo.stage)
+        photo.flag_labels = [unit_desk.FLAG_LABELS.get(f, f) for f in photo.flags]
+    allowed = allowed_actions(case, request.user)
+    actions = [{"key": a, "label": unit_desk.ACTION_LABELS[a]} for a in unit_desk.DESK_ACTIONS if a in allowed]
+    return {
+        "case": case, "events": events, "photos": photos, "actions": actions,
+        "light_label": unit_desk.LIGHT_LABELS.get(case.light or "", ""),
+        "request_label": unit_desk.REQUEST_LABELS.get(case.pending_request, ""),
+        "members": unit_desk.members_to_assign(request.user) if may_assign(request.user) else [],
+        "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
+    }
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def desk_queues(request: HttpRequest) -> HttpResponse:
+    """The queues partial (htmx refreshes it after an action, on a push, and when searching)."""
+    from frontend import desk as unit_desk
+
+    if (other := _desk_gate(request)) is not None:
+        return other
+    q = request.GET.get("q", "")[:100]
+    return render(request, "frontend/desk/_queues.html", {"queues": unit_desk.queues(request.user, q=q), "q": q})
+
+
+def desk_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case panel partial; without htmx, the whole desk with the panel open."""
+    if (other := _desk_gate(request)) is not None:
+        return other
+    panel = _panel_context(request, pk)
+    if panel is None or panel.get("missing"):
+        from django.http import Http404
+
+        raise Http404("No case with that id is visible to you.")
+    if not _is_htmx(request):
+        return _desk_page(request, panel=panel)
+    return render(request, "frontend/desk/_case.html", {"panel": panel})
+
+
+def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
+    """One action from the panel's forms, through cases.workflow.transition() with the version the
+    member saw. The answer is the panel again, with what happened: done, or the server's reason
+    (a stale version reloads the case, as in the console)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.http import Http404, HttpResponseNotAllowed
+    from django.shortcuts import redirect
+
+    from cases import workflow
+    from cases.access import get_case_for_user
+    from frontend import desk as unit_desk
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if (other := _desk_gate(request)) is not None:
+        return other
+    case = get_case_for_user(request.user, pk)
+    action = request.POST.get("action", "")
+    posted = {k: request.POST.get(k, "") for k in ("action", "reason", "hours", "assignee")}
+    if action not in unit_desk.DESK_ACTIONS:
+        raise Http404("No such desk action.")
+    status, message, error, errors = 200, "", "", {}
+    try:
+        version = _posted_int(request, "version", required=True)
+        inputs = workflow.Inputs(reason=request.POST.get("reason", "").strip()[:2000])
+        if action == "request_extension":
+            hours = _posted_number(request, "hours")
+            inputs.amount_minutes = round(hours * 60) if hours else None
+        if action == "assign":
+            from cases.views import _assignee
+
+            inputs.assignee = _assignee(case, _posted_int(request, "assignee"))
+        if request.FILES.getlist("photos"):
+            from cases.views import store_uploads
+
+            inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=_now())
+        workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
+        message = pgettext("desk", "%(number)s: %(action)s — done.") % {
+            "number": case.number, "action": unit_desk.ACTION_LABELS[action]}
+        posted = {}
+    except workflow.VersionConflict as exc:
+        status, error = 409, pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
+        posted = {}
+    except workflow.TransitionNotAllowed as exc:
+        status, error = 409, str(exc)
+    except PermissionDenied as exc:
+        status, error = 403, str(exc) or pgettext("desk", "You may not do this.")
+    except ValidationError as exc:
+        status = 400
+        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
+            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
+        error = pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
+            (f"{_field_label(k)}: {v}" if k else v) for k, v in errors.items())}
+    panel = _panel_context(request, case.pk, message=message, error=error, errors=errors, posted=posted)
+    if not _is_htmx(request):
+        if status == 200:
+            return redirect(f"{reverse('desk')}?case={case.pk}")
+        return _desk_page(request, panel=panel, status=status)
+    response = render(request, "frontend/desk/_case.html", {"panel": panel}, status=status)
+    response["HX-Trigger"] = "desk-changed"
+    return response
+
+
+def _field_label(key: str) -> str:
+    return {"reason": pgettext("desk", "Reason"), "photos": pgettext("desk", "Photos"),
+            "amount_minutes": pgettext("desk", "Working hours asked for"), "hours": pgettext("desk", "Working hours asked for"),
+            "assignee": pgettext("desk", "Member"), "version": pgettext("desk", "Version")}.get(key, key)
+
+
+def _posted_int(request: HttpRequest, name: str, *, required: bool = False) -> int | None:
+    from django.core.exceptions import ValidationError
+
+    raw = request.POST.get(name, "").strip()
+    if not raw and not required:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError({name: pgettext("desk", "A whole number is required.")})
+    return int(raw)
+
+
+def _posted_number(request: HttpRequest, name: str) -> float | None:
+    from django.core.exceptions import ValidationError
+
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: pgettext("desk", "A number is required.")}) from None
+    if not (0 < value <= 24 * 365):
+        raise ValidationError({name: pgettext("desk", "Give a positive number of working hours.")})
+    return value
+
+
+def desk_figures(request: HttpRequest) -> HttpResponse:
+    """The unit's own figures for this week and last, each rate drilling down to its cases."""
+    import datetime as dt
+
+    from frontend import desk as unit_desk
+
+    if (other := _desk_gate(request)) is not None:
+        return other
+    figures = unit_desk.unit_figures(request.user)
+    drill = None
+    metric, week = request.GET.get("metric", ""), request.GET.get("week", "")
+    known = {m for parts in unit_desk.DRILL.values() for m in parts}
+    if metric in known and week in ("this", "last"):
+        chosen = next(f for f in figures if f["key"] == week)
+        start, end = chosen["start"], chosen["end"]
+        drill = {"metric": metric, "week": week, "start": start, "end": end - dt.timedelta(days=1),
+                 "cases": unit_desk.cases_behind(request.user, metric=metric, start=start, end=end)}
+    return render(request, "frontend/desk/figures.html", {
+        "figures": figures, "drill": drill, "drills": unit_desk.DRILL, "unit": request.user.organisation,
+        "metrics_url": f"{reverse('metrics-page')}?level=unit",
+    })

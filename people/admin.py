@@ -20,13 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from people import directory
 from people.models import ApiToken, Organisation, User
 
-_WORK_FIELDSET = (_("Organisation and role"), {"fields": ("organisation", "role", "phone")})
+_WORK_FIELDSET = (_("Organisation and role"), {"fields": ("organisation", "role", "unit_leader", "phone")})
 
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "area", "phone", "active")
-    list_filter = ("kind", "active")
+    list_display = ("code", "name", "kind", "area", "phone", "active", "secondary_dispatch")
+    list_filter = ("kind", "active", "secondary_dispatch")
     search_fields = ("code", "name")
     list_select_related = ("area",)
     autocomplete_fields = ("area",)

@@ -47,6 +47,9 @@ class Organisation(models.Model):
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    secondary_dispatch = models.BooleanField(
+        _("secondary dispatch"), default=False,
+        help_text=_("二级派遣: the unit's leaders assign its cases to its members (docs/units.md)."))
 
     class Meta:
         verbose_name = _("organisation")
@@ -74,6 +77,9 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    unit_leader = models.BooleanField(
+        _("unit leader"), default=False,
+        help_text=_("A handling unit's leader assigns its cases to members when the unit uses secondary dispatch."))
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("person")

@@ -233,7 +233,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     today = timezone.localdate()
     monday = today - dt.timedelta(days=today.weekday())
-    level = request.GET.get("level", "street")
+    # A handling unit's member reads the unit level only (their own row): it is their default.
+    unit_member = request.user.role == Role.UNIT_MEMBER and not request.user.is_superuser
+    level = request.GET.get("level") or ("unit" if unit_member else "street")
     errors = []
     try:
         start = dt.date.fromisoformat(request.GET.get("start") or (monday - dt.timedelta(days=7)).isoformat())
@@ -267,7 +269,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         if level == "grid" else rows
     shown.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
     return render(request, "reports/metrics.html", {
-        "level": level, "levels": list(LEVEL_NAMES.items()), "start": start, "end": end,
+        "level": level, "levels": [(k, v) for k, v in LEVEL_NAMES.items() if not unit_member or k == "unit"], "start": start, "end": end,
         "rows": shown, "hidden": len(rows) - len(shown), "errors": errors, "score_chart": score_chart,
         "rate_chart": rate_chart, "columns": UNIT_COLUMNS if level == "unit" else AREA_COLUMNS,
         "api": f"/api/metrics/?level={level}&start={start}&end={end}"})

@@ -42,7 +42,7 @@ def test_each_event_tells_exactly_the_people_domain_9_lists():
         ("dispatch", cast.dispatcher, {"unit": cast.unit}, {("unit", Kind.DISPATCHED)}),
         ("request_extension", cast.unit_member, {"reason": "量大", "amount_minutes": 60},
          {("dispatcher", Kind.APPROVAL_REQUEST)}),
-        ("approve_extension", cast.dispatcher, {}, set()),
+        ("approve_extension", cast.dispatcher, {}, {("unit", Kind.REQUEST_ANSWERED)}),
         ("supervise", cast.viewer, {}, {("unit", Kind.SUPERVISED)}),
         ("feedback", cast.unit_member, {"photos": [photo_record()]}, {("officer", Kind.CHECK_TASK)}),
         ("check", cast.officer, {"outcome": "fail", "reason": "残留"}, {("unit", Kind.REWORK)}),
@@ -137,7 +137,7 @@ def test_dispatch_reaches_the_unit_socket_and_reconnect_replays_exactly_what_was
         await sync_to_async(act)(case, "dispatch", cast.dispatcher, unit=cast.unit)
         first = await socket.receive_json_from(timeout=2)
         assert first["type"] == "dispatched" and first["seq"] == 1 and first["case"]["number"] == case.number
-        assert set(first) == {"seq", "type", "at", "case"}
+        assert set(first) == {"seq", "type", "at", "case", "link"} and first["link"] == f"/desk/?case={case.pk}"
         assert set(first["case"]) >= {"id", "number", "status", "grid", "category", "light"}
         await socket.disconnect()
         current = case

@@ -59,7 +59,9 @@ def test_console_sends_the_signed_out_to_login_and_others_a_clear_403():
     cast = make_cast()
     anonymous = Client().get("/console/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/?next=/console/")
-    for user in (cast.officer, cast.unit_member, cast.public):
+    to_desk = cast.client(cast.unit_member).get("/console/")  # a handling unit works at its desk
+    assert to_desk.status_code == 302 and to_desk["Location"] == "/desk/"
+    for user in (cast.officer, cast.public):
         response = cast.client(user).get("/console/")
         assert response.status_code == 403
         assert "The console is for the supervision centre" in response.content.decode()

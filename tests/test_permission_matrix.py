@@ -55,6 +55,8 @@ ENDPOINTS = {
     "schema": "no object", "api-docs": "no object",
     "ops-metrics": "no object (counts only; a token or this machine: tests/test_onboarding_ops.py)",
     # pages: shells only, their data comes from the APIs above
+    # the handling unit's desk (server-rendered): test_the_unit_desk_shows_and_acts_on_its_own_cases_only
+    "desk": "desk", "desk-queues": "desk", "desk-figures": "desk", "desk-case": "object", "desk-act": "object",
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
     "m-manifest": "page", "m-sw": "page", "set_language": "page",
@@ -444,3 +446,45 @@ def test_grid_officers_are_listed_only_to_those_who_may_see_the_grid(world):
         assert response.status_code == 200, (who, response.status_code)
         names = {o["username"] for o in response.json()["officers"]} if response.json()["officers"] else set()
         assert (cast.officer.username in names) is (who in sees), (who, names)
+
+# --- the handling unit's desk (server-rendered pages and partials, docs/units.md) -----------------
+
+DESK = {"unit_member", "other_unit_member"}
+
+
+def _desk_want(who: str, ok: int) -> int:
+    if who in DESK:
+        return ok
+    return 302 if who in CONSOLE or who == "anonymous" else 403  # the centre goes to its console
+
+
+def test_the_unit_desk_shows_and_acts_on_its_own_cases_only(world):
+    import re
+
+    _cast, _people, cases, visible, _own, clients = world
+    wrong = []
+    for who, client in clients.items():
+        for path in ("/desk/", "/desk/queues", "/desk/figures", "/desk/figures?week=this&metric=dispatched"):
+            response = client.get(path)
+            if response.status_code != _desk_want(who, 200):
+                wrong.append(f"{who} {path}: {response.status_code}")
+            elif who in DESK:
+                listed = {int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())}
+                if listed - visible[who]:
+                    wrong.append(f"{who} {path} lists invisible cases {sorted(listed - visible[who])}")
+        for label, case in cases.items():
+            case.refresh_from_db()
+            may = case.pk in visible[who]
+            code = client.get(f"/desk/case/{case.pk}", HTTP_HX_REQUEST="true").status_code
+            if code != _desk_want(who, 200 if may else 404):
+                wrong.append(f"{who} desk panel of case {label}: {code} (may see: {may})")
+            before = case.version
+            # A stale version: nothing may change whoever asks; a visible case answers the conflict.
+            code = client.post(f"/desk/case/{case.pk}/act", {"action": "request_return", "version": 1, "reason": "x"},
+                               HTTP_HX_REQUEST="true").status_code
+            if code != _desk_want(who, 409 if may else 404):
+                wrong.append(f"{who} desk action on case {label}: {code} (may see: {may})")
+            case.refresh_from_db()
+            if case.version != before:
+                wrong.append(f"{who} changed case {label} through the desk")
+    assert not wrong, "\n".join(wrong)

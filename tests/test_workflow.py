@@ -23,7 +23,8 @@ def payload(cast, case: Case, action: str) -> dict:
     """Every input an action might need, valid."""
     return {"action": action, "version": case.version, "reason": "测试原因", "unit": cast.unit.pk,
             "outcome": {"verify": "confirmed", "check": "pass"}.get(action, ""), "amount_minutes": 120,
-            "duplicate_of": report(cast).number if action == "merge" else "", "lon": 120.7006, "lat": 31.3006}
+            "duplicate_of": report(cast).number if action == "merge" else "", "lon": 120.7006, "lat": 31.3006,
+            "assignee": cast.unit_member.pk}
 
 
 def prepared(cast, status: str, action: str) -> Case:
@@ -57,6 +58,11 @@ STATUSES = [s for s in Status.values]
 @pytest.mark.parametrize("status", STATUSES)
 def test_every_action_and_role_in_this_state(status):
     cast = make_cast()
+    # 二级派遣 (assign) is the unit leader's, in a unit that uses it: this unit member leads one.
+    cast.unit.secondary_dispatch = True
+    cast.unit.save()
+    cast.unit_member.unit_leader = True
+    cast.unit_member.save()
     checked = 0
     for action in sorted(set(ACTIONS) - {"report"}):
         rule = TABLE.get((status, action))

@@ -91,6 +91,10 @@ class Case(models.Model):
     urgent = models.BooleanField(_("urgent"), default=False)
     unit = models.ForeignKey("people.Organisation", verbose_name=_("handling unit"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="assigned_cases",
+        help_text=_("二级派遣: the member of the handling unit its leader assigned the case to; the unit holds it."))
     duplicate_of = models.ForeignKey("self", verbose_name=_("duplicate of"), null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="duplicates")
     supervised = models.BooleanField(_("supervised"), default=False)

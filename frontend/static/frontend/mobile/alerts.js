@@ -2,7 +2,8 @@
 (function () {
   "use strict";
   const $ = UI.$, el = UI.el;
-  const TASK_TYPES = new Set(["verify_task", "check_task"]);
+  // Alerts that call for work on the case: an officer's tasks, a unit's dispatch, rework and assignment.
+  const TASK_TYPES = new Set(["verify_task", "check_task", "dispatched", "rework", "assigned"]);
 
   function render() {
     const list = $("alerts-list");

@@ -163,9 +163,11 @@
     });
   }
 
-  // A task result (verify or check) for a case at the version the officer saw. The transition API
-  // has no idempotency key: a lost answer shows up on the retry as a 409 whose fresh case already
-  // holds our event, which counts as sent (see classify()).
+  // A task result (an officer's verify or check, a unit's feedback or request) for a case at the
+  // version its author saw. It carries an Idempotency-Key like a report: a retry of a request whose
+  // answer was lost gets the stored answer (the server never writes a second event). Without the
+  // stored answer (an old item) the retry meets a 409 whose fresh case already holds our event,
+  // which counts as sent too (see classify()).
   async function queueTransition(options) {
     const fields = Object.assign({}, options.fields, { action: options.action, version: String(options.version) });
     return addItem({
@@ -210,7 +212,7 @@
   // One attempt; the request is built now, with the token of now (R11).
   async function attempt(item, token) {
     const headers = { "X-CSRFToken": token };
-    if (item.kind === "report") headers["Idempotency-Key"] = item.idempotencyKey;
+    if (item.idempotencyKey) headers["Idempotency-Key"] = item.idempotencyKey;
     const response = await fetchWithTimeout(item.url, { method: "POST", headers: headers, body: buildBody(item) },
       SEND_TIMEOUT_MS);
     return { status: response.status, body: await readJson(response) };

@@ -6,14 +6,18 @@
   UI.me().then(async function (me) {
     $("home-user").textContent = me
       ? (me.first_name || me.last_name ? (me.last_name + me.first_name) : me.username) + "，你好" +
-        (me.grids && me.grids.length ? " · 负责 " + me.grids.length + " 个网格" : "")
+        (me.grids && me.grids.length ? " · 负责 " + me.grids.length + " 个网格" : "") +
+        (UI.isUnit(me) && me.organisation ? " · " + me.organisation.name : "")
       : "未登录或离线：部分信息暂不可用";
     if (!me) return;
     UI.loadTasks().then(function (tasks) {
-      $("home-tasks").textContent = String(tasks.verify.length + tasks.check.length);
+      const count = String(tasks.unit ? tasks.handle.length : tasks.verify.length + tasks.check.length);
+      $("home-tasks").textContent = count;
+      $("home-handle").textContent = count;
     }).catch(function () {
       $("home-tasks").textContent = localStorage.getItem("gc.tasks") || "–";
     });
+    if (UI.isUnit(me)) return; // no patrol coverage for a handling unit
     try {
       const answer = await GC.getJson(UI.urls.coverage + "?day=" + UI.today(), { owner: me.id });
       const rate = answer.data.coverage;

@@ -14,14 +14,25 @@
     void: "作废", merge: "合并", supervise: "督办", relocate: "修改位置", request_return: "申请回退",
     approve_return: "同意回退", deny_return: "不同意回退", request_extension: "申请延期", approve_extension: "同意延期",
     deny_extension: "不同意延期", request_suspension: "申请挂账", approve_suspension: "同意挂账",
-    deny_suspension: "不同意挂账", resume: "恢复处置",
+    deny_suspension: "不同意挂账", resume: "恢复处置", assign: "指派",
   };
+  // A handling unit's crew (docs/units.md): feedback with before/after photos, or one of the requests.
+  const UNIT_ACTIONS = {
+    feedback: { label: "处置反馈", reason: "处置说明" },
+    request_extension: { label: "申请延期", reason: "延期原因（必填）" },
+    request_return: { label: "申请回退", reason: "回退原因（必填）" },
+    request_suspension: { label: "申请挂账", reason: "挂账原因（必填）" },
+  };
+  const REQUESTS = { extension: "延期", "return": "回退", suspension: "挂账" };
+  let unitMode = false;
+  const before = UI.photoPicker($("before-photos"), $("before-photo-list"));
   const OUTCOME_NAMES = { confirmed: "属实", not_confirmed: "不属实", pass: "通过", fail: "不通过" };
   let kase = null, action = null;
   const photos = UI.photoPicker($("action-photos"), $("action-photo-list"));
 
   async function load() {
     const me = await UI.me();
+    unitMode = UI.isUnit(me);
     if (!caseId) { $("case-loading").textContent = "没有指定案件"; return; }
     try {
       const answer = await GC.getJson(urls.cases + caseId, { owner: me ? me.id : "any" });
@@ -84,6 +95,7 @@
   UI.watchPosition(function (position) { if (position) renderDistance(position); });
 
   function showForm() {
+    if (unitMode) return showUnitForm();
     action = (kase.allowed_actions || []).find(function (a) { return ACTIONS[a]; });
     if (!action) {
       $("action-done").hidden = false;
@@ -106,10 +118,80 @@
     $("action-form").hidden = false;
   }
 
+  function showUnitForm() {
+    const allowed = kase.allowed_actions || [];
+    const choices = Object.keys(UNIT_ACTIONS).filter(function (a) { return allowed.indexOf(a) >= 0; });
+    if (!choices.length) {
+      $("action-done").hidden = false;
+      $("action-done-title").textContent = "没有待办";
+      $("action-done-text").textContent = kase.pending_request
+        ? "已申请" + (REQUESTS[kase.pending_request] || kase.pending_request) + "，等待派遣员答复。"
+        : "这个案件现在是「" + (UI.STATUS[kase.status] || kase.status) + "」，不需要本单位处置。";
+      return;
+    }
+    $("action-title").textContent = "现场处置";
+    const box = $("outcomes");
+    choices.forEach(function (a) {
+      const label = el("label");
+      const input = el("input");
+      input.type = "radio";
+      input.name = "outcome";
+      input.value = a;
+      label.append(input, el("span", null, UNIT_ACTIONS[a].label));
+      box.append(label);
+      input.addEventListener("change", renderUnitFields);
+    });
+    const first = box.querySelector("input[value=feedback]") || box.querySelector("input");
+    first.checked = true;
+    renderUnitFields();
+    $("action-form").hidden = false;
+  }
+
+  function renderUnitFields() {
+    const chosen = document.querySelector("input[name=outcome]:checked").value;
+    action = chosen;
+    $("before-box").hidden = chosen !== "feedback";
+    $("photos-box").hidden = chosen !== "feedback";
+    $("action-photos-label").textContent = "拍处置后照片";
+    $("hours-box").hidden = chosen !== "request_extension";
+    $("action-reason-label").textContent = UNIT_ACTIONS[chosen].reason;
+  }
+
+  async function submitUnit() {
+    const error = $("action-error");
+    const chosen = document.querySelector("input[name=outcome]:checked").value;
+    const reason = $("action-reason").value.trim();
+    const hours = Number($("action-hours").value || 0);
+    const problem = chosen === "feedback" && !photos.list.length ? "处置反馈需要处置后照片" :
+      chosen === "request_extension" && !(hours > 0) ? "请填写申请延长的工作时" :
+      chosen !== "feedback" && !reason ? "请写明原因" : "";
+    if (problem) { error.textContent = problem; error.hidden = false; return; }
+    const me = await UI.me();
+    $("action-submit").disabled = true;
+    const named = function (list, prefix) {
+      return list.map(function (p) { return { name: prefix + p.name, type: p.type, data: p.data }; });
+    };
+    const fields = { reason: reason };
+    if (chosen === "request_extension") fields.amount_minutes = String(Math.round(hours * 60));
+    try {
+      const item = await UI.enqueue("transition", {
+        owner: me.id, caseId: caseId, action: chosen, version: kase.version,
+        photos: chosen === "feedback" ? named(before.stored(), "before-").concat(named(photos.stored(), "after-")) : [],
+        title: UNIT_ACTIONS[chosen].label + " · " + kase.number, fields: fields,
+      });
+      showDone(item);
+    } catch (e) {
+      $("action-submit").disabled = false;
+      error.textContent = "无法保存到本机：" + e.message;
+      error.hidden = false;
+    }
+  }
+
   $("action-form").addEventListener("submit", async function (event) {
     event.preventDefault();
     const error = $("action-error");
     error.hidden = true;
+    if (unitMode) return submitUnit();
     const chosen = document.querySelector("input[name=outcome]:checked");
     const problem = !chosen ? "请选择结果" :
       ACTIONS[action].photoNeeded(chosen.value) && !photos.list.length ? "核查通过需要现场照片" :

@@ -11,7 +11,7 @@
     link.href = "/m/task?id=" + c.id;
     link.dataset.caseId = String(c.id);
     const main = el("div", "m-item-main");
-    main.append(el("div", "m-item-title", c.category.name + " · " + c.number),
+    main.append(el("div", "m-item-title", c.category.name + " · " + c.number + (tasks.me && c.assignee === tasks.me ? " · 指派给我" : "")),
                 el("div", "m-item-sub", (c.grid ? c.grid.name : "网格外") + (c.description ? " · " + c.description : "")),
                 el("div", "m-item-sub", "上报 " + UI.formatTime(c.reported_at)));
     const side = el("div", "m-item-side");
@@ -25,13 +25,18 @@
 
   function render() {
     if (!tasks) return;
-    [["verify", tasks.verify], ["check", tasks.check]].forEach(function (pair) {
+    const lists = tasks.unit ? [["handle", tasks.handle], ["fedback", tasks.fedback]]
+      : [["verify", tasks.verify], ["check", tasks.check]];
+    lists.forEach(function (pair) {
       const list = $(pair[0] + "-list");
       list.replaceChildren();
       $(pair[0] + "-count").textContent = String(pair[1].length);
       if (!pair[1].length) list.append(el("li", "m-muted", "暂无任务"));
       const here = UI.lastPosition();
+      const myId = tasks.me || 0;
       const sorted = pair[1].slice().sort(function (a, b) {
+        const mine = (b.assignee === myId) - (a.assignee === myId); // assigned to me first (二级派遣)
+        if (mine) return mine;
         const da = UI.directionTo(here, a.lon, a.lat), db = UI.directionTo(here, b.lon, b.lat);
         return (da ? da.distance : 1e9) - (db ? db.distance : 1e9);
       });
@@ -42,8 +47,13 @@
     stale.textContent = tasks.stale ? "离线：显示的是 " + UI.formatTime(tasks.at) + " 保存的任务" : "";
   }
 
-  UI.loadTasks().then(function (loaded) { tasks = loaded; render(); }).catch(function () {
-    ["verify", "check"].forEach(function (k) { $(k + "-list").replaceChildren(el("li", "m-muted", "离线，且本机没有保存的任务")); });
+  UI.loadTasks().then(async function (loaded) {
+    const me = await UI.me();
+    tasks = loaded;
+    tasks.me = me ? me.id : 0;
+    render();
+  }).catch(function () {
+    ["verify", "check", "handle", "fedback"].forEach(function (k) { $(k + "-list").replaceChildren(el("li", "m-muted", "离线，且本机没有保存的任务")); });
   });
 
   let lastRender = 0;

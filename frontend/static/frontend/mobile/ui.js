@@ -63,6 +63,7 @@
         if (me && me.id !== fresh.id) clearPersonalState(me.id);
         me = fresh;
         localStorage.setItem("gc.me", JSON.stringify(me));
+        document.body.classList.toggle("m-unit", isUnit(me));
         $("m-signin").hidden = true;
       } else if (response.status === 401 || response.status === 403) {
         $("m-signin").hidden = false;
@@ -72,6 +73,9 @@
     }
     return me;
   })();
+
+  // A handling unit's crew member (docs/units.md): tasks are the unit's cases, no report or patrol.
+  function isUnit(person) { return !!(person && person.role === "unit_member"); }
 
   function forget() {
     if (me) clearPersonalState(me.id);
@@ -187,6 +191,7 @@
   async function loadTasks() {
     const person = await mePromise;
     const owner = person ? person.id : "any";
+    if (isUnit(person)) return loadUnitTasks(person, owner);
     const [verify, check] = await Promise.all([
       GC.getJson(urls.cases + "?status=verifying&page_size=200", { owner: owner }),
       GC.getJson(urls.cases + "?status=checking&page_size=200", { owner: owner }),
@@ -199,6 +204,20 @@
                     stale: verify.stale || check.stale, at: verify.at || check.at };
     localStorage.setItem("gc.tasks", String(tasks.verify.length + tasks.check.length));
     setBadge("tasks", tasks.verify.length + tasks.check.length);
+    return tasks;
+  }
+
+  // A unit's tasks: the cases it is handling (assigned to me first) and those fed back, to check.
+  async function loadUnitTasks(person, owner) {
+    const unit = person.organisation ? person.organisation.id : 0;
+    const [handling, checking] = await Promise.all([
+      GC.getJson(urls.cases + "?status=handling&unit=" + unit + "&page_size=200", { owner: owner }),
+      GC.getJson(urls.cases + "?status=checking&unit=" + unit + "&page_size=200", { owner: owner }),
+    ]);
+    const tasks = { unit: true, handle: handling.data.results, fedback: checking.data.results,
+                    stale: handling.stale || checking.stale, at: handling.at || checking.at };
+    localStorage.setItem("gc.tasks", String(tasks.handle.length));
+    setBadge("tasks", tasks.handle.length);
     return tasks;
   }
 
@@ -309,7 +328,7 @@
   const ALERT_TITLES = {
     new_report: "辖区新上报", verify_task: "核实任务", check_task: "核查任务", dispatched: "案件已派遣",
     approval_request: "待审批申请", deadline_warning: "即将超期", overdue: "已超期", rework: "返工",
-    supervised: "督办", report_published: "周报已发布",
+    supervised: "督办", report_published: "周报已发布", request_answered: "申请已答复", assigned: "指派给你",
   };
   function alertTitle(alert) { return ALERT_TITLES[alert.type] || alert.type; }
 
@@ -607,7 +626,7 @@
 
   window.UI = {
     config: config, urls: urls, el: el, $: $, toast: toast, formatTime: formatTime, today: today, STATUS: STATUS,
-    me: function () { return mePromise; }, post: post, enqueue: enqueue, sendNow: sendNow, loadTasks: loadTasks,
+    me: function () { return mePromise; }, isUnit: isUnit, post: post, enqueue: enqueue, sendNow: sendNow, loadTasks: loadTasks,
     alerts: alerts, catchUpAlerts: catchUpAlerts, markAlertsRead: markAlertsRead, alertTitle: alertTitle,
     watchPosition: watchPosition, lastPosition: function () { return lastPosition; }, positionProblem: positionProblem, directionTo: directionTo, arrow: arrow,
     distanceM: distanceM, patrol: patrol, photoPicker: photoPicker, compressPhoto: compressPhoto,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_metrics_indexes'),
+        ('cases', '0006_case_assignee'),
         ('people', '0001_initial'),
     ]
 
