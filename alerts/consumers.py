@@ -156,7 +156,7 @@ def live_groups_for(user) -> list[str]:
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         return [unit_group(user.organisation_id)]
     if user.role == Role.OFFICER:
-        return [grid_group(g) for g in user.grid_assignments.values_list("grid_id", flat=True)]
+        return [grid_group(g) for g in user.grid_assignments.in_force().values_list("grid_id", flat=True)]
     return []
 
 

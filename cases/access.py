@@ -2,7 +2,7 @@
 
 The HTTP API, exports, map layers and (later) the WebSocket layer all call these helpers.
 - administrators (superusers): everything;
-- patrol officers: cases in the grids they are assigned to, and their own reports;
+- patrol officers: cases in the grids they are assigned to now, and their own reports;
 - handling unit members: cases their unit holds or has held;
 - centre roles (acceptor, shift leader, dispatcher, viewer): cases in their organisation's area,
   or the whole city when the organisation has no area (the only ones who see outside-grid cases);
@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from cases.models import Case
-from grids.models import Grid
+from grids.models import Grid, GridAssignment
 from people.models import CENTRE_ROLES, Role, User
 
 
@@ -28,7 +28,7 @@ def case_scope(user: User) -> Q | None:
         return None
     own = Q(reporter=user)
     if user.role == Role.OFFICER:
-        return own | Q(grid__assignments__officer=user)
+        return own | Q(grid_id__in=GridAssignment.objects.in_force().filter(officer=user).values("grid_id"))
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         return Q(unit_id=user.organisation_id) | Q(events__unit_id=user.organisation_id)
     if user.role in CENTRE_ROLES and user.organisation_id:
@@ -66,7 +66,7 @@ def can_view_grid(user: User, grid: Grid) -> bool:
     if user.is_superuser or user.role == Role.UNIT_MEMBER:
         return True
     if user.role == Role.OFFICER:
-        return grid.assignments.filter(officer=user).exists()
+        return grid.assignments.in_force().filter(officer=user).exists()
     if user.role in CENTRE_ROLES:
         area = user.area
         return area is None or grid.code.startswith(area.code)
@@ -74,5 +74,5 @@ def can_view_grid(user: User, grid: Grid) -> bool:
 
 
 def is_officer_of_grid(user: User, grid_id: int | None) -> bool:
-    return grid_id is not None and user.role == Role.OFFICER and Grid.objects.filter(
-        pk=grid_id, assignments__officer=user).exists()
+    return grid_id is not None and user.role == Role.OFFICER and GridAssignment.objects.in_force().filter(
+        grid_id=grid_id, officer=user).exists()
