@@ -12,8 +12,9 @@ sorted by recording time whatever order they arrived in:
    track goes on from them (the jump between is neither distance nor time on duty).
 4. 在岗时长 adds the time between consecutive counted points not more than `gap_minutes` apart;
    里程 adds the great-circle distance of the same steps.
-5. A visit is a run of consecutive counted points inside one grid (not snapped to it), none more
-   than `gap_minutes` after the one before. A grid is patrolled by the officer that day when one
+5. A visit to a grid is a run of its counted points inside it (not snapped to it), none more than
+   `gap_minutes` after the one before: steps out of it in between (a boundary street, GPS noise,
+   a shop across the road) do not end it. A grid is patrolled by the officer that day when one
    visit has at least `dwell_points` points spanning at least `dwell_minutes` (3 and 5 by default).
    Whether it counts for coverage depends on the assignments of that day (patrol/coverage.py).
 
@@ -27,6 +28,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -35,6 +37,7 @@ from patrol.models import GridDay, OfficerDay, PatrolSettings, TrackPoint
 EARTH_RADIUS_M = 6_371_008.8
 GPS_SLACK_M = 50.0  # noise two fixes may show without anyone moving
 REANCHOR_POINTS = 3
+TZ = ZoneInfo("Asia/Shanghai")  # settings.TIME_ZONE; no daylight saving since 1991
 
 
 @dataclass(frozen=True)
@@ -130,32 +133,24 @@ def summarise_points(points: list[Fix], rules: Rules) -> DaySummary:
         if seconds <= rules.gap_seconds and _plausible(a, b, rules):
             on_duty += seconds
             walked += distance_m(a.lon, a.lat, b.lon, b.lat)
-    grids: dict[int, GridVisits] = {}
-    visit: list[Fix] = []
-
-    def close() -> None:
-        if not visit:
-            return
-        row = grids.setdefault(visit[0].grid_id, GridVisits())
-        seconds = int((visit[-1].at - visit[0].at).total_seconds())
-        qualifies = len(visit) >= rules.dwell_points and seconds >= rules.dwell_seconds
-        if (qualifies, seconds, len(visit)) > (row.patrolled, row.visit_seconds, row.visit_points):
-            row.visit_points, row.visit_seconds = len(visit), seconds
-        row.patrolled = row.patrolled or qualifies
-        visit.clear()
-
+    inside: dict[int, list[Fix]] = {}
     for p in kept:
-        if p.grid_id is None:
-            close()
-            continue
-        if visit and (visit[-1].grid_id != p.grid_id or (p.at - visit[-1].at).total_seconds() > rules.gap_seconds):
-            close()
-        visit.append(p)
-        row = grids.setdefault(p.grid_id, GridVisits())
-        row.points += 1
-        row.first_at = row.first_at or p.at
-        row.last_at = p.at
-    close()
+        if p.grid_id is not None:
+            inside.setdefault(p.grid_id, []).append(p)
+    grids: dict[int, GridVisits] = {}
+    for grid_id, fixes in inside.items():
+        row = grids[grid_id] = GridVisits(points=len(fixes), first_at=fixes[0].at, last_at=fixes[-1].at)
+        start = 0
+        for i in range(1, len(fixes) + 1):
+            if i < len(fixes) and (fixes[i].at - fixes[i - 1].at).total_seconds() <= rules.gap_seconds:
+                continue
+            visit = fixes[start:i]
+            seconds = int((visit[-1].at - visit[0].at).total_seconds())
+            qualifies = len(visit) >= rules.dwell_points and seconds >= rules.dwell_seconds
+            if (qualifies, seconds, len(visit)) > (row.patrolled, row.visit_seconds, row.visit_points):
+                row.visit_points, row.visit_seconds = len(visit), seconds
+            row.patrolled = row.patrolled or qualifies
+            start = i
     return DaySummary(points=len(points), counted=flags, on_duty_seconds=round(on_duty), distance_m=round(walked, 1),
                       first_at=kept[0].at if kept else None, last_at=kept[-1].at if kept else None, grids=grids)
 
@@ -168,25 +163,27 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def local_day(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment).date()
+    return moment.astimezone(TZ).date()
 
 
-def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | None = None) -> None:
+def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | None = None,
+                   fixes: dict[dt.date, list[Fix]] | None = None) -> None:
     """Recompute the OfficerDay and GridDay rows of these officer-days from the stored points.
 
     Side effects: replaces those rows (one read of the points of the span of days, one delete and
     one insert per table); runs in the caller's transaction, which must hold the officer's lock
-    (patrol.tracks.record_points) so two batches never summarise the same day at once."""
+    (patrol.tracks.record_points) so two batches never summarise the same day at once. `fixes`:
+    every stored point of these days, sorted by time, when the caller has them (no read then)."""
     days = sorted(set(days))
     if not days:
         return
     rules = rules or Rules.current()
     start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
-    by_day: dict[dt.date, list[Fix]] = {d: [] for d in days}
-    rows = (TrackPoint.objects.filter(officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end)
+    by_day: dict[dt.date, list[Fix]] = {d: list((fixes or {}).get(d, ())) for d in days}
+    rows = [] if fixes is not None else (TrackPoint.objects.filter(officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end)
             .order_by("recorded_at", "id")
             .values_list("recorded_at", "lon", "lat", "accuracy_m", "grid_id", "grid_distance_m"))
-    for at, lon, lat, acc, grid, dist in rows.iterator(chunk_size=5000):
+    for at, lon, lat, acc, grid, dist in (rows.iterator(chunk_size=5000) if fixes is None else ()):
         bucket = by_day.get(local_day(at))
         if bucket is not None:
             bucket.append(Fix(at, lon, lat, acc, grid if grid is not None and dist == 0 else None))

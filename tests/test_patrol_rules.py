@@ -104,17 +104,22 @@ def test_the_dwell_rule_is_an_administrators_setting():
     assert grid_patrolled(cast, day)
 
 
-def test_a_stay_interrupted_by_another_grid_is_two_visits():
+def test_steps_out_of_the_grid_do_not_end_a_visit_but_a_long_gap_does():
     cast = make_cast()
     day = timezone.localdate() - dt.timedelta(days=1)
     GridAssignment.objects.update(since=day)
     north = (120.7005, 31.3015)  # the grid north of A, ~110 m away
     make_grid(code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302))
-    track = [fix(IN_A, at(day, 9, 0)), fix(IN_A, at(day, 9, 2)), fix(north, at(day, 9, 3)), fix(IN_A, at(day, 9, 6))]
-    record_points(cast.officer, track)
-    assert not grid_patrolled(cast, day)
-    row = GridDay.objects.get(grid=cast.grid)
-    assert (row.points, row.visit_points, row.visit_seconds) == (3, 2, 120)
+    # Along the boundary street: in A, across the road, back in A — one visit of 3 points, 6 minutes.
+    record_points(cast.officer, [fix(IN_A, at(day, 9, 0)), fix(IN_A, at(day, 9, 2)), fix(north, at(day, 9, 3)),
+                                 fix(IN_A, at(day, 9, 6))])
+    assert grid_patrolled(cast, day)
+    # The next day: twice in A, then again after 16 minutes elsewhere — two visits, no patrol.
+    later = day + dt.timedelta(days=1)
+    record_points(cast.officer, [fix(IN_A, at(later, 9, 0)), fix(IN_A, at(later, 9, 3)), fix(north, at(later, 9, 10)),
+                                 fix(IN_A, at(later, 9, 19))])
+    row = GridDay.objects.get(grid=cast.grid, day=later)
+    assert (row.points, row.visit_points, row.visit_seconds, row.patrolled) == (3, 2, 180, False)
 
 
 # --- assignment history ------------------------------------------------------------------------
