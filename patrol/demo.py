@@ -30,7 +30,7 @@ STEP_S = 30
 M_PER_DEG = 111_195.0
 
 
-def demo_tracks(*, weeks: int = 3, today: dt.date | None = None, seed: int = 8) -> int:
+def demo_tracks(*, weeks: int = 2, today: dt.date | None = None, seed: int = 8) -> int:
     """Make the tracks unless any track point exists; returns the number of points stored."""
     if TrackPoint.objects.exists():
         return 0

@@ -96,8 +96,12 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def _plausible(a: Fix, b: Fix, rules: Rules) -> bool:
-    seconds = (b.at - a.at).total_seconds()
-    return distance_m(a.lon, a.lat, b.lon, b.lat) <= rules.max_speed_mps * max(seconds, 0) + GPS_SLACK_M
+    reach = rules.max_speed_mps * max((b.at - a.at).total_seconds(), 0) + GPS_SLACK_M
+    # Degrees of latitude are never shorter than 110.5 km, nor degrees of longitude at the
+    # officers' latitudes shorter than cos(lat) of that: a cheap bound first, haversine when close.
+    if abs(b.lat - a.lat) * 110_500 > reach:
+        return False
+    return distance_m(a.lon, a.lat, b.lon, b.lat) <= reach
 
 
 def counted_flags(points: list[Fix], rules: Rules) -> list[bool]:

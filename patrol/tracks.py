@@ -91,9 +91,14 @@ def _insert(officer_id: int, points: list[PointIn], grid_ids: list[int | None], 
         sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (point_id) DO NOTHING"
-    received = ops.adapt_datetimefield_value(now)
-    rows = [(officer_id, p.id if native_uuid else p.id.hex, p.lon, p.lat, p.accuracy,
-             ops.adapt_datetimefield_value(p.at), received, g, d if g is not None else None)
+    if connection.vendor == "sqlite":  # what its adapt_datetimefield_value makes, without its checks per row
+        def adapt(moment: dt.datetime) -> str:
+            return str(moment.astimezone(dt.timezone.utc).replace(tzinfo=None))
+    else:
+        adapt = ops.adapt_datetimefield_value
+    received = adapt(now)
+    rows = [(officer_id, p.id if native_uuid else p.id.hex, p.lon, p.lat, p.accuracy, adapt(p.at), received, g,
+             d if g is not None else None)
             for p, g, d in zip(points, grid_ids, dists)]
     with connection.cursor() as cursor:
         for i in range(0, len(rows), 5000):
