@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import uuid
 
 import pytest
@@ -437,3 +438,17 @@ def test_who_reads_the_lists_and_tracks():
 def test_grid_b_is_far_from_grid_a():
     # The jump tests rely on A and B being kilometres apart.
     assert R * math.radians(GRID_B[1] - GRID_A[1]) > 3000
+
+
+def test_a_changed_rule_applies_to_past_days_after_resummarising():
+    from django.core.management import call_command
+
+    cast = make_cast()
+    day = timezone.localdate() - dt.timedelta(days=1)
+    GridAssignment.objects.update(since=day)
+    record_points(cast.officer, stay(IN_A, at(day, 9), n=2, every=dt.timedelta(minutes=1)))
+    assert not grid_patrolled(cast, day)
+    PatrolSettings(dwell_points=2, dwell_minutes=1).save()
+    assert not grid_patrolled(cast, day)  # stored summaries: the old rule until recomputed
+    call_command("patrol_resummarise", since=day.isoformat(), stdout=open(os.devnull, "w"))
+    assert grid_patrolled(cast, day)
