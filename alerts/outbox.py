@@ -43,7 +43,10 @@ def area_members(case, role: str):
 def grid_officers(case):
     if not case.grid_id:
         return User.objects.none()
-    return User.objects.filter(grid_assignments__grid_id=case.grid_id, role=Role.OFFICER, is_active=True)
+    from grids.models import GridAssignment
+
+    assigned = GridAssignment.objects.in_force().filter(grid_id=case.grid_id).values("officer_id")
+    return User.objects.filter(pk__in=assigned, role=Role.OFFICER, is_active=True)
 
 
 def unit_members(case):

@@ -3,7 +3,7 @@
 The HTTP API, exports, map layers and the WebSocket live map (`live_groups_for` / `live_groups_of`)
 all call these helpers.
 - administrators (superusers, and the administrator role): everything;
-- patrol officers: cases in the grids they are assigned to, and their own reports;
+- patrol officers: cases in the grids they are assigned to now, and their own reports;
 - handling unit members: cases their unit holds or has held;
 - centre roles (acceptor, shift leader, dispatcher, viewer): cases in their organisation's area,
   or the whole city when the organisation has no area (the only ones who see outside-grid cases);
@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from cases.models import Case
-from grids.models import Grid
+from grids.models import Grid, GridAssignment
 from people.models import CENTRE_ROLES, Role, User
 
 
@@ -34,7 +34,7 @@ def case_scope(user: User) -> Q | None:
         return None
     own = Q(reporter=user)
     if user.role == Role.OFFICER:
-        return own | Q(grid__assignments__officer=user)
+        return own | Q(grid_id__in=GridAssignment.objects.in_force().filter(officer=user).values("grid_id"))
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         return Q(unit_id=user.organisation_id) | Q(events__unit_id=user.organisation_id)
     if user.role in CENTRE_ROLES and user.organisation_id:
@@ -72,7 +72,7 @@ def can_view_grid(user: User, grid: Grid) -> bool:
     if sees_everything(user) or user.role == Role.UNIT_MEMBER:
         return True
     if user.role == Role.OFFICER:
-        return grid.assignments.filter(officer=user).exists()
+        return grid.assignments.in_force().filter(officer=user).exists()
     if user.role in CENTRE_ROLES:
         area = user.area
         return area is None or grid.code.startswith(area.code)
@@ -80,8 +80,8 @@ def can_view_grid(user: User, grid: Grid) -> bool:
 
 
 def is_officer_of_grid(user: User, grid_id: int | None) -> bool:
-    return grid_id is not None and user.role == Role.OFFICER and Grid.objects.filter(
-        pk=grid_id, assignments__officer=user).exists()
+    return grid_id is not None and user.role == Role.OFFICER and GridAssignment.objects.in_force().filter(
+        grid_id=grid_id, officer=user).exists()
 
 
 # --- the live map (WebSocket /ws/cases/): the same rules as groups ------------------------------
@@ -103,7 +103,7 @@ def live_groups_for(user: User) -> list[str]:
         return [area_group(area.code if area else None)]
     groups = [reporter_group(user.pk)]
     if user.role == Role.OFFICER:
-        groups += [grid_group(g) for g in user.grid_assignments.values_list("grid_id", flat=True).distinct()]
+        groups += [grid_group(g) for g in user.grid_assignments.in_force().values_list("grid_id", flat=True).distinct()]
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         groups.append(unit_group(user.organisation_id))  # cases the unit holds or has held
     return groups

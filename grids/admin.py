@@ -8,7 +8,7 @@ import shapely
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -135,9 +135,13 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 class GridAssignmentInline(admin.TabularInline):
+    """Assignments keep their history (DOMAIN §8): end one by setting `until`, never delete it."""
+
     model = GridAssignment
+    fields = ("officer", "since", "until")
     autocomplete_fields = ("officer",)
     extra = 0
+    can_delete = False
 
 
 class ValidityFilter(admin.SimpleListFilter):
@@ -199,7 +203,9 @@ class GridAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(officer_count=Count("assignments"))
+        today = timezone.localdate()
+        in_force = Q(assignments__since__lte=today) & (Q(assignments__until__isnull=True) | Q(assignments__until__gt=today))
+        return super().get_queryset(request).annotate(officer_count=Count("assignments", filter=in_force))
 
     @admin.display(description=_("officers"), ordering="officer_count")
     def officer_count(self, grid: Grid) -> int:

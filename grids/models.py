@@ -225,24 +225,51 @@ class Grid(Geometry):
         return result
 
 
+class AssignmentQuerySet(models.QuerySet):
+    def in_force(self, day: dt.date | None = None):
+        """Assignments in force on `day` (today by default): since ≤ day < until (no until: open)."""
+        day = day or timezone.localdate()
+        return self.filter(Q(since__lte=day), Q(until__isnull=True) | Q(until__gt=day))
+
+    def overlapping(self, start: dt.date, end: dt.date):
+        """Assignments in force on at least one day of [start, end] (both inclusive)."""
+        return self.filter(Q(since__lte=end), Q(until__isnull=True) | Q(until__gt=start))
+
+
 class GridAssignment(models.Model):
-    """A patrol officer tied to a grid (一格一员: every grid needs at least one)."""
+    """A patrol officer tied to a grid (一格一员: every grid needs at least one), from `since` to the
+    day before `until`. Rows are closed (`until` set), never deleted, so a past day is judged by who
+    was assigned then (DOMAIN §8); `grids.assignments.set_officer_grids()` changes an officer's grids."""
 
     grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="assignments")
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_assignments"
     )
     since = models.DateField(_("since"), default=timezone.localdate)
+    until = models.DateField(
+        _("until"), null=True, blank=True, help_text=_("First day it is no longer in force; empty: still in force.")
+    )
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grid assignment")
         verbose_name_plural = _("grid assignments")
+        indexes = [models.Index(fields=["officer", "since"])]
         constraints = [
-            models.UniqueConstraint(fields=["grid", "officer"], name="grid_assignment_unique")
+            models.UniqueConstraint(
+                fields=["grid", "officer"], condition=Q(until__isnull=True), name="grid_assignment_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=F("since")), name="grid_assignment_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.officer} → {self.grid.code}"
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.since <= day and (self.until is None or day < self.until)
 
 
 class GridLayer(models.Model):

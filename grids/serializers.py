@@ -71,4 +71,4 @@ class GridDetailSerializer(serializers.ModelSerializer):
 
     def get_officers(self, grid: Grid) -> list[dict]:
         return [{"id": u.id, "username": u.username, "name": u.get_full_name() or u.username}
-                for u in grid.officers.all()]
+                for u in grid.officers.filter(grid_assignments__in=grid.assignments.in_force())]

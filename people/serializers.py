@@ -29,4 +29,5 @@ class MeSerializer(serializers.ModelSerializer):
                 "area": org.area.code if org.area_id else None}
 
     def get_grids(self, user: User) -> list[str]:
-        return list(user.grids.current().values_list("code", flat=True))
+        return list(user.grids.current().filter(assignments__in=user.grid_assignments.in_force())
+                    .values_list("code", flat=True).distinct())

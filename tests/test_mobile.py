@@ -481,7 +481,9 @@ def test_a_lost_answer_to_a_task_result_counts_as_sent_not_as_a_conflict(live_se
 @pytest.mark.django_db(transaction=True)
 def test_patrol_records_points_offline_too_and_they_arrive(live_server, chromium_path):
     cast = make_cast()
-    PatrolSettings(interval_seconds=5).save()
+    # A point every 5 s, and one point a patrol (the default dwell rule, 3 points over 5 minutes, is
+    # tested in test_patrol_rules.py): the page must show the grid patrolled without a 5-minute wait.
+    PatrolSettings(interval_seconds=5, dwell_points=1, dwell_minutes=0).save()
     base = live_server.url
 
     with phone(chromium_path) as (context, page, seen):

@@ -167,21 +167,27 @@ def test_concurrent_replays_of_one_batch_store_each_point_once(live_server):
 # --- coverage ----------------------------------------------------------------------------------
 
 
-def test_coverage_counts_grids_with_a_point_of_an_assigned_officer_inside_them_that_day():
+def stay(where=IN_A, *, start=None, n=3, every=dt.timedelta(minutes=3)) -> list[dict]:
+    """`n` points at `where`, `every` apart from `start` (by default 30 minutes ago): a patrol of
+    the grid by the default rule when n ≥ 3 and they span ≥ 5 minutes."""
+    start = start or timezone.now() - dt.timedelta(minutes=30)
+    return [point(where, when=start + i * every) for i in range(n)]
+
+
+def test_coverage_counts_grids_an_assigned_officer_stayed_in_that_day():
     cast = make_cast()
     # Two more grids north of grid A (NEAR_A, east of A, stays outside every grid).
     second = make_grid(code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302), officers=[cast.officer])
     third = make_grid(code="320505006001003", bounds=(120.700, 31.302, 120.701, 31.303), officers=[cast.officer])
     officer = cast.client(cast.officer)
     today = timezone.localdate()
+    start = max(timezone.now() - dt.timedelta(minutes=30), timezone.make_aware(dt.datetime.combine(today, dt.time())))
     yesterday_noon = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=1), dt.time(12)))
-    send(officer, [
-        point(IN_A),  # inside grid A today: counts
-        point((120.7005, 31.3015), when=yesterday_noon),  # inside the second grid, but yesterday
-        point(NEAR_A),  # snapped to A, not inside anything
-    ])
-    # The other officer walks through the third grid: they are not assigned to it.
-    send(cast.client(cast.officer_elsewhere), [point((120.7005, 31.3025))])
+    send(officer, stay(IN_A, start=start, every=dt.timedelta(minutes=2, seconds=30))  # inside grid A today: counts
+         + stay((120.7005, 31.3015), start=yesterday_noon)  # inside the second grid, but yesterday
+         + [point(NEAR_A, when=start + dt.timedelta(minutes=6))])  # snapped to A, not inside anything
+    # The other officer stays in the third grid: they are not assigned to it.
+    send(cast.client(cast.officer_elsewhere), stay((120.7005, 31.3025), start=start))
 
     body = coverage(officer, day=today.isoformat()).json()
     assert body["day"] == today.isoformat()
@@ -189,7 +195,7 @@ def test_coverage_counts_grids_with_a_point_of_an_assigned_officer_inside_them_t
     assert mine["officer"]["username"] == "officer"
     assert mine["assigned_grids"] == [cast.grid.code, second.code, third.code]
     assert mine["patrolled_grids"] == [cast.grid.code]
-    assert (mine["assigned"], mine["patrolled"], mine["coverage"], mine["points"]) == (3, 1, 0.3333, 2)
+    assert (mine["assigned"], mine["patrolled"], mine["coverage"], mine["points"]) == (3, 1, 0.3333, 4)
     assert [(g["code"], g["patrolled"], g["officers"]) for g in body["grids"]] == [
         (cast.grid.code, True, ["officer"]), (second.code, False, ["officer"]), (third.code, False, ["officer"])]
     assert (body["assigned"], body["patrolled"], body["coverage"]) == (3, 1, 0.3333)
@@ -203,7 +209,7 @@ def test_a_grid_patrolled_by_one_of_its_officers_counts_for_every_officer_assign
     cast = make_cast()
     partner = make_user(username="partner")
     GridAssignment.objects.create(grid=cast.grid, officer=partner)
-    send(cast.client(partner), [point(IN_A)])
+    send(cast.client(partner), stay(IN_A))
     body = coverage(cast.client(cast.officer)).json()
     assert body["officers"][0]["patrolled_grids"] == [cast.grid.code]
     assert body["officers"][0]["points"] == 0
@@ -212,17 +218,20 @@ def test_a_grid_patrolled_by_one_of_its_officers_counts_for_every_officer_assign
 def test_a_day_is_the_asia_shanghai_day_of_the_devices_clock():
     cast = make_cast()
     today = timezone.localdate()
-    start = timezone.make_aware(dt.datetime.combine(today, dt.time()))
-    send(cast.client(cast.officer), [point(IN_A, when=start - dt.timedelta(seconds=1))])
+    GridAssignment.objects.update(since=today - dt.timedelta(days=1))
+    midnight = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    # 3 points over 6 minutes, but the first two before midnight: today has one, yesterday two.
+    send(cast.client(cast.officer), stay(IN_A, start=midnight - dt.timedelta(minutes=4)))
     assert coverage(cast.client(cast.officer), day=today.isoformat()).json()["patrolled"] == 0
-    send(cast.client(cast.officer), [point(IN_A, when=start)])
+    send(cast.client(cast.officer), stay(IN_A, start=midnight))
     assert coverage(cast.client(cast.officer), day=today.isoformat()).json()["patrolled"] == 1
+    assert coverage(cast.client(cast.officer), day=(today - dt.timedelta(days=1)).isoformat()).json()["patrolled"] == 0
 
 
 def test_the_centre_sees_every_officer_in_its_area_and_can_pick_one():
     cast = make_cast()
-    send(cast.client(cast.officer), [point(IN_A)])
-    send(cast.client(cast.officer_elsewhere), [point(IN_B)])
+    send(cast.client(cast.officer), stay(IN_A))
+    send(cast.client(cast.officer_elsewhere), stay(IN_B))
     body = coverage(cast.client(cast.dispatcher)).json()  # the centre has no area: the whole city
     assert [o["officer"]["username"] for o in body["officers"]] == ["officer", "officer_b"]
     assert [o["coverage"] for o in body["officers"]] == [1.0, 1.0]

@@ -44,6 +44,7 @@ ENDPOINTS = {
     # API tokens: one's own (administrators: anyone's), tests/test_security_auth.py
     "api-token-renew": "own", "api-logout": "own", "api-tokens": "own", "api-token-revoke": "own",
     "patrol-coverage": "role", "metrics": "role", "console-units": "role",
+    "patrol-unpatrolled": "role", "patrol-track": "role",
     # public by design (DOMAIN §10 Open311, the map layers, the dictionary): checked for what they
     # must not show (non-public cases, originals)
     "open311-request": "public", "open311-photo": "public", "case-status": "public", "open311-requests": "public",
@@ -302,6 +303,14 @@ def test_patrol_coverage_of_another_officer_is_not_readable(world):
         assert clients[who].get("/api/patrol/coverage").status_code == 403, who
     assert clients["anonymous"].get("/api/patrol/coverage").status_code == 403
     assert clients["dispatcher"].get(f"/api/patrol/coverage?officer={cast.officer_elsewhere.username}").status_code == 200
+    # The lists and tracks: the same readers; an officer sees only their own grids and track.
+    assert clients["officer"].get(f"/api/patrol/track?officer={cast.officer_elsewhere.username}").status_code == 404
+    assert clients["officer"].get(f"/api/patrol/track?officer={cast.officer.username}").status_code == 200
+    for who in ("unit_member", "public", "anonymous"):
+        assert clients[who].get("/api/patrol/unpatrolled").status_code == 403, who
+        assert clients[who].get(f"/api/patrol/track?officer={cast.officer.username}").status_code == 403, who
+    codes = {r["code"] for r in clients["officer"].get("/api/patrol/unpatrolled").json()["results"]}
+    assert cast.other_grid.code not in codes
 
 
 def test_reports_are_read_by_their_roles_only(world):

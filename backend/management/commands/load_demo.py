@@ -55,6 +55,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{made} demo cases made through the workflow in {time.monotonic() - started:.1f} s.")
         else:
             self.stdout.write("Demo cases already there.")
+        from patrol.demo import demo_tracks
+
+        started = time.monotonic()
+        if points := demo_tracks():
+            self.stdout.write(f"{points} track points of the last weeks' patrols in {time.monotonic() - started:.1f} s.")
         from reports.demo import demo_reports
 
         started = time.monotonic()
