@@ -496,10 +496,19 @@ def _undone_held_part(level: str, period: Period, area: str) -> _Part:
                                step_deadline__lt=period.as_of).exclude(pk__in=since)
     measures = {f"{STEP_OF[s]}_late_undone": Q(status=s) for s in statuses}
     if level in ("person", "officer"):
+        rows = rows.filter(_assigned_at(period.as_of, ""))
         key: Expression = F("grid__assignments__officer")
     else:
         key = Value(1, output_field=IntegerField())
     return _Part(_in_area(rows, "", area), key, "number", measures)
+
+
+def _assigned_at(as_of: dt.datetime, prefix: str) -> Q:
+    """The grid's assignments in force on the last day before `as_of` (assignments keep their
+    history: a step undone at the cut-off is charged to the officers assigned then, DOMAIN §8)."""
+    day = (as_of - dt.timedelta(microseconds=1)).astimezone(TZ).date()
+    field = f"{prefix}grid__assignments__"
+    return Q(**{f"{field}since__lte": day}) & (Q(**{f"{field}until__isnull": True}) | Q(**{f"{field}until__gt": day}))
 
 
 def _undone_changed_part(level: str, period: Period, area: str) -> _Part:
@@ -515,6 +524,7 @@ def _undone_changed_part(level: str, period: Period, area: str) -> _Part:
             .filter(_MomentBefore(KeyTextTransform("step_deadline", "data"), period.as_of)))
     measures = {f"{STEP_OF[s]}_late_undone": Q(from_status=s) for s in statuses}
     if level in ("person", "officer"):
+        rows = rows.filter(_assigned_at(period.as_of, "case__"))
         key: Expression = F("case__grid__assignments__officer")
     else:
         key = Value(1, output_field=IntegerField())
