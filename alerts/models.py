@@ -26,6 +26,7 @@ class Kind(models.TextChoices):
     REWORK = "rework", _("Rework")
     SUPERVISED = "supervised", _("Supervised case")
     REPORT_PUBLISHED = "report_published", _("Weekly report published")
+    NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # DOMAIN §12
 
 
 class AlertCounter(models.Model):

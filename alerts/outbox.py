@@ -10,6 +10,8 @@ Recipients, exactly as DOMAIN §9 lists them:
 - check failed → the unit's members (rework);
 - supervise → the unit's members (or, before dispatch, the area's dispatchers).
 Deadline warnings and overdue (scheduler) go to the unit's members and the area's dispatchers.
+A new illegal construction (DOMAIN §12, campaigns/ledger.py) → the members of the street's office
+and the centre's shift leaders and viewers whose area holds the grid (`new_construction_recipients`).
 After commit the relay is woken to push; the live-map change is queued for it too.
 """
 
@@ -46,6 +48,19 @@ def unit_members(case):
     if not case.unit_id:
         return User.objects.none()
     return User.objects.filter(organisation_id=case.unit_id, role=Role.UNIT_MEMBER, is_active=True)
+
+
+def new_construction_recipients(case) -> list[User]:
+    """A new 违建台账 entry: every active member of the street office of the case's street, and the
+    centre's shift leaders and viewers (领导) whose area holds the grid or is the city."""
+    from people.models import Organisation
+
+    centre = area_members(case, Role.SHIFT_LEADER) | area_members(case, Role.VIEWER)
+    users = list(centre.filter(organisation__kind=Organisation.Kind.CENTRE))
+    if case.grid_id:
+        users += list(User.objects.filter(organisation__kind=Organisation.Kind.STREET_OFFICE,
+                                          organisation__area__code=case.grid.code[:9], is_active=True))
+    return list({u.pk: u for u in users}.values())
 
 
 def recipients(event) -> tuple[str, list[User]] | None:

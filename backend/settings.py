@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "metrics",
     "patrol",
     "reports",
+    "campaigns",
     "frontend",
     "backend",
 ]

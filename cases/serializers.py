@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +62,14 @@ class TransitionSerializer(LocationFields):
     duplicate_of = serializers.CharField(required=False, allow_blank=True, max_length=20,
                                          help_text=_("Id or case number of the case this one duplicates"))
     amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
+    # feedback on an illegal-construction (ledger) case, DOMAIN §12 and docs/campaigns.md
+    disposition = serializers.ChoiceField(
+        choices=["demolish", "rectify", "legalise", "confiscate"], required=False, allow_blank=True, default="",
+        help_text=_("Feedback on an illegal-construction case (required there): demolish 拆除, rectify 整改, "
+                    "legalise 补办, confiscate 没收"))
+    demolished_m2 = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"),
+        max_value=Decimal("100000"), help_text=_("m² demolished by this feedback (demolish only; partial allowed)"))
 
 
 # A date filter before this selects every case anyway; 0001-01-01 at Shanghai midnight is before year 1

@@ -218,6 +218,7 @@ def transition_view(request, pk: int):
         reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
         duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
         amount_minutes=v.get("amount_minutes"),
+        disposition=v.get("disposition", ""), demolished_m2=v.get("demolished_m2"),
         location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
     if request.FILES:
         inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
