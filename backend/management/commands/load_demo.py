@@ -55,6 +55,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{made} demo cases made through the workflow in {time.monotonic() - started:.1f} s.")
         else:
             self.stdout.write("Demo cases already there.")
+        from campaigns.demo import load_demo_ledger
+
+        ledger = load_demo_ledger()  # the baseline 违建台账, through the ledger import (DOMAIN §12)
+        if ledger is not None:
+            self.stdout.write(ledger.summary().splitlines()[-1])
         from reports.demo import demo_reports
 
         started = time.monotonic()
