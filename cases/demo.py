@@ -135,6 +135,8 @@ def _one_case(cast: Cast, grid: Grid, category: SmallClass, target: str, at: dt.
     reporter = cast.acceptor if hotline else officer
     lon, lat = _point_in(grid, rng)
     attributes = {"area_m2": rng.randrange(6, 80)} if category.code in ("06001", "08016") else {}
+    if category.code in ("06011", "08005"):  # dumping: volume in m³ (DOMAIN §12)
+        attributes = {"volume_m3": rng.randrange(2, 40)}
     case = workflow.report_case(workflow.Report(
         category=category, source=Source.HOTLINE_12345 if hotline else Source.PATROL, lon=lon, lat=lat,
         address=f"{grid.community.name}{grid.name}附近", description=text.format(n=rng.randrange(2, 30)),
