@@ -12,7 +12,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.importer import LedgerFileError, import_ledger, write_template
-from campaigns.models import CampaignClass, CampaignSettings, DemolitionTarget, Disposition, LedgerEntry
+from campaigns.models import (
+    CampaignClass,
+    CampaignSettings,
+    DemolitionTarget,
+    Disposition,
+    LedgerEntry,
+)
 
 
 @admin.register(CampaignSettings)

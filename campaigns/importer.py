@@ -26,7 +26,14 @@ from django.utils import timezone
 from pyproj import Geod
 from shapely.ops import nearest_points
 
-from campaigns.models import MAX_AREA_M2, CampaignSettings, EntryKind, EntrySource, LedgerEntry, Structure
+from campaigns.models import (
+    MAX_AREA_M2,
+    CampaignSettings,
+    EntryKind,
+    EntrySource,
+    LedgerEntry,
+    Structure,
+)
 
 COLUMNS = {  # key → (header written in the template, other names accepted)
     "number": ("编号", ("台账编号", "number", "entry_number")),
