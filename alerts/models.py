@@ -28,6 +28,7 @@ class Kind(models.TextChoices):
     REPORT_PUBLISHED = "report_published", _("Weekly report published")
     REQUEST_ANSWERED = "request_answered", _("Your request was answered")
     ASSIGNED = "assigned", _("Case assigned to you")
+    NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # DOMAIN §12
 
 
 class AlertCounter(models.Model):

@@ -12,6 +12,8 @@ Recipients, exactly as DOMAIN §9 lists them:
 - assign (二级派遣 inside a unit) → the member it was assigned to;
 - supervise → the unit's members (or, before dispatch, the area's dispatchers).
 Deadline warnings and overdue (scheduler) go to the unit's members and the area's dispatchers.
+A new illegal construction (DOMAIN §12, campaigns/ledger.py) → the members of the street's office
+and the centre's shift leaders and viewers whose area holds the grid (`new_construction_recipients`).
 After commit the relay is woken to push; the live-map change is queued for it too.
 Each alert about a case carries `link`, where its reader opens the case: the unit desk for handling
 unit members (their phones open /m/task?id= themselves), the task page for officers.
@@ -57,6 +59,19 @@ def unit_members(case):
 
 ANSWERS = ("approve_return", "deny_return", "approve_extension", "deny_extension", "approve_suspension",
            "deny_suspension")
+
+
+def new_construction_recipients(case) -> list[User]:
+    """A new 违建台账 entry: every active member of the street office of the case's street, and the
+    centre's shift leaders and viewers (领导) whose area holds the grid or is the city."""
+    from people.models import Organisation
+
+    centre = area_members(case, Role.SHIFT_LEADER) | area_members(case, Role.VIEWER)
+    users = list(centre.filter(organisation__kind=Organisation.Kind.CENTRE))
+    if case.grid_id:
+        users += list(User.objects.filter(organisation__kind=Organisation.Kind.STREET_OFFICE,
+                                          organisation__area__code=case.grid.code[:9], is_active=True))
+    return list({u.pk: u for u in users}.values())
 
 
 def recipients(event) -> tuple[str, list[User]] | None:

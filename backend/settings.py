@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "metrics",
     "patrol",
     "reports",
+    "campaigns",
     "frontend",
     "backend",
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("patrol.urls")),
     path("api/", include("alerts.urls")),
     path("api/", include("metrics.urls")),
+    path("api/", include("campaigns.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("open311/v2/", include("open311.urls")),

@@ -50,8 +50,12 @@ DEFAULT_LIMIT = (1, LimitUnit.WORK_DAYS)
 CONSTRUCTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "area_m2": {"type": "number", "exclusiveMinimum": 0, "title": "面积（m²）"},
+        "area_m2": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "title": "面积（m²）"},
         "permanence": {"type": "string", "enum": ["permanent", "temporary"], "title": "永久/临时"},
+        # The 违建台账's fields (DOMAIN §12, campaigns/setup.py adds them to older seeds).
+        "structure": {"type": "string", "enum": ["steel_shed", "brick", "other"], "title": "结构"},
+        "use": {"type": "string", "maxLength": 100, "title": "用途"},
+        "ledger_number": {"type": "string", "maxLength": 40, "title": "存量台账编号（处置存量违建时填写）"},
     },
     "required": ["area_m2"],
     "additionalProperties": False,
@@ -192,6 +196,9 @@ def seed_categories(*, codes_dir: Path = CODES_DIR) -> SeedReport:
         seeded.append(standard)
     _seed_case_standards(seeded, report=report)
     _check_named_classes(report=report)
+    from campaigns.setup import seed_campaign_classes
+
+    seed_campaign_classes()  # DOMAIN §12: campaign classes; dumping limits count calendar time
     return report
 
 

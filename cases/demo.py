@@ -135,6 +135,8 @@ def _one_case(cast: Cast, grid: Grid, category: SmallClass, target: str, at: dt.
     reporter = cast.acceptor if hotline else officer
     lon, lat = _point_in(grid, rng)
     attributes = {"area_m2": rng.randrange(6, 80)} if category.code in ("06001", "08016") else {}
+    if category.code in ("06011", "08005"):  # dumping: volume in m³ (DOMAIN §12)
+        attributes = {"volume_m3": rng.randrange(2, 40)}
     case = workflow.report_case(workflow.Report(
         category=category, source=Source.HOTLINE_12345 if hotline else Source.PATROL, lon=lon, lat=lat,
         address=f"{grid.community.name}{grid.name}附近", description=text.format(n=rng.randrange(2, 30)),
@@ -186,13 +188,31 @@ def _handle(case, step, cast: Cast, member: User, officer: User, target: str, rn
     if target == Status.HANDLING:
         return
     late = rng.random() < 0.15
-    step("feedback", member, minutes=(20 * 60, 40 * 60) if late else (60, 600), photos=make_photo())
+    disposition = _disposition(case, rng)
+    step("feedback", member, minutes=(20 * 60, 40 * 60) if late else (60, 600), photos=make_photo(), **disposition)
     if target == Status.CHECKING:
         return
     if rng.random() < 0.1:  # rework
         step("check", officer, outcome="fail", reason="现场仍有残留，需返工")
-        step("feedback", member, minutes=(60, 300), photos=make_photo())
+        step("feedback", member, minutes=(60, 300), photos=make_photo(), **disposition)
     step("check", officer, outcome="pass", photos=make_photo())
     if target == Status.CLOSING:
         return
     step("close", cast.shift_leader)
+
+
+def _disposition(case, rng: random.Random) -> dict:
+    """A 违建 ledger case's feedback names its disposition (DOMAIN §12): mostly demolished, in full or
+    in part; else rectified, legalised or confiscated."""
+    from decimal import Decimal
+
+    from campaigns.models import LedgerLink
+
+    link = LedgerLink.objects.select_related("entry").filter(case=case).first()
+    if link is None:
+        return {}
+    if rng.random() < 0.75:
+        left = link.entry.remaining_m2
+        part = left if rng.random() < 0.7 else (left / 2).quantize(Decimal("0.01"))
+        return {"disposition": "demolish", "demolished_m2": part}
+    return {"disposition": rng.choice(["rectify", "legalise", "confiscate"])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
@@ -116,6 +117,14 @@ class TransitionSerializer(LocationFields):
     amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
     assignee = serializers.IntegerField(required=False, allow_null=True, min_value=MIN_ID, max_value=MAX_ID,
                                         help_text=_("assign: the id of a member of the case's unit"))
+    # feedback on an illegal-construction (ledger) case, DOMAIN §12 and docs/campaigns.md
+    disposition = serializers.ChoiceField(
+        choices=["demolish", "rectify", "legalise", "confiscate"], required=False, allow_blank=True, default="",
+        help_text=_("Feedback on an illegal-construction case (required there): demolish 拆除, rectify 整改, "
+                    "legalise 补办, confiscate 没收"))
+    demolished_m2 = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"),
+        max_value=Decimal("100000"), help_text=_("m² demolished by this feedback (demolish only; partial allowed)"))
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "format": "binary"}})

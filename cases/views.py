@@ -266,6 +266,7 @@ def _transition(request, case: Case, data: dict) -> Response:
         reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
         duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
         amount_minutes=v.get("amount_minutes"), assignee=_assignee(case, v.get("assignee")),
+        disposition=v.get("disposition", ""), demolished_m2=v.get("demolished_m2"),
         location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
     if request.FILES:
         processed = process_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())

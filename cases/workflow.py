@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -126,6 +127,9 @@ class Inputs:
     location: tuple[float | None, float | None, str] | None = None  # lon, lat, address
     photos: Sequence[dict] = field(default_factory=tuple)  # stored photo records (cases.photos)
     assignee: User | None = None  # assign: a member of the case's unit
+    # feedback on an illegal-construction (ledger) case: demolish/rectify/legalise/confiscate (campaigns)
+    disposition: str = ""
+    demolished_m2: Decimal | None = None
 
 
 # --- who may act -----------------------------------------------------------------------------
@@ -206,6 +210,10 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         notify_event(event)
         if action == "register":  # small classes the city dispatches automatically (cases/dispatch_rules.py)
             dispatch_automatically(case, now=now)
+        if action in ("feedback", "check"):  # the ledger's dispositions (DOMAIN §12)
+            from campaigns import ledger
+
+            ledger.after_event(case, event, now=now)
     return event
 
 
@@ -271,6 +279,11 @@ def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
     photo_needed = "photos" in rule.needs and not (action == "check" and inputs.outcome == "fail")
     if photo_needed and not inputs.photos:
         errors["photos"] = _("At least one photo is required to %(action)s.") % {"action": action}
+    if action == "feedback":  # a ledger case's feedback names its disposition (DOMAIN §12)
+        from campaigns import ledger
+
+        errors.update(ledger.disposition_errors(case, disposition=inputs.disposition,
+                                                demolished_m2=inputs.demolished_m2))
     if errors:
         raise ValidationError(errors)
 
@@ -388,8 +401,11 @@ def _resume(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
 
 
 def _feedback(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
+    from campaigns.ledger import disposition_data
+
     case.disposed_at = now
-    return {"on_time": case.deadline is None or now <= case.deadline}
+    return {"on_time": case.deadline is None or now <= case.deadline,
+            **disposition_data(inputs.disposition, inputs.demolished_m2)}
 
 
 def _check(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
@@ -581,6 +597,9 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
                       actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
                       data={"source": report.source, "grid": case.grid_id})
     told = recipients(event)  # reads only: done before the day's serial row is locked
+    from campaigns.ledger import plan_report
+
+    ledger_plan = plan_report(case, now=now)  # None unless an illegal-construction class (DOMAIN §12)
     try:
         with transaction.atomic():
             case.number = next_case_number(now)  # from here to commit, other reports wait
@@ -589,6 +608,8 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
             event.save(force_insert=True)
             photos = [] if self_handle else _attach_photos(case, event, report.photos, reporter, stage="report")
             notify_event(event, told=told)
+            if ledger_plan is not None:
+                ledger_plan.write(case, event)
             if also is not None:
                 also(case)
             if self_handle:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from cases.categories import CJT, CONSTRUCTION_SCHEMA, DUMPING_SCHEMA, GBT, seed_categories
@@ -109,9 +110,14 @@ def test_every_seeded_class_gets_a_case_standard_of_one_working_day():
     seed_categories()
     standards = CaseStandard.objects.all()
     assert standards.count() == 403 + 54
+    # ... except the dumping classes, which count calendar time (DOMAIN §12, campaigns/setup.py)
+    dumping = Q(small_class__campaign_class__campaign="dumping")
     assert set(
-        standards.values_list("time_limit", "time_limit_unit", "urgency", "duplicate_radius_m")
+        standards.exclude(dumping).values_list("time_limit", "time_limit_unit", "urgency", "duplicate_radius_m")
     ) == {(1, LimitUnit.WORK_DAYS, Urgency.NORMAL, 30)}
+    assert set(standards.filter(dumping).values_list("time_limit", "time_limit_unit")) == {
+        (1, LimitUnit.CALENDAR_DAYS)}
+    assert standards.filter(dumping).count() == len(DUMPING)
 
 
 @pytest.mark.django_db

@@ -66,6 +66,9 @@ ENDPOINTS = {
     # periodic reports: city-wide bulletins, read by role (test_reports_are_read_by_their_roles_only)
     "api-reports": "role", "api-report": "role", "report-file": "role", "reports-page": "role",
     "metrics-page": "role",
+    # campaigns (DOMAIN §12): figures by role and area; the ledger by cases/access.py's rules
+    # (tests/test_campaigns.py: test_who_sees_which_entries_and_figures)
+    "campaign-construction": "role", "campaign-dumping": "role", "campaign-entries": "list",
 }
 AUTH_VIEWS = {"login", "logout", "password_change", "password_change_done", "password_reset", "password_reset_done",
               "password_reset_confirm", "password_reset_complete"}
