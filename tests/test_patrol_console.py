@@ -18,7 +18,8 @@ from patrol.tracks import record_points
 from tests.cast import IN_A, make_cast
 from tests.factories import make_grid
 from tests.test_console import sign_in
-from tests.test_home_browser import CHROMIUM_ARGS, SCREENSHOTS
+from tests.conftest import screenshot_path
+from tests.test_home_browser import CHROMIUM_ARGS
 from tests.test_patrol_rules import at, every_day_a_workday, stay
 
 IN_C = (120.7005, 31.3015)
@@ -42,7 +43,6 @@ def test_the_console_shows_the_coverage_layer_todays_list_and_a_track(live_serve
     record_points(cast.officer, stay(IN_A, start)  # grid A: patrolled today
                   + stay(IN_C, at(today - dt.timedelta(days=1), 10)))  # the third: yesterday, not yet today
     # Grid B (the other officer's): never patrolled in its 6 days → not for 3 days or more.
-    shots = Path(SCREENSHOTS if os.environ.get("GRIDCASE_SCREENSHOTS") == "1" else tempfile.mkdtemp())
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -70,13 +70,13 @@ def test_the_console_shows_the_coverage_layer_todays_list_and_a_track(live_serve
             expect(stale).to_have_count(1)
             expect(stale.first).to_contain_text(cast.other_grid.code)
             expect(stale.first).to_contain_text("6 天")
-            page.screenshot(path=str(shots / "console-patrol.png"))
+            page.screenshot(path=str(screenshot_path("console-patrol.png")))
 
             # The officer's track of the day, on demand.
             page.locator(f"#gcc-patrol-officers li[data-officer='{cast.officer.pk}'] button").click()
             expect(page.locator("#gcc-patrol-track")).to_contain_text("3 个点（计入 3 个）")
             expect(page.locator("path.gcc-patrol-line")).to_have_count(1)
-            page.screenshot(path=str(shots / "console-patrol-track.png"))
+            page.screenshot(path=str(screenshot_path("console-patrol-track.png")))
             # Off again: the console's own colouring is back.
             toggle.click()
             expect(page.locator("path.gcc-patrol-grid")).to_have_count(0)
