@@ -77,6 +77,18 @@ def process_uploads(request, *, lon, lat, reported_at: dt.datetime) -> list[tupl
     return processed
 
 
+def attach_uploads(request, case: Case, action: str, *, version: int | None, inputs: workflow.Inputs) -> None:
+    """The request's photos for `action` on `case` as `inputs.photos`: processed in memory, the
+    action checked with them (nothing is written for a refused action), then written. Used by every
+    transition front end (the API, the unit desk)."""
+    if not request.FILES:
+        return
+    processed = process_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
+    inputs.photos = processed  # counted by the checks; files are written only for an allowed action
+    workflow.check_transition(case, action, actor=request.user, version=version, inputs=inputs)
+    inputs.photos = write_uploads(processed)
+
+
 def write_uploads(processed: list[tuple]) -> list[dict]:
     """Store processed photos (files first, rows second: R14) — once every check has passed,
     outside any database transaction."""
@@ -268,11 +280,7 @@ def _transition(request, case: Case, data: dict) -> Response:
         amount_minutes=v.get("amount_minutes"), assignee=_assignee(case, v.get("assignee")),
         disposition=v.get("disposition", ""), demolished_m2=v.get("demolished_m2"),
         location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
-    if request.FILES:
-        processed = process_uploads(request, lon=case.lon, lat=case.lat, reported_at=timezone.now())
-        inputs.photos = processed  # counted by the checks; files are written only for an allowed action
-        workflow.check_transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
-        inputs.photos = write_uploads(processed)
+    attach_uploads(request, case, v["action"], version=version, inputs=inputs)
     workflow.transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
     case.refresh_from_db()
     return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})

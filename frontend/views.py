@@ -353,6 +353,9 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
     for photo in photos:
         photo.stage_label = unit_desk.STAGE_LABELS.get(photo.stage, photo.stage)
         photo.flag_labels = [unit_desk.FLAG_LABELS.get(f, f) for f in photo.flags]
+    from campaigns.models import DispositionKind, LedgerLink
+
+    link = LedgerLink.objects.select_related("entry").filter(case=case).first()
     allowed = allowed_actions(case, request.user)
     actions = [{"key": a, "label": unit_desk.ACTION_LABELS[a]} for a in unit_desk.DESK_ACTIONS if a in allowed]
     return {
@@ -360,6 +363,8 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
         "light_label": unit_desk.LIGHT_LABELS.get(case.light or "", ""),
         "request_label": unit_desk.REQUEST_LABELS.get(case.pending_request, ""),
         "members": unit_desk.members_to_assign(request.user) if may_assign(request.user) else [],
+        "ledger_entry": link.entry if link else None,
+        "disposition_choices": DispositionKind.choices,
         "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
     }
 
@@ -412,7 +417,8 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
         return other
     case = get_case_for_user(request.user, pk)
     action = request.POST.get("action", "")
-    posted = {k: request.POST.get(k, "") for k in ("action", "reason", "hours", "assignee")}
+    posted = {k: request.POST.get(k, "") for k in ("action", "reason", "hours", "assignee", "disposition",
+                                                   "demolished_m2")}
     if action not in unit_desk.DESK_ACTIONS:
         raise Http404("No such desk action.")
     status, message, error, errors = 200, "", "", {}
@@ -426,10 +432,12 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
             from cases.views import _assignee
 
             inputs.assignee = _assignee(case, _posted_int(request, "assignee"))
-        if request.FILES.getlist("photos"):
-            from cases.views import store_uploads
+        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (DOMAIN §12)
+            inputs.disposition = request.POST.get("disposition", "")
+            inputs.demolished_m2 = _posted_decimal(request, "demolished_m2")
+        from cases.views import attach_uploads
 
-            inputs.photos = store_uploads(request, lon=case.lon, lat=case.lat, reported_at=_now())
+        attach_uploads(request, case, action, version=version, inputs=inputs)
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
         message = pgettext("desk", "%(number)s: %(action)s — done.") % {
             "number": case.number, "action": unit_desk.ACTION_LABELS[action]}
@@ -487,6 +495,24 @@ def _posted_number(request: HttpRequest, name: str) -> float | None:
     if not (0 < value <= 24 * 365):
         raise ValidationError({name: pgettext("desk", "Give a positive number of working hours.")})
     return value
+
+
+def _posted_decimal(request: HttpRequest, name: str):
+    """An optional decimal form field (m²): None when empty; the workflow checks its range."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.core.exceptions import ValidationError
+
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError({name: pgettext("desk", "A number is required.")}) from None
+    if not value.is_finite():
+        raise ValidationError({name: pgettext("desk", "A number is required.")})
+    return value.quantize(Decimal("0.01"))
 
 
 def desk_figures(request: HttpRequest) -> HttpResponse:

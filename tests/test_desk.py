@@ -340,3 +340,28 @@ def test_the_transition_schema_documents_the_multipart_form_with_photos():
     assert "application/json" in body
     params = {p["name"] for p in doc["paths"]["/api/cases/{id}/transition"]["post"]["parameters"]}
     assert {"If-Match", "Idempotency-Key"} <= params
+
+
+def test_feedback_on_an_illegal_construction_case_asks_for_its_disposition_at_the_desk():
+    """A ledger case (DOMAIN §12): the desk's feedback form asks the disposition and the m²
+    demolished; without them the workflow's message names the field and nothing is written."""
+    from campaigns.models import LedgerLink
+    from tests.test_campaigns import make_world, report_construction, to_handling
+
+    world = make_world()
+    case = to_handling(world, report_construction(world, area=120))
+    client = world.cast.client(world.cast.unit_member)
+    panel = client.get(f"/desk/case/{case.pk}", **HX).content.decode()
+    assert 'name="disposition"' in panel and 'name="demolished_m2"' in panel and "120" in panel
+    refused = client.post(f"/desk/case/{case.pk}/act", {
+        "action": "feedback", "version": case.version, "photos": [upload()]}, **HX)
+    assert refused.status_code == 400 and "disposition" in refused.content.decode()
+    case.refresh_from_db()
+    assert case.status == Status.HANDLING and not case.events.filter(action="feedback").exists()
+    done = client.post(f"/desk/case/{case.pk}/act", {
+        "action": "feedback", "version": case.version, "disposition": "demolish", "demolished_m2": "45.5",
+        "photos": [upload()]}, **HX)
+    assert done.status_code == 200, done.content.decode()[:500]
+    event = case.events.get(action="feedback")
+    assert event.data["disposition"] == "demolish" and event.data["demolished_m2"] == "45.50"
+    assert LedgerLink.objects.filter(case=case).exists()
