@@ -124,3 +124,17 @@ def test_an_automatic_dispatch_the_workflow_refuses_leaves_the_case_for_a_dispat
     Organisation.objects.filter(pk=rule.unit_id).update(active=False)
     case = registered(cast, (120.7005, 31.3005))
     assert case.status == Status.DISPATCHING and not case.events.filter(action="dispatch").exists()
+
+
+def test_the_system_account_is_told_nothing():
+    from alerts.models import Notification
+
+    cast = make_cast()
+    DispatchRule.objects.create(small_class=cast.category, area_prefix="", unit=cast.unit)
+    AutoDispatch.objects.create(small_class=cast.category)
+    case = registered(cast, (120.7005, 31.3005))
+    assert case.status == Status.HANDLING
+    # The unit asks for more time: the dispatchers of the area are told, the system account is not.
+    act(case, "request_extension", cast.unit_member, reason="材料未到", amount_minutes=240)
+    assert Notification.objects.filter(user=cast.dispatcher, kind="approval_request").exists()
+    assert not Notification.objects.filter(user__username=SYSTEM_USERNAME).exists()
