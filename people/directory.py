@@ -649,10 +649,15 @@ def save_assignments(rows: list[Assignment], *, today: dt.date) -> dict[str, int
 def _save_assignment_history(rows: list[Assignment], *, today: dt.date) -> dict[str, int]:
     existing = {(a.grid_id, a.officer_id, a.since): a for a in GridAssignment.objects.all()}
     wanted = {(r.grid_id, r.officer_id, r.start): r for r in rows}
+    starts: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+    for r in rows:
+        starts[r.grid_id, r.officer_id].append(r.start)
     closed = []
     for key, a in existing.items():
         if key not in wanted and (a.until is None or a.until > today):
-            a.until = max(today, a.since)
+            # Closed today, or where the file's next period of the same officer on the grid begins.
+            following = [start for start in starts.get(key[:2], ()) if start > a.since]
+            a.until = min([today, *following]) if a.since < today else a.since
             closed.append(a)
     GridAssignment.objects.bulk_update(closed, ["until"], batch_size=500)  # first: one open row per pair
     new, changed = [], []
