@@ -34,12 +34,14 @@ from people.models import Role, User
 
 
 def area_members(case, role: str):
-    """People of `role` whose organisation's area holds the case's grid (or the whole city)."""
+    """People of `role` whose organisation's area holds the case's grid (or the whole city). Not the
+    people of a closed organisation (nor the `system` account's: cases/dispatch_rules.py)."""
     scope = Q(organisation__area__isnull=True)
     if case.grid_id:
         code = case.grid.code
         scope |= Q(organisation__area__code__in=[code[:6], code[:9], code[:12]])
-    return User.objects.filter(scope, role=role, is_active=True, organisation__isnull=False)
+    return User.objects.filter(scope, role=role, is_active=True, organisation__isnull=False,
+                               organisation__active=True)
 
 
 def grid_officers(case):

@@ -378,6 +378,8 @@ def _validate_people(report: DirectoryReport, orgs: dict[str, str]) -> dict[str,
         elif kind is None:
             where = "in sheet 组织" if ORGANISATIONS in report.sheets else "among the active organisations"
             report.add(PEOPLE, person.row, "组织", f"no organisation {person.organisation!r} {where}")
+        elif not person.role:
+            continue  # the role itself is wrong: said once, by the reader
         elif person.role == Role.UNIT_MEMBER and kind != Organisation.Kind.HANDLING_UNIT:
             report.add(PEOPLE, person.row, "角色", f"a handling unit member belongs to a handling unit; "
                        f"{person.organisation!r} is not one")
@@ -533,7 +535,8 @@ def apply(report: DirectoryReport, *, base_url: str = "", today: dt.date | None 
                 for a in report.assignments], today=today))
         if RULES in report.sheets:
             counts.update(_write_rules(report.rules))
-    links = sign_in_links(User.objects.filter(username__in=new_people).order_by("username"), base_url=base_url)
+    links = sign_in_links(User.objects.filter(username__in=new_people, is_active=True).order_by("username"),
+                          base_url=base_url)
     return Applied(counts, links)
 
 
@@ -646,10 +649,15 @@ def save_assignments(rows: list[Assignment], *, today: dt.date) -> dict[str, int
 def _save_assignment_history(rows: list[Assignment], *, today: dt.date) -> dict[str, int]:
     existing = {(a.grid_id, a.officer_id, a.since): a for a in GridAssignment.objects.all()}
     wanted = {(r.grid_id, r.officer_id, r.start): r for r in rows}
+    starts: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+    for r in rows:
+        starts[r.grid_id, r.officer_id].append(r.start)
     closed = []
     for key, a in existing.items():
         if key not in wanted and (a.until is None or a.until > today):
-            a.until = max(today, a.since)
+            # Closed today, or where the file's next period of the same officer on the grid begins.
+            following = [start for start in starts.get(key[:2], ()) if start > a.since]
+            a.until = min([today, *following]) if a.since < today else a.since
             closed.append(a)
     GridAssignment.objects.bulk_update(closed, ["until"], batch_size=500)  # first: one open row per pair
     new, changed = [], []

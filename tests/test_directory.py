@@ -208,8 +208,9 @@ def test_save_assignments_is_the_one_writer(tmp_path):
                                  end=dt.date(2026, 3, 1))]
     counts = directory.save_assignments(rows, today=today)
     in_force = set(GridAssignment.objects.filter(officer=cast.officer).values_list("grid_id", flat=True))
-    if directory._has_history():
-        assert counts["assignments new"] == 2
+    if directory._has_history():  # since/until (the patrol branch): both periods kept, the others closed
+        assert (counts["assignments new"], counts["assignments closed"]) == (2, 2)
+        assert GridAssignment.objects.filter(until__isnull=True, grid=cast.grid, officer=cast.officer).count() == 1
     else:
         assert in_force == {cast.grid.pk} and counts["assignments closed"] == 1  # cast.officer_elsewhere's
 

@@ -124,3 +124,39 @@ def test_an_automatic_dispatch_the_workflow_refuses_leaves_the_case_for_a_dispat
     Organisation.objects.filter(pk=rule.unit_id).update(active=False)
     case = registered(cast, (120.7005, 31.3005))
     assert case.status == Status.DISPATCHING and not case.events.filter(action="dispatch").exists()
+
+
+def test_the_system_account_is_told_nothing():
+    from alerts.models import Notification
+
+    cast = make_cast()
+    DispatchRule.objects.create(small_class=cast.category, area_prefix="", unit=cast.unit)
+    AutoDispatch.objects.create(small_class=cast.category)
+    case = registered(cast, (120.7005, 31.3005))
+    assert case.status == Status.HANDLING
+    # The unit asks for more time: the dispatchers of the area are told, the system account is not.
+    act(case, "request_extension", cast.unit_member, reason="材料未到", amount_minutes=240)
+    assert Notification.objects.filter(user=cast.dispatcher, kind="approval_request").exists()
+    assert not Notification.objects.filter(user__username=SYSTEM_USERNAME).exists()
+
+
+def test_the_admin_lists_and_adds_rules_and_automatic_dispatch():
+    from django.test import Client
+
+    from tests.factories import make_admin_user
+
+    cast = make_cast()
+    DispatchRule.objects.create(small_class=cast.category, area_prefix="320505", unit=cast.unit)
+    admin = Client()
+    admin.force_login(make_admin_user(username="root"))
+    for url in ("/admin/cases/dispatchrule/", "/admin/cases/dispatchrule/add/", "/admin/cases/autodispatch/",
+                "/admin/cases/autodispatch/add/"):
+        assert admin.get(url).status_code == 200, url
+    added = admin.post("/admin/cases/dispatchrule/add/", {"small_class": cast.category.pk, "area_prefix": "3205x",
+                                                          "unit": cast.other_unit.pk, "priority": 1})
+    assert added.status_code == 200 and "digits only" in added.content.decode()  # refused, named
+    added = admin.post("/admin/cases/dispatchrule/add/", {"small_class": cast.category.pk, "area_prefix": "320506",
+                                                          "unit": cast.other_unit.pk, "priority": 1})
+    assert added.status_code == 302 and DispatchRule.objects.count() == 2
+    switched = admin.post("/admin/cases/autodispatch/add/", {"small_class": cast.category.pk, "enabled": "on"})
+    assert switched.status_code == 302 and AutoDispatch.objects.get().small_class == cast.category
