@@ -207,7 +207,7 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
             data=data)
         _attach_photos(case, event, inputs.photos, actor, stage=action)
         notify_event(event)
-        if action in ("feedback", "check"):  # the ledger's dispositions (DOMAIN §12)
+        if action in ("feedback", "check", "relocate"):  # the ledger (DOMAIN §12): dispositions, place
             from campaigns import ledger
 
             ledger.after_event(case, event, now=now)
