@@ -434,3 +434,29 @@ def test_a_report_outside_every_grid_relocated_into_a_street_tells_that_street_o
     assert entry.grid_code == cast.other_grid.code
     assert told() == sorted([cast.shift_leader.username, cast.viewer.username, world.office_b.username])
     assert not rows_by_code()[world.street_b.code]["zero_growth"]
+
+
+def test_every_figure_drills_down_to_exactly_as_many_entries_as_it_counts(tmp_path):
+    from campaigns.importer import import_ledger
+
+    world = make_world()
+    path = tmp_path / "ledger.xlsx"
+    write_rows(path, [["WJ-1", 250, "钢结构棚", "仓储", dt.date(2021, 3, 4), *IN_A, ""],
+                      ["WJ-2", 40, "砖混", "", dt.date(2022, 3, 4), *IN_B, ""]])
+    assert import_ledger(path).written == 2
+    old = report_construction(world, area=250, ledger_number="WJ-1")
+    check(world, feedback(world, to_handling(world, old), "demolish", 250), "pass")
+    partly = to_handling(world, report_construction(world, area=80))
+    check(world, feedback(world, partly, "demolish", 30), "pass")
+    report_construction(world, area=15, at=IN_B, by=world.cast.officer_elsewhere)
+    client = world.cast.client(world.cast.viewer)
+    for level in ("street", "city"):
+        for row in client.get("/api/campaigns/construction/", {"level": level}).json()["results"]:
+            for figure, key in (("new", "new_count"), ("existing", "existing_count"),
+                                ("demolished", "demolished_count"), ("open", "open_count")):
+                listed = client.get(row["entries"][figure]).json()
+                assert listed["count"] == row[key], (level, row["code"], figure, listed, row)
+    city = client.get("/api/campaigns/construction/", {"level": "city"}).json()["results"][0]
+    assert (city["new_count"], city["existing_count"], city["demolished_count"], city["open_count"]) == (2, 2, 2, 3)
+    assert (city["demolished_area_m2"], city["demolished_new_area_m2"], city["demolished_existing_area_m2"]) == (
+        280.0, 30.0, 250.0)
