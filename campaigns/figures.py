@@ -144,7 +144,7 @@ def construction_rows(*, level: str, period: Period, scope: str = "", now: dt.da
             seen[row["code"]].add(entry_id)
             row["demolished_count"] += 1
             row[f"demolished_{part}_count"] += 1
-    _targets(rows, level=level, year=year)
+    _targets(rows, level=level, year=year, scope=scope)
     elapsed = _year_elapsed(year, min(now, period.end_at))
     result = []
     for row in rows.values():
@@ -168,11 +168,13 @@ def _empty_row(code: str, name: str) -> dict:
             "year_demolished_m2": zero, "year_elapsed": 0.0}
 
 
-def _targets(rows: dict, *, level: str, year: int) -> None:
+def _targets(rows: dict, *, level: str, year: int, scope: str) -> None:
+    """Street targets, summed per row; only the streets inside the scope count."""
     if level == "community":
         return
     length = CODE_LENGTH[level]
-    for street_code, target in DemolitionTarget.objects.filter(year=year).values_list("street__code", "target_m2"):
+    targets = DemolitionTarget.objects.filter(year=year, street__code__startswith=scope[:9])
+    for street_code, target in targets.values_list("street__code", "target_m2"):
         row = rows.get(street_code[:length] if length else "")
         if row is not None:
             row["target_m2"] = (row["target_m2"] or Decimal("0")) + target

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import (
     FINAL_STATUS,
+    MAX_AREA_M2,
     OPEN_ENTRY_STATUSES,
     Campaign,
     CampaignClass,
@@ -58,6 +59,7 @@ class LedgerPlan:
     kind: str
     found_on: dt.date
     told: list
+    area_m2: Decimal = Decimal("0")
 
     def write(self, case, event) -> LedgerEntry:
         """Inside report_case's transaction: the entry (or the link to the existing one), and the alert."""
@@ -66,10 +68,11 @@ class LedgerPlan:
             return self.existing
         attributes = case.attributes or {}
         grid = case.grid
+        structure = attributes.get("structure", "")
         entry = LedgerEntry.objects.create(
-            number=case.number, kind=self.kind, source=EntrySource.CASE,
-            area_m2=Decimal(str(attributes["area_m2"])).quantize(Decimal("0.01")),
-            structure=attributes.get("structure", ""), use=attributes.get("use", ""), found_on=self.found_on,
+            number=case.number, kind=self.kind, source=EntrySource.CASE, area_m2=self.area_m2,
+            structure=structure if structure in Structure.values else "",
+            use=str(attributes.get("use", ""))[:100], found_on=self.found_on,
             lon=case.lon, lat=case.lat, address=case.address, grid=grid, grid_code=grid.code if grid else "",
             origin_case=case)
         LedgerLink.objects.create(case=case, entry=entry)
@@ -89,6 +92,7 @@ def plan_report(case, *, now: dt.datetime) -> LedgerPlan | None:
 
     if not is_construction_class(case.category):
         return None
+    area = _area(case.attributes or {})
     number = str((case.attributes or {}).get("ledger_number") or "").strip()
     if number:
         existing = LedgerEntry.objects.filter(number=number).first()
@@ -108,7 +112,23 @@ def plan_report(case, *, now: dt.datetime) -> LedgerPlan | None:
         from alerts.outbox import new_construction_recipients
 
         told = new_construction_recipients(case)
-    return LedgerPlan(existing=None, kind=kind, found_on=found_on, told=told)
+    return LedgerPlan(existing=None, kind=kind, found_on=found_on, told=told, area_m2=area)
+
+
+def _area(attributes: dict) -> Decimal:
+    """The reported area as the ledger stores it (m², 2 places, at least 0.01); ValidationError
+    (attributes) for no area or one outside (0, 100,000] whatever the class's schema allows."""
+    from django.core.exceptions import ValidationError
+
+    value = attributes.get("area_m2")
+    try:
+        area = Decimal(str(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    except ArithmeticError:
+        area = None
+    if area is None or not area.is_finite() or area <= 0 or area > MAX_AREA_M2:
+        raise ValidationError({"attributes": _("area_m2: the ledger needs an area in m², more than 0 and at most "
+                                               "%(max)s.") % {"max": MAX_AREA_M2}})
+    return max(area.quantize(Decimal("0.01")), Decimal("0.01"))
 
 
 # --- dispositions (feedback → check) -------------------------------------------------------------
@@ -151,8 +171,11 @@ def disposition_data(disposition: str, demolished_m2: Decimal | None) -> dict:
 
 def after_event(case, event, *, now: dt.datetime) -> None:
     """Inside transition()'s transaction, after the event is written: a feedback with a disposition
-    records it pending; a check confirms (pass) or fails (fail) the pending one of the case."""
-    if event.action == "feedback" and event.data.get("disposition"):
+    records it pending; a check confirms (pass) or fails (fail) the pending one of the case; a
+    relocation moves the entry the case made (and tells a new street's office of a new entry)."""
+    if event.action == "relocate":
+        _relocate(case, event)
+    elif event.action == "feedback" and event.data.get("disposition"):
         link = LedgerLink.objects.get(case=case)
         area = event.data.get("demolished_m2")
         Disposition.objects.create(entry_id=link.entry_id, case=case, kind=event.data["disposition"],
@@ -187,4 +210,24 @@ def _apply(entry: LedgerEntry, disposition: Disposition, *, now: dt.datetime) ->
     entry.save(update_fields=["demolished_m2", "status", "closed_at"])
 
 
-STRUCTURES = Structure.values
+
+def _relocate(case, event) -> None:
+    entry = LedgerEntry.objects.filter(origin_case=case).first()
+    if entry is None:
+        return
+    grid = case.grid
+    old_street = entry.grid_code[:9]
+    entry.lon, entry.lat, entry.address = case.lon, case.lat, case.address
+    entry.grid, entry.grid_code = grid, grid.code if grid else ""
+    entry.save(update_fields=["lon", "lat", "address", "grid", "grid_code"])
+    if entry.kind != EntryKind.NEW or grid is None or grid.code[:9] == old_street:
+        return
+    from alerts.models import Notification
+    from alerts.outbox import new_construction_recipients, notify
+
+    told = set(Notification.objects.filter(case=case, kind="new_illegal_construction").values_list("user_id", flat=True))
+    users = [u for u in new_construction_recipients(case) if u.pk not in told]
+    if users:
+        notify(users, "new_illegal_construction", case=case, event=event, at=event.at,
+               extra={"entry": {"id": entry.pk, "number": entry.number, "area_m2": float(entry.area_m2),
+                                "street": grid.code[:9]}})

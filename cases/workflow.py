@@ -210,7 +210,7 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         notify_event(event)
         if action == "register":  # small classes the city dispatches automatically (cases/dispatch_rules.py)
             dispatch_automatically(case, now=now)
-        if action in ("feedback", "check"):  # the ledger's dispositions (DOMAIN §12)
+        if action in ("feedback", "check", "relocate"):  # the ledger (DOMAIN §12): dispositions, place
             from campaigns import ledger
 
             ledger.after_event(case, event, now=now)

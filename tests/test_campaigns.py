@@ -63,8 +63,8 @@ def make_world() -> World:
     return World(cast, construction, dumping, street_a, street_b, office_a, office_b)
 
 
-def report_construction(world: World, *, area=100, at=IN_A, by=None, now=None, **attributes):
-    return workflow.report_case(workflow.Report(category=world.construction, lon=at[0], lat=at[1],
+def report_construction(world: World, *, area=100, at=IN_A, by=None, now=None, source="patrol", **attributes):
+    return workflow.report_case(workflow.Report(category=world.construction, lon=at[0], lat=at[1], source=source,
                                                 attributes={"area_m2": area, "structure": "brick", **attributes}),
                                 reporter=by or world.cast.officer, now=now)
 
@@ -403,3 +403,60 @@ def write_rows(path, rows):
     for row in rows:
         sheet.append(row)
     book.save(path)
+
+
+def test_an_area_the_schema_lets_through_but_the_ledger_cannot_hold_is_a_clear_error():
+    world = make_world()
+    standard = world.construction.case_standard
+    standard.attribute_schema = {**CONSTRUCTION_SCHEMA, "properties": {
+        **CONSTRUCTION_SCHEMA["properties"], "area_m2": {"type": "number", "exclusiveMinimum": 0}}}
+    standard.save()
+    world.construction.refresh_from_db()
+    with pytest.raises(ValidationError) as error:
+        report_construction(world, area=2_000_000)
+    assert "attributes" in error.value.message_dict and "area_m2" in str(error.value)
+    case = report_construction(world, area=0.001)
+    assert LedgerEntry.objects.get(origin_case=case).area_m2 == Decimal("0.01")
+
+
+def test_a_report_outside_every_grid_relocated_into_a_street_tells_that_street_once():
+    world = make_world()
+    cast = world.cast
+    case = report_construction(world, by=cast.acceptor, at=(121.5, 31.0), source="hotline_12345")
+    assert case.grid is None
+    entry = LedgerEntry.objects.get(origin_case=case)
+    assert entry.grid_code == ""
+    told = lambda: sorted(Notification.objects.filter(kind="new_illegal_construction")  # noqa: E731
+                          .values_list("user__username", flat=True))
+    assert told() == sorted([cast.shift_leader.username, cast.viewer.username])
+    act(case, "relocate", cast.acceptor, location=(*IN_B, "某路"))
+    entry.refresh_from_db()
+    assert entry.grid_code == cast.other_grid.code
+    assert told() == sorted([cast.shift_leader.username, cast.viewer.username, world.office_b.username])
+    assert not rows_by_code()[world.street_b.code]["zero_growth"]
+
+
+def test_every_figure_drills_down_to_exactly_as_many_entries_as_it_counts(tmp_path):
+    from campaigns.importer import import_ledger
+
+    world = make_world()
+    path = tmp_path / "ledger.xlsx"
+    write_rows(path, [["WJ-1", 250, "钢结构棚", "仓储", dt.date(2021, 3, 4), *IN_A, ""],
+                      ["WJ-2", 40, "砖混", "", dt.date(2022, 3, 4), *IN_B, ""]])
+    assert import_ledger(path).written == 2
+    old = report_construction(world, area=250, ledger_number="WJ-1")
+    check(world, feedback(world, to_handling(world, old), "demolish", 250), "pass")
+    partly = to_handling(world, report_construction(world, area=80))
+    check(world, feedback(world, partly, "demolish", 30), "pass")
+    report_construction(world, area=15, at=IN_B, by=world.cast.officer_elsewhere)
+    client = world.cast.client(world.cast.viewer)
+    for level in ("street", "city"):
+        for row in client.get("/api/campaigns/construction/", {"level": level}).json()["results"]:
+            for figure, key in (("new", "new_count"), ("existing", "existing_count"),
+                                ("demolished", "demolished_count"), ("open", "open_count")):
+                listed = client.get(row["entries"][figure]).json()
+                assert listed["count"] == row[key], (level, row["code"], figure, listed, row)
+    city = client.get("/api/campaigns/construction/", {"level": "city"}).json()["results"][0]
+    assert (city["new_count"], city["existing_count"], city["demolished_count"], city["open_count"]) == (2, 2, 2, 3)
+    assert (city["demolished_area_m2"], city["demolished_new_area_m2"], city["demolished_existing_area_m2"]) == (
+        280.0, 30.0, 250.0)
