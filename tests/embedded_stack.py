@@ -113,6 +113,7 @@ class Run:
     figures: dict = field(default_factory=dict)
     log_problems: list[str] = field(default_factory=list)
     log: str = ""  # the server's output
+    build_wait: float = 0.0  # seconds waited after the run for a build to be published (-1: none came)
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -125,7 +126,8 @@ class Run:
                 f"{dict(sorted(self.by_action.items()))}, p50 {self.percentile(0.5):.2f} s, p99 "
                 f"{self.percentile(0.99):.2f} s, max {self.percentile(1.0):.2f} s; alarms raised during the run "
                 f"{f.get('alarms_in_run')} (all {f.get('alarms')}), reports built {f.get('reports_built')} "
-                f"(requested {self.report_requests} times), notifications {f.get('notifications')} "
+                f"(requested {self.report_requests} times; waited {self.build_wait} s after the run for one), "
+                f"notifications {f.get('notifications')} "
                 f"(unpushed {f.get('unpushed')}), cases {f.get('cases')} (closed {f.get('closed')}); "
                 f"server log problems {len(self.log_problems)}")
 
@@ -186,6 +188,8 @@ def run_embedded(clients: int = 20, seconds: float = 60.0, *, clocks: int = 40) 
         with serve_workers(env, 1, scheduler=True, log=log) as (worker,):
             _drive(worker.port, setup, clients, seconds, run)
             alive = worker.poll() is None
+            if alive:  # on a very loaded machine a build may still be rendering: let it finish
+                run.build_wait = _await_a_build(worker.port, setup["tokens"]["shiftleader"], started)
         if not alive:
             run.bad.append("the server process died during the run")
         run.figures = run_django(FIGURES.replace("STARTED", repr(started.isoformat())), env)
@@ -198,6 +202,18 @@ def run_embedded(clients: int = 20, seconds: float = 60.0, *, clocks: int = 40) 
         shutil.rmtree(env["GRIDCASE_DATA_DIR"], ignore_errors=True)
         log.unlink(missing_ok=True)
     return run
+
+
+def _await_a_build(port: int, token: str, since: dt.datetime, timeout: float = 90.0) -> float:
+    """Seconds waited after the run until a report requested in it was published (0: one was)."""
+    waited = time.monotonic()
+    while time.monotonic() - waited < timeout:
+        _status, answer, _text, _took = _call(port, "GET", "/api/reports/", token)
+        if any(r["state"] == "published" and dt.datetime.fromisoformat(r["published_at"]) >= since
+               for r in answer.get("results", [])):
+            return round(time.monotonic() - waited, 1)
+        time.sleep(0.5)
+    return -1.0
 
 
 def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> None:

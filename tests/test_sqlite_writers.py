@@ -1,13 +1,20 @@
 """50 concurrent writers against two real Daphne workers on one SQLite file: no 5xx and no
 "database is locked" reaches a user, and every acknowledged create is a case (quick budget; the
-long one is in tests/reliability/). The scenario is in tests/sqlite_writers.py."""
+long one is in tests/reliability/). The scenario is in tests/sqlite_writers.py. Then, one test per
+way a write of one process met "database is locked" (backend/sqlite/base.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
+from django.utils import timezone
 
+from backend.models import Lease
 from tests.sqlite_writers import run_writers
 
 
@@ -24,56 +31,53 @@ def test_fifty_concurrent_writers_on_sqlite_never_see_a_locked_database():
     assert tally.statuses.get(409, 0) > 0  # the shared case really was raced
 
 
-# --- the ways a write met "database is locked" AT ONCE (issue 26), one test each --------------
-# Each fails on a backend that gates only atomic() blocks: SQLite does not call its busy handler
-# when a connection holding a read snapshot asks to write (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT).
+# --- the ways a write met "database is locked" (issue 26), one test each -----------------------
+# Each fails on the engine that gated only atomic() blocks (docs/reliability.md, "Writers of the
+# embedded process"). The first two at once: SQLite does not call its busy handler when a
+# connection holding a read snapshot asks to write (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT).
 
 
 def _sqlite_only() -> None:
-    from django.db import connection
-
     if connection.vendor != "sqlite":
         pytest.skip("about SQLite's single writer and its snapshots: PostgreSQL has row locks")
 
 
-def _in_other_thread(function):
-    """Run `function` on a connection of another thread (as another request would) and return."""
-    import threading
+class Other(threading.Thread):
+    """`function` on a connection of another thread (as another request would); `.result()` joins
+    it and answers its value, or raises its error."""
 
-    from django.db import connection
+    def __init__(self, function) -> None:
+        super().__init__()
+        self.function, self.box = function, {}
 
-    box: dict = {}
-
-    def run():
+    def run(self) -> None:
         try:
-            box["value"] = function()
-        except BaseException as error:  # handed to the test's thread
-            box["error"] = error
+            self.box["value"] = self.function()
+        except BaseException as error:  # handed to the test's thread by result()
+            self.box["error"] = error
         finally:
             connection.close()
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    def result(self, timeout: float = 60):
+        self.join(timeout)
+        assert not self.is_alive(), "the other thread is still waiting"
+        if "error" in self.box:
+            raise self.box["error"]
+        return self.box["value"]
+
+
+def _in_other_thread(function):
+    other = Other(function)
+    other.start()
+    return other.result()
 
 
 def _leases(n: int) -> None:
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from backend.models import Lease
-
     Lease.objects.bulk_create([Lease(name=f"l{i}", holder="h", expires_at=timezone.now() + dt.timedelta(hours=1))
                                for i in range(n)])
 
 
 def _renew(name: str) -> int:
-    from backend.models import Lease
-
     return Lease.objects.filter(name=name).update(holder=f"renewed-by-{name}")
 
 
@@ -81,10 +85,6 @@ def _renew(name: str) -> int:
 def test_a_write_while_an_iterator_is_unfinished_waits_instead_of_failing_at_once():
     """`for row in qs.iterator(): …write…` holds the SELECT's snapshot: another connection commits,
     then this one writes (autocommit, and then an atomic block)."""
-    from django.db import transaction
-
-    from backend.models import Lease
-
     _sqlite_only()
     _leases(6)
     rows = Lease.objects.order_by("name").iterator(chunk_size=2)
@@ -105,15 +105,9 @@ def test_a_write_while_an_iterator_is_unfinished_waits_instead_of_failing_at_onc
 def test_a_savepoint_outside_a_transaction_begins_it_immediate():
     """Manual transaction management: atomic() inside set_autocommit(False) is a SAVEPOINT, which
     SQLite begins DEFERRED; its first read took a snapshot that the write then had to upgrade."""
-    from django.db import transaction
-
-    from backend.models import Lease
-
-    import threading
-
     _sqlite_only()
     _leases(2)
-    other = threading.Thread(target=_in_other_thread, args=(lambda: _renew("l1"),))
+    other = Other(lambda: _renew("l1"))
     transaction.set_autocommit(False)
     try:
         with transaction.atomic():
@@ -124,7 +118,7 @@ def test_a_savepoint_outside_a_transaction_begins_it_immediate():
         transaction.commit()
     finally:
         transaction.set_autocommit(True)
-    other.join(60)
+    assert other.result() == 1
     assert dict(Lease.objects.values_list("name", "holder")) == {"l0": "renewed-by-l0", "l1": "renewed-by-l1"}
 
 
@@ -133,13 +127,6 @@ def test_writes_in_autocommit_wait_in_the_queue_behind_a_stream_of_transactions(
     """Single writes outside atomic() (the relay's claims, the lease, a report's progress, session
     saves) against threads that hand the write lock to each other without a gap: SQLite's busy
     handler (sleeping up to 100 ms between tries) never finds it free; the gate's queue does."""
-    import threading
-    import time
-
-    from django.db import connection, transaction
-
-    from backend.models import Lease
-
     _sqlite_only()
     _leases(5)
     stop = threading.Event()
