@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes, renderer_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from backend.openapi import errors
@@ -140,6 +142,17 @@ def report_detail(request, pk: int):
         kind=report.kind, start=report.start)))))
 
 
+class AnyType(BaseRenderer):
+    """Lets a client that asks for the file's own type (`Accept: application/pdf`) have it: the
+    view answers the stored bytes itself; only an error's `detail` goes through here, as JSON."""
+
+    media_type = "*/*"
+    format = "file"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return JSONRenderer().render(data)
+
+
 def _find(kind: str, period: str, revision: str | None) -> Report:
     published = Report.objects.filter(kind=kind, state=State.PUBLISHED)
     if period == "latest":
@@ -163,9 +176,25 @@ def _find(kind: str, period: str, revision: str | None) -> Report:
     return report
 
 
-def report_file(request: HttpRequest, kind: str, period: str, fmt: str) -> HttpResponse:
+@extend_schema(summary="A published report as a page, PDF or workbook", operation_id="report_file",
+               parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=Kind.values),
+                           OpenApiParameter("period", str, OpenApiParameter.PATH,
+                                            description="2026-W47, 2026-11, 2026-Q4, a date in the period, or "
+                                                        "`latest`"),
+                           OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["html", "pdf", "xlsx"]),
+                           OpenApiParameter("revision", {"type": "integer", "minimum": 1})],
+               responses={(200, "text/html"): bytes, (200, "application/pdf"): bytes,
+                          (200, CONTENT_TYPES["xlsx"]): bytes,
+                          302: OpenApiResponse(description="Signed out without a token: to the sign-in page."),
+                          **errors(403, 404)})
+@api_view(["GET"])
+@renderer_classes([JSONRenderer, AnyType])
+@permission_classes([AllowAny])  # signed-out browsers are sent to the sign-in page below, not 403
+def report_file(request, kind: str, period: str, fmt: str) -> HttpResponse:
     """A published report as a page, PDF or workbook (the stored files: byte for byte what was
-    published). Signed-out browsers go to the sign-in page."""
+    published). Authenticated as every /api/ path is (DRF's configured classes: session or
+    `Authorization: Token …`), so an OA system or a 大屏 can fetch it; signed-out browsers go to
+    the sign-in page."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not may_read(request.user):
@@ -181,7 +210,7 @@ def report_file(request: HttpRequest, kind: str, period: str, fmt: str) -> HttpR
         newer = [o for o in siblings if o.revision > report.revision]
         ctx = rendering.context(report)
         ctx.update(links=jobs.links(report), revisions=siblings, superseded_by=newer[-1] if newer else None)
-        return render(request, "reports/page.html", ctx)
+        return render(request._request, "reports/page.html", ctx)
     stored = ReportFile.objects.filter(report=report, format=fmt).first()
     if stored is None:
         raise Http404(_("This report has no %(fmt)s file.") % {"fmt": fmt})

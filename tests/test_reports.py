@@ -19,6 +19,7 @@ from metrics.reports import TZ, city_figures, figures_by_level, period_of, roll_
 from people.models import Role
 from reports import jobs, periods, render
 from reports.models import Kind, Report, ReportFile, ReportSettings, State
+from reports.views import CONTENT_TYPES
 from tests.conftest import require
 from tests.factories import make_user
 from tests.test_metrics import WEEK, WeekData, at
@@ -263,6 +264,35 @@ class ApiTest(WeekData):
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
         again = client.post("/api/reports/", {"kind": "weekly", "period": "2024-03-06"}, content_type="application/json")
         assert again.status_code == 409 and "revision" in again.json()["detail"]
+
+    def test_the_files_answer_an_api_token_and_browsers_still_sign_in(self):
+        """An OA system or a 大屏 fetches the report with the API's token (obtained at the API's
+        front door, so whatever token scheme is configured is the one used)."""
+        publish(periods.parse(Kind.WEEKLY, "2024-W10"))
+        anonymous = Client()
+        answer = anonymous.post("/api/auth/token", {"username": self.cast.viewer.username,
+                                                    "password": "pw-for-tests-1"}, content_type="application/json")
+        assert answer.status_code == 200, answer.content
+        token = {"HTTP_AUTHORIZATION": f"Token {answer.json()['token']}"}
+        stored = {f.format: bytes(f.content) for f in ReportFile.objects.filter(report__key="2024-W10")}
+        for url, fmt, accept in (("/api/reports/weekly/latest.pdf", "pdf", "application/pdf"),
+                                 ("/api/reports/weekly/latest.xlsx", "xlsx", "*/*"),
+                                 ("/api/reports/weekly/2024-W10.pdf", "pdf", "*/*"),
+                                 ("/api/reports/weekly/2024-03-06.xlsx", "xlsx", "application/octet-stream")):
+            got = anonymous.get(url, HTTP_ACCEPT=accept, **token)
+            assert got.status_code == 200, (url, got.status_code, got.content[:200])
+            assert got.content == stored[fmt] and got["Content-Type"] == CONTENT_TYPES[fmt]
+        assert anonymous.get("/api/reports/weekly/latest.html", **token).status_code == 200
+        # No token, no session: a browser is sent to sign in; a wrong token is refused, not redirected.
+        assert anonymous.get("/api/reports/weekly/latest.pdf")["Location"].startswith("/accounts/login/")
+        assert anonymous.get("/api/reports/weekly/latest.pdf",
+                             HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000").status_code in (401, 403)
+        # The token carries its user's role: an officer's token reads no report.
+        officer = anonymous.post("/api/auth/token", {"username": self.cast.officer.username,
+                                                     "password": "pw-for-tests-1"}, content_type="application/json")
+        assert anonymous.get("/api/reports/weekly/latest.pdf",
+                             HTTP_AUTHORIZATION=f"Token {officer.json()['token']}").status_code == 403
+        assert anonymous.get("/api/reports/weekly/2024-W11.pdf", **token).status_code == 404
 
     def test_bad_requests_name_the_field_and_change_nothing(self):
         client = self.cast.client(self.cast.shift_leader)
