@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from functools import lru_cache
 
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,60 @@ from reports.labels import AREA_COLUMNS, FIGURES, KPI_KEYS, OFFICER_COLUMNS, UNI
 
 class MissingFont(RuntimeError):
     pass
+
+
+def by_rank(rows: list[dict]) -> list[dict]:
+    """Ranked rows by rank, then the unranked (无数据); a stable sort, so rows of one rank keep the
+    order the snapshot gives them."""
+    return sorted(rows, key=lambda r: (r.get("rank") is None, r.get("rank") or 0))
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def official(report) -> dict:
+    """The official form around the figures (DOMAIN §7): title, 期号, dates, 统计周期, 主送,
+    the 总体情况 paragraph, the two text sections and the 落款."""
+    data = report.data
+    meta = data["meta"]
+    city, issuer = meta.get("city", ""), meta.get("issuer", "")
+    centre = issuer if not city or issuer.startswith(city) else f"{city}{issuer}"
+    found = data.get("findings", {})
+    # Published, or being rendered for publication (numbered and dated, state not yet saved).
+    published = report.state == "published" or (report.issue is not None and report.published_at is not None)
+    return {
+        "centre": centre, "kind_name": report.get_kind_display(),
+        "date": labels.long_date(report.published_at) if report.published_at else "",
+        "period": labels.period_words(meta["start"], meta["end"]), "as_of": labels.as_of_words(meta["as_of"]),
+        "recipients": meta.get("recipients", ""), "copy_to": meta.get("copy_to", ""),
+        "paragraph": labels.overall_paragraph(data) if "kind" in meta else "",
+        "problems": _lines(report.problems if published else (report.problems or found.get("problems", ""))),
+        "requirements": _lines(report.requirements if published
+                               else (report.requirements or found.get("requirements", ""))),
+        "review": _lines(report.review), "draft": not published,
+        "colon": "：" if (translation.get_language() or "").startswith("zh") else ": ",
+    }
+
+
+SECTIONS = ("overall", "sources", "categories", "areas", "units", "centre", "patrol", "campaigns", "officers",
+            "lists", "texts", "notes")
+OPTIONAL = {"centre", "patrol", "campaigns"}  # §7.6–8: present once their modules put data in the snapshot
+NUMERALS = "一二三四五六七八九十"
+
+
+def section_numbers(data: dict) -> dict[str, str]:
+    """The headings' numbers, counting only the sections this report prints: 一、 二、 … (1. 2. …
+    in English)."""
+    present = [key for key in SECTIONS if key not in OPTIONAL or data.get(key)]
+    chinese = (translation.get_language() or "").startswith("zh")
+    return {key: (f"{_numeral(i)}、" if chinese else f"{i}. ") for i, key in enumerate(present, start=1)}
+
+
+def _numeral(n: int) -> str:
+    if n <= 10:
+        return NUMERALS[n - 1]
+    return ("" if n < 20 else NUMERALS[n // 10 - 1]) + "十" + (NUMERALS[n % 10 - 1] if n % 10 else "")
 
 
 def context(report) -> dict:
@@ -41,7 +95,9 @@ def context(report) -> dict:
     least = sorted((o for o in officers if o["coverage_rate"] is not None),
                    key=lambda o: (o["coverage_rate"], o["code"]))[:top]
     return {"report": report, "data": data, "kind_name": report.get_kind_display(), "kpis": kpis,
-            "sources": sources, "streets": data["areas"]["streets"],
+            "n": section_numbers(data),
+            "sources": sources, "streets": by_rank(data["areas"]["streets"]), "doc": official(report),
+            "units": by_rank(data["units"]["rows"]),
             "best_communities": best_communities, "worst_communities": worst_communities,
             "area_columns": AREA_COLUMNS, "unit_columns": UNIT_COLUMNS, "officer_columns": OFFICER_COLUMNS,
             "notes": [labels.note_text(n) for n in data["notes"]], "officers_most": most,
@@ -49,22 +105,36 @@ def context(report) -> dict:
 
 
 def document_html(report) -> str:
+    """The printable edition: the official form is Chinese (the PDF is rendered in zh-hans)."""
     return render_to_string("reports/document.html", context(report))
 
 
-@lru_cache(maxsize=1)
+_found_font: list[str] = []
+
+
 def chinese_font() -> str | None:
-    """The family fontconfig picks for Chinese text, or None when no installed font covers it."""
+    """The family fontconfig picks for Chinese text, or None when no installed font covers it.
+    A font found is remembered; none found is asked again next time (a font installed later,
+    `make system-deps` on a running machine, is seen without a restart)."""
+    if _found_font:
+        return _found_font[0]
     if not shutil.which("fc-list"):
         return None
     found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
-    return found.splitlines()[0] if found else None
+    if found:
+        _found_font.append(found.splitlines()[0])
+    return _found_font[0] if _found_font else None
 
 
-def pdf(report) -> bytes:
+def require_font() -> None:
+    """MissingFont, saying what fixes it, when no installed font can print Chinese."""
     if chinese_font() is None:
         raise MissingFont(_("No Chinese font is installed, so the PDF would show empty boxes: install "
                             "fonts-noto-cjk (make system-deps)."))
+
+
+def pdf(report) -> bytes:
+    require_font()
     from PIL import ImageFile
 
     accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES

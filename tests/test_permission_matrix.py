@@ -58,6 +58,7 @@ ENDPOINTS = {
     "admin:*": "django", "accounts:*": "django",
     # periodic reports: city-wide bulletins, read by role (test_reports_are_read_by_their_roles_only)
     "api-reports": "role", "api-report": "role", "report-file": "role", "reports-page": "role",
+    "api-report-publish": "role", "report-review": "role",
     "metrics-page": "role",
 }
 AUTH_VIEWS = {"login", "logout", "password_change", "password_change_done", "password_reset", "password_reset_done",

@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import pathlib
+import re
 
 import pytest
 from django.test import Client, TestCase
@@ -223,15 +226,16 @@ class WeeklyReportTest(WeekData):
         assert any("CJK" in name for name in embedded_fonts(pdf[0]))
         text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
         for words in ("周通报", "2024年第1期（总第1期）", "一、总体情况", "受理数", "结案率", "十佳网格",
-                      "截止时超期案卷（红灯）", "受理数与结案率", "各网格结案率", self.cases["C3"].number):
+                      "超期未处置案件（红灯）", "受理数与结案率", "各网格结案率", self.cases["C3"].number):
             assert words in text, words
-        # Page 1 drawn: dark text and the chart's blue bars; somewhere a page with the map's colours.
+        # Page 1 drawn: dark text; somewhere the chart's blue bars and a page with the map's colours.
         first = pdf[0].render(scale=1).to_pil().convert("RGB")
         colours = {c for _n, c in first.getcolors(maxcolors=1 << 20)}
         assert any(r < 60 and g < 60 and b < 60 for r, g, b in colours)  # text
-        assert any(abs(r - 0x25) < 12 and abs(g - 0x63) < 12 and abs(b - 0xEB) < 12 for r, g, b in colours)
         pages = [set(c for _n, c in pdf[i].render(scale=1).to_pil().convert("RGB").getcolors(maxcolors=1 << 20))
                  for i in range(len(pdf))]
+        assert any(abs(r - 0x25) < 12 and abs(g - 0x63) < 12 and abs(b - 0xEB) < 12 for page in pages
+                   for r, g, b in page)
         map_colours = {(0x65, 0xA3, 0x0D), (0x15, 0x80, 0x3D), (0xDC, 0x26, 0x26), (0xF9, 0x73, 0x16)}
         assert any(len(map_colours & page) >= 1 for page in pages)
 
@@ -248,14 +252,159 @@ class WeeklyReportTest(WeekData):
         assert len(grids) == 4
 
 
+def pdf_text(report: Report) -> str:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(bytes(ReportFile.objects.get(report=report, format="pdf").content))
+    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
+
+
+def build_draft(span) -> Report:
+    report = jobs.request(span)
+    claimed = jobs._claim(timezone.now())
+    assert claimed is not None and claimed.pk == report.pk
+    draft = jobs.build_draft(claimed)
+    assert draft.state == State.DRAFT, draft.error
+    return draft
+
+
+PROBLEMS = "1. 执法大队超期未处置案件3件，需限期办结。\n2. 测试街道006结案率偏低。"
+REQUIREMENTS = "1. 请执法大队于下周三前办结超期案件。\n2. 各监督员加强日常巡查。"
+
+
+class OfficialFormTest(WeekData):
+    """DOMAIN §7 as a city publishes it: the scripted week built as a draft, read, published by
+    the shift leader with both text sections, and printed in the official form and words."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        config = ReportSettings.load()
+        config.city, config.issuer, config.recipients = "苏州工业园区", "数字化城市管理监督指挥中心", "各街道办事处，各专业处置单位"
+        config.save()
+        cls.cast.shift_leader.last_name, cls.cast.shift_leader.first_name = "王", "建国"
+        cls.cast.shift_leader.save()
+        cls.draft = build_draft(periods.parse(Kind.WEEKLY, "2024-W10"))
+
+    def test_the_draft_has_no_number_and_generated_findings(self):
+        draft = self.draft
+        assert (draft.issue, draft.serial, draft.published_at) == (None, None, None)
+        found = draft.data["findings"]
+        # The worst unit and the longest overdue case are named, by name and number.
+        assert "执法大队" in found["problems"] and self.cases["C3"].number in found["problems"]
+        assert "私搭乱建" in found["problems"]  # the class that grew most (13 against 1)
+        assert "执法大队" in found["requirements"]
+        assert not Notification.objects.filter(kind="report_published").exists()
+        assert [e.action for e in draft.events.all()] == ["requested", "built"]
+
+    def test_names_a_street_office_uses(self):
+        data = self.draft.data
+        grid = next(g for g in data["areas"]["grids"] if g["code"] == self.cast.grid.code)
+        assert (grid["community"], grid["street"]) == ("测试社区001", "测试街道006")
+        assert {c["street"] for c in data["areas"]["communities"]} >= {"测试街道006"}
+        for line in data["lists"]["red"]:
+            assert (line["community"], line["unit"]) == ("测试社区001", "执法大队")
+            assert line["overdue_unit"] == "work_days" and line["overdue_days"] > 0
+        officer = next(o for o in data["officers"]["rows"] if o["id"] == self.cast.officer.pk)
+        assert officer["name"] and self.cast.officer.username not in officer["name"]
+
+    def test_published_in_the_official_form_and_words(self):
+        require(render.chinese_font() is not None, "a Chinese font (fonts-noto-cjk)")
+        report = jobs.publish(self.draft, by=self.cast.shift_leader, problems=PROBLEMS, requirements=REQUIREMENTS)
+        assert report.state == State.PUBLISHED, report.error
+        assert (report.issue, report.serial, report.published_by) == (1, 1, self.cast.shift_leader)
+        text = pdf_text(report)
+        head = text[:text.index("统计周期")]
+        assert "苏州工业园区数字化城市管理监督指挥中心" in head and "周通报" in head
+        assert "2024年第1期（总第1期）" in head
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", head)
+        day = timezone.localtime(report.published_at)
+        assert f"{day.year}年{day.month}月{day.day}日" in head
+        assert "主送：各街道办事处，各专业处置单位" in text
+        assert "统计周期：3月4日至3月10日" in text
+        flat = text.replace("\n", "")
+        # The 总体情况 paragraph carries the week's figures and 环比 in words.
+        for words in ("本周共受理案件15件，立案13件，立案率86.67%", "派遣11件", "应处置9件，处置6件，处置率66.67%",
+                      "应结案10件，结案7件，结案率70.00%，按期结案率60.00%", "截至3月10日24时，超期未处置案件3件",
+                      "与上周相比，受理数增加14件", "结案率减少30.00个百分点"):
+            assert words in flat, words
+        for words in ("存在问题", "下周工作要求", "测试街道006结案率偏低", "请执法大队于下周三前办结超期案件", "序号",
+                      "处置截止时间", "个工作日", "截至", "第 1 页", "无数据"):
+            assert words in flat, words
+        assert "草稿" not in text and "±" not in text and "截止" not in text.replace("处置截止时间", "")  # 截至, never 截止
+        # 十佳 and 十差 name grids with their community and street.
+        best = flat[flat.index("十佳"):flat.index("十差")]
+        worst = flat[flat.index("十差"):]
+        assert "测试街道006测试社区001" in best and "测试街道006测试社区001" in worst
+        # 落款: the centre and the date, after the text sections.
+        tail = flat[flat.rindex("说明"):]
+        assert tail.count("苏州工业园区数字化城市管理监督指挥中心") == 1 and f"{day.year}年{day.month}月{day.day}日" in tail
+        # No username, no organisation slug anywhere.
+        from people.models import Organisation, User
+        slugs = set(User.objects.values_list("username", flat=True)) | set(Organisation.objects.values_list("code", flat=True))
+        assert not [s for s in slugs if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)]
+        if os.environ.get("GRIDCASE_REPORT_TEXT"):
+            pathlib.Path(os.environ["GRIDCASE_REPORT_TEXT"]).write_text(text)
+        assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, re.findall(r"[A-Za-z]{3,}", text)
+
+    def test_publication_freezes_the_texts_and_records_every_step(self):
+        leader = self.cast.shift_leader
+        edited = jobs.edit(self.draft, by=leader, problems="已改写的存在问题")
+        assert edited.problems == "已改写的存在问题" and edited.requirements == ""
+        report = jobs.publish(edited, by=leader)
+        assert report.state == State.PUBLISHED, report.error
+        # The generated requirements were confirmed as they were: frozen in the row.
+        assert report.problems == "已改写的存在问题" and report.requirements == self.draft.data["findings"]["requirements"]
+        steps = [(e.action, e.by) for e in report.events.all()]
+        assert steps == [("requested", None), ("built", None), ("edited", leader), ("published", leader)]
+        with pytest.raises(jobs.NotADraft):
+            jobs.edit(report, by=leader, problems="发布后再改")
+        with pytest.raises(jobs.NotADraft):
+            jobs.publish(report, by=leader)
+        report.refresh_from_db()
+        assert report.problems == "已改写的存在问题"
+
+    def test_the_draft_is_read_and_published_from_the_reports_page(self):
+        leader = self.cast.client(self.cast.shift_leader)
+        listing = leader.get("/reports/").content.decode()
+        assert f"/reports/{self.draft.pk}/" in listing
+        page = leader.get(f"/reports/{self.draft.pk}/")
+        assert page.status_code == 200 and "执法大队" in page.content.decode()
+        assert 'name="problems"' in page.content.decode()
+        dispatcher = self.cast.client(self.cast.dispatcher)
+        assert dispatcher.get(f"/reports/{self.draft.pk}/").status_code == 200  # reads, may not publish
+        assert 'name="problems"' not in dispatcher.get(f"/reports/{self.draft.pk}/").content.decode()
+        assert dispatcher.post(f"/reports/{self.draft.pk}/", {"action": "publish"}).status_code == 403
+        assert self.cast.client(self.cast.unit_member).get(f"/reports/{self.draft.pk}/").status_code == 403
+        saved = leader.post(f"/reports/{self.draft.pk}/", {"action": "save", "problems": PROBLEMS,
+                                                           "requirements": REQUIREMENTS})
+        assert saved.status_code == 302
+        self.draft.refresh_from_db()
+        assert (self.draft.state, self.draft.problems) == (State.DRAFT, PROBLEMS)
+        done = leader.post(f"/reports/{self.draft.pk}/", {"action": "publish", "problems": PROBLEMS,
+                                                          "requirements": REQUIREMENTS})
+        assert done.status_code == 302 and done["Location"] == "/api/reports/weekly/2024-W10.html"
+        self.draft.refresh_from_db()
+        assert (self.draft.state, self.draft.issue, self.draft.requirements) == (State.PUBLISHED, 1, REQUIREMENTS)
+        assert leader.get(f"/reports/{self.draft.pk}/")["Location"] == "/api/reports/weekly/2024-W10.html"
+
+
 class ApiTest(WeekData):
     def test_request_build_and_download_through_the_api(self):
         client = self.cast.client(self.cast.shift_leader)
         queued = client.post("/api/reports/", {"kind": "weekly", "period": "2024-W10"}, content_type="application/json")
         assert queued.status_code == 202 and queued.json()["state"] == "queued"
         assert client.get(f"/api/reports/{queued.json()['id']}").json()["state"] == "queued"
-        (done,) = jobs.run()  # the scheduler's job
-        assert done.state == State.PUBLISHED
+        (draft,) = jobs.run()  # the scheduler's job builds the draft
+        assert draft.state == State.DRAFT and client.get(f"/api/reports/{draft.pk}").json()["state"] == "draft"
+        url = f"/api/reports/{draft.pk}/publish"
+        refused = self.cast.client(self.cast.dispatcher).post(url, {}, content_type="application/json")
+        assert refused.status_code == 403
+        answer = client.post(url, {"problems": PROBLEMS, "requirements": REQUIREMENTS}, content_type="application/json")
+        assert answer.status_code == 200 and answer.json()["state"] == "published", answer.content
+        assert [s["action"] for s in answer.json()["steps"]] == ["requested", "built", "edited", "published"]
+        assert client.post(url, {}, content_type="application/json").status_code == 409
+        done = Report.objects.get(pk=draft.pk)
         detail = client.get(f"/api/reports/{done.pk}").json()
         assert (detail["state"], detail["progress"], detail["issue"]) == ("published", 100, 1)
         pdf = client.get(detail["links"]["pdf"])
@@ -332,13 +481,27 @@ class ApiTest(WeekData):
 
 
 class SchedulerTest(WeekData):
-    def test_monday_0800_publishes_the_week_before_once(self):
-        assert jobs.run(dt.datetime(2024, 3, 11, 7, 59, tzinfo=TZ))[0].key == "2024-W09"  # W09 has C10
+    def test_monday_0800_drafts_the_week_before_and_1000_publishes_it_untouched(self):
+        (w09,) = jobs.run(dt.datetime(2024, 3, 11, 7, 58, tzinfo=TZ))  # W09 has C10
+        assert (w09.key, w09.state) == ("2024-W09", State.DRAFT)
+        (w09,) = jobs.run(dt.datetime(2024, 3, 11, 7, 59, tzinfo=TZ))  # its 10:00 is long past
+        assert (w09.key, w09.state, w09.issue) == ("2024-W09", State.PUBLISHED, 1)
         assert jobs.run(dt.datetime(2024, 3, 11, 7, 59, 30, tzinfo=TZ)) == []
         (week,) = jobs.run(dt.datetime(2024, 3, 11, 8, 0, tzinfo=TZ))
-        assert (week.key, week.automatic, week.state) == ("2024-W10", True, State.PUBLISHED)
-        assert jobs.run(dt.datetime(2024, 3, 11, 8, 0, 5, tzinfo=TZ)) == []
+        assert (week.key, week.automatic, week.state, week.issue) == ("2024-W10", True, State.DRAFT, None)
+        assert jobs.run(dt.datetime(2024, 3, 11, 9, 59, tzinfo=TZ)) == []  # waiting for the centre head
+        (week,) = jobs.run(dt.datetime(2024, 3, 11, 10, 0, tzinfo=TZ))
+        assert (week.key, week.state, week.issue, week.published_by) == ("2024-W10", State.PUBLISHED, 2, None)
+        assert week.problems == week.data["findings"]["problems"] != ""  # published as it was
+        assert [(e.action, e.automatic) for e in week.events.all()][-1] == ("published", True)
+        assert jobs.run(dt.datetime(2024, 3, 11, 10, 0, 5, tzinfo=TZ)) == []
         assert Report.objects.filter(kind=Kind.WEEKLY).count() == 2
+
+    def test_a_draft_asked_for_on_demand_waits_for_its_publisher(self):
+        report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"))
+        (draft,) = jobs.run(dt.datetime(2024, 12, 2, 9, 0, tzinfo=TZ))
+        assert (draft.pk, draft.state) == (report.pk, State.DRAFT)
+        assert [r for r in jobs.run(dt.datetime(2024, 12, 2, 11, 0, tzinfo=TZ)) if r.pk == report.pk] == []
 
     def test_a_build_that_fails_is_marked_and_retried_on_request(self):
         span = periods.parse(Kind.WEEKLY, "2024-W10")
@@ -349,7 +512,7 @@ class SchedulerTest(WeekData):
         assert failed.state == State.FAILED and "2024-03-05" in failed.error
         Report.objects.filter(pk=report.pk).update(start=span.start)
         assert jobs.request(span).state == State.QUEUED
-        assert jobs.run()[0].state == State.PUBLISHED
+        assert jobs.run()[0].state == State.DRAFT
 
     def test_nothing_is_published_before_the_first_case(self):
         assert jobs.run(dt.datetime(2024, 2, 12, 9, 0, tzinfo=TZ)) == []
