@@ -14,6 +14,7 @@ workbook put words around the numbers in the reader's (or the official, Chinese)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ from metrics.reports import (
 from metrics.scores import evaluate
 from patrol.coverage import daily_coverage
 from people.models import Role, User
-from reports import charts, findings
+from reports import charts, findings, quarterly
 from reports.models import ReportSettings
 from reports.names import area_parents, grid_places, person_name, unit_name
 from reports.periods import Span, previous
@@ -118,10 +119,8 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
            overdue_units=overdue_units)
 
     say(85, _("Charts and map"))
-    grid_rates = {g["id"]: g for g in grids}
-    shapes = [{"code": g.code, "name": g.name, "geometry": g.geometry,
-               "rate": grid_rates.get(g.pk, {}).get("closure_rate")}
-              for g in Grid.objects.filter(pk__in=grid_rates).only("code", "name", "geometry")]
+    shapes = _street_shapes(streets)
+    dots = [(c["lon"], c["lat"]) for c in lists["red"] if c.get("lon") is not None and c.get("lat") is not None]
     svg = {
         "trend": charts.trend(trend, title=_("Cases accepted and closure rate"), bar_label=_("Accepted"),
                               line_label=_("Closure rate")),
@@ -129,7 +128,8 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
             [{"name": c["name"], "count": c["count"], "previous": c["previous"]} for c in categories["big"]],
             title=_("Registered cases by big class"), current_label=_("This period"),
             previous_label=_("Previous period")),
-        "map": charts.grid_map(shapes, title=_("Grids by closure rate"), no_data_label=_("No case due")),
+        "map": charts.street_map(shapes, dots, title=_("Streets by closure rate, cases overdue at the cut-off"),
+                                 no_data_label=_("No case due"), dot_label=_("Overdue case")),
     }
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -151,6 +151,13 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
         # modules; each goes in here under its key ("centre", "patrol", "campaigns") only when its
         # data exist, and the templates print a section only for a key that is present.
     }
+    if span.kind == "quarterly":
+        say(80, _("Quarterly review: year on year, weekly scores, weeks in the worst ten"))
+        review = quarterly.review(span, current=current, now=now, config=config)
+        parents = area_parents(r["code"] for r in review["in_worst"]["community"])
+        for row in review["in_worst"]["community"]:
+            row.update(parents.get(row["code"], {}))
+        snapshot["quarterly"] = review
     say(88, _("Findings"))
     snapshot["findings"] = findings.generate(snapshot)
     return snapshot
@@ -242,7 +249,7 @@ def _case_line(case: Case) -> dict:
             "street": street.name if street else "", "address": case.address,
             "description": (case.description or "")[:60], "unit": unit_name(case.unit) if case.unit else "",
             "deadline": _iso(case.deadline), "status": case.status, "supervised": case.supervised,
-            "urgent": case.urgent}
+            "urgent": case.urgent, "lon": case.lon, "lat": case.lat}
 
 
 def _red_list(period: Period) -> list[dict]:
@@ -320,6 +327,34 @@ def _names(*, districts: list[dict], streets: list[dict], communities: list[dict
         row["name"] = row["name"] or row["code"]
     for row in (*units, *overdue_units):
         row["name"] = unit_name(None, name=row["name"])
+
+
+def _street_shapes(streets: list[dict]) -> list[dict]:
+    """Each street's outline: its own geometry, else the union of its grids' (areas imported
+    without a boundary)."""
+    from shapely import unary_union
+    from shapely.geometry import mapping, shape
+
+    from grids.models import Area
+
+    found = []
+    rates = {s["code"]: s for s in streets}
+    for area in Area.objects.filter(level="street", code__in=list(rates)).only("code", "name", "geometry"):
+        geometry = area.geometry
+        if not geometry:
+            parts = []
+            for text in Grid.objects.filter(code__startswith=area.code).exclude(geometry="").values_list(
+                    "geometry", flat=True):
+                try:
+                    parts.append(shape(json.loads(text)))
+                except (ValueError, TypeError, KeyError):
+                    continue
+            if not parts:
+                continue
+            geometry = json.dumps(mapping(unary_union(parts).buffer(0)))
+        found.append({"code": area.code, "name": area.name, "geometry": geometry,
+                      "rate": rates[area.code].get("closure_rate")})
+    return found
 
 
 def _issuer(config: ReportSettings) -> str:

@@ -72,6 +72,26 @@ def article(response) -> str:
     return text[text.index('<article class="rp"'):text.index("</article>")]
 
 
+def pdf_text(report: Report) -> str:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(bytes(ReportFile.objects.get(report=report, format="pdf").content))
+    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
+
+
+def build_draft(span) -> Report:
+    report = jobs.request(span)
+    claimed = jobs._claim(timezone.now())
+    assert claimed is not None and claimed.pk == report.pk
+    draft = jobs.build_draft(claimed)
+    assert draft.state == State.DRAFT, draft.error
+    return draft
+
+
+PROBLEMS = "1. 执法大队超期未处置案件3件，需限期办结。\n2. 测试街道006结案率偏低。"
+REQUIREMENTS = "1. 请执法大队于下周三前办结超期案件。\n2. 各监督员加强日常巡查。"
+
+
 class PeriodTest(TestCase):
     def test_weeks_months_and_quarters_from_keys_and_dates(self):
         week = periods.parse(Kind.WEEKLY, "2024-W10")
@@ -156,7 +176,12 @@ class WeeklyReportTest(WeekData):
         assert self.grid_c.code not in best + worst
         assert worst[0] == self.cast.grid.code  # the lowest score of the grids with cases due
         assert [g["rank"] for g in areas["best"]] == sorted(g["rank"] for g in areas["best"])
-        assert self.report.data["charts"]["map"].count("<path") == len(areas["grids"]) == 4  # every grid in force
+        # The map: one outlined, labelled street each (outlines drawn from their grids), the red cases as dots.
+        svg = self.report.data["charts"]["map"]
+        assert svg.count("<path") == len(areas["streets"]) == 2 and "测试街道006" in svg
+        assert svg.count("<circle") == len(self.report.data["lists"]["red"]) + 1  # + the legend's dot
+        # The trend starts at the first period with data: W09 (C10), not eight weeks of zeros.
+        assert [t["key"] for t in self.report.data["trend"]] == ["2024-W09", "2024-W10"]
 
     def test_numbers_label_and_alert(self):
         r = self.report
@@ -185,6 +210,38 @@ class WeeklyReportTest(WeekData):
         assert (quarter.label, quarter.key, quarter.issue) == ("2024年第1季度", "2024-Q1", 1)
         assert month.data["meta"]["previous"]["key"] == "2024-02" and quarter.data["meta"]["previous"]["key"] == "2023-Q4"
         assert ReportFile.objects.filter(report__in=[month, quarter]).count() == 4
+        # 季度讲评: the weeks of the quarter, 十差 weeks per community and unit; no 同比 before the system.
+        review = quarter.data["quarterly"]
+        assert "quarterly" not in month.data and review["year_before"] is None
+        assert [w["key"] for w in review["weeks"]][::12] == ["2024-W01", "2024-W13"]
+        community = next(c for c in review["in_worst"]["community"] if c["code"] == self.cast.grid.code[:12])
+        assert "2024-W10" in community["weeks"] and community["street"] == "测试街道006"
+        unit = next(u for u in review["in_worst"]["unit"] if u["name"] == "执法大队")
+        # The unit's overdue cases keep it in 十差 from W10 on, week after week: 连续上榜.
+        assert "2024-W10" in unit["weeks"] and unit["count"] == unit["streak"] >= 2 and unit["consecutive"]
+        streets = {s["name"]: s["scores"] for s in review["score_trend"]["street"]}
+        week_score = next(r["score"] for r in self.report.data["areas"]["streets"] if r["name"] == "测试街道006")
+        assert streets["测试街道006"][9] == week_score  # W10: the weekly report's score
+        if render.chinese_font() is not None:
+            text = pdf_text(quarter).replace("\n", "")
+            for words in ("季度讲评", "去年同期无数据，不作同比。", "社区十差上榜周数", "各街道周综合指标值"):
+                assert words in text, words
+
+    def test_the_quarterly_review_compares_with_the_same_quarter_a_year_before(self):
+        draft = build_draft(periods.parse(Kind.QUARTERLY, "2025-Q1"))
+        yoy = draft.data["quarterly"]["year_before"]
+        assert (yoy["key"], yoy["figures"]["accepted"], yoy["change"]["accepted"]) == ("2024-Q1", 16, -16)
+        now_rate = draft.data["overall"]["current"]["closure_rate"]  # C3 still open and overdue in 2025: 0 %
+        assert yoy["figures"]["closure_rate"] == 75.0 and yoy["change"]["closure_rate"] == round(now_rate - 75.0, 2)
+        # C3 and C12 stay overdue all year: community and unit in 十差 all 13 weeks, 连续上榜.
+        for level in ("community", "unit"):
+            (row,) = draft.data["quarterly"]["in_worst"][level]
+            assert (row["count"], row["streak"], row["consecutive"]) == (13, 13, True)
+        report = jobs.publish(draft, by=self.cast.shift_leader, review="本季度讲评：案件总量下降。")
+        assert report.state == State.PUBLISHED and report.review == "本季度讲评：案件总量下降。"
+        if render.chinese_font() is not None:
+            text = pdf_text(report).replace("\n", "")
+            assert "去年同期（2024年第1季度）" in text and "本季度讲评：案件总量下降。" in text
 
     def test_a_published_report_does_not_change_when_cases_change_later(self):
         files = {f.format: bytes(f.content) for f in self.report.files.all()}
@@ -226,7 +283,7 @@ class WeeklyReportTest(WeekData):
         assert any("CJK" in name for name in embedded_fonts(pdf[0]))
         text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
         for words in ("周通报", "2024年第1期（总第1期）", "一、总体情况", "受理数", "结案率", "十佳网格",
-                      "超期未处置案件（红灯）", "受理数与结案率", "各网格结案率", self.cases["C3"].number):
+                      "超期未处置案件（红灯）", "受理数与结案率", "各街道结案率", self.cases["C3"].number):
             assert words in text, words
         # Page 1 drawn: dark text; somewhere the chart's blue bars and a page with the map's colours.
         first = pdf[0].render(scale=1).to_pil().convert("RGB")
@@ -240,36 +297,33 @@ class WeeklyReportTest(WeekData):
         assert any(len(map_colours & page) >= 1 for page in pages)
 
     def test_the_workbook_opens_with_every_table(self):
+        """A sheet per table with the names a clerk expects; rates as percentage cells, 环比 of
+        rates in percentage points, times as Excel dates in Asia/Shanghai, 无数据 where none."""
         from openpyxl import load_workbook
 
         book = load_workbook(io.BytesIO(bytes(ReportFile.objects.get(report=self.report, format="xlsx").content)))
-        assert {"总体情况", "趋势", "案件来源", "大类", "高发小类", "区", "网格", "十佳网格", "十差网格", "处置单位",
-                "有超期案卷的单位", "监督员", "超期案卷", "督办案卷", "高发点位", "说明"} <= set(book.sheetnames)
-        overall = {row[1]: row[2] for row in book["总体情况"].iter_rows(min_row=2, values_only=True)}
-        assert {k: overall[k] for k in CITY if k in overall} == {k: v for k, v in CITY.items() if k in overall}
-        assert overall["closure_rate"] == 70.0
+        assert book.sheetnames[0] == "通报信息" and "上报" not in book.sheetnames
+        assert {"总体情况", "趋势", "案件来源", "大类", "高发小类", "区", "街道", "社区", "网格", "十佳网格", "十差网格",
+                "处置单位", "有超期案卷的单位", "监督员", "超期案卷", "督办案卷", "高发点位", "存在问题和工作要求",
+                "说明"} <= set(book.sheetnames)
+        overall = {row[0].value: row[1:] for row in book["总体情况"].iter_rows(min_row=2)}
+        assert overall["受理数"][0].value == CITY["accepted"] and overall["受理数"][2].value == 14
+        closure = overall["结案率"]
+        assert (closure[0].value, closure[0].number_format) == (0.7, "0.00%")
+        assert closure[2].value == -30.0 and "个百分点" in closure[2].number_format
+        about = {row[0]: row[1] for row in book["通报信息"].iter_rows(min_row=2, values_only=True)}
+        assert about["起"] == dt.datetime(2024, 3, 4, 0, 0)  # Asia/Shanghai, naive as Excel keeps it
+        published = timezone.localtime(self.report.published_at).replace(tzinfo=None, microsecond=0)
+        assert about["发布时间"] == published
         grids = list(book["网格"].iter_rows(min_row=2, values_only=True))
-        assert len(grids) == 4
-
-
-def pdf_text(report: Report) -> str:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(bytes(ReportFile.objects.get(report=report, format="pdf").content))
-    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
-
-
-def build_draft(span) -> Report:
-    report = jobs.request(span)
-    claimed = jobs._claim(timezone.now())
-    assert claimed is not None and claimed.pk == report.pk
-    draft = jobs.build_draft(claimed)
-    assert draft.state == State.DRAFT, draft.error
-    return draft
-
-
-PROBLEMS = "1. 执法大队超期未处置案件3件，需限期办结。\n2. 测试街道006结案率偏低。"
-REQUIREMENTS = "1. 请执法大队于下周三前办结超期案件。\n2. 各监督员加强日常巡查。"
+        header = [c.value for c in book["网格"][1]]
+        assert len(grids) == 4 and header[:5] == ["序号", "网格编码", "网格", "社区", "街道"]
+        no_case = next(r for r in grids if r[1] == self.grid_c.code)
+        assert no_case[header.index("结案率")] == "无数据" and no_case[3] == "测试社区002"
+        red = list(book["超期案卷"].iter_rows(min_row=2, values_only=True))
+        red_header = [c.value for c in book["超期案卷"][1]]
+        assert len(red) == 3 and isinstance(red[0][red_header.index("处置截止时间")], dt.datetime)
+        assert {r[red_header.index("计时单位")] for r in red} == {"工作日"}
 
 
 class OfficialFormTest(WeekData):
