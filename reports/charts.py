@@ -17,6 +17,7 @@ INK, GRID_LINE, BAR, BAR_PREVIOUS, LINE = "#1f2937", "#e5e7eb", "#2563eb", "#93c
 CLASSES = ((95.0, "#15803d", "≥95%"), (90.0, "#65a30d", "90–95%"), (80.0, "#eab308", "80–90%"),
            (60.0, "#f97316", "60–80%"), (0.0, "#dc2626", "<60%"))
 NO_DATA = "#e5e7eb"
+DOT = "#111827"  # a case overdue at the cut-off: dark, so it shows on the red of a failing street
 
 
 def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start", fill: str = INK,
@@ -223,8 +224,8 @@ def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = ()
     for lon, lat in dots:
         if min_x <= lon <= max_x and min_y <= lat <= max_y:
             cx, cy = xy(lon, lat)
-            body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.2" fill="{LINE}" stroke="#ffffff" '
-                        f'stroke-width="0.8"/>')
+            body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.4" fill="{DOT}" stroke="#ffffff" '
+                        f'stroke-width="1"/>')
     for x, y, name, rate in labels:  # on top of fills and dots, with a white halo
         for fill, stroke in (("#ffffff", ' stroke="#ffffff" stroke-width="3"'), (INK, "")):
             body.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" text-anchor="middle" fill="{fill}"'
@@ -241,6 +242,6 @@ def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = ()
     body.append(_text(x + 18, y, no_data_label, size=10))
     if dot_label:
         x += 90
-        body.append(f'<circle cx="{x + 6}" cy="{y - 4}" r="3.2" fill="{LINE}"/>')
+        body.append(f'<circle cx="{x + 6}" cy="{y - 4}" r="3.4" fill="{DOT}"/>')
         body.append(_text(x + 14, y, dot_label, size=10))
     return _svg(width, height, body, title)

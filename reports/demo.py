@@ -15,15 +15,21 @@ from reports.models import Kind, Report, ReportSettings, State
 from reports.periods import containing
 
 
+def demo_settings() -> ReportSettings:
+    """The demo city's name in the title and the 落款 (once: an administrator's edit stays)."""
+    config = ReportSettings.load()
+    if not config.city:
+        config.city, config.issuer = "苏州工业园区", "数字化城市管理监督指挥中心"
+        config.save(update_fields=["city", "issuer"])
+    return config
+
+
 def demo_reports(now: dt.datetime | None = None, *, publish_latest: bool = True) -> list[Report]:
     now = now or timezone.now()
+    demo_settings()
     first = CaseEvent.objects.order_by("at").values_list("at", flat=True).first()
     if first is None or Report.objects.exists():
         return []
-    config = ReportSettings.load()
-    if not config.city:  # the demo city's name in the title and the 落款
-        config.city, config.issuer = "苏州工业园区", "数字化城市管理监督指挥中心"
-        config.save(update_fields=["city", "issuer"])
     queued = []
     for kind in (Kind.WEEKLY, Kind.MONTHLY):
         span = containing(kind, first)

@@ -568,6 +568,29 @@ class SchedulerTest(WeekData):
         assert jobs.request(span).state == State.QUEUED
         assert jobs.run()[0].state == State.DRAFT
 
+    def test_a_build_without_a_chinese_font_says_why_and_what_fixes_it(self):
+        require(render.chinese_font() is not None, "a Chinese font (fonts-noto-cjk)")
+        span = periods.parse(Kind.WEEKLY, "2024-W10")
+        jobs.request(span)
+        render._found_font.clear()
+        path = os.environ["PATH"]
+        os.environ["PATH"] = ""  # fontconfig's fc-list cannot be found: as on a machine without fonts
+        try:
+            failed = jobs.build_draft(jobs._claim(timezone.now()))
+        finally:
+            os.environ["PATH"] = path
+        assert failed.state == State.FAILED and failed.error.startswith("MissingFont"), failed.error
+        client = self.cast.client(self.cast.shift_leader)
+        detail = client.get(f"/api/reports/{failed.pk}").json()
+        assert "fonts-noto-cjk" in detail["error"] and "fonts-noto-cjk" in detail["failure_help"]
+        assert detail["steps"][-1]["action"] == "failed"
+        listing = client.get("/reports/").content.decode()
+        assert "MissingFont" in listing and "make system-deps" in listing
+        # The font is there again (no restart needed): asking again builds the draft.
+        assert jobs.request(span).state == State.QUEUED
+        (draft,) = jobs.run()
+        assert (draft.pk, draft.state) == (failed.pk, State.DRAFT)
+
     def test_nothing_is_published_before_the_first_case(self):
         assert jobs.run(dt.datetime(2024, 2, 12, 9, 0, tzinfo=TZ)) == []
         assert not Report.objects.exists()
