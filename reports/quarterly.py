@@ -23,14 +23,16 @@ def year_before(span: Span, config: ReportSettings) -> Span:
     return span_from(span.kind, first.replace(year=first.year - 1), config)
 
 
-def weeks_of(span: Span, config: ReportSettings, now: dt.datetime) -> list[Span]:
-    """The weeks that start inside the period and have begun by `now`."""
+def weeks_of(span: Span, config: ReportSettings, now: dt.datetime, first_event: dt.datetime | None) -> list[Span]:
+    """The weeks that start inside the period, have begun by `now` and end after the first event
+    (a trend starts at the first period with data)."""
     weeks = []
     week = containing(Kind.WEEKLY, span.start, config)
     if week.start < span.start:
         week = containing(Kind.WEEKLY, week.end, config)
     while week.start < span.end and week.start < now:
-        weeks.append(week)
+        if first_event is not None and week.end > first_event:
+            weeks.append(week)
         week = containing(Kind.WEEKLY, week.end, config)
     return weeks
 
@@ -61,7 +63,7 @@ def review(span: Span, *, current: dict, now: dt.datetime, config: ReportSetting
                "change": {k: (None if current.get(k) is None or then.get(k) is None
                               else round(current[k] - then[k], 2)) for k in (*COUNT_KEYS, *RATES)}}
 
-    weeks = weeks_of(span, config, now)
+    weeks = weeks_of(span, config, now, first_event)
     scores: dict[str, dict] = {"street": {}, "unit": {}}
     listed: dict[str, dict] = {"community": {}, "unit": {}}
     for n, week in enumerate(weeks):

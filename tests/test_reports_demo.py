@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -69,10 +70,14 @@ def test_the_demo_week_published_as_a_city_publishes_it(tmp_path):
     demo_settings()
     assert generate_demo_cases(count=160, weeks=16) == 160
     week = previous(containing(Kind.WEEKLY, timezone.now()))
+    started = time.perf_counter()
     draft = draft_of(week)
+    built = time.perf_counter()
     leader = User.objects.get(username="shiftleader")
     report = jobs.publish(draft, by=leader, problems=PROBLEMS, requirements=REQUIREMENTS)
     assert report.state == State.PUBLISHED, report.error
+    print(f"demo week {week.key}: draft built in {built - started:.1f} s, published (PDF + workbook) in "
+          f"{time.perf_counter() - built:.1f} s; PDF {ReportFile.objects.get(report=report, format='pdf').size // 1024} KB")
     pdf = pdf_pages(report)
     text = text_of(pdf)
     flat = text.replace("\n", "")
