@@ -92,7 +92,7 @@ def _request(span: Span, *, user: User | None, automatic: bool, revise: bool, re
         existing = list(Report.objects.select_for_update().filter(kind=span.kind, start=span.start)
                         .order_by("-revision"))
         latest = existing[0] if existing else None
-        if latest is not None and latest.state in (State.QUEUED, State.BUILDING, State.DRAFT):
+        if latest is not None and latest.state in (State.QUEUED, State.BUILDING, State.DRAFT, State.PUBLISHING):
             return latest
         if latest is not None and latest.state == State.FAILED:
             latest.state, latest.error, latest.progress, latest.step, latest.claimed_at = State.QUEUED, "", 0, "", None
@@ -130,6 +130,9 @@ def run(now: dt.datetime | None = None) -> list[Report]:
         if not CaseEvent.objects.filter(at__lt=span.end).exists():
             continue
         request(span, automatic=True)
+    asked = Report.objects.filter(state=State.PUBLISHING).select_related("published_by").order_by("pk").first()
+    if asked is not None:
+        return [publish(asked, by=asked.published_by, now=now)]
     due = (Report.objects.filter(state=State.DRAFT, automatic=True,
                                  end__lte=now - dt.timedelta(hours=config.auto_publish_hours))
            .order_by("start", "kind", "revision").first())
@@ -199,6 +202,21 @@ def edit(report: Report, *, by: User | None, problems: str | None = None, requir
     return locked
 
 
+def ask_to_publish(report: Report, *, by: User, problems: str | None = None, requirements: str | None = None,
+                   review: str | None = None, now: dt.datetime | None = None) -> Report:
+    """A person publishes a draft from the page or the API: the texts are saved now and the
+    scheduler's next tick renders and publishes it (the PDF takes seconds, too long to hold a web
+    request). NotADraft for a report in any other state."""
+    report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
+    with transaction.atomic():
+        taken = Report.objects.filter(pk=report.pk, state=State.DRAFT).update(
+            state=State.PUBLISHING, published_by=by, progress=0, step=_("Waiting for the scheduler"))
+        if not taken:
+            raise NotADraft(Report.objects.get(pk=report.pk))
+    report.refresh_from_db()
+    return report
+
+
 def publish(report: Report, *, by: User | None = None, now: dt.datetime | None = None, automatic: bool = False,
             problems: str | None = None, requirements: str | None = None, review: str | None = None,
             on_progress: Callable[[int, str], None] | None = None) -> Report:
@@ -209,7 +227,7 @@ def publish(report: Report, *, by: User | None = None, now: dt.datetime | None =
         report = build_draft(report, now=now, on_progress=on_progress)
         if report.state != State.DRAFT:
             return report
-    if report.state != State.DRAFT:
+    if report.state not in (State.DRAFT, State.PUBLISHING):
         raise NotADraft(report)
     if any(text is not None for text in (problems, requirements, review)):
         report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
@@ -228,7 +246,8 @@ def publish(report: Report, *, by: User | None = None, now: dt.datetime | None =
                 xlsx = render.xlsx(report)
             try:
                 with transaction.atomic():
-                    if Report.objects.select_for_update().get(pk=report.pk).state != State.DRAFT:
+                    if Report.objects.select_for_update().get(pk=report.pk).state not in (State.DRAFT,
+                                                                                             State.PUBLISHING):
                         raise NotADraft(report)  # published (or rebuilt) by someone else meanwhile
                     report.state, report.progress, report.step, report.error = State.PUBLISHED, 100, "", ""
                     report.save()

@@ -33,6 +33,7 @@ class State(models.TextChoices):
     QUEUED = "queued", _("Queued")
     BUILDING = "building", _("Building")
     DRAFT = "draft", _("Draft")  # built, waiting for the centre head (or the automatic publication)
+    PUBLISHING = "publishing", _("Publishing")  # a draft someone published: the scheduler renders it
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
 

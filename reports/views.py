@@ -181,13 +181,15 @@ def report_detail(request, pk: int):
 @extend_schema(summary="Publish a draft with its text sections", operation_id="report_publish",
                parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
                request=PublishSerializer,
-               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the published (or failed) report"),
+               responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="the report, `publishing`: the "
+                                                                                 "scheduler publishes it within seconds"),
                           409: OpenApiResponse(OpenApiTypes.OBJECT, description="not a draft: `detail`, `report`"),
                           **errors(400, 403, 404)})
 @api_view(["POST"])
 def report_publish(request, pk: int):
-    """A shift leader or an administrator publishes a draft: the numbers are given now and the
-    texts (written, or the generated findings) frozen with the figures. Renders the PDF (seconds)."""
+    """A shift leader or an administrator publishes a draft: the texts are saved now, and the
+    scheduler's next tick numbers it, renders the PDF and the workbook and publishes it (poll
+    `GET /api/reports/<id>`)."""
     if not may_read(request.user):
         raise PermissionDenied(_("Your role may not read reports."))
     _require(request.user, CORRECTORS)
@@ -197,12 +199,12 @@ def report_publish(request, pk: int):
     body = PublishSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     try:
-        report = jobs.publish(report, by=request.user, **body.validated_data)
+        report = jobs.ask_to_publish(report, by=request.user, **body.validated_data)
     except jobs.NotADraft as error:
         return Response({"detail": _("Only a draft is published; this report is %(state)s.")
                          % {"state": error.report.get_state_display()}, "report": item(error.report)},
                         status=status.HTTP_409_CONFLICT)
-    return Response({**item(report), "steps": steps(report)})
+    return Response({**item(report), "steps": steps(report)}, status=status.HTTP_202_ACCEPTED)
 
 
 class AnyType(BaseRenderer):
@@ -319,13 +321,10 @@ def report_review(request: HttpRequest, pk: int) -> HttpResponse:
                 texts.pop("review")
             try:
                 if request.POST.get("action") == "publish":
-                    report = jobs.publish(report, by=request.user, **texts)
-                    if report.state == State.PUBLISHED:
-                        return redirect(jobs.links(report)["html"])
-                    error = report.error
+                    jobs.ask_to_publish(report, by=request.user, **texts)
                 else:
                     jobs.edit(report, by=request.user, **texts)
-                    return redirect("report-review", pk=report.pk)
+                return redirect("report-review", pk=report.pk)
             except jobs.NotADraft as refused:
                 error = _("Only a draft is edited or published; this report is %(state)s.") % {
                     "state": refused.report.get_state_display()}

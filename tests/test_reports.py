@@ -436,11 +436,16 @@ class OfficialFormTest(WeekData):
         assert saved.status_code == 302
         self.draft.refresh_from_db()
         assert (self.draft.state, self.draft.problems) == (State.DRAFT, PROBLEMS)
-        done = leader.post(f"/reports/{self.draft.pk}/", {"action": "publish", "problems": PROBLEMS,
-                                                          "requirements": REQUIREMENTS})
-        assert done.status_code == 302 and done["Location"] == "/api/reports/weekly/2024-W10.html"
+        asked = leader.post(f"/reports/{self.draft.pk}/", {"action": "publish", "problems": PROBLEMS,
+                                                           "requirements": REQUIREMENTS})
+        assert asked.status_code == 302 and asked["Location"] == f"/reports/{self.draft.pk}/"
         self.draft.refresh_from_db()
-        assert (self.draft.state, self.draft.issue, self.draft.requirements) == (State.PUBLISHED, 1, REQUIREMENTS)
+        assert (self.draft.state, self.draft.published_by) == (State.PUBLISHING, self.cast.shift_leader)
+        waiting = leader.get(f"/reports/{self.draft.pk}/").content.decode()
+        assert 'http-equiv="refresh"' in waiting and 'name="problems"' not in waiting
+        (done,) = jobs.run()  # the scheduler's next tick renders and publishes it
+        assert (done.pk, done.state, done.issue, done.requirements) == (self.draft.pk, State.PUBLISHED, 1, REQUIREMENTS)
+        assert done.published_by == self.cast.shift_leader
         assert leader.get(f"/reports/{self.draft.pk}/")["Location"] == "/api/reports/weekly/2024-W10.html"
 
 
@@ -456,10 +461,14 @@ class ApiTest(WeekData):
         refused = self.cast.client(self.cast.dispatcher).post(url, {}, content_type="application/json")
         assert refused.status_code == 403
         answer = client.post(url, {"problems": PROBLEMS, "requirements": REQUIREMENTS}, content_type="application/json")
-        assert answer.status_code == 200 and answer.json()["state"] == "published", answer.content
-        assert [s["action"] for s in answer.json()["steps"]] == ["requested", "built", "edited", "published"]
+        assert answer.status_code == 202 and answer.json()["state"] == "publishing", answer.content
+        assert client.post(url, {}, content_type="application/json").status_code == 409  # on its way
+        (done,) = jobs.run()  # the scheduler publishes it
+        steps = client.get(f"/api/reports/{draft.pk}").json()["steps"]
+        (edited, published) = steps[-2:]
+        assert (edited["action"], published["action"], published["automatic"]) == ("edited", "published", False)
+        assert edited["by"] == published["by"] and published["by"] and "shiftleader" not in published["by"]
         assert client.post(url, {}, content_type="application/json").status_code == 409
-        done = Report.objects.get(pk=draft.pk)
         detail = client.get(f"/api/reports/{done.pk}").json()
         assert (detail["state"], detail["progress"], detail["issue"]) == ("published", 100, 1)
         pdf = client.get(detail["links"]["pdf"])
@@ -619,3 +628,25 @@ def test_building_a_pdf_leaves_photo_validation_strict():
     with pytest.raises(PhotoRejected):
         process_photo(data[: len(data) // 2], filename="half.jpg")
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_an_administrator_edits_the_official_form_in_the_admin():
+    from tests.factories import make_admin_user
+
+    client = Client()
+    client.force_login(make_admin_user(username="root"))
+    url = "/admin/reports/reportsettings/1/change/"
+    form = client.get(url)
+    assert form.status_code == 200 and 'name="city"' in form.content.decode()
+    body = {"city": "苏州工业园区", "issuer": "数字化城市管理监督指挥中心", "title": "数字化城市管理",
+            "recipients": "各街道办事处", "copy_to": "市城管委", "week_starts_on": 0, "cutoff": "00:00",
+            "publish_delay_hours": 8, "auto_publish_hours": 7, "auto_weekly": "on", "weekly_serial_offset": 0,
+            "monthly_serial_offset": 0, "quarterly_serial_offset": 0, "top_n": 10, "min_cases_ranked": 1,
+            "hot_spot_min": 3, "trend_periods": 8}
+    refused = client.post(url, body)  # published before it is built: refused, naming the field
+    assert refused.status_code == 200 and "auto_publish_hours" in refused.content.decode()
+    assert ReportSettings.load().city == ""
+    assert client.post(url, {**body, "auto_publish_hours": 10}).status_code == 302
+    config = ReportSettings.load()
+    assert (config.city, config.recipients, config.copy_to, config.auto_publish_hours) == (
+        "苏州工业园区", "各街道办事处", "市城管委", 10)
