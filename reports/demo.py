@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cases.models import CaseEvent
 from reports import jobs
-from reports.models import Kind, Report, ReportSettings, State
+from reports.models import Kind, Report, ReportSettings
 from reports.periods import containing
 
 
@@ -41,7 +41,5 @@ def demo_reports(now: dt.datetime | None = None, *, publish_latest: bool = True)
     jobs.number_in_order(queued)
     latest = max((r for r in queued if r.kind == Kind.WEEKLY), key=lambda r: r.start, default=None)
     if publish_latest and latest is not None:
-        Report.objects.filter(pk=latest.pk).update(state=State.BUILDING, claimed_at=timezone.now())
-        latest.refresh_from_db()
-        jobs.publish(latest, now=now, automatic=True)
+        jobs.publish(jobs.claim_now(latest), now=now, automatic=True)
     return queued

@@ -137,6 +137,9 @@ def chinese_font() -> str | None:
     return _found_font[0] if _found_font else None
 
 
+chinese_font.cache_clear = _found_font.clear  # as functools' caches: forget the font found (ask again)
+
+
 def require_font() -> None:
     """MissingFont, saying what fixes it, when no installed font can print Chinese."""
     if chinese_font() is None:

@@ -601,6 +601,20 @@ class SchedulerTest(WeekData):
         (draft,) = jobs.run()
         assert (draft.pk, draft.state) == (failed.pk, State.DRAFT)
 
+    def test_publish_report_builds_and_publishes_at_once_and_a_draft_as_it_is(self):
+        from django.core.management import call_command
+
+        out = io.StringIO()
+        call_command("publish_report", "weekly", "2024-W10", verbosity=0, stdout=out)
+        report = Report.objects.get(key="2024-W10")
+        assert (report.state, report.issue, report.problems) == (State.PUBLISHED, 1, report.data["findings"]["problems"])
+        assert "第1期" in out.getvalue()
+        draft = build_draft(periods.parse(Kind.WEEKLY, "2024-W09"))
+        jobs.edit(draft, by=self.cast.shift_leader, requirements="按草稿发布")
+        call_command("publish_report", "weekly", "2024-W09", verbosity=0, stdout=io.StringIO())
+        draft.refresh_from_db()
+        assert (draft.state, draft.issue, draft.requirements) == (State.PUBLISHED, 2, "按草稿发布")
+
     def test_nothing_is_published_before_the_first_case(self):
         assert jobs.run(dt.datetime(2024, 2, 12, 9, 0, tzinfo=TZ)) == []
         assert not Report.objects.exists()

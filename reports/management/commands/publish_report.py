@@ -8,7 +8,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from reports import jobs
-from reports.models import Report, State
+from reports.models import State
 from reports.periods import parse
 
 
@@ -36,8 +36,7 @@ class Command(BaseCommand):
         if report.state == State.BUILDING:
             raise CommandError(f"{report} is being built by another process (progress {report.progress} %).")
         if report.state == State.QUEUED:  # a draft is published as it is; a queued report is built first
-            Report.objects.filter(pk=report.pk).update(state=State.BUILDING, claimed_at=timezone.now())
-            report.refresh_from_db()
+            report = jobs.claim_now(report)
         bar = tqdm(total=100, unit="%", disable=options["verbosity"] == 0)
 
         def progress(percent: int, step: str) -> None:
