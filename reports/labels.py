@@ -159,8 +159,9 @@ def _rate(value) -> str:
     return "—" if value is None else f"{value:.2f}%"
 
 
-PERIOD_WORDS = {"weekly": (_("This week"), _("the week before")), "monthly": (_("This month"), _("the month before")),
-                "quarterly": (_("This quarter"), _("the quarter before"))}
+PERIOD_WORDS = {"weekly": (pgettext_lazy("report", "This week"), pgettext_lazy("report", "the week before")),
+                "monthly": (pgettext_lazy("report", "This month"), pgettext_lazy("report", "the month before")),
+                "quarterly": (pgettext_lazy("report", "This quarter"), pgettext_lazy("report", "the quarter before"))}
 # The 环比 sentence names these figures, in this order.
 CHANGE_KEYS = ("accepted", "registered", "closed", "closure_rate", "closure_on_time_rate", "disposal_rate",
                "overdue_open")

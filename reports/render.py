@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from reports import labels
 from reports.labels import AREA_COLUMNS, FIGURES, KPI_KEYS, OFFICER_COLUMNS, UNIT_COLUMNS, is_rate
@@ -307,7 +308,7 @@ def xlsx(report) -> bytes:
           [[n, o["name"], *[o.get(k) for k in officer_keys], o["grid_days"], o["patrolled_grid_days"],
             o["coverage_rate"]] for n, o in enumerate(data["officers"]["rows"], start=1)],
           ["", "", *[fig_format(k) for k in officer_keys], "", "", "rate"])
-    case_header = [_("No."), _("Case number"), _("Problem"), _("Street"), _("Community"), _("Grid"), _("Address"),
+    case_header = [_("No."), _("Case number"), pgettext("report", "Problem"), _("Street"), _("Community"), _("Grid"), _("Address"),
                    _("Handling unit"), _("Disposal deadline")]
     case_formats = ["", "", "", "", "", "", "", "", "when"]
 
