@@ -115,8 +115,9 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
     lists = {"red": _red_list(period), "supervised": _supervised(period),
              "hot_spots": _hot_spots(period, config)}
 
-    _names(districts=districts, streets=streets, communities=communities, grids=grids, units=units,
-           overdue_units=overdue_units)
+    # best/worst too: they may be copies of the grid rows rather than the same dicts.
+    _names(districts=districts, streets=streets, communities=communities, grids=[*grids, *best, *worst],
+           units=units, overdue_units=overdue_units)
 
     say(85, _("Charts and map"))
     shapes = _street_shapes(streets)
