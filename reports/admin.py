@@ -1,17 +1,19 @@
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from reports.jobs import links
-from reports.models import Report, ReportSettings
+from reports.models import Report, ReportSettings, State
 
 
 @admin.register(ReportSettings)
 class ReportSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
-        (None, {"fields": ("title", "issuer")}),
-        (_("Periods and publication"), {"fields": ("week_starts_on", "cutoff", "publish_delay_hours", "auto_weekly",
-                                                  "auto_monthly", "auto_quarterly")}),
+        (None, {"fields": ("city", "issuer", "title", "recipients", "copy_to")}),
+        (_("Periods and publication"), {"fields": ("week_starts_on", "cutoff", "publish_delay_hours",
+                                                  "auto_publish_hours", "auto_weekly", "auto_monthly",
+                                                  "auto_quarterly")}),
         (_("Numbering"), {"fields": ("weekly_serial_offset", "monthly_serial_offset", "quarterly_serial_offset")}),
         (_("Content"), {"fields": ("top_n", "min_cases_ranked", "hot_spot_min", "trend_periods")}),
     )
@@ -39,4 +41,8 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("report"))
     def open(self, obj: Report):
-        return format_html('<a href="{}">{}</a>', links(obj)["html"], _("Read")) if obj.published else "—"
+        if obj.published:
+            return format_html('<a href="{}">{}</a>', links(obj)["html"], _("Read"))
+        if obj.state == State.DRAFT:
+            return format_html('<a href="{}">{}</a>', reverse("report-review", args=[obj.pk]), _("read and publish"))
+        return "—"

@@ -14,6 +14,7 @@ workbook put words around the numbers in the reader's (or the official, Chinese)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -24,12 +25,23 @@ from django.utils.translation import gettext as _
 from cases.models import Case, CaseEvent, Source, Status
 from grids.models import Grid
 from metrics.models import EvaluationSettings
-from metrics.reports import CITY, COUNT_KEYS, RATES, TZ, Period, cases_behind, city_figures
+from metrics.reports import (
+    CITY,
+    COUNT_KEYS,
+    DEADLINE_ACTIONS,
+    RATES,
+    TZ,
+    Figures,
+    Period,
+    cases_behind,
+    city_figures,
+)
 from metrics.scores import MAIN_DENOMINATOR, evaluate, named
 from patrol.coverage import daily_coverage
 from people.models import Role, User
-from reports import charts
+from reports import charts, findings, quarterly
 from reports.models import Report, ReportSettings, State
+from reports.names import area_parents, grid_places, person_name, unit_name
 from reports.periods import Span, previous
 
 Progress = Callable[[int, str], None]
@@ -37,9 +49,10 @@ SOURCE_GROUPS = {"patrol": (Source.PATROL,), "public": (Source.PUBLIC,),
                  "hotline": (Source.HOTLINE_12345, Source.HOTLINE_12319),
                  "other": (Source.LEADER, Source.MEDIA, Source.VIDEO)}
 CLOSED_FOR_GOOD = (Status.CLOSED, Status.VOIDED, Status.REJECTED, Status.MERGED)
-# 2: the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
+# 2: place and person names, overdue in working days, findings, official form (issue #19);
+# 3: and the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
 # (no cases due) listed after the ranked, 十佳/十差 naming every object tied at their edge.
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -74,6 +87,10 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
         figures = city_figures(Period(one.start, one.end, min(one.end, now)))
         trend.append({"key": one.key, "label": one.label, "short": _short(one), **figures.as_dict()})
     current, prior = trend[-1], trend[-2]
+    # The trend starts at the first period with data: no zero bars for the months before the system.
+    first_event = CaseEvent.objects.order_by("at").values_list("at", flat=True).first()
+    trend = [t for t, one in zip(trend, spans, strict=True)
+             if first_event is not None and one.end > first_event] or [trend[-1]]
     overall = {"current": _figures(current), "previous": _figures(prior), "change": change(current, prior)}
 
     say(25, _("Sources and categories"))
@@ -106,11 +123,13 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
     lists = {"red": _red_list(period), "supervised": _supervised(period),
              "hot_spots": _hot_spots(period, config)}
 
+    # best/worst too: they may be copies of the grid rows rather than the same dicts.
+    _names(districts=districts, streets=streets, communities=communities, grids=[*grids, *best, *worst],
+           units=units, overdue_units=overdue_units)
+
     say(85, _("Charts and map"))
-    grid_rates = {g["id"]: g for g in grids}
-    shapes = [{"code": g.code, "name": g.name, "geometry": g.geometry,
-               "rate": grid_rates.get(g.pk, {}).get("closure_rate")}
-              for g in Grid.objects.filter(pk__in=grid_rates).only("code", "name", "geometry")]
+    shapes = _street_shapes(streets)
+    dots = [(c["lon"], c["lat"]) for c in lists["red"] if c.get("lon") is not None and c.get("lat") is not None]
     svg = {
         "trend": charts.trend(trend, title=_("Cases accepted and closure rate"), bar_label=_("Accepted"),
                               line_label=_("Closure rate")),
@@ -118,14 +137,17 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
             [{"name": c["name"], "count": c["count"], "previous": c["previous"]} for c in categories["big"]],
             title=_("Registered cases by big class"), current_label=_("This period"),
             previous_label=_("Previous period")),
-        "map": charts.grid_map(shapes, title=_("Grids by closure rate"), no_data_label=_("No case due")),
+        "map": charts.street_map(shapes, dots, title=_("Streets by closure rate, cases overdue at the cut-off"),
+                                 no_data_label=_("No case due"), dot_label=_("Overdue case")),
     }
-    return {
+    snapshot = {
         "version": SNAPSHOT_VERSION,
         "meta": {"kind": span.kind, "key": span.key, "label": span.label, "start": _iso(span.start),
                  "end": _iso(span.end), "as_of": _iso(period.as_of), "built_at": _iso(now),
                  "previous": {"key": before.key, "label": before.label}, "title": config.title,
-                 "issuer": config.issuer, "top_n": config.top_n, "min_cases_ranked": config.min_cases_ranked,
+                 "issuer": _issuer(config), "city": _city(config), "recipients": config.recipients,
+                 "copy_to": config.copy_to, "cutoff": config.cutoff.strftime("%H:%M"),
+                 "top_n": config.top_n, "min_cases_ranked": config.min_cases_ranked,
                  "hot_spot_min": config.hot_spot_min},
         "overall": overall, "trend": trend, "sources": sources, "categories": categories,
         "areas": {"districts": districts, "streets": streets, "communities": communities, "grids": grids,
@@ -135,7 +157,20 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
         "officers": officers, "lists": lists,
         "notes": _notes(period, current) + _rules_notes(span),
         "charts": svg,
+        # §7 sections 6–8 (the centre's own steps, 日巡查, 违法建设/渣土) are built by their own
+        # modules; each goes in here under its key ("centre", "patrol", "campaigns") only when its
+        # data exist, and the templates print a section only for a key that is present.
     }
+    if span.kind == "quarterly":
+        say(80, _("Quarterly review: year on year, weekly scores, weeks in the worst ten"))
+        review = quarterly.review(span, current=current, now=now, config=config)
+        parents = area_parents(r["code"] for r in review["in_worst"]["community"])
+        for row in review["in_worst"]["community"]:
+            row.update(parents.get(row["code"], {}))
+        snapshot["quarterly"] = review
+    say(88, _("Findings"))
+    snapshot["findings"] = findings.generate(snapshot)
+    return snapshot
 
 
 def _short(span: Span) -> str:
@@ -202,7 +237,9 @@ def _officers(period: Period) -> dict:
             patrolled[one.officer.pk] += len(one.patrolled)
         day += dt.timedelta(days=1)
         days += 1
+    people = {u.pk: u for u in User.objects.filter(pk__in=[r["id"] for r in rows]).select_related("organisation")}
     for row in rows:
+        row["name"] = person_name(people.get(row["id"])) or row["name"]
         row["grid_days"] = assigned.get(row["id"], 0)
         row["patrolled_grid_days"] = patrolled.get(row["id"], 0)
         row["coverage_rate"] = _share(row["patrolled_grid_days"], row["grid_days"])
@@ -211,22 +248,48 @@ def _officers(period: Period) -> dict:
             "coverage_rate": _share(total_patrolled, total_assigned)}
 
 
+CASE_RELATED = ("category", "grid__community__parent", "unit")
+
+
 def _case_line(case: Case) -> dict:
+    community = case.grid.community if case.grid else None
+    street = community.parent if community else None
     return {"number": case.number, "category": case.category.name, "grid": case.grid.code if case.grid else "",
-            "grid_name": case.grid.name if case.grid else "", "address": case.address,
-            "unit": case.unit.name if case.unit else "", "deadline": _iso(case.deadline),
-            "status": case.status, "supervised": case.supervised}
+            "grid_name": case.grid.name if case.grid else "", "community": community.name if community else "",
+            "street": street.name if street else "", "address": case.address,
+            "description": (case.description or "")[:60], "unit": unit_name(case.unit) if case.unit else "",
+            "deadline": _iso(case.deadline), "status": case.status, "supervised": case.supervised,
+            "urgent": case.urgent, "lon": case.lon, "lat": case.lat}
 
 
 def _red_list(period: Period) -> list[dict]:
+    """Cases overdue at the cut-off, longest overdue first, with how long: in 工作日 (working days
+    on the working calendar), or in calendar days for urgent cases (they count calendar time)."""
+    from worktime.clock import calendar_pinned, current_calendar, elapsed
+
     numbers = cases_behind(CITY, 1, "overdue_open", period)
-    cases = Case.objects.filter(number__in=numbers).select_related("category", "grid", "unit")
+    cases = Case.objects.filter(number__in=numbers).select_related(*CASE_RELATED)
+    # The deadline in force at the cut-off (an extension approved later does not undo the overdue).
+    then: dict[int, dt.datetime] = {}
+    for case_id, data in (CaseEvent.objects.filter(case__in=cases, action__in=DEADLINE_ACTIONS, at__lt=period.as_of)
+                          .order_by("case", "seq").values_list("case", "data")):
+        if (data or {}).get("deadline"):
+            then[case_id] = dt.datetime.fromisoformat(data["deadline"])
     lines = []
-    for case in sorted(cases, key=lambda c: (c.deadline or period.as_of, c.number)):
-        line = _case_line(case)
-        line["overdue_hours"] = round((period.as_of - case.deadline).total_seconds() / 3600, 1) \
-            if case.deadline else None
-        lines.append(line)
+    with calendar_pinned():
+        calendar = current_calendar()
+        for case in cases:
+            line = _case_line(case)
+            deadline = then.get(case.pk, case.deadline)
+            line["deadline"] = _iso(deadline)
+            line["overdue_hours"] = round((period.as_of - deadline).total_seconds() / 3600, 1) \
+                if deadline else None
+            unit = "calendar_days" if case.urgent else "work_days"
+            line["overdue_unit"] = unit
+            line["overdue_days"] = round(elapsed(deadline, period.as_of, unit, calendar), 1) \
+                if deadline else None
+            lines.append(line)
+    lines.sort(key=lambda c: (-(c["overdue_hours"] or 0), c["number"]))
     return lines
 
 
@@ -235,28 +298,34 @@ def _supervised(period: Period) -> list[dict]:
     voided or merged before its start."""
     supervised = CaseEvent.objects.filter(action="supervise", at__lt=period.end).values("case")
     cases = (Case.objects.filter(pk__in=supervised).exclude(status__in=CLOSED_FOR_GOOD, closed_at__lt=period.start)
-             .select_related("category", "grid", "unit").order_by("number"))
-    return [_case_line(c) for c in cases]
+             .select_related(*CASE_RELATED).order_by("number"))
+    lines = [_case_line(c) for c in cases]
+    since = dict(CaseEvent.objects.filter(action="supervise", at__lt=period.end, case__in=cases).order_by("at")
+                 .values_list("case__number", "at"))
+    reasons = dict(CaseEvent.objects.filter(action="supervise", at__lt=period.end, case__in=cases).order_by("at")
+                   .values_list("case__number", "reason"))
+    for line in lines:
+        line["supervised_at"], line["supervised_reason"] = _iso(since.get(line["number"])), reasons.get(line["number"], "")
+    return lines
 
 
 def _hot_spots(period: Period, config: ReportSettings) -> list[dict]:
     rows = (CaseEvent.objects.filter(action="register", at__gte=period.start, at__lt=period.end,
                                      case__grid__isnull=False).order_by()
-            .values("case__grid__code", "case__grid__name", "case__category__code", "case__category__name")
+            .values("case__grid__code", "case__grid__name", "case__grid__community__name",
+                    "case__grid__community__parent__name", "case__category__code", "case__category__name")
             .annotate(n=Count("pk")).filter(n__gte=config.hot_spot_min))
-    spots = [{"grid": r["case__grid__code"], "grid_name": r["case__grid__name"], "category": r["case__category__code"],
+    spots = [{"grid": r["case__grid__code"], "grid_name": r["case__grid__name"],
+              "community": r["case__grid__community__name"] or "",
+              "street": r["case__grid__community__parent__name"] or "", "category": r["case__category__code"],
               "category_name": r["case__category__name"], "count": r["n"]} for r in rows]
     return sorted(spots, key=lambda s: (-s["count"], s["grid"], s["category"]))
 
 
-def _rules_notes(span: Span) -> list[dict]:
-    """A revision built under the new evaluation rules says so when an earlier edition of the
-    period was published under the old ones (snapshot version 1): those stay frozen as they are."""
-
-    earlier = sorted(r.revision for r in Report.objects.filter(kind=span.kind, start=span.start,
-                                                               state=State.PUBLISHED).only("revision", "data")
-                     if (r.data or {}).get("version", 1) < SNAPSHOT_VERSION)
-    return [{"code": "rules_changed", "revisions": earlier}] if earlier else []
+# 2: place and person names, overdue in working days, findings, official form (issue #19);
+# 3: and the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
+# (no cases due) listed after the ranked, 十佳/十差 naming every object tied at their edge.
+SNAPSHOT_VERSION = 3
 
 
 def _notes(period: Period, current: dict) -> list[dict]:

@@ -17,6 +17,7 @@ INK, GRID_LINE, BAR, BAR_PREVIOUS, LINE = "#1f2937", "#e5e7eb", "#2563eb", "#93c
 CLASSES = ((95.0, "#15803d", "≥95%"), (90.0, "#65a30d", "90–95%"), (80.0, "#eab308", "80–90%"),
            (60.0, "#f97316", "60–80%"), (0.0, "#dc2626", "<60%"))
 NO_DATA = "#e5e7eb"
+DOT = "#111827"  # a case overdue at the cut-off: dark, so it shows on the red of a failing street
 
 
 def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start", fill: str = INK,
@@ -167,4 +168,80 @@ def grid_map(grids: Sequence[dict], *, title: str, no_data_label: str) -> str:
     body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
                 f'stroke-width="0.5"/>')
     body.append(_text(x + 18, y, no_data_label, size=10))
+    return _svg(width, height, body, title)
+
+
+def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = (), *, title: str, no_data_label: str,
+               dot_label: str = "") -> str:
+    """The street-level choropleth of the report (DOMAIN §7): each street filled by its closure
+    rate (grey: no case due for closure), outlined and labelled with its name and rate, and the
+    cases overdue at the cut-off (红灯) as red dots. `streets` hold `name`, `geometry` (GeoJSON
+    text, lon/lat) and `rate`; `dots` are (lon, lat)."""
+    shapes = []
+    for s in streets:
+        try:
+            geometry = shape(json.loads(s["geometry"]))
+        except (ValueError, TypeError, KeyError):
+            continue
+        if not geometry.is_empty:
+            shapes.append((geometry, s))
+    width, top, legend_h = 640, 26, 34
+    if not shapes:
+        return _svg(width, 80, [_text(0, 16, title, size=13, weight="bold"), _text(0, 50, "—")], title)
+    min_x = min(g.bounds[0] for g, _s in shapes)
+    min_y = min(g.bounds[1] for g, _s in shapes)
+    max_x = max(g.bounds[2] for g, _s in shapes)
+    max_y = max(g.bounds[3] for g, _s in shapes)
+    k = math.cos(math.radians((min_y + max_y) / 2))
+    scale = (width - 10) / max((max_x - min_x) * k, 1e-9)
+    map_h = (max_y - min_y) * scale
+    if map_h > 560:
+        scale *= 560 / map_h
+        map_h = 560
+    height = int(top + map_h + legend_h + 10)
+    tolerance = 0.5 / scale
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return (x - min_x) * k * scale + 5, top + (max_y - y) * scale
+
+    def ring(coords) -> str:
+        return "M" + "L".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y, *_z in coords) + "Z"
+
+    body = [_text(0, 16, title, size=13, weight="bold")]
+    labels = []
+    for geometry, s in shapes:
+        simple = geometry.simplify(tolerance, preserve_topology=True)
+        polygons = getattr(simple, "geoms", [simple])
+        d = "".join(ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors)
+                    for p in polygons if hasattr(p, "exterior"))
+        if not d:
+            continue
+        rate = "—" if s["rate"] is None else f"{s['rate']:.1f}%"
+        body.append(f'<path d="{d}" fill="{colour_of(s["rate"])}" fill-rule="evenodd" stroke="#374151" '
+                    f'stroke-width="1.2"><title>{escape(s.get("name", ""))}: {rate}</title></path>')
+        anchor = geometry.representative_point()
+        labels.append((*xy(anchor.x, anchor.y), s.get("name", ""), rate))
+    for lon, lat in dots:
+        if min_x <= lon <= max_x and min_y <= lat <= max_y:
+            cx, cy = xy(lon, lat)
+            body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.4" fill="{DOT}" stroke="#ffffff" '
+                        f'stroke-width="1"/>')
+    for x, y, name, rate in labels:  # on top of fills and dots, with a white halo
+        for fill, stroke in (("#ffffff", ' stroke="#ffffff" stroke-width="3"'), (INK, "")):
+            body.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" text-anchor="middle" fill="{fill}"'
+                        f'{stroke} font-weight="bold">{escape(name)}</text>')
+            body.append(f'<text x="{x:.1f}" y="{y + 13:.1f}" font-size="10" text-anchor="middle" fill="{fill}"'
+                        f'{stroke}>{escape(rate)}</text>')
+    x, y = 5, top + map_h + 22
+    for _floor, colour, label in CLASSES:
+        body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{colour}"/>')
+        body.append(_text(x + 18, y, label, size=10))
+        x += 72
+    body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
+                f'stroke-width="0.5"/>')
+    body.append(_text(x + 18, y, no_data_label, size=10))
+    if dot_label:
+        x += 90
+        body.append(f'<circle cx="{x + 6}" cy="{y - 4}" r="3.4" fill="{DOT}"/>')
+        body.append(_text(x + 14, y, dot_label, size=10))
     return _svg(width, height, body, title)

@@ -1,16 +1,25 @@
-"""Requesting, building and publishing reports.
+"""Requesting, building and publishing reports: the one front door for every change of a
+report's state (DOMAIN §7). Every step is recorded as a ReportEvent (who, when).
 
-- `request()` queues a report (idempotent: asking again for a queued, building or published
-  period answers the existing row; a correction is `request(..., revise=True, reason=...)`).
+- `request()` queues a report (idempotent: asking again for a queued, building, draft or
+  published period answers the existing row; a failed one is queued again; a correction is
+  `request(..., revise=True, reason=...)`).
 - `run(now)` is the scheduler's job (backend/scheduler.py, every few seconds on the one process
   holding the lease): it queues each automatic kind's latest due period (Monday 08:00 for the
-  week before, by ReportSettings) and builds every queued report.
-- `publish(report)` builds one: progress is written to the row as it goes (the list page polls
-  it), and the snapshot, the PDF, the workbook and the alerts are committed together. The numbers
-  第N期/总第M期 are given when a report is first requested. A crash mid-build leaves the row `building` with an old claim; the next run
-  takes it again after CLAIM_TIMEOUT. A build that raises marks the row `failed` with the error;
-  requesting the period again retries it. A build that failed for want of a Chinese font
-  (`MissingFont`) is queued again by `run()` once a font is installed (looked for once a minute).
+  week before, by ReportSettings), publishes an automatic draft nobody published by its time
+  (Monday 10:00 by default), and builds the oldest queued report — one of these per tick.
+- `build_draft(report)` builds a claimed report into a draft: the snapshot is computed (progress
+  written to the row as it goes; the list page polls it) and frozen; nothing is numbered yet.
+- `edit(report, …)` saves the text sections of a draft (存在问题, 下周工作要求, 讲评).
+- `publish(report, …)` publishes a draft: the numbers 第N期/总第M期 are given now, the text
+  sections (written, or the generated findings as they are) are frozen, the PDF and the workbook
+  are rendered and stored, and the alerts go out — in one transaction. A published report is
+  never changed again; a correction is a new revision (which keeps the first edition's numbers).
+- A crash mid-build leaves the row `building` with an old claim; the next run takes it again
+  after CLAIM_TIMEOUT. A build or a publication that raises marks the row `failed` with the error
+  (the texts already written stay); requesting the period again builds it again. A build that
+  failed for want of a Chinese font (`MissingFont`) is queued again by `run()` once a font is
+  installed (looked for once a minute).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from metrics.reports import TZ
 from people.models import CENTRE_ROLES, Role, User
 from reports import render
 from reports.build import build
-from reports.models import Kind, Report, ReportFile, ReportSettings, State
+from reports.models import Action, Kind, Report, ReportEvent, ReportFile, ReportSettings, State
 from reports.periods import Span, latest_due, span_from
 
 log = logging.getLogger(__name__)
@@ -47,6 +56,20 @@ class AlreadyPublished(Exception):
     def __init__(self, report: Report) -> None:
         super().__init__(report)
         self.report = report
+
+
+class NotADraft(Exception):
+    """Only a draft is edited or published; a published report stays as it is."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def record(report: Report, action: str, *, by: User | None = None, automatic: bool = False,
+           at: dt.datetime | None = None, note: str = "") -> ReportEvent:
+    return ReportEvent.objects.create(report=report, action=action, by=by, automatic=automatic,
+                                      at=at or timezone.now(), note=note[:2000])
 
 
 def span_of(report: Report) -> Span:
@@ -73,11 +96,12 @@ def _request(span: Span, *, user: User | None, automatic: bool, revise: bool, re
         existing = list(Report.objects.select_for_update().filter(kind=span.kind, start=span.start)
                         .order_by("-revision"))
         latest = existing[0] if existing else None
-        if latest is not None and latest.state in (State.QUEUED, State.BUILDING):
+        if latest is not None and latest.state in (State.QUEUED, State.BUILDING, State.DRAFT, State.PUBLISHING):
             return latest
         if latest is not None and latest.state == State.FAILED:
             latest.state, latest.error, latest.progress, latest.step, latest.claimed_at = State.QUEUED, "", 0, "", None
             latest.save(update_fields=["state", "error", "progress", "step", "claimed_at"])
+            record(latest, Action.REQUESTED, by=user, automatic=automatic, note=_("Asked again after a failure."))
             return latest
         if latest is not None and not revise:
             raise AlreadyPublished(latest)
@@ -88,14 +112,15 @@ def _request(span: Span, *, user: User | None, automatic: bool, revise: bool, re
         report = Report(kind=span.kind, start=span.start, end=span.end, label=label, key=span.key,
                         revision=(latest.revision + 1) if latest else 1, reason=reason if revise else "",
                         requested_by=user, automatic=automatic)
-        _number(report, span)
         report.save()
+        record(report, Action.REQUESTED, by=user, automatic=automatic, note=reason if revise else "")
         return report
 
 
 def run(now: dt.datetime | None = None) -> list[Report]:
-    """The scheduler's job: queue the due automatic reports, then build the oldest queued one
-    (one per tick, so the scheduler renews its lease and sweeps deadlines between builds)."""
+    """The scheduler's job: queue the due automatic reports, then publish the oldest automatic
+    draft whose publication time has come, or else build the oldest queued report (one per tick,
+    so the scheduler renews its lease and sweeps deadlines between builds)."""
     now = now or timezone.now()
     config = ReportSettings.load()
     for kind in Kind.values:
@@ -110,8 +135,16 @@ def run(now: dt.datetime | None = None) -> list[Report]:
             continue
         request(span, automatic=True)
     _requeue_missing_font(now)
+    asked = Report.objects.filter(state=State.PUBLISHING).select_related("published_by").order_by("pk").first()
+    if asked is not None:
+        return [publish(asked, by=asked.published_by, now=now)]
+    due = (Report.objects.filter(state=State.DRAFT, automatic=True,
+                                 end__lte=now - dt.timedelta(hours=config.auto_publish_hours))
+           .order_by("start", "kind", "revision").first())
+    if due is not None:
+        return [publish(due, now=now, automatic=True)]
     report = _claim(now)
-    return [publish(report, now=now)] if report is not None else []
+    return [build_draft(report, now=now)] if report is not None else []
 
 
 def _requeue_missing_font(now: dt.datetime) -> int:
@@ -141,6 +174,14 @@ def _claim(now: dt.datetime) -> Report | None:
     return None
 
 
+def claim_now(report: Report) -> Report:
+    """Take a queued report to build it in this process now (`publish_report`, the demo) rather
+    than on a scheduler tick."""
+    Report.objects.filter(pk=report.pk, state=State.QUEUED).update(state=State.BUILDING, claimed_at=timezone.now())
+    report.refresh_from_db()
+    return report
+
+
 def _progress(report: Report, also: Callable[[int, str], None] | None = None) -> Callable[[int, str], None]:
     def say(percent: int, step: str) -> None:
         Report.objects.filter(pk=report.pk).update(progress=percent, step=step[:80], claimed_at=timezone.now())
@@ -149,48 +190,148 @@ def _progress(report: Report, also: Callable[[int, str], None] | None = None) ->
     return say
 
 
-def publish(report: Report, *, now: dt.datetime | None = None,
-            on_progress: Callable[[int, str], None] | None = None) -> Report:
-    """Build, render and publish a claimed report (see the module docstring)."""
+def build_draft(report: Report, *, now: dt.datetime | None = None,
+                on_progress: Callable[[int, str], None] | None = None) -> Report:
+    """Build a claimed report into a draft (see the module docstring)."""
     now = now or timezone.now()
     say = _progress(report, on_progress)
     try:
+        # Publication prints the PDF: a machine that cannot (no Chinese font) fails here, with the
+        # fix in the message, rather than at the moment someone publishes.
+        render.require_font()
         with translation.override("zh-hans"):  # the official edition is Chinese
-            report.data = build(span_of(report), now=now, progress=say)
-            report.published_at = now
-            say(90, _("PDF"))
-            pdf = render.pdf(report)
-            say(96, _("Excel workbook"))
-            xlsx = render.xlsx(report)
+            data = build(span_of(report), now=now, progress=say)
         with transaction.atomic():
-            report.state, report.progress, report.step, report.error = State.PUBLISHED, 100, "", ""
+            report.data, report.built_at = data, now
+            report.state, report.progress, report.step, report.error = State.DRAFT, 100, "", ""
             report.save()
-            for fmt, content in ((ReportFile.Format.PDF, pdf), (ReportFile.Format.XLSX, xlsx)):
-                ReportFile.objects.update_or_create(report=report, format=fmt, defaults={
-                    "content": content, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)})
-            _announce(report)
+            record(report, Action.BUILT, at=now, automatic=True)
     except Exception as error:
-        log.exception("building report %s failed", report.pk)
-        Report.objects.filter(pk=report.pk).update(state=State.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+        _fail(report, error, now)
     report.refresh_from_db()
     return report
 
 
+def edit(report: Report, *, by: User | None, problems: str | None = None, requirements: str | None = None,
+         review: str | None = None, now: dt.datetime | None = None) -> Report:
+    """Save the text sections of a draft (None leaves a section as it is). NotADraft otherwise."""
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.state != State.DRAFT:
+            raise NotADraft(locked)
+        changed = []
+        for field, text in (("problems", problems), ("requirements", requirements), ("review", review)):
+            if text is not None and text.strip() != getattr(locked, field):
+                setattr(locked, field, text.strip())
+                changed.append(field)
+        if changed:
+            locked.save(update_fields=changed)
+            record(locked, Action.EDITED, by=by, at=now, note=", ".join(changed))
+    return locked
+
+
+def ask_to_publish(report: Report, *, by: User, problems: str | None = None, requirements: str | None = None,
+                   review: str | None = None, now: dt.datetime | None = None) -> Report:
+    """A person publishes a draft from the page or the API: the texts are saved now and the
+    scheduler's next tick renders and publishes it (the PDF takes seconds, too long to hold a web
+    request). NotADraft for a report in any other state."""
+    report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
+    with transaction.atomic():
+        taken = Report.objects.filter(pk=report.pk, state=State.DRAFT).update(
+            state=State.PUBLISHING, published_by=by, progress=0, step=_("Waiting for the scheduler"))
+        if not taken:
+            raise NotADraft(Report.objects.get(pk=report.pk))
+    report.refresh_from_db()
+    return report
+
+
+def publish(report: Report, *, by: User | None = None, now: dt.datetime | None = None, automatic: bool = False,
+            problems: str | None = None, requirements: str | None = None, review: str | None = None,
+            on_progress: Callable[[int, str], None] | None = None) -> Report:
+    """Publish a draft (a claimed, building report is built first): numbers, texts, files and
+    alerts in one transaction. NotADraft for a report in any other state."""
+    now = now or timezone.now()
+    if report.state == State.BUILDING:
+        report = build_draft(report, now=now, on_progress=on_progress)
+        if report.state != State.DRAFT:
+            return report
+    if report.state not in (State.DRAFT, State.PUBLISHING):
+        raise NotADraft(report)
+    if any(text is not None for text in (problems, requirements, review)):
+        report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
+    say = _progress(report, on_progress)
+    found = report.data.get("findings", {})
+    report.problems = report.problems or found.get("problems", "")
+    report.requirements = report.requirements or found.get("requirements", "")
+    report.published_at, report.published_by = now, by
+    try:
+        for attempt in range(3):
+            _number(report, span_of(report))
+            with translation.override("zh-hans"):
+                say(40, _("PDF"))
+                pdf = render.pdf(report)
+                say(90, _("Excel workbook"))
+                xlsx = render.xlsx(report)
+            try:
+                with transaction.atomic():
+                    if Report.objects.select_for_update().get(pk=report.pk).state not in (State.DRAFT,
+                                                                                             State.PUBLISHING):
+                        raise NotADraft(report)  # published (or rebuilt) by someone else meanwhile
+                    report.state, report.progress, report.step, report.error = State.PUBLISHED, 100, "", ""
+                    report.save()
+                    for fmt, content in ((ReportFile.Format.PDF, pdf), (ReportFile.Format.XLSX, xlsx)):
+                        ReportFile.objects.update_or_create(report=report, format=fmt, defaults={
+                            "content": content, "sha256": hashlib.sha256(content).hexdigest(),
+                            "size": len(content)})
+                    record(report, Action.PUBLISHED, by=by, automatic=automatic, at=now)
+                    _announce(report)
+                break
+            except IntegrityError:  # another report took the same number meanwhile: number again
+                if attempt == 2:
+                    raise
+                report.issue = report.serial = None
+    except NotADraft:
+        report.refresh_from_db()
+        raise
+    except Exception as error:
+        _fail(report, error, now)
+    report.refresh_from_db()
+    return report
+
+
+def _fail(report: Report, error: Exception, now: dt.datetime) -> None:
+    log.exception("report %s failed", report.pk)
+    message = f"{type(error).__name__}: {error}"[:2000]
+    Report.objects.filter(pk=report.pk).update(state=State.FAILED, error=message, claimed_at=None)
+    record(report, Action.FAILED, at=now, automatic=True, note=message)
+
+
 def _number(report: Report, span: Span) -> None:
     """第N期 within the year (the year of the period's last day) and 总第M期 over the kind's
-    history, in the order reports are first requested (so a queue of past weeks is numbered in
-    its order, whatever order they are built in); a revision keeps its first edition's numbers.
-    Called inside request()'s transaction: SQLite serialises it (BEGIN IMMEDIATE); on PostgreSQL
-    a concurrent request taking the same number fails the unique constraint and is refused."""
+    history, in the order reports are published; a revision keeps its first edition's numbers,
+    and a report numbered before publication was given its numbers keeps them. A concurrent
+    publication taking the same number fails the unique constraint; publish() numbers again."""
+    if report.issue is not None:
+        return
     if report.revision > 1:
         first = Report.objects.get(kind=report.kind, start=report.start, revision=1)
         report.year, report.issue, report.serial = first.year, first.issue, first.serial
         return
-    numbered = Report.objects.filter(kind=report.kind, revision=1)
+    numbered = Report.objects.filter(kind=report.kind, revision=1, issue__isnull=False).exclude(pk=report.pk)
     report.year = span.year
     report.issue = (numbered.filter(year=span.year).aggregate(n=Max("issue"))["n"] or 0) + 1
     offset = ReportSettings.load().serial_offset(report.kind)
     report.serial = max(numbered.aggregate(n=Max("serial"))["n"] or 0, offset) + 1
+
+
+def number_in_order(reports: list[Report]) -> None:
+    """Give queued first editions their numbers now, in the list's order (a city loading its past
+    periods at once: they are numbered by period, whatever order they are published in)."""
+    with transaction.atomic():
+        for report in reports:
+            if report.issue is None and report.revision == 1:
+                _number(report, span_of(report))
+                report.save(update_fields=["year", "issue", "serial"])
 
 
 def links(report: Report) -> dict[str, str]:

@@ -32,6 +32,8 @@ class Kind(models.TextChoices):
 class State(models.TextChoices):
     QUEUED = "queued", _("Queued")
     BUILDING = "building", _("Building")
+    DRAFT = "draft", _("Draft")  # built, waiting for the centre head (or the automatic publication)
+    PUBLISHING = "publishing", _("Publishing")  # a draft someone published: the scheduler renders it
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
 
@@ -41,7 +43,16 @@ class ReportSettings(models.Model):
 
     title = models.CharField(_("title"), max_length=100, default="数字化城市管理",
                              help_text=_("Shown before the report's name, e.g. “苏州工业园区数字化城市管理”."))
-    issuer = models.CharField(_("issued by"), max_length=100, default="数字城管监督指挥中心")
+    issuer = models.CharField(_("issued by"), max_length=100, default="数字城管监督指挥中心",
+                              help_text=_("The centre that issues the report: in the title and the 落款."))
+    city = models.CharField(_("city"), max_length=60, blank=True, default="",
+                            help_text=_("Printed before the centre's name in the title, e.g. “苏州工业园区”. "
+                                        "Empty: the name of the only district, if there is one."))
+    recipients = models.CharField(_("sent to (主送)"), max_length=300, blank=True,
+                                  default="各街道办事处，各专业处置单位",
+                                  help_text=_("The report's 主送/通报范围 line; empty leaves it out."))
+    copy_to = models.CharField(_("copy to (抄送)"), max_length=300, blank=True, default="",
+                               help_text=_("Printed at the end; empty leaves it out."))
     week_starts_on = models.PositiveSmallIntegerField(
         _("week starts on"), default=0, validators=[MaxValueValidator(6)],
         help_text=_("0 = Monday … 6 = Sunday: the weekday the weekly period begins."))
@@ -50,6 +61,10 @@ class ReportSettings(models.Model):
     publish_delay_hours = models.PositiveSmallIntegerField(
         _("publish after (hours)"), default=8, validators=[MaxValueValidator(24 * 7)],
         help_text=_("Hours after the period's end at which it is published automatically (8: Monday 08:00)."))
+    auto_publish_hours = models.PositiveSmallIntegerField(
+        _("publish an untouched draft after (hours)"), default=10, validators=[MaxValueValidator(24 * 14)],
+        help_text=_("Hours after the period's end at which a draft the scheduler built and nobody published "
+                    "is published as it is (10: Monday 10:00)."))
     auto_weekly = models.BooleanField(_("publish weekly reports automatically"), default=True)
     auto_monthly = models.BooleanField(_("publish monthly reports automatically"), default=True)
     auto_quarterly = models.BooleanField(_("publish quarterly reviews automatically"), default=True)
@@ -74,6 +89,13 @@ class ReportSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Report settings"))
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.auto_publish_hours < self.publish_delay_hours:
+            raise ValidationError({"auto_publish_hours": _("A draft is published after it is built: use at "
+                                                           "least the hours after which it is built.")})
 
     def save(self, *args, **kwargs):
         self.pk = 1
@@ -111,6 +133,15 @@ class Report(models.Model):
                                      blank=True, on_delete=models.SET_NULL, related_name="+")
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("published by"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    # The text sections written (or confirmed) at publication; empty in a draft until someone
+    # writes them: the draft shows the generated findings (data["findings"]) instead, and
+    # publication freezes whichever text it printed here.
+    problems = models.TextField(_("存在问题"), blank=True, max_length=8000)
+    requirements = models.TextField(_("下周工作要求"), blank=True, max_length=8000)
+    review = models.TextField(_("讲评"), blank=True, max_length=8000)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     data = models.JSONField(_("snapshot"), null=True, blank=True, editable=False)
 
@@ -154,3 +185,29 @@ class ReportFile(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "format"], name="report_file_unique")]
+
+
+class Action(models.TextChoices):
+    """The steps of a report's life recorded as ReportEvent rows."""
+
+    REQUESTED = "requested", _("Requested")
+    BUILT = "built", _("Draft built")
+    FAILED = "failed", _("Failed")
+    EDITED = "edited", _("Text edited")
+    PUBLISHED = "published", _("Published")
+
+
+class ReportEvent(models.Model):
+    """One step of a report's life (who, when): requested, built, failed, edited, published."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                           on_delete=models.SET_NULL, related_name="+")
+    automatic = models.BooleanField(_("by the scheduler"), default=False)
+    at = models.DateTimeField(_("at"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["pk"]  # appended in order
+        constraints = [models.CheckConstraint(condition=Q(action__in=Action.values), name="report_event_action_valid")]

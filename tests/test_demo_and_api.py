@@ -140,6 +140,8 @@ def test_the_demo_city_comes_with_its_past_reports_numbered_in_order(demo_city):
     weeks = sorted((r for r in queued if r.kind == "weekly"), key=lambda r: r.start)
     assert len(weeks) >= 7 and [r.issue for r in weeks] == sorted(r.issue for r in weeks)
     assert Report.objects.get(pk=weeks[-1].pk).state == State.PUBLISHED  # the latest, at once
-    (built,) = jobs.run()  # the scheduler then publishes the rest, oldest first
-    assert built.state == State.PUBLISHED and built.pk == weeks[0].pk
+    (built,) = jobs.run()  # the scheduler then builds the rest as drafts, oldest first…
+    assert built.state == State.DRAFT and built.pk == weeks[0].pk
+    (published,) = jobs.run()  # …and publishes each as it is, its publication time long past
+    assert (published.pk, published.state, published.issue) == (weeks[0].pk, State.PUBLISHED, weeks[0].issue)
     assert demo_reports() == []  # only once

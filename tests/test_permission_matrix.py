@@ -65,6 +65,7 @@ ENDPOINTS = {
     "admin:*": "django", "accounts:*": "django",
     # periodic reports: city-wide bulletins, read by role (test_reports_are_read_by_their_roles_only)
     "api-reports": "role", "api-report": "role", "report-file": "role", "reports-page": "role",
+    "api-report-publish": "role", "report-review": "role",
     "metrics-page": "role",
     # campaigns (DOMAIN §12): figures by role and area; the ledger by cases/access.py's rules
     # (tests/test_campaigns.py: test_who_sees_which_entries_and_figures)

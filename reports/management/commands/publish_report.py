@@ -1,4 +1,5 @@
-"""Publish a report now, with progress: `manage.py publish_report weekly 2026-W47`."""
+"""Publish a report now, with progress: `manage.py publish_report weekly 2026-W47` (built first
+when there is no draft; the text sections are the generated findings unless a draft's were written)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from reports import jobs
-from reports.models import Report, State
+from reports.models import State
 from reports.periods import parse
 
 
@@ -34,7 +35,8 @@ class Command(BaseCommand):
                 from None
         if report.state == State.BUILDING:
             raise CommandError(f"{report} is being built by another process (progress {report.progress} %).")
-        Report.objects.filter(pk=report.pk).update(state=State.BUILDING, claimed_at=timezone.now())
+        if report.state == State.QUEUED:  # a draft is published as it is; a queued report is built first
+            report = jobs.claim_now(report)
         bar = tqdm(total=100, unit="%", disable=options["verbosity"] == 0)
 
         def progress(percent: int, step: str) -> None:

@@ -5,8 +5,8 @@
   const status = document.getElementById("rl-status");
   const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
   const T = zh
-    ? { queued: "已排队…", building: "生成中", published: "已发布", failed: "失败", offline: "网络不可用，请稍后重试" }
-    : { queued: "Queued…", building: "Building", published: "Published", failed: "Failed", offline: "No network: try again later" };
+    ? { queued: "已排队…", building: "生成中", published: "已发布", draft: "草稿已生成", failed: "失败", offline: "网络不可用，请稍后重试" }
+    : { queued: "Queued…", building: "Building", published: "Published", draft: "Draft built", failed: "Failed", offline: "No network: try again later" };
 
   function csrf() {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -24,8 +24,8 @@
     fetch("/api/reports/" + id, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((r) => r.json())
       .then((r) => {
-        if (r.state === "published") { status.textContent = T.published; window.location.reload(); return; }
-        if (r.state === "failed") { status.textContent = T.failed + ": " + r.error; return; }
+        if (r.state === "published" || r.state === "draft") { status.textContent = T[r.state]; window.location.reload(); return; }
+        if (r.state === "failed") { status.textContent = T.failed + ": " + r.error + " " + (r.failure_help || ""); return; }
         status.textContent = (r.state === "queued" ? T.queued : T.building + " " + r.progress + "% " + (r.step || ""));
         setTimeout(() => follow(id), 1000);
       })
