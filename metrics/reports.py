@@ -566,12 +566,19 @@ def figures_by_level(level: str, period: Period, *, area: str = "") -> dict[Any,
     counts only cases filed under it. Objects without any figure are absent."""
     columns = _columns(level)
     queries = [_grouped(part, columns) for part in _parts(level, period, area)]
-    result: dict[Any, Figures] = {}
+    # Summed as plain ints over the level's columns, one Figures per key at the end: adding
+    # Figures per row would walk all its fields (every level's) for each of the union's rows.
+    sums: dict[Any, dict[str, int]] = {}
     for row in _fetch(queries[0].union(*queries[1:], all=True)):
-        key = row.pop("key")
-        if key is not None:  # no grid (outside every grid), no unit holding it
-            result[key] = result.get(key, Figures()) + Figures(**row)
-    return result
+        key = row["key"]
+        if key is None:  # no grid (outside every grid), no unit holding it
+            continue
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = dict.fromkeys(columns, 0)
+        for column in columns:
+            acc[column] += row[column]
+    return {key: Figures(**acc) for key, acc in sums.items()}
 
 
 def _columns(level: str) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """The objects a level is evaluated for (DOMAIN.md §6): grids and areas in force during the period,
-handling units, patrol officers — each with the key `reports.figures_by_level()` attributes to."""
+handling units, patrol officers, people who owe steps — each with the key
+`reports.figures_by_level()` attributes to."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def grids_in(period: Period, area: str = "") -> QuerySet[Grid]:
 def subjects(level: str, period: Period, *, area: str = "", keys: Collection[Any] = ()) -> list[Subject]:
     """The objects of `level`, in code order: those in force (active) during the period, plus any
     object `keys` names (figures of a grid closed since, say). Officer rows are people with the
-    officer role (a hotline acceptor's reports make no officer row)."""
+    officer role (a hotline acceptor's reports make no officer row); person rows the people who owe
+    the centre's steps (officers, acceptors, shift leaders, dispatchers)."""
     if level == "grid":
         grids = Grid.objects.filter(Q(pk__in=grids_in(period, area).values("pk")) | Q(pk__in=list(keys)))
         return [Subject(g.pk, g.pk, g.code, g.name, g.region_class) for g in grids.order_by("code")]
