@@ -322,10 +322,79 @@ def _hot_spots(period: Period, config: ReportSettings) -> list[dict]:
     return sorted(spots, key=lambda s: (-s["count"], s["grid"], s["category"]))
 
 
-# 2: place and person names, overdue in working days, findings, official form (issue #19);
-# 3: and the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
-# (no cases due) listed after the ranked, 十佳/十差 naming every object tied at their edge.
-SNAPSHOT_VERSION = 3
+def _rules_notes(span: Span) -> list[dict]:
+    """A revision built under the new evaluation rules says so when an earlier edition of the
+    period was published under the old ones (snapshot version 1): those stay frozen as they are."""
+
+    earlier = sorted(r.revision for r in Report.objects.filter(kind=span.kind, start=span.start,
+                                                               state=State.PUBLISHED).only("revision", "data")
+                     if (r.data or {}).get("version", 1) < SNAPSHOT_VERSION)
+    return [{"code": "rules_changed", "revisions": earlier}] if earlier else []
+
+
+def _names(*, districts: list[dict], streets: list[dict], communities: list[dict], grids: list[dict],
+           units: list[dict], overdue_units: list[dict]) -> None:
+    """The names a street office uses, added to the rows in place (DOMAIN §7): a grid's community
+    and street, a community's street, a street's district; units by name, never by slug."""
+    places = grid_places(g["id"] for g in grids if g["id"])
+    for grid in grids:
+        grid.update(places.get(grid["id"], {"community": "", "street": "", "district": ""}))
+    parents = area_parents(r["code"] for r in (*communities, *streets))
+    for row in (*communities, *streets):
+        row.update(parents.get(row["code"], {}))
+        row["name"] = row["name"] or row["code"]
+    for row in districts:
+        row["name"] = row["name"] or row["code"]
+    for row in (*units, *overdue_units):
+        row["name"] = unit_name(None, name=row["name"])
+
+
+def _street_shapes(streets: list[dict]) -> list[dict]:
+    """Each street's outline: its own geometry, else the union of its grids' (areas imported
+    without a boundary)."""
+    from shapely import unary_union
+    from shapely.geometry import mapping, shape
+
+    from grids.models import Area
+
+    found = []
+    rates = {s["code"]: s for s in streets}
+    for area in Area.objects.filter(level="street", code__in=list(rates)).only("code", "name", "geometry"):
+        geometry = area.geometry
+        if not geometry:
+            parts = []
+            for text in Grid.objects.filter(code__startswith=area.code).exclude(geometry="").values_list(
+                    "geometry", flat=True):
+                try:
+                    parts.append(shape(json.loads(text)))
+                except (ValueError, TypeError, KeyError):
+                    continue
+            if not parts:
+                continue
+            geometry = json.dumps(mapping(unary_union(parts).buffer(0)))
+        found.append({"code": area.code, "name": area.name, "geometry": geometry,
+                      "rate": rates[area.code].get("closure_rate")})
+    return found
+
+
+def _issuer(config: ReportSettings) -> str:
+    """The centre that issues the report: the setting, else the centre organisation's name."""
+    from people.models import Organisation
+
+    if config.issuer.strip():
+        return config.issuer.strip()
+    centre = Organisation.objects.filter(kind=Organisation.Kind.CENTRE, active=True).order_by("pk").first()
+    return centre.name if centre else ""
+
+
+def _city(config: ReportSettings) -> str:
+    """The city printed before the centre's name: the setting, else the only district's name."""
+    from grids.models import Area
+
+    if config.city.strip():
+        return config.city.strip()
+    districts = list(Area.objects.filter(level="district").values_list("name", flat=True)[:2])
+    return districts[0] if len(districts) == 1 else ""
 
 
 def _notes(period: Period, current: dict) -> list[dict]:
