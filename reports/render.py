@@ -92,8 +92,10 @@ def xlsx(report) -> bytes:
         ws.append([str(h) for h in header])
         for cell in ws[1]:
             cell.font = Font(bold=True)
+        from cases.text import spreadsheet_text  # no formula, no character that breaks the workbook
+
         for row in rows:
-            ws.append([str(v) if isinstance(v, Promise) else v for v in row])
+            ws.append([spreadsheet_text(str(v) if isinstance(v, Promise) else v) for v in row])
         ws.freeze_panes = "A2"
         for n, h in enumerate(header, start=1):
             ws.column_dimensions[get_column_letter(n)].width = max(10, min(40, len(str(h)) * 2 + 2))
