@@ -91,8 +91,8 @@ def install_daphne_limit() -> None:
     delivers it: a Content-Length over the limit, or streamed bytes passing it, get a 413 on the
     wire and the connection closed; nothing more is read. Installed by `manage.py serve`.
     """
-    from django.conf import settings
     from daphne import http_protocol
+    from django.conf import settings
 
     if getattr(http_protocol.WebRequest, "body_limited", False):
         return

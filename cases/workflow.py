@@ -24,12 +24,12 @@ from backend import counters
 from cases import deadlines
 from cases.models import (
     OPEN_STATUSES,
+    STEP_OF_STATUS,
     Case,
     CaseEvent,
     DailySerial,
     PendingRequest,
     Photo,
-    STEP_OF_STATUS,
     SmallClass,
     Source,
     Status,

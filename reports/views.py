@@ -26,7 +26,8 @@ from rest_framework.response import Response
 
 from backend.openapi import errors
 from people.models import CENTRE_ROLES, Role, User
-from reports import jobs, render as rendering
+from reports import jobs
+from reports import render as rendering
 from reports.models import Kind, Report, ReportFile, State
 from reports.periods import parse
 
