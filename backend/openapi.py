@@ -24,6 +24,7 @@ _RESPONSES = {
     404: OpenApiResponse(_DETAIL, description="No such object, or not visible to you."),
     409: OpenApiResponse(_CONFLICT, description="Illegal in this state, stale version or a request in flight."),
     412: OpenApiResponse(_CONFLICT, description="Stale `If-Match`."),
+    413: OpenApiResponse(_DETAIL, description="The request body is over the size limit."),
     422: OpenApiResponse(_DETAIL, description="Idempotency-Key reused with a different body."),
     428: OpenApiResponse(_DETAIL, description="No version given."),
     429: OpenApiResponse(_DETAIL, description="Too many attempts; retry later."),

@@ -120,6 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "backend.middleware.ChineseFirstLocaleMiddleware",
@@ -270,15 +271,42 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # Uploads: explicit limits (RELIABILITY.md §7). Photos are checked again by content.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The whole request body: the ASGI server answers 413 above it before reading (backend/bodylimit.py);
+# nginx's client_max_body_size is the same 20 MiB (deploy/nginx.conf). 9 photos of a report fit.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 20 * 1024 * 1024)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30)  # officers stay signed in
+# Production (DEBUG off) is HTTPS unless HTTPS=0 says a TLS-less test or lab: secure cookies,
+# redirect to https (the health check excepted, for load balancers), HSTS (docs/security.md).
+# `manage.py check --deploy` is clean with these (tests/test_security_output.py).
 if not DEBUG and env_bool("HTTPS", True):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts only from our own static files; styles may be inline (templates use style attributes);
+# images from us, data:/blob: (photo previews) and the tile server if one is configured.
+_TILE_ORIGIN = ""
+if env_str("GRIDCASE_TILES_URL"):
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(env_str("GRIDCASE_TILES_URL"))
+    _TILE_ORIGIN = f" {_tiles.scheme}://{_tiles.netloc}" if _tiles.scheme in ("http", "https") else ""
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    f"img-src 'self' data: blob:{_TILE_ORIGIN}; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+PERMISSIONS_POLICY = "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()"
 
 # --- Cases ----------------------------------------------------------------------------------
 # A request holding an Idempotency-Key that has not finished after this long is taken to have died

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from cases import deadlines
 from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
+from cases.text import clean_json, clean_text
 from people.models import CENTRE_ROLES, Organisation, Role
 
 MAX_PHOTOS = 9
@@ -20,26 +21,6 @@ MAX_PHOTOS = 9
 # Ids compared with database integer columns: beyond 64 bits SQLite's driver raises (a 500), so a
 # query parameter outside this range is a 400.
 MIN_ID, MAX_ID = -(2**63), 2**63 - 1
-
-
-class StrictFloatField(serializers.FloatField):
-    """A number, or a numeric string (forms send those); never a boolean (`true` is not 1.0)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class LocationFields(serializers.Serializer):
-    lon = StrictFloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-    lat = StrictFloatField(required=False, allow_null=True, min_value=-90, max_value=90)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-
-    def validate(self, data):
-        if (data.get("lon") is None) != (data.get("lat") is None):
-            raise serializers.ValidationError({"lat" if data.get("lat") is None else "lon": _("Give lon and lat together.")})
-        return data
 
 
 # JSON a client sends in `attributes` and `contact`: bounded before anything is written (a body
@@ -73,7 +54,35 @@ class BoundedJSONField(serializers.JSONField):
         value = super().to_internal_value(data)
         if problem := json_problem(value):
             raise serializers.ValidationError(problem)
-        return value
+        return clean_json(value)
+
+
+class CleanCharField(serializers.CharField):
+    """Free text without control characters (newline and tab stay) or Unicode non-characters
+    (cases/text.py): they are dropped, as Open311 does, before anything is stored."""
+
+    def to_internal_value(self, data):
+        return clean_text(super().to_internal_value(data))
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number, or a numeric string (forms send those); never a boolean (`true` is not 1.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LocationFields(serializers.Serializer):
+    lon = StrictFloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    lat = StrictFloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    address = CleanCharField(required=False, allow_blank=True, max_length=300, default="")
+
+    def validate(self, data):
+        if (data.get("lon") is None) != (data.get("lat") is None):
+            raise serializers.ValidationError({"lat" if data.get("lat") is None else "lon": _("Give lon and lat together.")})
+        return data
 
 
 class CaseCreateSerializer(LocationFields):
@@ -82,14 +91,14 @@ class CaseCreateSerializer(LocationFields):
                                                       "big_class__standard", "case_standard"),
                                                   help_text=_("Small class id (GET /api/categories/)"))
     source = serializers.ChoiceField(choices=Source.choices, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    description = CleanCharField(required=False, allow_blank=True, max_length=4000, default="")
     attributes = BoundedJSONField(required=False, default=dict)
     client_uuid = serializers.UUIDField(required=False, allow_null=True,
                                         help_text=_("Made once per report on the device; retries reuse it."))
     occurred_at = serializers.DateTimeField(required=False, allow_null=True)
     self_handle = serializers.BooleanField(required=False, default=False,
                                            help_text=_("Fixed on the spot by the reporting officer (after-photo required)."))
-    contact = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+    contact = serializers.DictField(child=CleanCharField(max_length=200), required=False, default=dict)
 
     def validate_contact(self, value: dict) -> dict:
         if len(value) > 20:
@@ -109,7 +118,7 @@ class TransitionSerializer(LocationFields):
     action = serializers.CharField(max_length=24)
     version = serializers.IntegerField(required=False, min_value=1,
                                        help_text=_("The version you saw; or send If-Match instead."))
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = CleanCharField(required=False, allow_blank=True, max_length=2000, default="")
     outcome = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
     unit = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(), required=False, allow_null=True)
     duplicate_of = serializers.CharField(required=False, allow_blank=True, max_length=20,

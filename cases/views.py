@@ -95,8 +95,14 @@ def write_uploads(processed: list[tuple]) -> list[dict]:
     return [photos.photo_record(photo, photos.store_photo(photo), flags) for photo, flags in processed]
 
 
-@extend_schema(request=CaseCreateSerializer, parameters=[CaseListQuery],
-               responses={200: dict, 201: dict, **errors(400, 403, 409, 422)})
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                                   OpenApiParameter.HEADER, required=True,
+                                   description="Made once per report (a UUID); a retry sends the same key.")
+
+
+@extend_schema(methods=["GET"], parameters=[CaseListQuery], responses={200: dict, **errors(400, 403)})
+@extend_schema(methods=["POST"], request=CaseCreateSerializer, parameters=[IDEMPOTENCY_KEY],
+               responses={200: dict, 201: dict, **errors(400, 403, 409, 413, 422)})
 @api_view(["GET", "POST"])
 @parser_classes(PARSERS)
 def cases(request):

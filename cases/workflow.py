@@ -26,12 +26,12 @@ from cases import deadlines
 from cases.dispatch_rules import dispatch_automatically
 from cases.models import (
     OPEN_STATUSES,
+    STEP_OF_STATUS,
     Case,
     CaseEvent,
     DailySerial,
     PendingRequest,
     Photo,
-    STEP_OF_STATUS,
     SmallClass,
     Source,
     Status,

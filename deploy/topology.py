@@ -60,7 +60,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection "upgrade";
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_read_timeout 1h;
             proxy_pass_header Server;
         }}
@@ -68,7 +68,7 @@ http {{
             proxy_pass http://web;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_pass_header Server;  # the answer names its tier (gunicorn / Daphne)
         }}

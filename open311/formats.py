@@ -43,8 +43,11 @@ class Open311Error(Exception):
 
 
 def clean_text(value: str) -> str:
-    """Input and output text without control characters (line breaks and tabs stay)."""
-    return _NOT_XML.sub("", value)
+    """Input and output text without control characters (line breaks and tabs stay), Unicode
+    non-characters or lone surrogates: the product's one rule (cases/text.py)."""
+    from cases.text import clean_text as clean
+
+    return clean(_NOT_XML.sub("", value))
 
 
 def w3c(value: dt.datetime | None) -> str | None:

@@ -191,12 +191,18 @@ def _check_location(params: QueryDict, errors: list[str]) -> None:
         errors.append("lat, long: a location is required: lat and long, address_string or address_id.")
 
 
+# What RFC 3986 allows in a URL, less the quote: no <, >, ", `, spaces or braces (a media_url
+# is shown as a link: `http://x/"><script>` passes Django's URLValidator, not this).
+_URL_CHARACTERS = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+$", re.IGNORECASE)
+
+
 def _media_urls(params: QueryDict, errors: list[str]) -> list[str]:
     urls = [u for u in (clean_text(v).strip() for v in params.getlist("media_url")) if u]
     if len(urls) > MAX_MEDIA:
         errors.append(f"media_url: at most {MAX_MEDIA} URLs.")
         return []
-    bad = [u for u in urls if len(u) > MAX_URL or not _valid(URLValidator(schemes=["http", "https"]), u)]
+    bad = [u for u in urls if len(u) > MAX_URL or not _URL_CHARACTERS.match(u)
+           or not _valid(URLValidator(schemes=["http", "https"]), u)]
     if bad:
         errors.append(f"media_url: {bad[0][:100]!r} is not an http(s) URL of at most {MAX_URL} characters.")
         return []

@@ -53,7 +53,10 @@ class _Throttle(SimpleRateThrottle):
         return {**DEFAULT_RATES, **getattr(settings, "OPEN311_RATES", {})}[self.scope]
 
     def get_cache_key(self, request, view) -> str:
-        return f"open311:{self.scope}:{self.ident or 'ip:' + self.get_ident(request)}"
+        from backend.middleware import client_ip
+
+        # The address as settings.TRUSTED_PROXIES says (a server without REMOTE_ADDR: "unknown").
+        return f"open311:{self.scope}:{self.ident or 'ip:' + (client_ip(request) or 'unknown')}"
 
 
 def _throttle(request: HttpRequest, scope: str, ident: str | None = None) -> None:

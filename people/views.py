@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, logout as end_session
+from django.contrib.auth import authenticate
+from django.contrib.auth import logout as end_session
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404

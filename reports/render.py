@@ -194,6 +194,8 @@ def xlsx(report) -> bytes:
     points_format = f'+0.00"{points}";-0.00"{points}";"{unchanged}"'
     count_change_format = f'+0;-0;"{unchanged}"'
 
+    from cases.text import spreadsheet_text
+
     def cell_value(value, fmt: str):
         """(value, number format) of one cell: fmt is "rate", "points", "change", "when" or ""."""
         if isinstance(value, Promise):
@@ -208,7 +210,7 @@ def xlsx(report) -> bytes:
             return value, points_format
         if fmt == "change":
             return value, count_change_format
-        return value, None
+        return spreadsheet_text(value), None  # no formula, no character that breaks the workbook
 
     def sheet(title: str, header: list, rows: list[list], formats: list[str] | None = None, *,
               row_formats: list[list[str]] | None = None) -> None:

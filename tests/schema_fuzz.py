@@ -2,7 +2,11 @@
 and the long one (tests/reliability/). Every operation of /api/schema/ is fuzzed through the real
 Django WSGI application (same middleware, authentication and exception handler as production), as
 a signed-in person and as an anonymous caller. Checks: no 5xx, the status code is documented, the
-content type is documented, and the body matches the documented schema."""
+content type is documented, and the body matches the documented schema.
+
+Also: the Open311 endpoints, from their own description (open311/openapi.py; checked for 5xx), and
+a stateful run that follows OpenAPI links — a created case is read, acted on and listed
+(`with_links`, `stateful`)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from dataclasses import dataclass, field
 
 import hypothesis
 from django.db import transaction
-from hypothesis import HealthCheck, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
 
 CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
                "response_schema_conformance")
@@ -30,7 +35,12 @@ PENDING_ANNOTATION = {
     ("GET", "/api/console/case/{id}/suggestion"): ("status_code_conformance", "content_type_conformance"),
     ("GET", "/api/units/"): ("status_code_conformance", "response_schema_conformance"),
 }
-PENDING_PREFIXES: dict[str, tuple[str, ...]] = {}
+# Open311 (GeoReport v2) answers in its own error format and in XML too: checked for 5xx only.
+PENDING_PREFIXES: dict[str, tuple[str, ...]] = {
+    "/open311/": ("status_code_conformance", "content_type_conformance", "response_schema_conformance"),
+}
+# Operations that end the token they are called with: each call gets a fresh token of its own.
+SELF_REVOKING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/token/renew"), ("DELETE", "/api/auth/tokens/{id}")}
 
 
 def checks(method: str = "", path: str = ""):
@@ -41,6 +51,12 @@ def checks(method: str = "", path: str = ""):
     return [CHECKS.get_one(name) for name in CHECK_NAMES if name not in pending]
 
 
+def server_error_checks():
+    from schemathesis.checks import CHECKS
+
+    return [CHECKS.get_one("not_a_server_error")]
+
+
 @dataclass
 class Run:
     operations: int = 0
@@ -48,6 +64,7 @@ class Run:
     seconds: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    by_operation: dict[str, dict[int, int]] = field(default_factory=dict)  # the stateful run's
 
 
 @contextlib.contextmanager
@@ -66,12 +83,102 @@ def connection_kept():
         request_finished.connect(close_old_connections)
 
 
-def load_schema():
+def load_schema(*, links: bool = False):
+    import schemathesis
+    from django.core.wsgi import get_wsgi_application
+    from django.test import Client
+
+    if not links:
+        with connection_kept():
+            return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    with connection_kept():
+        raw = Client().get("/api/schema/?format=json").json()
+    loaded = schemathesis.openapi.from_dict(with_links(raw))
+    loaded.app, loaded.location = get_wsgi_application(), "/api/schema/?format=json"
+    return loaded
+
+
+def load_open311_schema():
     import schemathesis
     from django.core.wsgi import get_wsgi_application
 
+    from open311.openapi import schema
+
+    loaded = schemathesis.openapi.from_dict(schema())
+    loaded.app, loaded.location = get_wsgi_application(), "/open311/v2/openapi.json"
+    return loaded
+
+
+# OpenAPI links for the stateful run: (source path, method, status) → (target path, method, parameters).
+LINKS = [
+    (("/api/cases/", "get", "200"), ("/api/cases/{id}", "get", {"id": "$response.body#/results/0/id"})),
+    (("/api/cases/", "get", "200"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/results/0/id"})),
+    (("/api/cases/", "post", "201"), ("/api/cases/{id}", "get", {"id": "$response.body#/id"})),
+    (("/api/cases/", "post", "201"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"})),
+    (("/api/cases/", "post", "201"), ("/api/cases/mine", "get", {})),
+    (("/api/cases/{id}", "get", "200"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"})),
+    (("/api/cases/{id}/transition", "post", "200"), ("/api/cases/{id}", "get", {"id": "$response.body#/id"})),
+    (("/api/cases/{id}/transition", "post", "409"), ("/api/cases/{id}", "get", {"id": "$response.body#/case/id"})),
+]
+
+
+def with_links(raw: dict) -> dict:
+    """The schema with LINKS added to the source responses (by the targets' operationId). Request
+    bodies keep their JSON form only: schemathesis leaves out of its state machine an operation
+    whose required body it cannot generate in every form (multipart here)."""
+    for item in raw["paths"].values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            if "application/json" in content:
+                for kind in [k for k in content if k != "application/json"]:
+                    del content[kind]
+    for n, ((path, method, status), (target, target_method, parameters)) in enumerate(LINKS):
+        operation_id = raw["paths"][target][target_method]["operationId"]
+        response = raw["paths"][path][method]["responses"].setdefault(status, {"description": status})
+        response.setdefault("links", {})[f"link{n}"] = {"operationId": operation_id, "parameters": parameters}
+    return raw
+
+
+def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, prepare=None) -> Run:
+    """Run schemathesis' state machine over the linked schema: `scenarios` sequences of calls that
+    follow the links, each response checked like `fuzz`'s. `prepare(case)` may adjust a generated
+    case before it is sent (e.g. a known category so creations succeed and links are followed)."""
+    run = Run()
+    started = time.monotonic()
+    base = schema.as_state_machine()
+
+    class Machine(base):
+        def before_call(self, case):
+            if prepare is not None:
+                prepare(case)
+
+        def call(self, case, **kwargs):
+            with transaction.atomic():
+                response = case.call(**kwargs)
+            run.requests += 1
+            run.statuses[response.status_code] = run.statuses.get(response.status_code, 0) + 1
+            seen = run.by_operation.setdefault(f"{case.operation.method.upper()} {case.operation.path}", {})
+            seen[response.status_code] = seen.get(response.status_code, 0) + 1
+            return response
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=server_error_checks(), headers=headers)
+
     with connection_kept():
-        return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+        try:
+            Machine.run(settings=hypothesis.settings(
+                max_examples=scenarios, deadline=None, derandomize=False, database=None,
+                suppress_health_check=list(HealthCheck), stateful_step_count=6, print_blob=False,
+                phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink]))
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - reported by the caller
+            text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            run.failures.append(f"[{label} stateful] {text[:3000]}")
+    run.operations = len(run.statuses)
+    run.seconds = time.monotonic() - started
+    return run
 
 
 def with_known_ids(schema, ids: dict[str, list]):
@@ -90,21 +197,23 @@ def with_known_ids(schema, ids: dict[str, list]):
     return schema
 
 
-def fuzz(schema, *, headers: dict[str, str], max_examples: int, label: str) -> Run:
-    """Run every operation up to `max_examples` times; collect (not raise) each failure."""
+def fuzz(schema, *, headers: dict[str, str], max_examples: int, label: str, fresh_token=None) -> Run:
+    """Run every operation up to `max_examples` times; collect (not raise) each failure.
+    `fresh_token()`: a new API key for each call of an operation in SELF_REVOKING."""
     run = Run()
     started = time.monotonic()
     with connection_kept():
-        _fuzz_all(schema, run, headers, max_examples, label)
+        _fuzz_all(schema, run, headers, max_examples, label, fresh_token)
     run.seconds = time.monotonic() - started
     return run
 
 
-def _fuzz_all(schema, run: Run, headers, max_examples: int, label: str) -> None:
+def _fuzz_all(schema, run: Run, headers, max_examples: int, label: str, fresh_token=None) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         run.operations += 1
         selected = checks(operation.method, operation.path)
+        revoking = (operation.method.upper(), operation.path) in SELF_REVOKING and fresh_token is not None
 
         @hypothesis.settings(max_examples=max_examples, deadline=None, derandomize=False, database=None,
                              suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.explicit,
@@ -115,11 +224,14 @@ def _fuzz_all(schema, run: Run, headers, max_examples: int, label: str) -> None:
         def exercise(case):
             # Each request in its own savepoint, as each has its own transaction in production: a
             # database error in one must not poison the test's transaction for the next ones.
+            sent = headers
             with transaction.atomic():
-                response = case.call(headers=headers)
+                if revoking:
+                    sent = {**headers, "Authorization": f"Token {fresh_token()}"}
+                response = case.call(headers=sent)
             run.requests += 1
             run.statuses[response.status_code] = run.statuses.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=selected, headers=headers)
+            case.validate_response(response, checks=selected, headers=sent)
 
         try:
             exercise()

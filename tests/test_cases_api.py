@@ -12,9 +12,9 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from people.tokens import key_for
 
 from cases.models import Case, CaseEvent, IdempotencyRecord, Status
+from people.tokens import key_for
 from tests.cast import IN_A, case_in, jpeg_bytes, make_cast
 
 pytestmark = pytest.mark.django_db

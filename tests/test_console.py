@@ -246,7 +246,7 @@ def test_a_stale_version_shows_the_servers_message_and_reloads_the_case(live_ser
                   body: JSON.stringify({action: 'dispatch', version: version, unit: unit})});
                 return r.status; }""", [case.pk, case.version, cast.other_unit.pk])
             assert status == 200
-            page.locator(f"#gcc-panel form[data-action=dispatch] select[name=unit]").select_option(str(cast.unit.pk))
+            page.locator("#gcc-panel form[data-action=dispatch] select[name=unit]").select_option(str(cast.unit.pk))
             page.locator("#gcc-panel form[data-action=dispatch] button[type=submit]").click()
             page.wait_for_selector(f"#gcc-panel[data-case='{case.pk}'][data-status=handling] .gcc-error")
             message = page.locator("#gcc-panel .gcc-panel-message").inner_text()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from grids.models import GridAssignment
 from patrol.models import PatrolSettings, TrackPoint
 from people.models import Role
-from tests.cast import GRID_A, GRID_B, IN_A, make_cast, report
+from tests.cast import GRID_A, IN_A, make_cast, report
 from tests.factories import make_grid, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db

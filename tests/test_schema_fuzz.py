@@ -1,16 +1,18 @@
 """Quick budget: schemathesis over every operation of the OpenAPI schema, as a shift leader (a
-centre role who sees the whole city, every console and metrics endpoint) and anonymously. The
-long budget is tests/reliability/test_schema_fuzz_long.py (`make reliability`)."""
+centre role who sees the whole city, every console and metrics endpoint) and anonymously; over
+every Open311 operation (open311/openapi.py); and statefully, following the schema's links from
+a created case to reading, acting on and listing it. The long budget is
+tests/reliability/test_schema_fuzz_long.py (`make reliability`)."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from people.tokens import key_for
 
-from cases.models import Status
-from tests.cast import case_in, jpeg_bytes, make_cast
-from tests.schema_fuzz import fuzz, load_schema, with_known_ids
+from cases.models import Case, Status
+from people.tokens import key_for
+from tests.cast import IN_A, case_in, jpeg_bytes, make_cast
+from tests.schema_fuzz import fuzz, load_open311_schema, load_schema, stateful, with_known_ids
 
 pytestmark = pytest.mark.django_db
 QUICK_EXAMPLES = 8
@@ -42,8 +44,47 @@ def test_every_operation_answers_without_5xx_and_as_documented(who):
         user = getattr(world["cast"], who)
         headers["Authorization"] = f"Token {key_for(user)}"
     schema = with_known_ids(load_schema(), world["ids"])
-    run = fuzz(schema, headers=headers, max_examples=QUICK_EXAMPLES, label=who)
+    fresh = (lambda: key_for(getattr(world["cast"], who))) if who != "anonymous" else None
+    run = fuzz(schema, headers=headers, max_examples=QUICK_EXAMPLES, label=who, fresh_token=fresh)
     print(f"schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, "
           f"{run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
     assert run.operations >= 25, "the schema lost operations"
     assert not run.failures, "\n\n".join(run.failures)
+
+
+def test_every_open311_operation_answers_without_5xx():
+    world = seeded_world()
+    case_numbers = list(Case.objects.values_list("number", flat=True))
+    schema = with_known_ids(load_open311_schema(), {"request_id": case_numbers,
+                                                    "code": [str(world["cast"].category.pk)]})
+    run = fuzz(schema, headers={}, max_examples=QUICK_EXAMPLES * 2, label="open311")
+    print(f"open311 fuzz: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
+          f"statuses {dict(sorted(run.statuses.items()))}")
+    assert run.operations >= 7 and not run.failures, "\n\n".join(run.failures)
+
+
+def known_case_body(cast):
+    """Half of the generated reports get a real category and a point in the officer's grid, so
+    creations succeed and the links from them are followed."""
+
+    def prepare(case) -> None:
+        if (case.operation.method.upper(), case.operation.path) == ("POST", "/api/cases/") and \
+                isinstance(case.body, dict) and hash(case.id) % 2 == 0:
+            case.body.update(category=cast.category.pk, lon=IN_A[0], lat=IN_A[1])
+            case.body.pop("client_uuid", None)
+            case.body["self_handle"] = False
+
+    return prepare
+
+
+def test_stateful_sequences_follow_the_links_without_5xx():
+    world = seeded_world()
+    cast = world["cast"]
+    headers = {"Authorization": f"Token {key_for(cast.officer)}"}
+    run = stateful(load_schema(links=True), headers=headers, scenarios=QUICK_EXAMPLES * 3, label="officer",
+                   prepare=known_case_body(cast))
+    print(f"stateful: {run.requests} requests, {run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
+    assert not run.failures, "\n\n".join(run.failures)
+    assert run.requests >= QUICK_EXAMPLES * 3
+    # Links were followed: a case id taken from one answer was read in the next.
+    assert run.by_operation.get("GET /api/cases/{id}", {}).get(200), run.by_operation

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from people.tokens import key_for
 
 from cases.models import Case, CaseEvent, IdempotencyRecord, Photo, Status
+from people.tokens import key_for
 from tests.cast import IN_A, case_in, jpeg_bytes, make_cast
 
 pytestmark = pytest.mark.django_db

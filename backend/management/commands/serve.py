@@ -18,7 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_scheduler: bool = False, **options):
         from daphne.cli import CommandLineInterface
 
+        from backend.bodylimit import install_daphne_limit
         from backend.scheduler import Scheduler
+
+        install_daphne_limit()  # 413 for a body over MAX_REQUEST_BODY_BYTES while it arrives
 
         if not no_scheduler:
             Scheduler().start_thread()
@@ -31,5 +34,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<12} {description}")
         self.stdout.write(f"Gridcase on http://{host}:{port}/  (Ctrl-C stops)")
         CommandLineInterface().run(
-            ["--bind", host, "--port", str(port), "--proxy-headers", "backend.asgi:application"]
+            # No --proxy-headers: Daphne would take the client address from the first (client-written)
+            # X-Forwarded-For entry. backend.middleware.client_ip reads it per settings.TRUSTED_PROXIES.
+            ["--bind", host, "--port", str(port), "backend.asgi:application"]
         )

@@ -108,6 +108,8 @@
   }
 
   document.querySelectorAll("[data-t]").forEach((node) => { node.textContent = t(node.dataset.t); });
+  // The toolbar is a form for its labels only (no inline handler: the Content-Security-Policy forbids them).
+  document.getElementById("gcc-toolbar").addEventListener("submit", (event) => event.preventDefault());
 
   const root = document.getElementById("console");
   const OPEN_STATUSES = ["reported", "verifying", "pending_registration", "dispatching", "handling", "suspended",
@@ -589,7 +591,8 @@
       weight: row.id === state.selected ? 3 : 2, fillColor: LIGHT_COLOURS[row.light] || "#64748b", fillOpacity: 1,
       className: "gcc-case gcc-case-" + row.id + " gcc-light-" + row.light + (state.fresh.has(row.id) ? " gcc-new" : ""),
     });
-    marker.bindTooltip(row.number + " · " + (row.category ? row.category.name : "") + " · " + (row.status_display || t("s_" + row.status)));
+    // A node, not a string: Leaflet renders a string tooltip as HTML (a category name is data).
+    marker.bindTooltip(el("span", null, row.number + " · " + (row.category ? row.category.name : "") + " · " + (row.status_display || t("s_" + row.status))));
     marker.on("click", (event) => { L.DomEvent.stop(event); openCase(row.id); });
     return marker;
   }
