@@ -274,7 +274,10 @@ def test_the_not_patrolled_lists_are_exact():
                       officers=[cast.officer]) for n in (2, 3, 4, 5)}
     GridAssignment.objects.update(since=day - dt.timedelta(days=9))
     GridAssignment.objects.filter(grid=g[5]).update(since=day - dt.timedelta(days=1))
-    centre = (lambda grid: ((grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2))
+
+    def centre(grid):
+        return (grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2
+
     record_points(cast.officer, stay(IN_A, at(day, 9))  # grid A: patrolled on the day
                   + stay(centre(g[2]), at(day - dt.timedelta(days=1), 9))  # 1 day without
                   + stay(centre(g[3]), at(day - dt.timedelta(days=3), 9)))  # 3 days without
