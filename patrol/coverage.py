@@ -19,7 +19,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet, Sum
+import numpy as np
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from grids.models import Area, Grid, GridAssignment
@@ -130,38 +131,58 @@ class GridInfo:
 
 @dataclass
 class GridDays:
-    """Which grids were assigned (to whom) and patrolled on which of `days`."""
+    """Which grids were assigned and patrolled on which of `days`: boolean matrices grid × day
+    (rows in `ids` order), and the assignments as (officer, row, first column, end column)."""
 
     days: list[dt.date]
+    ids: list[int]
     grids: dict[int, GridInfo]
-    assigned: dict[tuple[int, dt.date], set[int]]  # (grid, day) → officers assigned that day
-    patrolled: set[tuple[int, dt.date]]
+    assigned: np.ndarray
+    patrolled: np.ndarray
+    spans: list[tuple[int, int, int, int]]
 
 
 def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
-    """The matrix for `grids` on `days` (sorted): four queries, no raw points."""
+    """The matrix for `grids` on `days`: three queries, no raw points. A (grid, day) is patrolled
+    when a GridDay row marked patrolled has an officer assigned to the grid that day (checked in
+    SQL: EXISTS over the assignments)."""
     days = sorted(days)
-    if not days:
-        return GridDays([], {}, {}, set())
-    first, last = days[0], days[-1]
-    grids = grids.filter(Q(valid_from__lte=last), Q(valid_to__isnull=True) | Q(valid_to__gt=first))
-    info, validity = {}, {}
-    for pk, code, name, valid_from, valid_to in grids.values_list("pk", "code", "name", "valid_from", "valid_to"):
+    grids = grids.filter(Q(valid_from__lte=days[-1]), Q(valid_to__isnull=True) | Q(valid_to__gt=days[0])) \
+        if days else grids.none()
+    info, validity, ids = {}, {}, []
+    for pk, code, name, valid_from, valid_to in grids.order_by("code").values_list(
+            "pk", "code", "name", "valid_from", "valid_to"):
         info[pk] = GridInfo(code, name)
         validity[pk] = (valid_from, valid_to)
-    assigned: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
-    rows = GridAssignment.objects.overlapping(first, last).filter(grid__in=grids).values_list(
-        "grid_id", "officer_id", "since", "until")
-    for grid_id, officer_id, since, until in rows:
+        ids.append(pk)
+    row_of = {pk: i for i, pk in enumerate(ids)}
+    assigned = np.zeros((len(ids), len(days)), dtype=bool)
+    patrolled = np.zeros_like(assigned)
+    spans = []
+    if not ids:
+        return GridDays(days, ids, info, assigned, patrolled, spans)
+    first, last = days[0], days[-1]
+    for grid_id, officer_id, since, until in GridAssignment.objects.overlapping(first, last).filter(
+            grid__in=grids).values_list("grid_id", "officer_id", "since", "until"):
         valid_from, valid_to = validity[grid_id]
-        lo = max(since, valid_from)
-        hi = min(d for d in (until, valid_to) if d is not None) if (until or valid_to) else None
-        for day in days[bisect.bisect_left(days, lo): bisect.bisect_left(days, hi) if hi else len(days)]:
-            assigned[(grid_id, day)].add(officer_id)
-    done = GridDay.objects.filter(day__gte=first, day__lte=last, patrolled=True, grid__in=grids).values_list(
-        "grid_id", "day", "officer_id")
-    patrolled = {(g, d) for g, d, o in done if o in assigned.get((g, d), ())}
-    return GridDays(days, info, dict(assigned), patrolled)
+        lo = bisect.bisect_left(days, max(since, valid_from))
+        ends = [d for d in (until, valid_to) if d is not None]
+        hi = bisect.bisect_left(days, min(ends)) if ends else len(days)
+        if lo < hi:
+            assigned[row_of[grid_id], lo:hi] = True
+            spans.append((officer_id, row_of[grid_id], lo, hi))
+    by_assigned_officer = GridAssignment.objects.filter(
+        grid_id=OuterRef("grid_id"), officer_id=OuterRef("officer_id"), since__lte=OuterRef("day")).filter(
+        Q(until__isnull=True) | Q(until__gt=OuterRef("day")))
+    column = {d: i for i, d in enumerate(days)}
+    done = (GridDay.objects.filter(day__gte=first, day__lte=last, patrolled=True, grid__in=grids)
+            .filter(Exists(by_assigned_officer)).values_list("grid_id", "day").distinct())
+    for grid_id, day in done:
+        j = column.get(day)
+        if j is not None:
+            patrolled[row_of[grid_id], j] = True
+    patrolled &= assigned  # a grid no longer valid that day
+    return GridDays(days, ids, info, assigned, patrolled, spans)
 
 
 # --- rows per level ------------------------------------------------------------------------------
@@ -180,12 +201,15 @@ def coverage_table(*, level: str, days: list[dt.date], grids: QuerySet[Grid] | N
     matrix = grid_days(grids=grids if grids is not None else Grid.objects.all(), days=days)
     if level == "officer":
         return _officer_rows(matrix, officers)
+    per_grid_assigned = matrix.assigned.sum(axis=1).tolist()
+    per_grid_patrolled = matrix.patrolled.sum(axis=1).tolist()
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     key = {"grid": lambda c: c, "community": lambda c: c[:12], "street": lambda c: c[:9], "city": lambda c: ""}[level]
-    for (grid_id, day), _officers in matrix.assigned.items():
-        row = totals[key(matrix.grids[grid_id].code)]
-        row[0] += 1
-        row[1] += (grid_id, day) in matrix.patrolled
+    for i, grid_id in enumerate(matrix.ids):
+        if per_grid_assigned[i]:
+            row = totals[key(matrix.grids[grid_id].code)]
+            row[0] += per_grid_assigned[i]
+            row[1] += per_grid_patrolled[i]
     if level == "grid":
         names = {g.code: g.name for g in matrix.grids.values()}
     elif level == "city":
@@ -204,10 +228,9 @@ def _city_name() -> str:
 
 def _officer_rows(matrix: GridDays, officers: QuerySet[User] | None) -> list[dict]:
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for key, who in matrix.assigned.items():
-        for officer_id in who:
-            counts[officer_id][0] += 1
-            counts[officer_id][1] += key in matrix.patrolled
+    for officer_id, row, lo, hi in matrix.spans:
+        counts[officer_id][0] += hi - lo
+        counts[officer_id][1] += int(matrix.patrolled[row, lo:hi].sum())
     people = User.objects.filter(pk__in=list(counts))
     if officers is not None:
         people = people.filter(pk__in=officers.values("pk"))
@@ -237,21 +260,20 @@ def unpatrolled_grids(*, day: dt.date, min_days: int = 1, grids: QuerySet[Grid] 
     back = working_days(day - dt.timedelta(days=lookback * 2 + 14), day - dt.timedelta(days=1))
     days = back[-(lookback - 1):] + [day] if lookback > 1 else [day]
     matrix = grid_days(grids=grids if grids is not None else Grid.objects.all(), days=days)
-    newest_first = list(reversed(matrix.days))
     found = []
-    for grid_id, info in matrix.grids.items():
-        if (grid_id, day) not in matrix.assigned or (grid_id, day) in matrix.patrolled:
-            continue
+    last = len(matrix.days) - 1
+    for i in np.flatnonzero(matrix.assigned[:, last] & ~matrix.patrolled[:, last]).tolist():
+        grid_id = matrix.ids[i]
         streak, since, last_patrolled = 0, day, None
-        for d in newest_first:
-            if (grid_id, d) in matrix.patrolled:
-                last_patrolled = d
+        for j in range(last, -1, -1):
+            if matrix.patrolled[i, j]:
+                last_patrolled = matrix.days[j]
                 break
-            if (grid_id, d) not in matrix.assigned:
+            if not matrix.assigned[i, j]:
                 break
-            streak, since = streak + 1, d
+            streak, since = streak + 1, matrix.days[j]
         if streak >= min_days:
-            found.append((grid_id, info, streak, since, last_patrolled))
+            found.append((grid_id, matrix.grids[grid_id], streak, since, last_patrolled))
     codes = {info.code[:12] for _g, info, *_rest in found} | {info.code[:9] for _g, info, *_rest in found}
     names = dict(Area.objects.filter(code__in=list(codes)).values_list("code", "name"))
     wanted = {f[0] for f in found}

@@ -30,19 +30,21 @@ STEP_S = 30
 M_PER_DEG = 111_195.0
 
 
-def demo_tracks(*, weeks: int = 2, today: dt.date | None = None, seed: int = 8) -> int:
-    """Make the tracks unless any track point exists; returns the number of points stored."""
+def demo_tracks(*, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8) -> int:
+    """Make the tracks of the last `weeks` weeks up to `now` (today's so far) unless any track point
+    exists; returns the number of points stored."""
     if TrackPoint.objects.exists():
         return 0
-    today = today or timezone.localdate()
-    days = working_days(today - dt.timedelta(days=7 * weeks), today - dt.timedelta(days=1))
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    days = working_days(today - dt.timedelta(days=7 * weeks), today)
     rng = random.Random(seed)
     grids_of: dict[int, list] = defaultdict(list)
     for a in GridAssignment.objects.in_force(today).select_related("grid").order_by("officer_id", "grid__code"):
         grids_of[a.officer_id].append(a.grid)
     stored = 0
     for officer in User.objects.filter(pk__in=list(grids_of)).order_by("pk"):
-        points = officer_history(grids_of[officer.pk], days, rng)
+        points = [p for p in officer_history(grids_of[officer.pk], days, rng) if p.at <= now]
         if points:
             record_points(officer, points)
             stored += len(points)

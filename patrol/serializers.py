@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from cases.serializers import MAX_ID, MIN_ID
-from patrol.models import PatrolSettings
 from patrol.coverage import LEVELS, MAX_PERIOD_DAYS, Coverage
+from patrol.models import PatrolSettings
 from patrol.tracks import MAX_BATCH, PointIn
 
 # A phone's clock may run a little fast; a point from further in the future is refused. Points

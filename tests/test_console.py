@@ -169,7 +169,7 @@ def test_a_dispatcher_sees_coloured_grids_and_dispatches_a_case_from_the_map(liv
     from playwright.sync_api import sync_playwright
 
     with override_settings(DEMO=True):
-        call_command("load_demo", cases=40, stdout=open(os.devnull, "w"))
+        call_command("load_demo", cases=40, patrol_weeks=0, stdout=open(os.devnull, "w"))
     waiting = Case.objects.filter(status=Status.DISPATCHING).order_by("pk").first()
     assert waiting is not None, "the demo city has a case waiting for dispatch"
     unit = Organisation.objects.get(code="unit-enforcement")

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo_city(django_db_blocker):
     with override_settings(DEMO=True):
-        call_command("load_demo", cases=0, stdout=io.StringIO())
+        call_command("load_demo", cases=0, patrol_weeks=0, stdout=io.StringIO())
 
 
 def test_load_demo_refuses_outside_demo_mode():
@@ -46,7 +46,7 @@ def test_load_demo_twice_changes_nothing(demo_city):
     counts = Grid.objects.count(), Area.objects.count(), User.objects.count()
     with override_settings(DEMO=True):
         out = io.StringIO()
-        call_command("load_demo", cases=0, stdout=out)
+        call_command("load_demo", cases=0, patrol_weeks=0, stdout=out)
     assert "already loaded" in out.getvalue()
     assert (Grid.objects.count(), Area.objects.count(), User.objects.count()) == counts
 

@@ -274,7 +274,10 @@ def test_the_not_patrolled_lists_are_exact():
                       officers=[cast.officer]) for n in (2, 3, 4, 5)}
     GridAssignment.objects.update(since=day - dt.timedelta(days=9))
     GridAssignment.objects.filter(grid=g[5]).update(since=day - dt.timedelta(days=1))
-    centre = (lambda grid: ((grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2))
+
+    def centre(grid):
+        return (grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2
+
     record_points(cast.officer, stay(IN_A, at(day, 9))  # grid A: patrolled on the day
                   + stay(centre(g[2]), at(day - dt.timedelta(days=1), 9))  # 1 day without
                   + stay(centre(g[3]), at(day - dt.timedelta(days=3), 9)))  # 3 days without
@@ -452,3 +455,28 @@ def test_a_changed_rule_applies_to_past_days_after_resummarising():
     assert not grid_patrolled(cast, day)  # stored summaries: the old rule until recomputed
     call_command("patrol_resummarise", since=day.isoformat(), stdout=open(os.devnull, "w"))
     assert grid_patrolled(cast, day)
+
+
+def test_the_demo_history_is_walked_through_the_phones_service_at_walking_speed():
+    from patrol.demo import demo_tracks
+
+    cast = make_cast()
+    for n in (2, 3, 4):
+        make_grid(code=f"320505006001{n:03d}", bounds=(120.700, 31.300 + (n - 1) * 0.001, 120.701, 31.301 + (n - 1) * 0.001),
+                  officers=[cast.officer])
+    GridAssignment.objects.update(since=dt.date(2024, 1, 1))
+    now = timezone.now()
+    stored = demo_tracks(weeks=2, now=now)
+    assert stored == TrackPoint.objects.count() > 0
+    assert demo_tracks(weeks=2, now=now) == 0  # once
+    assert not TrackPoint.objects.filter(recorded_at__gt=now).exists()
+    days = OfficerDay.objects.filter(officer=cast.officer)
+    assert days.exists() and all(d.counted == d.points for d in days)  # nothing implausible
+    for d in days:
+        speed_kmh = d.distance_m / 1000 / (d.on_duty_seconds / 3600)
+        assert 2.5 < speed_kmh < 5.5, speed_kmh
+        times = list(TrackPoint.objects.filter(officer=cast.officer, recorded_at__gte=d.first_at,
+                                               recorded_at__lte=d.last_at).values_list("recorded_at", flat=True))
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        assert max(set(gaps), key=gaps.count) == 30  # a point every 30 s
+    assert GridDay.objects.filter(patrolled=True).exists()

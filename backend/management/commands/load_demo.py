@@ -22,8 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--cases", type=int, default=320, help="how many demo cases to make")
+        parser.add_argument("--patrol-weeks", type=int, default=2, help="weeks of officers' patrol tracks (0: none)")
 
-    def handle(self, *args, cases: int, **options):
+    def handle(self, *args, cases: int, patrol_weeks: int = 2, **options):
         if not settings.DEMO:
             raise CommandError("The demo city is loaded only in demo mode (GRIDCASE_DEMO=1).")
         if Grid.objects.exists():
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         from patrol.demo import demo_tracks
 
         started = time.monotonic()
-        if points := demo_tracks():
+        if patrol_weeks > 0 and (points := demo_tracks(weeks=patrol_weeks)):
             self.stdout.write(f"{points} track points of the last weeks' patrols in {time.monotonic() - started:.1f} s.")
         from campaigns.demo import load_demo_ledger
 

@@ -117,7 +117,9 @@
       state.status = status;
       state.today = notToday.results;
       state.stale = stale.results;
-      state.officers = officers.results;
+      // The officers with the lowest coverage first: whom to call.
+      state.officers = officers.results.slice().sort((a, b) => (a.coverage === null ? 2 : a.coverage) -
+        (b.coverage === null ? 2 : b.coverage) || a.username.localeCompare(b.username));
       state.city = city.results[0] || null;
       panel.dataset.state = "ready";
       restyle();
@@ -240,6 +242,7 @@
       state.track = track;
       if (track.points.length) map.fitBounds(L.latLngBounds(track.points.map((p) => [p.lat, p.lon])), { maxZoom: 17 });
       render();
+      panel.scrollTop = 0;
     }).catch(() => { message.textContent = t("failed"); });
   }
 
