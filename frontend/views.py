@@ -89,6 +89,7 @@ MOBILE_STATIC = [
     "frontend/mobile/mobile.css",
     "frontend/mobile/core.js",
     "frontend/mobile/ui.js",
+    "frontend/mobile/unit-mode.js",
     "frontend/mobile/icons/icon-192.png",
     "frontend/mobile/icons/icon-512.png",
     "frontend/mobile/icons/maskable-512.png",

@@ -43,7 +43,7 @@ from django.core.management import call_command
 call_command('migrate', verbosity=0)  # in this process: one Django start less than `manage.py migrate`
 import shapely
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 from cases import workflow
 from cases.models import BigClass, CaseStandard, ClassificationStandard, SmallClass, StepLimit
 from grids.geo import to_geojson
@@ -79,7 +79,7 @@ for i in range(COUNT):
             case.refresh_from_db()
             workflow.transition(case, action, actor=people[who], version=case.version, inputs=workflow.Inputs(**extra),
                                 now=at)
-print(json.dumps({'tokens': {n: Token.objects.create(user=u).key for n, u in people.items()},
+print(json.dumps({'tokens': {n: key_for(u) for n, u in people.items()},
                   'category': cat.pk, 'unit': unit.pk}))
 """
 

@@ -139,7 +139,8 @@ def with_links(raw: dict) -> dict:
     return raw
 
 
-def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, prepare=None) -> Run:
+def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, prepare=None,
+             fresh_token=None) -> Run:
     """Run schemathesis' state machine over the linked schema: `scenarios` sequences of calls that
     follow the links, each response checked like `fuzz`'s. `prepare(case)` may adjust a generated
     case before it is sent (e.g. a known category so creations succeed and links are followed)."""
@@ -162,6 +163,8 @@ def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, pre
             return response
 
         def get_call_kwargs(self, case):
+            if fresh_token is not None and (case.operation.method.upper(), case.operation.path) in SELF_REVOKING:
+                return {"headers": {**headers, "Authorization": f"Token {fresh_token()}"}}
             return {"headers": headers}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):

@@ -20,14 +20,14 @@ from tests.test_realtime_workers import _free_port, _wait_for
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = """
 import django, json; django.setup()
-from rest_framework.authtoken.models import Token
+from people.tokens import key_for
 from cases import workflow
 from tests.cast import act, make_cast, photo_record, report
 cast = make_cast()
 cases = [report(cast, description=f"第{i}件", photos=[photo_record()]) for i in range(5)]
 act(cases[0], "accept", cast.acceptor)
 act(cases[1], "reject", cast.acceptor, reason="不属实")
-print(json.dumps({"token": Token.objects.create(user=cast.acceptor).key}))
+print(json.dumps({"token": key_for(cast.acceptor)}))
 """
 
 

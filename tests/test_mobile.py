@@ -94,7 +94,7 @@ def sign_in(page: Page, base: str, username: str = "officer", *, screenshot: boo
 
 def wait_for_service_worker(page: Page) -> None:
     """The worker installed (the app shell is cached) and controls the page."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")  # a function: the CSP forbids eval
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> None:

@@ -55,7 +55,7 @@ def test_the_console_shows_the_coverage_layer_todays_list_and_a_track(live_serve
             expect(toggle).to_have_text("巡查覆盖率")
             toggle.click()
             page.wait_for_selector("#gcc-patrol[data-state=ready]")
-            page.wait_for_function("document.querySelectorAll('path.gcc-patrol-grid[data-patrol]').length >= 3")
+            page.wait_for_function("() => document.querySelectorAll('path.gcc-patrol-grid[data-patrol]').length >= 3")
             status = page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll(
                 'path.gcc-patrol-grid')).map((p) => [p.getAttribute('fill'), p.dataset.patrol]))""")
             assert set(status.values()) == {"done", "todo", "stale"}, status

@@ -36,6 +36,20 @@ def seeded_world() -> dict:
                                   "kind": ["thumbnail", "public", "original"], "fmt": ["csv", "xlsx"]}}
 
 
+def throwaway_tokens(like):
+    """Tokens of new people with `like`'s role and organisation, one per call: logout, renew and
+    revoke end them, never the fuzzing person's own token (ids drawn from real rows may name it)."""
+    import uuid
+
+    from tests.factories import make_user
+
+    def fresh() -> str:
+        return key_for(make_user(role=like.role, username=f"fuzz-{uuid.uuid4().hex[:12]}",
+                                 organisation=like.organisation))
+
+    return fresh
+
+
 @pytest.mark.parametrize("who", ["shift_leader", "anonymous"])
 def test_every_operation_answers_without_5xx_and_as_documented(who):
     world = seeded_world()
@@ -44,7 +58,7 @@ def test_every_operation_answers_without_5xx_and_as_documented(who):
         user = getattr(world["cast"], who)
         headers["Authorization"] = f"Token {key_for(user)}"
     schema = with_known_ids(load_schema(), world["ids"])
-    fresh = (lambda: key_for(getattr(world["cast"], who))) if who != "anonymous" else None
+    fresh = throwaway_tokens(getattr(world["cast"], who)) if who != "anonymous" else None
     run = fuzz(schema, headers=headers, max_examples=QUICK_EXAMPLES, label=who, fresh_token=fresh)
     print(f"schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, "
           f"{run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
@@ -82,7 +96,7 @@ def test_stateful_sequences_follow_the_links_without_5xx():
     cast = world["cast"]
     headers = {"Authorization": f"Token {key_for(cast.officer)}"}
     run = stateful(load_schema(links=True), headers=headers, scenarios=QUICK_EXAMPLES * 3, label="officer",
-                   prepare=known_case_body(cast))
+                   prepare=known_case_body(cast), fresh_token=throwaway_tokens(cast.officer))
     print(f"stateful: {run.requests} requests, {run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
     assert not run.failures, "\n\n".join(run.failures)
     assert run.requests >= QUICK_EXAMPLES * 3

@@ -8,7 +8,7 @@ import pytest
 
 from people.tokens import key_for
 from tests.schema_fuzz import fuzz, load_open311_schema, load_schema, stateful, with_known_ids
-from tests.test_schema_fuzz import known_case_body, seeded_world
+from tests.test_schema_fuzz import known_case_body, seeded_world, throwaway_tokens
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 EXAMPLES = int(os.environ.get("RELIABILITY_SCHEMA_EXAMPLES", "100"))
@@ -20,7 +20,7 @@ def test_every_operation_answers_without_5xx_and_as_documented_long(who):
     headers = {}
     if who != "anonymous":
         headers["Authorization"] = f"Token {key_for(getattr(world['cast'], who))}"
-    fresh = (lambda: key_for(getattr(world["cast"], who))) if who != "anonymous" else None
+    fresh = throwaway_tokens(getattr(world["cast"], who)) if who != "anonymous" else None
     run = fuzz(with_known_ids(load_schema(), world["ids"]), headers=headers, max_examples=EXAMPLES, label=who,
                fresh_token=fresh)
     print(f"\nFIGURES schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
@@ -38,12 +38,13 @@ def test_five_thousand_cases_over_the_api_open311_and_linked_sequences_without_a
     cast = world["cast"]
     leader = {"Authorization": f"Token {key_for(cast.shift_leader)}"}
     runs = [fuzz(with_known_ids(load_schema(), world["ids"]), headers=leader, max_examples=EXAMPLES,
-                 label="shift_leader", fresh_token=lambda: key_for(cast.shift_leader))]
+                 label="shift_leader", fresh_token=throwaway_tokens(cast.shift_leader))]
     numbers = list(Case.objects.values_list("number", flat=True))
     runs.append(fuzz(with_known_ids(load_open311_schema(), {"request_id": numbers, "code": [str(cast.category.pk)]}),
                      headers={}, max_examples=EXAMPLES * 3, label="open311"))
     runs.append(stateful(load_schema(links=True), headers={"Authorization": f"Token {key_for(cast.officer)}"},
-                         scenarios=EXAMPLES * 3, label="officer", prepare=known_case_body(cast)))
+                         scenarios=EXAMPLES * 3, label="officer", prepare=known_case_body(cast),
+                         fresh_token=throwaway_tokens(cast.officer)))
     total = sum(r.requests for r in runs)
     server_errors = sum(n for r in runs for code, n in r.statuses.items() if code >= 500)
     print(f"\nFIGURES schema fuzz total: {total} cases ({', '.join(f'{r.requests}' for r in runs)}), "
