@@ -147,6 +147,7 @@ def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
     when a GridDay row marked patrolled has an officer assigned to the grid that day (checked in
     SQL: EXISTS over the assignments)."""
     days = sorted(days)
+    scoped = bool(grids.query.where)
     grids = grids.filter(Q(valid_from__lte=days[-1]), Q(valid_to__isnull=True) | Q(valid_to__gt=days[0])) \
         if days else grids.none()
     info, validity, ids = {}, {}, []
@@ -175,11 +176,13 @@ def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
         grid_id=OuterRef("grid_id"), officer_id=OuterRef("officer_id"), since__lte=OuterRef("day")).filter(
         Q(until__isnull=True) | Q(until__gt=OuterRef("day")))
     column = {d: i for i, d in enumerate(days)}
-    done = (GridDay.objects.filter(day__gte=first, day__lte=last, patrolled=True, grid__in=grids)
-            .filter(Exists(by_assigned_officer)).values_list("grid_id", "day").distinct())
+    done = GridDay.objects.filter(day__gte=first, day__lte=last, patrolled=True)
+    if scoped:  # the whole city needs no grid filter (and SQLite then reads the patrolled index alone)
+        done = done.filter(grid__in=grids)
+    done = done.filter(Exists(by_assigned_officer)).values_list("grid_id", "day").distinct()
     for grid_id, day in done:
         j = column.get(day)
-        if j is not None:
+        if j is not None and grid_id in row_of:
             patrolled[row_of[grid_id], j] = True
     patrolled &= assigned  # a grid no longer valid that day
     return GridDays(days, ids, info, assigned, patrolled, spans)

@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='gridday',
-            index=models.Index(fields=['day', 'grid'], name='patrol_grid_day_2136e0_idx'),
+            index=models.Index(condition=models.Q(('patrolled', True)), fields=['day', 'grid', 'officer'], name='grid_day_patrolled'),
         ),
         migrations.AddConstraint(
             model_name='gridday',
