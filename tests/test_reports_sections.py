@@ -19,7 +19,7 @@ from grids.models import Grid, GridAssignment
 from metrics.reports import TZ
 from patrol.tracks import PointIn, record_points
 from reports import jobs, periods, render
-from reports.models import Kind, ReportFile, State
+from reports.models import Kind, State
 from tests.cast import IN_A, photo_record
 from tests.test_campaigns import IN_B, make_world, report_construction
 
