@@ -39,7 +39,7 @@ from metrics.reports import (
 from metrics.scores import MAIN_DENOMINATOR, evaluate, named
 from patrol.coverage import daily_coverage
 from people.models import Role, User
-from reports import charts, findings, quarterly
+from reports import charts, findings, quarterly, sections
 from reports.models import Report, ReportSettings, State
 from reports.names import area_parents, grid_places, person_name, unit_name
 from reports.periods import Span, previous
@@ -52,7 +52,7 @@ CLOSED_FOR_GOOD = (Status.CLOSED, Status.VOIDED, Status.REJECTED, Status.MERGED)
 # 2: place and person names, overdue in working days, findings, official form (issue #19);
 # 3: and the evaluation rules of issue #17 (docs/metrics.md): competition ranks, unscored objects
 # (no cases due) listed after the ranked, 十佳/十差 naming every object tied at their edge.
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 3  # §7.6–8 added keys, not rules: older snapshots simply lack them
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -157,10 +157,15 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
         "officers": officers, "lists": lists,
         "notes": _notes(period, current) + _rules_notes(span),
         "charts": svg,
-        # §7 sections 6–8 (the centre's own steps, 日巡查, 违法建设/渣土) are built by their own
-        # modules; each goes in here under its key ("centre", "patrol", "campaigns") only when its
-        # data exist, and the templates print a section only for a key that is present.
     }
+    # §7 sections 6–8 (the centre's own steps, 日巡查, 违法建设/渣土), built by reports/sections.py
+    # from their own modules; each goes in under its key only when its data exist, and the
+    # templates print a section only for a key that is present.
+    say(86, _("The centre's steps, daily patrol and special campaigns"))
+    for key, part in (("centre", sections.centre(period)), ("patrol", sections.patrol(period, top_n=config.top_n)),
+                      ("campaigns", sections.campaigns(period, now=now))):
+        if part:
+            snapshot[key] = part
     if span.kind == "quarterly":
         say(80, _("Quarterly review: year on year, weekly scores, weeks in the worst ten"))
         review = quarterly.review(span, current=current, now=now, config=config)

@@ -113,7 +113,25 @@ def context(report) -> dict:
             "best_communities": best_communities, "worst_communities": worst_communities,
             "area_columns": AREA_COLUMNS, "unit_columns": UNIT_COLUMNS, "officer_columns": OFFICER_COLUMNS,
             "notes": [labels.note_text(n) for n in data["notes"]], "officers_most": most,
-            "officers_least": least}
+            "officers_least": least, **_section_context(data)}
+
+
+def _step_name(step: str) -> str:
+    from cases.models import Step
+
+    return str(Step(step).label) if step in Step.values else step
+
+
+def _section_context(data: dict) -> dict:
+    """§7.6: the centre's steps and backlog with the steps' and roles' names in the reader's language."""
+    from people.models import Role
+
+    found = data.get("centre") or {}
+    steps = [{**s, "name": _step_name(s["step"]),
+              "role_name": str(Role(s["role"]).label) if s["role"] in Role.values else s["role"]}
+             for s in found.get("steps", [])]
+    backlog = [{**c, "step_name": _step_name(c["step"])} for c in found.get("backlog", [])]
+    return {"centre_steps": steps, "centre_backlog": backlog}
 
 
 def document_html(report) -> str:
@@ -333,6 +351,7 @@ def xlsx(report) -> bytes:
     sheet(_("Hot spots"), [_("No."), _("Street"), _("Community"), _("Grid"), _("Small class"), _("Registered")],
           [[n, h.get("street", ""), h.get("community", ""), h["grid_name"], h["category_name"], h["count"]]
            for n, h in enumerate(data["lists"]["hot_spots"], start=1)])
+    _section_sheets(data, sheet)
     sheet(_("Problems and requirements"), [_("Section"), _("Text")],
           [[_("Problems"), line] for line in doc["problems"]]
           + [[_("Requirements for the next period"), line] for line in doc["requirements"]]
@@ -343,6 +362,57 @@ def xlsx(report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _section_sheets(data: dict, sheet) -> None:
+    """The sheets of §7.6–8, only for the sections the snapshot holds."""
+    parts = _section_context(data)
+    if data.get("centre"):
+        sheet(_("Centre steps"), [_("Step"), _("Role"), _("Done"), _("Done on time"),
+                                  _("Undone past the step deadline"), _("On-time rate")],
+              [[s["name"], s["role_name"], s["done"], s["on_time"], s["late_undone"], s["on_time_rate"]]
+               for s in parts["centre_steps"]], ["", "", "", "", "", "rate"])
+        sheet(_("Centre backlog"), [_("No."), _("Case number"), _("Step"), pgettext("report", "Problem"), _("Street"),
+                                    _("Community"), _("Grid"), _("Address"), _("Step deadline"),
+                                    _("Late by (working hours)"), _("Late by (hours)")],
+              [[n, c["number"], c["step_name"], c["category"], c["street"], c["community"], c["grid_name"],
+                c["address"], c["step_deadline"], c["late_work_hours"], c["late_hours"]]
+               for n, c in enumerate(parts["centre_backlog"], start=1)],
+              ["", "", "", "", "", "", "", "", "when", "", ""])
+    patrol = data.get("patrol")
+    if patrol:
+        coverage = [_("Assigned grid-days"), _("Patrolled grid-days"), FIGURES["coverage_rate"]]
+        sheet(_("Patrol by street"), [_("Code"), _("Street"), *coverage],
+              [[r["code"], r["name"], r["assigned"], r["patrolled"], r["coverage_rate"]] for r in patrol["streets"]],
+              ["", "", "", "", "rate"])
+        sheet(_("Patrol by community"), [_("Code"), _("Community"), _("Street"), *coverage],
+              [[r["code"], r["name"], r.get("street", ""), r["assigned"], r["patrolled"], r["coverage_rate"]]
+               for r in patrol["communities"]], ["", "", "", "", "", "rate"])
+        sheet(_("Lowest patrol coverage"), [_("No."), _("Officer"), *coverage],
+              [[n, o["name"], o["assigned"], o["patrolled"], o["coverage_rate"]]
+               for n, o in enumerate(patrol["officers_least"], start=1)], ["", "", "", "", "rate"])
+        sheet(_("Grids not patrolled"), [_("No."), _("Grid code"), _("Grid"), _("Community"), _("Street"),
+                                         _("Officer"), _("Working days not patrolled"), _("Last patrolled")],
+              [[n, g["code"], g["grid_name"], g["community"], g["street"], "、".join(g["officers"]), g["days"],
+                g["last_patrolled"] or ""] for n, g in enumerate(patrol["unpatrolled"], start=1)])
+    found = data.get("campaigns")
+    if found and found["construction"]:
+        sheet(_("Illegal construction control"), [_("Code"), _("Street"), _("New"), _("New m²"), _("Existing"),
+                                          _("Existing m²"), _("Demolished"), _("Demolished m²"), _("Open"),
+                                          _("Zero growth"), _("Annual target m²"), _("Target progress"),
+                                          _("Share of the year elapsed")],
+              [[r["code"], r["name"], r["new_count"], r["new_area_m2"], r["existing_count"], r["existing_area_m2"],
+                r["demolished_count"], r["demolished_area_m2"], r["open_count"],
+                _("yes") if r["zero_growth"] else _("no"), r["target_m2"], r["progress_rate"],
+                r["year_elapsed_rate"]] for r in found["construction"]],
+              ["", "", "", "", "", "", "", "", "", "", "score", "rate", "rate"])
+    if found and found["dumping"]:
+        sheet(_("Earth dumping"), [_("Code"), _("Street"), _("Cases"), _("Volume m³"), _("Cases at night"),
+                                   _("Night volume m³"), _("Median response (minutes)"),
+                                   _("Median response at night (minutes)"), _("Median response by day (minutes)")],
+              [[r["code"], r["name"], r["count"], r["volume_m3"], r["night_count"], r["night_volume_m3"],
+                r["median_response_minutes"], r["night_median_response_minutes"], r["day_median_response_minutes"]]
+               for r in found["dumping"]], ["", "", "", "", "", "", "score", "score", "score"])
 
 
 __all__ = ["MissingFont", "context", "document_html", "pdf", "xlsx", "is_rate"]
