@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from tqdm import tqdm
 
 from grids.area_names import read_csv
@@ -94,7 +95,9 @@ class Command(BaseCommand):
             weeks, per_week = 2, 0
         total = cases if cases is not None else planned_reports(weeks=weeks, per_week=per_week)
         self.stdout.write(f"Making {weeks} weeks of case history through the workflow (about {total} reports)…")
-        with tqdm(total=total, unit="case", file=self.stderr, disable=None, mininterval=1) as bar:
+        # DEBUG (make run) would log and time each of the history's ~140 statements a case: not here.
+        with tqdm(total=total, unit="case", file=self.stderr, disable=None, mininterval=1) as bar, \
+                override_settings(DEBUG=False):
             return generate_demo_cases(weeks=weeks, per_week=per_week, count=cases, progress=bar.update)
 
 
