@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# load_demo options for `make run`, e.g. DEMO_ARGS="--weeks 26 --per-week 1500" (README, "The demo city").
+DEMO_ARGS ?=
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/gridcase
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 # Where the suite keeps its files (SQLite test database, media, static); override to run two suites at once.
@@ -49,7 +51,7 @@ report-fonts:
 	else echo "PDF reports need Chinese fonts: sudo apt-get install fonts-noto-cjk (reports wait for it, then build)."; fi
 
 run: migrate report-fonts
-	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo
+	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo $(DEMO_ARGS)
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded), Noto

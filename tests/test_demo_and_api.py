@@ -110,15 +110,16 @@ def test_openapi_schema_and_docs_page_are_served_without_cdn(client):
     assert "swagger-ui" in page and "cdn" not in page.lower()
 
 
-def test_demo_cases_cover_every_state_and_were_made_by_the_workflow(demo_city):
+def test_demo_cases_end_in_many_states_and_were_made_by_the_workflow(demo_city):
     from django.db.models import Count
 
     from cases.demo import generate_demo_cases
     from cases.models import Case, CaseEvent, Status
 
-    assert generate_demo_cases(count=200) == 200
+    assert generate_demo_cases(weeks=2, per_week=50) > 100
     by_status = dict(Case.objects.values_list("status").annotate(n=Count("id")).order_by())
-    assert set(by_status) == set(Status.values), by_status
+    assert {Status.CLOSED, Status.REJECTED, Status.MERGED, Status.VOIDED} <= set(by_status), by_status
+    assert set(by_status) & {Status.HANDLING, Status.CHECKING, Status.CLOSING, Status.SUSPENDED}, by_status
     for case in Case.objects.prefetch_related("events"):
         events = list(case.events.all())
         assert [e.seq for e in events] == list(range(1, case.version + 1))
