@@ -173,6 +173,11 @@ class SectionsWeekTest(TestCase):
 
         stored = load_workbook(io.BytesIO(bytes(ReportFile.objects.get(report=report, format="xlsx").content)))
         assert {"中心环节", "街道巡查覆盖率", "违法建设治理"} <= set(stored.sheetnames)
+        page = self.world.cast.client(self.world.cast.shift_leader).get(f"/api/reports/weekly/{WEEK}.html")
+        html = page.content.decode()  # the test client reads the English edition
+        assert page.status_code == 200
+        assert all(t in html for t in ("own steps</h2>", "7. Daily patrol</h2>", "8. Special campaigns</h2>",
+                                       "Illegal construction control", "Earth dumping")), html
         if render.chinese_font() is None:
             pytest.skip("no Chinese font installed (make system-deps): the PDF is refused, tested elsewhere")
         import pypdfium2 as pdfium
