@@ -5,7 +5,8 @@ Sections: overall KPIs with 环比 and a trend; sources; categories (big classes
 small classes with 环比); areas (districts, streets, communities, grids ranked by composite
 score; 十佳 and 十差); handling units and those with overdue cases; officers (reports, valid-report
 rate, on-time verify/check, patrol coverage); lists (红灯 cases overdue at the cut-off, 督办 cases,
-hot spots); notes (calendar warnings, data caveats); a map of the grids by closure rate.
+hot spots); notes (calendar warnings, data caveats); a map of the grids by closure rate; and, when
+their data exist, §7.6–8 (the centre's steps, 日巡查, 违法建设/渣土: reports/sections.py).
 
 Figures are kept under their API keys (docs/metrics.md), labels are not: the page, the PDF and the
 workbook put words around the numbers in the reader's (or the official, Chinese) language.

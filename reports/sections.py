@@ -125,7 +125,7 @@ def patrol(period: Period, *, top_n: int) -> dict | None:
     least.sort(key=lambda o: (o["coverage_rate"], o["name"], o["id"]))
     # At the period's last working day: a weekend at the end is not a day nobody patrolled.
     end_day = days[-1] if days else last
-    min_days = PatrolSettings.objects.filter(pk=1).values_list("unpatrolled_days", flat=True).first() or 3
+    min_days = PatrolSettings.current().unpatrolled_days
     unpatrolled = [{"code": g["code"], "grid_name": g["name"], "community": g["community"]["name"],
                     "street": g["street"]["name"], "days": g["days"], "since": g["since"],
                     "last_patrolled": g["last_patrolled"],

@@ -19,7 +19,7 @@ from grids.models import Grid, GridAssignment
 from metrics.reports import TZ
 from patrol.tracks import PointIn, record_points
 from reports import jobs, periods, render
-from reports.models import Kind, State
+from reports.models import Kind, ReportFile, State
 from tests.cast import IN_A, photo_record
 from tests.test_campaigns import IN_B, make_world, report_construction
 
@@ -164,6 +164,30 @@ class SectionsWeekTest(TestCase):
         assert (street[4].value, street[4].number_format) == (0.2, "0.00%")
         backlog = list(book["中心待办超时"].iter_rows(min_row=2, values_only=True))
         assert [r[1] for r in backlog] == [self.k2.number] and backlog[0][8] == dt.datetime(2026, 11, 3, 10, 0)
+
+    def test_published_the_pdf_prints_the_sections_and_the_workbook_is_stored(self):
+        """The one PDF of this file: the official edition, in Chinese, with the three sections."""
+        report = jobs.publish(self.report, by=self.world.cast.shift_leader)
+        assert report.state == State.PUBLISHED, report.error
+        from openpyxl import load_workbook
+
+        stored = load_workbook(io.BytesIO(bytes(ReportFile.objects.get(report=report, format="xlsx").content)))
+        assert {"中心环节", "街道巡查覆盖率", "违法建设治理"} <= set(stored.sheetnames)
+        page = self.world.cast.client(self.world.cast.shift_leader).get(f"/api/reports/weekly/{WEEK}.html")
+        html = page.content.decode()  # the test client reads the English edition
+        assert page.status_code == 200
+        assert all(t in html for t in ("own steps</h2>", "7. Daily patrol</h2>", "8. Special campaigns</h2>",
+                                       "Illegal construction control", "Earth dumping")), html
+        if render.chinese_font() is None:
+            pytest.skip("no Chinese font installed (make system-deps): the PDF is refused, tested elsewhere")
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(bytes(ReportFile.objects.get(report=report, format="pdf").content))
+        text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "")
+        text = text.replace("\n", "")
+        for words in ("六、中心自身环节", "七、日巡查", "八、专项治理", "违法建设治理", "连续3个工作日及以上未巡查的网格",
+                      self.k2.number, "李四"):
+            assert words in text, words
 
 
 class NoSectionsTest(TestCase):
