@@ -159,10 +159,13 @@ def test_reimport_updates_by_code_and_user_name_and_closes_what_the_file_no_long
     out = import_(full(tmp_path, cast, people=people, orgs=orgs, assign=assign))
     assert "people new 0" in out and "people updated 1" in out
     li = User.objects.get(username="li.si")  # deactivated, never deleted
-    assert not li.is_active and not GridAssignment.objects.filter(officer=li).exists()
+    # deactivated, and their assignments closed (kept as history, DOMAIN §8), not deleted
+    assert not li.is_active and not GridAssignment.objects.in_force().filter(officer=li).exists()
+    assert GridAssignment.objects.filter(officer=li, until__isnull=False).exists()
     zhang.refresh_from_db()
     assert (zhang.first_name, zhang.phone) == ("张三丰", "139") and zhang.check_password("Kept-pw-2026!")
-    assert set(GridAssignment.objects.filter(officer=zhang).values_list("grid__code", flat=True)) == {GRID_A, GRID_B}
+    assert set(GridAssignment.objects.in_force().filter(officer=zhang).values_list("grid__code", flat=True)) == {
+        GRID_A, GRID_B}
     assert not Organisation.objects.get(code="weiting-office").active
     # The people and organisations the test city had before the workbook are closed too, except the
     # accounts the workbook never manages (superusers, the public).
