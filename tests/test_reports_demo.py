@@ -68,7 +68,8 @@ def test_the_demo_week_published_as_a_city_publishes_it(tmp_path):
     with override_settings(DEMO=True):
         call_command("load_demo", cases=0, stdout=io.StringIO())
     demo_settings()
-    assert generate_demo_cases(count=160, weeks=16) == 160
+    made = generate_demo_cases(count=160, weeks=16)  # about that many reports (cases/demo.py)
+    assert 100 <= made <= 220, made
     week = previous(containing(Kind.WEEKLY, timezone.now()))
     started = time.perf_counter()
     draft = draft_of(week)
