@@ -32,7 +32,6 @@ from metrics.reports import (
     DEADLINE_ACTIONS,
     RATES,
     TZ,
-    Figures,
     Period,
     cases_behind,
     city_figures,

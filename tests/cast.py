@@ -13,7 +13,7 @@ from cases import photos, workflow
 from cases.models import Case, SmallClass, Status
 from grids.models import Grid
 from people.models import Organisation, Role, User
-from tests.factories import make_area, make_grid, make_organisation, make_small_class, make_standard, make_user
+from tests.factories import make_area, make_grid, make_organisation, make_small_class, make_user
 
 # Two grids in different streets, ~100 m squares.
 GRID_A = (120.700, 31.300, 120.701, 31.301)

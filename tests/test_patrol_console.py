@@ -6,9 +6,6 @@ Chinese from Django's translations."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 from django.utils import timezone

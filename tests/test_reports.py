@@ -25,7 +25,7 @@ from reports.models import Kind, Report, ReportFile, ReportSettings, State
 from reports.views import CONTENT_TYPES
 from tests.conftest import require
 from tests.factories import make_user
-from tests.test_metrics import WEEK, WeekData, at
+from tests.test_metrics import WEEK, WeekData
 
 pytestmark = pytest.mark.django_db
 
