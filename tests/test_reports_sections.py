@@ -188,6 +188,13 @@ class SectionsWeekTest(TestCase):
         for words in ("六、中心自身环节", "七、日巡查", "八、专项治理", "违法建设治理", "连续3个工作日及以上未巡查的网格",
                       self.k2.number, "李四"):
             assert words in text, words
+        # The page with the campaigns section, for docs/campaigns.md (docs/screenshots/ only with
+        # GRIDCASE_SCREENSHOTS=1, else the session's scratch folder).
+        from tests.conftest import screenshot_path
+
+        pages = [i for i in range(len(pdf)) if "八、专项治理" in pdf[i].get_textpage().get_text_range()]
+        assert pages
+        pdf[pages[0]].render(scale=1.6).to_pil().convert("RGB").save(screenshot_path("report-sections.png"))
 
 
 class NoSectionsTest(TestCase):
