@@ -60,7 +60,7 @@ def item(report: Report, superseded: set[int] = frozenset()) -> dict:
             "reason": report.reason, "state": report.state, "progress": report.progress, "step": report.step,
             "error": report.error, "year": report.year, "issue": report.issue, "serial": report.serial,
             "automatic": report.automatic, "requested_at": report.requested_at,
-            "published_at": report.published_at, "superseded": report.pk in superseded,
+            "built_at": report.built_at, "published_at": report.published_at, "superseded": report.pk in superseded,
             "links": jobs.links(report) if report.state == State.PUBLISHED else None}
 
 
