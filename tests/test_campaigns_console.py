@@ -6,7 +6,6 @@ else to a temporary directory."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from campaigns.models import LedgerEntry
+from tests.conftest import screenshot_path
 from tests.test_console import sign_in
 from tests.test_home_browser import CHROMIUM_ARGS
 
@@ -31,9 +31,6 @@ def test_the_console_draws_the_ledger_by_status_and_the_street_figures(live_serv
     entries = LedgerEntry.objects.exclude(lon__isnull=True)
     total, new = entries.count(), entries.filter(kind="new").count()
     assert total >= 300 and new >= 1
-    wanted = os.environ.get("GRIDCASE_SCREENSHOTS") == "1"
-    shots = ROOT / "docs" / "screenshots" if wanted else Path(tempfile.mkdtemp(prefix="gridcase-shots-"))
-    shots.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -55,7 +52,7 @@ def test_the_console_draws_the_ledger_by_status_and_the_street_figures(live_serv
             fills = set(page.evaluate("() => Array.from(document.querySelectorAll('path.gcc-ledger'))"
                                       ".map((p) => p.getAttribute('fill'))"))
             assert len(fills) >= 2  # coloured by status: open and disposed of
-            page.screenshot(path=str(shots / "console-campaigns.png"))
+            page.screenshot(path=str(screenshot_path("console-campaigns.png")))
             page.uncheck("#gcc-ledger-toggle")
             assert page.locator("path.gcc-ledger").count() == 0
             assert not errors, errors

@@ -5,26 +5,19 @@ Screenshots go to docs/screenshots/ only with GRIDCASE_SCREENSHOTS=1 (else a tem
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from cases.models import CaseEvent, Photo, Status
 from tests.cast import case_in, make_cast
+from tests.conftest import screenshot_path
 from tests.test_home_browser import remote_requests
 from tests.test_mobile import HERE, PASSWORD, phone, photo_file, wait_for_service_worker
 
-SCREENSHOTS = (Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-               if os.environ.get("GRIDCASE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "gridcase-shots")
-
-
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+    page.screenshot(path=screenshot_path(f"{name}.png"))
 
 
 def sign_in_unit(page, base: str, username: str = "unit") -> None:
