@@ -95,3 +95,27 @@ class SecurityHeadersMiddleware:
                 "connect-src 'self'", "connect-src 'self'" + sockets)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or the query string is answered 400 before any view runs: it is
+    no part of an id, a code or a search, and PostgreSQL refuses it in a text parameter (a 500 on
+    PostgreSQL, silently nothing found on SQLite). Open311 answers it in its own error format
+    (open311/views.py), so its paths are left to it. Bodies are checked where they are read (DRF's
+    fields refuse NUL; cases/text.py strips control characters)."""
+
+    MESSAGE = "请求地址或参数含有 NUL 字符 / the path or a query parameter contains a NUL character."
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if not path.startswith("/open311/") and (
+                "\x00" in path or "%00" in request.META.get("QUERY_STRING", "")):
+            from django.http import HttpResponseBadRequest, JsonResponse
+
+            if path.startswith("/api/"):
+                return JsonResponse({"detail": self.MESSAGE}, status=400)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -34,3 +34,18 @@ _RESPONSES = {
 def errors(*codes: int) -> dict:
     """The documented error responses for `codes`, to merge into `extend_schema(responses=…)`."""
     return {code: _RESPONSES[code] for code in codes}
+
+
+def document_refused_nul(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation may answer 400 — a NUL character in
+    its path or query is refused before the view runs (backend.middleware.RefuseNulMiddleware) —
+    so an operation that documents no 400 of its own gets that one."""
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("400", {
+                "content": {"application/json": {"schema": {"type": "object"}}},
+                "description": "Invalid input, or a NUL character in the path or a query parameter "
+                               "(`detail` says so)."})
+    return result

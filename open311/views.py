@@ -81,6 +81,7 @@ def open311_endpoint(*methods: str) -> Callable:
             try:
                 if request.method not in methods:
                     raise Open311Error(405, f"{request.method} is not allowed here; use {' or '.join(methods)}.")
+                _check_no_nul(request, kwargs)
                 _check_jurisdiction(request)
                 _throttle(request, "read")
                 return view(request, *args, fmt=fmt, **kwargs)
@@ -93,6 +94,16 @@ def open311_endpoint(*methods: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _check_no_nul(request: HttpRequest, path_args: dict) -> None:
+    """A NUL character is no part of any id, code or filter, and PostgreSQL refuses one in a text
+    parameter: a query or path carrying one is refused (400, naming every such parameter) before
+    anything reads the database. A POST's free text drops control characters (clean_text)."""
+    named = [name for name, value in path_args.items() if "\x00" in str(value)]
+    named += [name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)]
+    if named:
+        raise Open311Error(400, *(f"{name!r}: contains a NUL character." for name in dict.fromkeys(named)))
 
 
 def _check_jurisdiction(request: HttpRequest) -> None:

@@ -131,3 +131,44 @@ def test_a_date_filter_of_the_list_stays_a_200_at_the_ends():
     for day in (dt.date(1, 1, 1), dt.date(9999, 12, 31)):
         assert client.get(f"/api/cases/?start={day}&end={day}").status_code == 200
         assert client.get(f"/api/cases/export.csv?start={day}").status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    "/open311/v2/requests.json?service_request_id=%00",
+    "/open311/v2/requests.json?service_request_id=ABC%00DEF&status=open",
+    "/open311/v2/requests/A%00B.json",
+    "/open311/v2/requests.xml?service_code=1%00",
+])
+def test_a_nul_in_an_open311_parameter_is_a_400_naming_it(url):
+    """Found by the fuzzer on PostgreSQL (CI, 2026-12-03): a NUL in service_request_id reached the
+    database, which refuses NUL in text parameters — a 500. SQLite quietly found nothing."""
+    make_cast()
+    response = Client().get(url)
+    assert response.status_code == 400, response.content[:300]
+    text = response.content.decode()
+    assert "NUL" in text, text
+
+
+@pytest.mark.parametrize("url", ["/api/cases/?q=%00", "/api/cases/%00/", "/console/?q=a%00b",
+                                 "/status/A%00"])
+def test_a_nul_in_any_other_path_or_query_is_a_400_with_a_message(client, url):
+    cast = make_cast()
+    client.force_login(cast.shift_leader)
+    response = client.get(url)
+    assert response.status_code == 400, (url, response.status_code, response.content[:200])
+    assert "NUL" in response.content.decode()
+    if url.startswith("/api/"):
+        assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["api_key", "service_code", "jurisdiction_id", "email", "device_id",
+                                   "account_id", "lat", "media_url"])
+def test_a_nul_in_an_open311_post_field_is_never_a_500(field):
+    from open311.models import issue_key
+
+    cast = make_cast()
+    data = {"api_key": issue_key(name="fuzz")[1], "service_code": str(cast.category.pk), "lat": "31.3005",
+            "long": "120.7005", "description": "占道", "email": "a@example.com"}
+    data[field] = (data.get(field) or "v") + "\x00"
+    response = Client().post("/open311/v2/requests.json", data)
+    assert response.status_code < 500, response.content[:300]
