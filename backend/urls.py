@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend.monitoring import metrics_view
@@ -9,6 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The pages' labels in the active language, from the same catalogue as the server's (gettext() in JS).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/auth/token", people_views.obtain_token, name="api-token"),
     path("api/auth/token/renew", people_views.renew_token, name="api-token-renew"),
     path("api/auth/logout", people_views.logout, name="api-logout"),
