@@ -23,6 +23,7 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from cases.access import sees_everything
 from grids.models import Area, Grid, GridAssignment
 from patrol.models import GridDay, OfficerDay
 from patrol.summary import day_bounds  # noqa: F401  (re-exported: reports use it)
@@ -315,7 +316,7 @@ def officers_visible_to(user: User) -> QuerySet[User] | None:
     officers = User.objects.filter(role=Role.OFFICER, is_active=True)
     if not user.is_authenticated:
         return None
-    if user.is_superuser:
+    if sees_everything(user):
         return officers
     if user.role == Role.OFFICER:
         return officers.filter(pk=user.pk)
@@ -334,7 +335,7 @@ def grids_visible_to(user: User, *, start: dt.date, end: dt.date) -> QuerySet[Gr
     every grid."""
     if not user.is_authenticated:
         return None
-    if user.is_superuser:
+    if sees_everything(user):
         return Grid.objects.all()
     if user.role == Role.OFFICER:
         return Grid.objects.filter(pk__in=GridAssignment.objects.overlapping(start, end).filter(officer=user)

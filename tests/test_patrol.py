@@ -255,6 +255,19 @@ def test_a_centre_with_an_area_sees_only_its_areas_officers():
     assert coverage(client, officer="officer_b").status_code == 404
 
 
+def test_the_administrator_role_reads_every_officers_coverage_like_a_superuser():
+    """An administrator who is not a Django superuser (a city's directory import makes them so)
+    sees the whole city, as everywhere else (cases.access.sees_everything)."""
+    make_cast()
+    admin = make_user(role=Role.ADMIN, username="city_admin")
+    assert not admin.is_superuser
+    client = Client()
+    client.force_login(admin)
+    body = coverage(client).json()
+    assert sorted(o["officer"]["username"] for o in body["officers"]) == ["officer", "officer_b"]
+    assert coverage(client, officer="officer_b").status_code == 200
+
+
 def test_officers_read_only_their_own_coverage_and_units_none():
     cast = make_cast()
     officer = cast.client(cast.officer)
