@@ -101,3 +101,11 @@ def test_the_ui_is_chinese_by_default_and_english_on_request(client):
 def test_api_errors_are_chinese_by_default(client):
     body = client.get("/api/grids/locate", {"lon": "x", "lat": "31"}).json()
     assert body["lon"][0] == "请填写合法的数字。"
+
+
+def test_the_favicon_is_the_app_icon(client):
+    """The admin's pages have no icon link, so browsers ask for /favicon.ico: never a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("icon-192.png")
+    assert client.get(response["Location"]).status_code == 200
