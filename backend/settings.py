@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,14 +37,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false).")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind: type, word: str, minimum=None):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {word}.") from None
+    if minimum is not None and not value >= minimum:  # `not >=` also refuses a NaN
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    return _env_number(name, default, int, "an integer", minimum)
+
+
+def env_float(name: str, default: float, minimum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -314,6 +326,32 @@ PERMISSIONS_POLICY = "geolocation=(self), camera=(self), microphone=(), payment=
 # (a killed worker): a retry with the key does the work (cases/idempotency.py).
 IDEMPOTENCY_STALE_SECONDS = env_int("IDEMPOTENCY_STALE_SECONDS", 120)
 
+# --- Scheduler (backend/scheduler.py) -------------------------------------------------------
+# Seconds between the scheduler's ticks, and how often its two jobs run: the deadline alarms'
+# sweep (an alarm fires within this of its moment) and the reports job (reports/jobs.py).
+SCHEDULER_TICK = env_float("SCHEDULER_TICK", 5.0, minimum=0.1)
+DEADLINE_SWEEP_SECONDS = env_float("DEADLINE_SWEEP_SECONDS", 30.0, minimum=0.1)
+REPORTS_JOB_SECONDS = env_float("REPORTS_JOB_SECONDS", 5.0, minimum=0.1)
+
+# --- Open311 (open311/, docs/open311.md) ----------------------------------------------------
+_RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
+# Requests per period: reads per client address, POSTs per API key (DRF throttle rates).
+OPEN311_RATES = {"read": env_str("OPEN311_READ_RATE", "600/min"),
+                 "post": env_str("OPEN311_POST_RATE", "60/min")}
+for _scope, _rate in OPEN311_RATES.items():
+    if not re.match(_RATE, _rate):
+        raise ImproperlyConfigured(
+            f"OPEN311_{_scope.upper()}_RATE={_rate!r}: use a count per period, e.g. 60/min.")
+# When set, a request naming another jurisdiction_id is refused with 404.
+OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID")
+# What service discovery answers for `contact` and `key_service`.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "城市管理监督指挥中心 / city management supervision centre")
+OPEN311_KEY_SERVICE = env_str(
+    "OPEN311_KEY_SERVICE",
+    "API keys are issued by the supervision centre's administrator (POST only).")
+# An identical POST from the same sender this soon answers with the case the first one made.
+OPEN311_REPEAT_WINDOW = dt.timedelta(hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0))
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -341,6 +379,8 @@ SPECTACULAR_SETTINGS = {
 # No tile layer by default: city networks are often closed, and the grids are the map.
 # GRIDCASE_TILES_URL sets an intranet tile server, e.g. http://tiles.local/{z}/{x}/{y}.png
 TILES_URL = env_str("GRIDCASE_TILES_URL")
+# The tile server draws in GCJ-02 (most Chinese commercial maps): the console shifts its tiles.
+GRIDCASE_TILES_GCJ02 = env_bool("GRIDCASE_TILES_GCJ02", False)
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (31.30, 120.72),
     "DEFAULT_ZOOM": 12,

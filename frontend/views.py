@@ -238,15 +238,6 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/console/console.html", {"console_config": _console_config(request)})
 
 
-def tiles_gcj02() -> bool:
-    """Whether the tile server draws in GCJ-02 (most Chinese commercial maps): settings first, then
-    the GRIDCASE_TILES_GCJ02 environment variable. The console shifts the tiles for display only."""
-    from backend.settings import env_bool
-
-    value = getattr(settings, "GRIDCASE_TILES_GCJ02", None)
-    return env_bool("GRIDCASE_TILES_GCJ02", False) if value is None else bool(value)
-
-
 def _console_config(request: HttpRequest) -> dict:
     from cases.workflow import TABLE
     from frontend.api import ROLE_QUEUES, queue_order
@@ -260,7 +251,7 @@ def _console_config(request: HttpRequest) -> dict:
     return {
         "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
         "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
-        "tilesGcj02": tiles_gcj02(),
+        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02,
         "user": {"id": user.pk, "username": user.username, "role": user.role},
         "queues": queue_order(user), "myQueues": list(ROLE_QUEUES.get(user.role, ())),
         "actionNeeds": needs,

@@ -71,7 +71,7 @@ def test_console_sends_the_signed_out_to_login_and_others_a_clear_403():
 
 
 @pytest.mark.django_db
-def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(settings, monkeypatch):
+def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(settings):
     cast = make_cast()
     config = config_of(cast.client(cast.dispatcher).get("/console/"))
     assert config["queues"][:2] == ["dispatch", "requests"] and config["myQueues"] == ["dispatch", "requests"]
@@ -79,8 +79,8 @@ def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(s
     assert config["actionNeeds"]["merge"] == ["duplicate_of"] and config["actionNeeds"]["accept"] == []
     assert config["tilesUrl"] == "" and config["tilesGcj02"] is False
     assert config_of(cast.client(cast.acceptor).get("/console/"))["queues"][:2] == ["accept", "verify"]
-    # GCJ-02 tiles: a setting, or else the GRIDCASE_TILES_GCJ02 environment variable.
-    monkeypatch.setenv("GRIDCASE_TILES_GCJ02", "1")
+    # GCJ-02 tiles: the GRIDCASE_TILES_GCJ02 setting (backend/settings.py reads the environment).
+    settings.GRIDCASE_TILES_GCJ02 = True
     assert config_of(cast.client(cast.dispatcher).get("/console/"))["tilesGcj02"] is True
     settings.GRIDCASE_TILES_GCJ02 = False
     assert config_of(cast.client(cast.dispatcher).get("/console/"))["tilesGcj02"] is False
