@@ -625,6 +625,28 @@ class SchedulerTest(WeekData):
         assert not Report.objects.exists()
 
 
+def test_a_report_is_claimed_once_however_many_processes_hold_it():
+    """The scheduler and `publish_report` holding the same queued row: one compare-and-set wins,
+    the loser builds nothing; a claim whose holder died is taken again, once."""
+    from django.core.management import CommandError, call_command
+
+    report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"))
+    copies = [Report.objects.get(pk=report.pk) for _ in range(3)]
+    first = jobs.claim(copies[0])
+    assert first is not None and first.state == State.BUILDING
+    assert jobs.claim(copies[1]) is None and jobs._claim(timezone.now()) is None
+    with pytest.raises(jobs.Busy):
+        jobs.publish_now(copies[2])
+    with pytest.raises(CommandError, match="being built by another process"):
+        call_command("publish_report", "weekly", "2024-W10", verbosity=0, stdout=io.StringIO())
+    assert Report.objects.get(pk=report.pk).state == State.BUILDING
+    assert list(Report.objects.get(pk=report.pk).events.values_list("action", flat=True)) == ["requested"]
+    later = timezone.now() + jobs.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    stale = [Report.objects.get(pk=report.pk) for _ in range(2)]
+    assert jobs.claim(stale[0], later) is not None
+    assert jobs.claim(stale[1], later) is None
+
+
 def test_a_report_needs_a_reader_role():
     user = make_user(role=Role.OFFICER)
     from reports.views import may_read
