@@ -248,7 +248,7 @@ def dumping_cases(*, period: Period, scope: str = ""):
                                 reported_at__gte=period.start_at, reported_at__lt=period.end_at
                                 ).exclude(status__in=NOT_COUNTED)
     if scope:
-        cases = cases.filter(grid__code__startswith=scope)
+        cases = cases.in_area(scope)
     return cases
 
 

