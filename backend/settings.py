@@ -350,7 +350,8 @@ OPEN311_KEY_SERVICE = env_str(
     "OPEN311_KEY_SERVICE",
     "API keys are issued by the supervision centre's administrator (POST only).")
 # An identical POST from the same sender this soon answers with the case the first one made.
-OPEN311_REPEAT_WINDOW = dt.timedelta(hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0))
+OPEN311_REPEAT_WINDOW = dt.timedelta(
+    hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0))
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

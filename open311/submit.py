@@ -13,8 +13,10 @@ Rules:
 - contact data, the client's name (`via`) and the media URLs go to `Case.reporter_contact`, which
   only the centre sees; the public never does;
 - repeats: an identical POST (same parameters, api_key aside) from the same client within
-  OPEN311_REPEAT_WINDOW answers with the case the first one made. With an `Idempotency-Key` header the key
-  decides instead, for ever; the same key with other parameters is refused (400).
+  settings.OPEN311_REPEAT_WINDOW (24 hours by default: long enough for a sender that retries
+  from a queue or a cron job after a lost answer, as FixMyStreet does) answers with the case the
+  first one made. With an `Idempotency-Key` header the key decides instead, for ever; the same
+  key with other parameters is refused (400).
 """
 
 from __future__ import annotations

@@ -85,6 +85,17 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture
+def asgi_city(request):
+    """One `manage.py serve` (HTTP and WebSocket) on a fresh database set up by the test
+    module's `ASGI_CITY_SETUP` script (tests/scaled.py `serve_city`): (base URL, the script's
+    JSON answer)."""
+    from tests.scaled import serve_city
+
+    with serve_city(request.module.ASGI_CITY_SETUP) as served:
+        yield served
+
+
 @pytest.fixture(autouse=True)
 def english_messages(request, settings):
     """Tests read messages in English (the source strings); the product default stays zh-hans,

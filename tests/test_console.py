@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -30,7 +27,6 @@ from people.models import Organisation, User
 from tests.cast import IN_A, make_cast
 from tests.conftest import screenshot_path
 from tests.test_home_browser import CHROMIUM_ARGS
-from tests.test_realtime_workers import _free_port, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -283,7 +279,7 @@ def test_a_stale_version_shows_the_servers_message_and_reloads_the_case(live_ser
 
 # --- Live: a real ASGI server (Daphne through `manage.py serve`) ------------------------------------------------
 
-LIVE_SETUP = """
+ASGI_CITY_SETUP = """
 import django, json; django.setup()
 from people.tokens import key_for
 from tests.cast import make_cast
@@ -293,34 +289,11 @@ print(json.dumps({'token': key_for(cast.officer), 'category': cast.category.pk})
 """
 
 
-@pytest.fixture
-def asgi_server():
-    data = tempfile.mkdtemp(prefix="gridcase-console-")
-    env = {**os.environ, "DEBUG": "1", "SECRET_KEY": "c" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING",
-           "GRIDCASE_DEMO": "0"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    made = subprocess.run([sys.executable, "-c", LIVE_SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert made.returncode == 0, made.stderr
-    setup = json.loads(made.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(port)
-        yield setup, f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
 @pytest.mark.browser
-def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_seconds(asgi_server, chromium_path):
+def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_seconds(asgi_city, chromium_path):
     from playwright.sync_api import sync_playwright
 
-    setup, base = asgi_server
+    base, setup = asgi_city
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:

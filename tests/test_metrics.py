@@ -297,7 +297,8 @@ class WeekTest(WeekData):
         self.assertEqual(community["320505006002"], c)
         self.assertEqual(street["320505006"], a + a2 + c)
         self.assertEqual(street["320506009"], b)
-        self.assertEqual(district["320505"], sum([community["320505006001"], community["320505006002"]], Figures()))
+        self.assertEqual(district["320505"], sum([community["320505006001"], community["320505006002"]],
+                                                 Figures()))
         self.assertEqual(district["320506"], b)
         totals = street["320505006"].as_dict()
         self.assertEqual(only_counts(totals), counts(

@@ -640,7 +640,8 @@ def test_a_report_is_claimed_once_however_many_processes_hold_it():
     with pytest.raises(CommandError, match="being built by another process"):
         call_command("publish_report", "weekly", "2024-W10", verbosity=0, stdout=io.StringIO())
     assert Report.objects.get(pk=report.pk).state == State.BUILDING
-    assert list(Report.objects.get(pk=report.pk).events.values_list("action", flat=True)) == ["requested"]
+    steps = Report.objects.get(pk=report.pk).events.values_list("action", flat=True)
+    assert list(steps) == ["requested"]
     later = timezone.now() + jobs.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
     stale = [Report.objects.get(pk=report.pk) for _ in range(2)]
     assert jobs.claim(stale[0], later) is not None

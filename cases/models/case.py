@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Status", "OPEN_STATUSES", "Source", "PendingRequest", "Case", "CaseEvent", "DailySerial", "Photo",
-           "overdue_at"]
+__all__ = ["Status", "OPEN_STATUSES", "Source", "PendingRequest", "Case", "CaseEvent",
+           "DailySerial", "Photo", "overdue_at"]
 
 
 class Status(models.TextChoices):
