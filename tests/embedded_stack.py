@@ -1,5 +1,5 @@
 """The embedded default under load with every writer of its process busy (issue 26), shared by the
-quick test (tests/test_embedded_stack.py) and anyone who wants a longer run.
+quick test (tests/reliability/test_embedded_stack.py) and anyone who wants a longer run.
 
 One `manage.py serve` process WITH its scheduler, as `make run` starts it, on a SQLite file of its
 own (WAL, IMMEDIATE transactions). The scheduler ticks every half second and runs the deadline sweep
