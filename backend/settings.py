@@ -76,7 +76,7 @@ def _refuse_insecure_production() -> None:
 
     `check --deploy` does not flag a wildcard ALLOWED_HOSTS, and Channels'
     AllowedHostsOriginValidator *is* ALLOWED_HOSTS: a wildcard would accept WebSocket
-    handshakes from any origin (RELIABILITY.md §0.2). Demo accounts have a published password.
+    handshakes from any origin (docs/reliability.md §0.2). Demo accounts have a published password.
     """
     if DEBUG:
         return
@@ -174,7 +174,7 @@ if DATABASE_URL:
 
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.postgresql":
-        # psycopg 3 pool, CONN_MAX_AGE=0 (RELIABILITY.md §7).
+        # psycopg 3 pool, CONN_MAX_AGE=0 (docs/reliability.md §7).
         if env_bool("DB_POOL", True):
             _db.setdefault("OPTIONS", {})["pool"] = {
                 "min_size": 1, "max_size": env_int("DB_POOL_MAX", 20), "timeout": 10}
@@ -190,7 +190,7 @@ else:
             "ENGINE": "backend.sqlite",
             "NAME": DATA_DIR / "gridcase.sqlite3",
             # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
-            # failing with "database is locked"; FULL fsyncs every commit (RELIABILITY.md §0.10,
+            # failing with "database is locked"; FULL fsyncs every commit (docs/reliability.md §0.10,
             # R16).
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
@@ -210,7 +210,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            # One PUBLISH per group_send (PERFORMANCE.md); a lost push is replayed from the database.
+            # One PUBLISH per group_send (docs/performance.md); a lost push is replayed from the database.
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "gridcase")},
         }
     }
@@ -281,7 +281,7 @@ WHITENOISE_USE_FINDERS = env_bool("STATIC_FINDERS", DEBUG or not env_bool("STATI
 WHITENOISE_AUTOREFRESH = DEBUG
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
-# Uploads: explicit limits (RELIABILITY.md §7). Photos are checked again by content.
+# Uploads: explicit limits (docs/reliability.md §7). Photos are checked again by content.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The whole request body: the ASGI server answers 413 above it before reading (backend/bodylimit.py);

@@ -1,4 +1,4 @@
-"""Case deadlines and traffic lights in working time (DOMAIN.md §5), on the working calendar of
+"""Case deadlines and traffic lights in working time (docs/domain.md §5), on the working calendar of
 worktime/clock.py.
 
 - The case deadline is set at the first dispatch: dispatch time + the small class's disposal limit

@@ -135,7 +135,7 @@ def _mobile_config() -> dict:
 
 def mobile_session(request: HttpRequest) -> HttpResponse:
     """Who is signed in, and a CSRF token to send with the next POST. The offline queue asks for it
-    before every send: Django rotates the token at login (RELIABILITY R11), so a request stored
+    before every send: Django rotates the token at login (docs/reliability.md R11), so a request stored
     with an old token would be refused."""
     from django.http import JsonResponse
     from django.middleware.csrf import get_token
@@ -424,7 +424,7 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
             from cases.views import _assignee
 
             inputs.assignee = _assignee(case, _posted_int(request, "assignee"))
-        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (DOMAIN §12)
+        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (docs/domain.md §12)
             inputs.disposition = request.POST.get("disposition", "")
             inputs.demolished_m2 = _posted_decimal(request, "demolished_m2")
         from cases.views import attach_uploads

@@ -1,4 +1,4 @@
-"""Space: areas (district → street → community) and unit grids (DOMAIN.md §1).
+"""Space: areas (district → street → community) and unit grids (docs/domain.md §1).
 
 Geometries are GeoJSON text in lon/lat (WGS84 ≈ CGCS2000), with a bounding box in plain columns
 for cheap bbox filters. No GIS database extension: the same schema runs on SQLite and PostgreSQL,
@@ -231,7 +231,7 @@ class AssignmentQuerySet(models.QuerySet):
 class GridAssignment(models.Model):
     """A patrol officer tied to a grid (一格一员: every grid needs at least one), from `since` to the
     day before `until`. Rows are closed (`until` set), never deleted, so a past day is judged by who
-    was assigned then (DOMAIN §8); `grids.assignments.set_officer_grids()` changes an officer's grids."""
+    was assigned then (docs/domain.md §8); `grids.assignments.set_officer_grids()` changes an officer's grids."""
 
     grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="assignments")
     officer = models.ForeignKey(

@@ -1,4 +1,4 @@
-"""POST requests: a public report from an API client (DOMAIN.md §4 "report", §10).
+"""POST requests: a public report from an API client (docs/domain.md §4 "report", §10).
 
 Rules:
 - a full location: `lat` and `long` together, or `address_string`, or `address_id`;
@@ -9,7 +9,7 @@ Rules:
   2000 characters, may repeat (FixMyStreet sends one per photo): stored, never fetched;
 - every problem is reported at once, each naming its parameter (400);
 - the case is made by `report_case` with reporter=None and source `public`: it starts in
-  `reported` and follows DOMAIN §4 (the acceptor sends it for verification);
+  `reported` and follows docs/domain.md §4 (the acceptor sends it for verification);
 - contact data, the client's name (`via`) and the media URLs go to `Case.reporter_contact`, which
   only the centre sees; the public never does;
 - repeats: an identical POST (same parameters, api_key aside) from the same client within

@@ -1,6 +1,6 @@
 """The Open311 GeoReport v2 endpoints under /open311/v2/ and the public status page /status/<n>.
 
-Plain Django function views rather than DRF's @api_view (STYLE.md rule 16), because the spec
+Plain Django function views rather than DRF's @api_view (the house default is one @api_view function per operation), because the spec
 fixes what DRF would otherwise decide: the format comes from the resource's extension, POST bodies
 are form-encoded and authenticated by an `api_key` parameter (so no session, no CSRF), and every
 error, including a 405 or a rate limit, has the spec's shape in the requested format. The

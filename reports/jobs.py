@@ -1,5 +1,5 @@
 """Requesting, building and publishing reports: the one front door for every change of a
-report's state (DOMAIN §7). Every step is recorded as a ReportEvent (who, when).
+report's state (docs/domain.md §7). Every step is recorded as a ReportEvent (who, when).
 
 - `request()` queues a report (idempotent: asking again for a queued, building, draft or
   published period answers the existing row; a failed one is queued again; a correction is

@@ -1,4 +1,4 @@
-"""Redis goes away for a while under two Daphne workers (RELIABILITY.md §0.4–6, R8, R9): shared by
+"""Redis goes away for a while under two Daphne workers (docs/reliability.md §0.4–6, R8, R9): shared by
 the quick test (tests/reliability/test_redis_outage.py) and the long one (tests/reliability/, `make reliability`).
 
 A private redis-server on a free port, two `serve --no-scheduler` workers on one SQLite file with

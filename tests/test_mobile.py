@@ -312,7 +312,7 @@ def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(li
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_answer_is_retried_with_the_same_key_and_makes_one_case(live_server, chromium_path):
-    """RELIABILITY R1: the server made the case, the answer never reached the phone."""
+    """docs/reliability.md R1: the server made the case, the answer never reached the phone."""
     cast = make_cast()
     base = live_server.url
     attempts = []

@@ -146,7 +146,7 @@ class MissingFontTest(WeekData):
         settings.auto_weekly = settings.auto_monthly = settings.auto_quarterly = False
         settings.save()
         # An automatic week (as the Monday job asks for it): its draft is published on the tick after
-        # its publication time (DOMAIN §7), long past for 2024-W10.
+        # its publication time (docs/domain.md §7), long past for 2024-W10.
         report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"), automatic=True)
         now = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
         empty = tempfile.mkdtemp(prefix="gridcase-nofonts-")

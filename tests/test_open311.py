@@ -132,7 +132,7 @@ def public_case(cast, status: str = Status.REPORTED, *, at: dt.datetime | None =
 
 
 def verified_to_handling(cast) -> list[tuple[str, object, dict]]:
-    """DOMAIN §4 for a public report: verified on site first, then accepted, registered, dispatched."""
+    """docs/domain.md §4 for a public report: verified on site first, then accepted, registered, dispatched."""
     return [("send_verify", cast.acceptor, {}), ("verify", cast.officer, {"outcome": "confirmed"}),
             ("accept", cast.acceptor, {}), ("register", cast.shift_leader, {}),
             ("dispatch", cast.dispatcher, {"unit": cast.unit})]

@@ -1,4 +1,4 @@
-"""Periodic reports (DOMAIN.md §7): the scripted week of tests/test_metrics.py published as 周通报
+"""Periodic reports (docs/domain.md §7): the scripted week of tests/test_metrics.py published as 周通报
 2024 week 10, checked figure by figure against the script's known answers; frozen after later
 edits; corrected only by a revision; PDF rendered to images with Chinese text, chart and map;
 the workbook with every table; the Monday 08:00 job; the API and pages."""
@@ -30,7 +30,7 @@ from tests.test_metrics import WEEK, WeekData
 pytestmark = pytest.mark.django_db
 
 # The script's city: grids A + A2 + C + B (tests/test_metrics.py GRID_A, GRID_A2, GRID_C, GRID_B_).
-# The self-handled C7 counts as accepted and registered (DOMAIN §6 as rewritten for issue #17).
+# The self-handled C7 counts as accepted and registered (docs/domain.md §6 as rewritten for issue #17).
 CITY = {"accepted": 16, "registered": 14, "dispatched": 11, "disposed": 6, "disposed_on_time": 5,
         "overdue_open": 3, "due_disposal": 9, "closed": 7, "closed_on_time": 6, "due_closure": 10, "rework": 1,
         "extensions": 1, "returns": 1, "suspended": 1, "voided": 1, "self_handled": 1}
@@ -332,7 +332,7 @@ class WeeklyReportTest(WeekData):
 
 
 class OfficialFormTest(WeekData):
-    """DOMAIN §7 as a city publishes it: the scripted week built as a draft, read, published by
+    """docs/domain.md §7 as a city publishes it: the scripted week built as a draft, read, published by
     the shift leader with both text sections, and printed in the official form and words."""
 
     @classmethod

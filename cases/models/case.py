@@ -1,4 +1,4 @@
-"""The case 案卷 and its append-only events (DOMAIN.md §4).
+"""The case 案卷 and its append-only events (docs/domain.md §4).
 
 A case's status changes only through `cases.workflow.transition()`, which writes one `CaseEvent`
 per action in the same transaction and bumps `version` (optimistic concurrency). The events are the
