@@ -413,6 +413,9 @@ LOGGING = {
 # other middleware. Readable with `Authorization: Bearer $GRIDCASE_METRICS_TOKEN`, or without a
 # token only directly from this machine.
 METRICS_TOKEN = env_str("GRIDCASE_METRICS_TOKEN")
+# gunicorn: a folder where every worker writes its counters, summed at each scrape. prometheus_client
+# reads the variable itself (it must be in the environment); the view asks this setting.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 INSTALLED_APPS += ["django_prometheus"]
 MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
               "django_prometheus.middleware.PrometheusAfterMiddleware"]
