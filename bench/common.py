@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "deploy"))
-import topology as topo  # noqa: E402  (the one port wait, shared with tests/scaled.py)
+import topology as topo  # the one port wait, shared with tests/scaled.py
 
 
 def machine() -> str:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
 import topology as topo  # noqa: E402
 
-from tests.waiting import WaitTimeout, wait_until  # noqa: E402
+from tests.waiting import WaitTimeout, wait_until
 
 SETUP = """
 import django, json; django.setup()
@@ -188,7 +188,7 @@ def create_while_killing(running: topo.Running, setup: dict, *, creates: int, th
                                "lat": 31.301 + rng.random() * 0.008, "description": f"report {i}"}).encode()
             last: list[int] = []
 
-            def sent() -> bool:
+            def sent(body: bytes = body, key: str = key, last: list[int] = last) -> bool:
                 """One try: True once answered with a 2xx or refused for good (not retried)."""
                 status, answer = _post(running.url, setup["officer"], body, key)
                 last[:] = [status]

@@ -17,7 +17,7 @@ def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k != "GRIDCASE_RELIABILITY"}
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
                            *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
 
 
 def test_the_quick_reliability_tests_are_collected_and_the_long_ones_say_how_to_run_them():
