@@ -86,11 +86,13 @@ bench: install
 bench-all: install
 	$(PY) bench/all.py $(BENCH_ARGS)
 
-# The long reliability budgets (tests/reliability/, docs/reliability.md): schemathesis and import fuzzing
-# with many examples, a 10 s Redis outage, 50 SQLite writers × many rounds. Prints FIGURES lines.
+# The long reliability budgets (the tests marked `long` in tests/reliability/, docs/reliability.md):
+# schemathesis and import fuzzing with many examples, a 10 s Redis outage, 50 SQLite writers × many
+# rounds, 1,000 creates while gunicorn workers are killed. Prints FIGURES lines. The quick tests of
+# tests/reliability/ run in every `make test`.
 reliability: install
 	mkdir -p $(TEST_DIR)/static
-	$(TEST_ENV) REDIS_URL= GRIDCASE_RELIABILITY=1 $(PY) -m pytest tests/reliability -s -p no:logging $(PYTEST_ARGS)
+	$(TEST_ENV) REDIS_URL= GRIDCASE_RELIABILITY=1 $(PY) -m pytest tests/reliability -m long -s -p no:logging $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

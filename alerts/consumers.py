@@ -1,4 +1,4 @@
-"""WebSocket consumers. They relay; they don't decide (STYLE.md rule 21): access comes from
+"""WebSocket consumers. They relay; they don't decide (the house rule: consumers relay, they don't decide): access comes from
 cases.access (`live_groups_for`), messages from the outbox, and nothing here
 writes to the database.
 
@@ -130,7 +130,7 @@ def _latest_seqs(user_ids: set[int]) -> dict[int, int]:
 
 
 async def catch_up() -> int:
-    """The safety net under the layer (RELIABILITY.md R8, R9): a push can be lost without the
+    """The safety net under the layer (docs/reliability.md R8, R9): a push can be lost without the
     relay knowing — e.g. published after a Redis restart but before this process re-subscribed
     its groups — and with no later push there is no gap to notice. Every CATCH_UP_SECONDS the
     relay asks here: one grouped query for this process's live sockets; a socket behind the

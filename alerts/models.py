@@ -1,7 +1,7 @@
-"""Stored alerts: one row per recipient, numbered per user (DOMAIN.md §9).
+"""Stored alerts: one row per recipient, numbered per user (docs/domain.md §9).
 
 A `Notification` is written in the same transaction as the case event that caused it (a
-transactional outbox, RELIABILITY.md R7): if the event commits, so does every alert; if it rolls
+transactional outbox, docs/reliability.md R7): if the event commits, so does every alert; if it rolls
 back, no alert exists. The relay (alerts/relay.py) pushes rows after commit; a client that missed
 pushes asks for everything after its last seen `seq`.
 """
@@ -28,7 +28,7 @@ class Kind(models.TextChoices):
     REPORT_PUBLISHED = "report_published", _("Weekly report published")
     REQUEST_ANSWERED = "request_answered", _("Your request was answered")
     ASSIGNED = "assigned", _("Case assigned to you")
-    NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # DOMAIN §12
+    NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # docs/domain.md §12
 
 
 class AlertCounter(models.Model):

@@ -1,7 +1,7 @@
-"""Who is told what (DOMAIN.md §9), written as stored notifications in the caller's transaction.
+"""Who is told what (docs/domain.md §9), written as stored notifications in the caller's transaction.
 
 `notify_event(event)` is called by the workflow for every case event, inside its transaction.
-Recipients, exactly as DOMAIN §9 lists them:
+Recipients, exactly as docs/domain.md §9 lists them:
 - report: new report in my grid / area → the grid's officers (not the reporter) and the acceptors
   whose area holds the grid (outside-grid reports: the city's acceptors);
 - send_verify → the grid's officers (verify task); feedback → the grid's officers (check task);
@@ -12,7 +12,7 @@ Recipients, exactly as DOMAIN §9 lists them:
 - assign (二级派遣 inside a unit) → the member it was assigned to;
 - supervise → the unit's members (or, before dispatch, the area's dispatchers).
 Deadline warnings and overdue (scheduler) go to the unit's members and the area's dispatchers.
-A new illegal construction (DOMAIN §12, campaigns/ledger.py) → the members of the street's office
+A new illegal construction (docs/domain.md §12, campaigns/ledger.py) → the members of the street's office
 and the centre's shift leaders and viewers whose area holds the grid (`new_construction_recipients`).
 After commit the relay is woken to push; the live-map change is queued for it too.
 Each alert about a case carries `link`, where its reader opens the case: the unit desk for handling

@@ -2,7 +2,7 @@
 
 It runs as an asyncio task inside each ASGI server process (started by `RelayStarter` around the
 ASGI application), so `group_send` happens on the server's own event loop — correct for the
-in-memory layer and for Redis — and never inside an HTTP request (RELIABILITY.md §0.4–6: a slow
+in-memory layer and for Redis — and never inside an HTTP request (docs/reliability.md §0.4–6: a slow
 or dead Redis must not slow or fail the API). Requests only wake it after commit.
 
 Rows are claimed before pushing; several relays (one per worker) never push a row twice, and a

@@ -5,7 +5,7 @@ from django.contrib.admin.apps import SimpleAdminConfig
 from django.utils.module_loading import module_has_submodule
 
 # django-leaflet's admin module imports django.contrib.gis, which needs the GDAL C library.
-# Gridcase stores GeoJSON in plain fields and never loads GDAL into Django (RELIABILITY.md §0.12),
+# Gridcase stores GeoJSON in plain fields and never loads GDAL into Django (docs/reliability.md §0.12),
 # so the admin discovers every app's admin module except that one; our map widget lives in
 # grids/widgets.py and uses django-leaflet's static Leaflet only.
 SKIP_ADMIN_MODULES = {"leaflet"}

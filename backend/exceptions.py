@@ -1,4 +1,4 @@
-"""The one place where domain errors become HTTP answers (STYLE.md rule 15).
+"""The one place where domain errors become HTTP answers (house rule: errors are mapped in one place).
 
 - TransitionNotAllowed → 409 with the reason and the fresh case;
 - VersionConflict → 409 (412 when the client sent If-Match) with the fresh case;

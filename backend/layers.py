@@ -1,7 +1,7 @@
 """The embedded default's channel layer.
 
 Channels' InMemoryChannelLayer sweeps every channel and group for expired messages on every
-receive and group_send, so one message to N sockets costs O(N²) (PERFORMANCE.md: 1,000 members
+receive and group_send, so one message to N sockets costs O(N²) (docs/performance.md: 1,000 members
 243 ms, 10,000 members 50 s). The sweep only drops stale messages and memberships; doing it at
 most once a second keeps the same behaviour and makes a broadcast O(N) (bench/fanout).
 """

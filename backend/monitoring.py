@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import os
 
 import prometheus_client
 from django.conf import settings
@@ -114,7 +113,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not allowed(request):
         return HttpResponse("Forbidden: set GRIDCASE_METRICS_TOKEN and send it as a Bearer token, or ask "
                             "from this machine (docs/operations.md).\n", status=403, content_type="text/plain")
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         from prometheus_client import multiprocess
 
         registry = prometheus_client.CollectorRegistry()

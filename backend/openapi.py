@@ -1,5 +1,5 @@
 """Error answers for the OpenAPI schema, so the documented status codes are the ones the API
-gives (tests/test_schema_fuzz.py checks it). Views add them with
+gives (tests/reliability/test_schema_fuzz.py checks it). Views add them with
 `extend_schema(responses={200: …, **errors(400, 403, 404)})`.
 
 Shapes (backend/exceptions.py): a validation error maps each field to its messages (or has

@@ -23,13 +23,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 90
-TICK_SECONDS = float(os.environ.get("SCHEDULER_TICK", "5"))
 
 
 @dataclass
@@ -44,8 +44,7 @@ class Job:
 
 
 def default_jobs() -> list[Job]:
-    sweep = float(os.environ.get("DEADLINE_SWEEP_SECONDS", "30"))
-    reports = float(os.environ.get("REPORTS_JOB_SECONDS", "5"))
+    sweep, reports = settings.DEADLINE_SWEEP_SECONDS, settings.REPORTS_JOB_SECONDS
     return [Job("deadline alarms", "cases.alarms.sweep", dt.timedelta(seconds=sweep)),
             # Monday 08:00 publication and on-demand builds (reports/jobs.py); cheap when idle.
             Job("reports", "reports.jobs.run", dt.timedelta(seconds=reports))]
@@ -108,7 +107,7 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             finally:
                 close_old_connections()
-            self.stop.wait(TICK_SECONDS)
+            self.stop.wait(settings.SCHEDULER_TICK)
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="gridcase-scheduler", daemon=True)

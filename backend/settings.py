@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,14 +37,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false).")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind: type, word: str, minimum=None):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {word}.") from None
+    if minimum is not None and not value >= minimum:  # `not >=` also refuses a NaN
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    return _env_number(name, default, int, "an integer", minimum)
+
+
+def env_float(name: str, default: float, minimum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -64,7 +76,7 @@ def _refuse_insecure_production() -> None:
 
     `check --deploy` does not flag a wildcard ALLOWED_HOSTS, and Channels'
     AllowedHostsOriginValidator *is* ALLOWED_HOSTS: a wildcard would accept WebSocket
-    handshakes from any origin (RELIABILITY.md §0.2). Demo accounts have a published password.
+    handshakes from any origin (docs/reliability.md §0.2). Demo accounts have a published password.
     """
     if DEBUG:
         return
@@ -162,7 +174,7 @@ if DATABASE_URL:
 
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.postgresql":
-        # psycopg 3 pool, CONN_MAX_AGE=0 (RELIABILITY.md §7).
+        # psycopg 3 pool, CONN_MAX_AGE=0 (docs/reliability.md §7).
         if env_bool("DB_POOL", True):
             _db.setdefault("OPTIONS", {})["pool"] = {
                 "min_size": 1, "max_size": env_int("DB_POOL_MAX", 20), "timeout": 10}
@@ -178,7 +190,7 @@ else:
             "ENGINE": "backend.sqlite",
             "NAME": DATA_DIR / "gridcase.sqlite3",
             # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
-            # failing with "database is locked"; FULL fsyncs every commit (RELIABILITY.md §0.10,
+            # failing with "database is locked"; FULL fsyncs every commit (docs/reliability.md §0.10,
             # R16).
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
@@ -198,7 +210,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            # One PUBLISH per group_send (PERFORMANCE.md); a lost push is replayed from the database.
+            # One PUBLISH per group_send (docs/performance.md); a lost push is replayed from the database.
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "gridcase")},
         }
     }
@@ -269,7 +281,7 @@ WHITENOISE_USE_FINDERS = env_bool("STATIC_FINDERS", DEBUG or not env_bool("STATI
 WHITENOISE_AUTOREFRESH = DEBUG
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
-# Uploads: explicit limits (RELIABILITY.md §7). Photos are checked again by content.
+# Uploads: explicit limits (docs/reliability.md §7). Photos are checked again by content.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The whole request body: the ASGI server answers 413 above it before reading (backend/bodylimit.py);
@@ -314,6 +326,33 @@ PERMISSIONS_POLICY = "geolocation=(self), camera=(self), microphone=(), payment=
 # (a killed worker): a retry with the key does the work (cases/idempotency.py).
 IDEMPOTENCY_STALE_SECONDS = env_int("IDEMPOTENCY_STALE_SECONDS", 120)
 
+# --- Scheduler (backend/scheduler.py) -------------------------------------------------------
+# Seconds between the scheduler's ticks, and how often its two jobs run: the deadline alarms'
+# sweep (an alarm fires within this of its moment) and the reports job (reports/jobs.py).
+SCHEDULER_TICK = env_float("SCHEDULER_TICK", 5.0, minimum=0.1)
+DEADLINE_SWEEP_SECONDS = env_float("DEADLINE_SWEEP_SECONDS", 30.0, minimum=0.1)
+REPORTS_JOB_SECONDS = env_float("REPORTS_JOB_SECONDS", 5.0, minimum=0.1)
+
+# --- Open311 (open311/, docs/open311.md) ----------------------------------------------------
+_RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
+# Requests per period: reads per client address, POSTs per API key (DRF throttle rates).
+OPEN311_RATES = {"read": env_str("OPEN311_READ_RATE", "600/min"),
+                 "post": env_str("OPEN311_POST_RATE", "60/min")}
+for _scope, _rate in OPEN311_RATES.items():
+    if not re.match(_RATE, _rate):
+        raise ImproperlyConfigured(
+            f"OPEN311_{_scope.upper()}_RATE={_rate!r}: use a count per period, e.g. 60/min.")
+# When set, a request naming another jurisdiction_id is refused with 404.
+OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID")
+# What service discovery answers for `contact` and `key_service`.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "城市管理监督指挥中心 / city management supervision centre")
+OPEN311_KEY_SERVICE = env_str(
+    "OPEN311_KEY_SERVICE",
+    "API keys are issued by the supervision centre's administrator (POST only).")
+# An identical POST from the same sender this soon answers with the case the first one made.
+OPEN311_REPEAT_WINDOW = dt.timedelta(
+    hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0))
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -341,6 +380,8 @@ SPECTACULAR_SETTINGS = {
 # No tile layer by default: city networks are often closed, and the grids are the map.
 # GRIDCASE_TILES_URL sets an intranet tile server, e.g. http://tiles.local/{z}/{x}/{y}.png
 TILES_URL = env_str("GRIDCASE_TILES_URL")
+# The tile server draws in GCJ-02 (most Chinese commercial maps): the console shifts its tiles.
+GRIDCASE_TILES_GCJ02 = env_bool("GRIDCASE_TILES_GCJ02", False)
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (31.30, 120.72),
     "DEFAULT_ZOOM": 12,
@@ -372,6 +413,9 @@ LOGGING = {
 # other middleware. Readable with `Authorization: Bearer $GRIDCASE_METRICS_TOKEN`, or without a
 # token only directly from this machine.
 METRICS_TOKEN = env_str("GRIDCASE_METRICS_TOKEN")
+# gunicorn: a folder where every worker writes its counters, summed at each scrape. prometheus_client
+# reads the variable itself (it must be in the environment); the view asks this setting.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 INSTALLED_APPS += ["django_prometheus"]
 MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
               "django_prometheus.middleware.PrometheusAfterMiddleware"]

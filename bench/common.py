@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT / "deploy"))
+import topology as topo  # the one port wait, shared with tests/scaled.py
 
 
 def machine() -> str:
@@ -40,20 +40,15 @@ def migrate(env: dict) -> None:
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = topo.free_port
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
     process = subprocess.Popen([PY, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"server on {port} did not start")
+    try:
+        topo.wait_for_port(port, process, f"server on {port}", 60)
+    except RuntimeError as error:
+        process.terminate()
+        raise SystemExit(str(error)) from None
+    return process

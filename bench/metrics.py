@@ -1,4 +1,4 @@
-"""bench/metrics: every grid-level figure (DOMAIN §6) for the 1,301 SIP grids over N synthetic
+"""bench/metrics: every grid-level figure (docs/domain.md §6) for the 1,301 SIP grids over N synthetic
 cases, on SQLite and on PostgreSQL, beside a naive loop that asks one grid at a time.
 
     .venv/bin/python bench/metrics.py [--cases 1000000] [--engines sqlite,postgres] [--naive-grids 100]

@@ -1,4 +1,4 @@
-"""bench/patrol: how long patrol coverage takes to answer (DOMAIN §8) over the 1,301 SIP grids with
+"""bench/patrol: how long patrol coverage takes to answer (docs/domain.md §8) over the 1,301 SIP grids with
 N officers' tracks, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/patrol.py [--officers 200] [--days 30] [--engines sqlite,postgres]

@@ -1,4 +1,4 @@
-"""Who sees which ledger entries and campaign figures (DOMAIN.md §3, §12), on cases/access.py's rules.
+"""Who sees which ledger entries and campaign figures (docs/domain.md §3, §12), on cases/access.py's rules.
 
 - administrators: everything;
 - centre roles (acceptor, shift leader, dispatcher, viewer) — a street office's people are viewers

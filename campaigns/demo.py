@@ -1,4 +1,4 @@
-"""The demo city's baseline 违建台账 (DOMAIN §12): a few hundred 存量 entries across its streets, written
+"""The demo city's baseline 违建台账 (docs/domain.md §12): a few hundred 存量 entries across its streets, written
 as a workbook and imported through the same code as a city's own (campaigns/importer.py), and an
 annual demolition target per street. Deterministic for a seed; used by `load_demo` and bench/ledger.py.
 """

@@ -1,4 +1,4 @@
-"""Campaign figures per area and period (DOMAIN.md §12), for the API and the periodic reports.
+"""Campaign figures per area and period (docs/domain.md §12), for the API and the periodic reports.
 
 A period is [start, end) in Asia/Shanghai dates. Rows are per area of one level (street, community,
 district) or one row for the city, limited to the reader's area (`scope`, a code prefix; "" = city).
@@ -248,7 +248,7 @@ def dumping_cases(*, period: Period, scope: str = ""):
                                 reported_at__gte=period.start_at, reported_at__lt=period.end_at
                                 ).exclude(status__in=NOT_COUNTED)
     if scope:
-        cases = cases.filter(grid__code__startswith=scope)
+        cases = cases.in_area(scope)
     return cases
 
 

@@ -1,11 +1,11 @@
-"""Import the city's existing 违建台账 from a workbook (DOMAIN.md §12), like grids/importer.py: read and
+"""Import the city's existing 违建台账 from a workbook (docs/domain.md §12), like grids/importer.py: read and
 validate every row first, write only when no row is wrong, all in one transaction.
 
 Columns (first sheet, header in row 1; Chinese or English names, any order):
 编号 number (required, unique, not 13 digits: those are case numbers), 面积 area_m2 (required,
 0 < m² ≤ 100,000), 结构 structure (钢结构棚/砖混/其他 or steel_shed/brick/other; optional), 用途 use,
 发现日期 found_on (required, not in the future), 经度 lon and 纬度 lat (required, WGS84/CGCS2000), 地址
-address, 备注 note. Each entry is placed in its grid like a case (DOMAIN §1: containing grid, or the
+address, 备注 note. Each entry is placed in its grid like a case (docs/domain.md §1: containing grid, or the
 nearest within the snap distance); a point further from every grid is refused with its distance.
 An entry found before the baseline date (`CampaignSettings`) is 存量, on or after it 新增.
 """

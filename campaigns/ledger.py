@@ -1,4 +1,4 @@
-"""The 违建台账 ledger's rules (DOMAIN.md §12), called by the workflow inside its transactions.
+"""The 违建台账 ledger's rules (docs/domain.md §12), called by the workflow inside its transactions.
 
 - A report of a construction class (`CampaignClass`) is a ledger entry: `plan_report()` reads what
   it needs before report_case locks the day's serial, `LedgerPlan.write()` writes inside it. With a

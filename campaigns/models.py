@@ -1,7 +1,7 @@
-"""Special campaigns (DOMAIN.md §12): the illegal-construction ledger 违建台账 and earth dumping 渣土.
+"""Special campaigns (docs/domain.md §12): the illegal-construction ledger 违建台账 and earth dumping 渣土.
 
 - `CampaignClass` says which small classes belong to which campaign (data an administrator edits;
-  seeded for the classes DOMAIN §2 names: campaigns/setup.py).
+  seeded for the classes docs/domain.md §2 names: campaigns/setup.py).
 - `CampaignSettings` (one row) holds the city's ledger baseline date and the night window.
 - `DemolitionTarget`: the annual demolition target of a street, in m².
 - `LedgerEntry`: one illegal construction, 新增 (new) or 存量 (existing), with its area, structure,

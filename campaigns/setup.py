@@ -1,6 +1,6 @@
-"""The campaigns' data in the dictionary (DOMAIN.md §2, §12), idempotent.
+"""The campaigns' data in the dictionary (docs/domain.md §2, §12), idempotent.
 
-`seed_campaign_classes()` marks the small classes DOMAIN §2 names as construction (违法建设) or
+`seed_campaign_classes()` marks the small classes docs/domain.md §2 names as construction (违法建设) or
 dumping (违法倾倒) classes, gives the construction classes' attribute schemas the ledger's fields
 (structure, use, ledger_number; area at most 100,000 m²) where missing, and makes the dumping classes'
 time limits count calendar time (N 工作日 → N calendar days, N 工作时 → N calendar hours). It only

@@ -1,4 +1,4 @@
-"""Campaigns API (DOMAIN.md §12): the construction figures, the ledger (their drill-down and the
+"""Campaigns API (docs/domain.md §12): the construction figures, the ledger (their drill-down and the
 console's layer) and the dumping figures. Thin views: parse, scope (campaigns/access.py), call
 campaigns/figures.py, shape."""
 

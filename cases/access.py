@@ -1,4 +1,4 @@
-"""Who may see which case and grid: the one place these rules live (STYLE.md rule 19).
+"""Who may see which case and grid: the one place these rules live (house rule: access checks live in a few tested helpers).
 
 The HTTP API, exports, map layers and the WebSocket live map (`live_groups_for` / `live_groups_of`)
 all call these helpers.

@@ -100,7 +100,7 @@ class SmallClassAdmin(admin.ModelAdmin):
         return f"{standard.time_limit} {standard.get_time_limit_unit_display()}"
 
 
-# --- time rules (DOMAIN §5) ------------------------------------------------------------------
+# --- time rules (docs/domain.md §5) ------------------------------------------------------------------
 
 
 from cases.models import Case, CaseEvent, DeadlineRules, StepLimit  # noqa: E402

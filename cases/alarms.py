@@ -1,4 +1,4 @@
-"""Deadline alarms (DOMAIN.md §5, §9): raise each yellow and red once per case and step clock.
+"""Deadline alarms (docs/domain.md §5, §9): raise each yellow and red once per case and step clock.
 
 `sweep(now)` is the scheduler's job (backend/scheduler.py, every 30 s by default). It looks at
 the cases on a clock, computes their light, and for each yellow or red not raised before inserts a
@@ -6,7 +6,7 @@ the cases on a clock, computes their light, and for each yellow or red not raise
 inserts nothing) and stores the alerts in the same transaction, which the relay then pushes.
 A case found already red that never had its yellow gets both, yellow first.
 
-Recipients: the disposal clock → the handling unit's members and the area's dispatchers (DOMAIN
+Recipients: the disposal clock → the handling unit's members and the area's dispatchers (docs/domain.md
 §9); the other step clocks → the people who must take that step (acceptors, officers of the grid,
 shift leaders or dispatchers of the area).
 """

@@ -1,4 +1,4 @@
-"""Seed the classification dictionary (DOMAIN.md §2) from the code tables in fixtures/codes/.
+"""Seed the classification dictionary (docs/domain.md §2) from the code tables in fixtures/codes/.
 
 `seed_categories()` is idempotent. It creates or updates standards, big classes and small classes
 by standard + kind + code (GB/T 47678.5-2026 uses each 5-digit code once as a component and once as
@@ -44,7 +44,7 @@ KINDS = {
     "事件": Kind.EVENT,
 }
 
-# DOMAIN §2 default: 1 working day unless the data says otherwise (neither table gives limits).
+# docs/domain.md §2 default: 1 working day unless the data says otherwise (neither table gives limits).
 DEFAULT_LIMIT = (1, LimitUnit.WORK_DAYS)
 
 CONSTRUCTION_SCHEMA = {
@@ -52,7 +52,7 @@ CONSTRUCTION_SCHEMA = {
     "properties": {
         "area_m2": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "title": "面积（m²）"},
         "permanence": {"type": "string", "enum": ["permanent", "temporary"], "title": "永久/临时"},
-        # The 违建台账's fields (DOMAIN §12, campaigns/setup.py adds them to older seeds).
+        # The 违建台账's fields (docs/domain.md §12, campaigns/setup.py adds them to older seeds).
         "structure": {"type": "string", "enum": ["steel_shed", "brick", "other"], "title": "结构"},
         "use": {"type": "string", "maxLength": 100, "title": "用途"},
         "ledger_number": {"type": "string", "maxLength": 40, "title": "存量台账编号（处置存量违建时填写）"},
@@ -69,7 +69,7 @@ DUMPING_SCHEMA = {
 
 @dataclass(frozen=True)
 class ViolationType:
-    """A violation type DOMAIN §2 names, the small classes it maps to (standard, code, name as in
+    """A violation type docs/domain.md §2 names, the small classes it maps to (standard, code, name as in
     the table) and the attribute schema their case standards get."""
 
     keywords: str
@@ -198,7 +198,7 @@ def seed_categories(*, codes_dir: Path = CODES_DIR) -> SeedReport:
     _check_named_classes(report=report)
     from campaigns.setup import seed_campaign_classes
 
-    seed_campaign_classes()  # DOMAIN §12: campaign classes; dumping limits count calendar time
+    seed_campaign_classes()  # docs/domain.md §12: campaign classes; dumping limits count calendar time
     return report
 
 
@@ -281,7 +281,7 @@ def _schema_for(small: SmallClass) -> dict | None:
 
 
 def _check_named_classes(*, report: SeedReport) -> None:
-    """Warn about a named class DOMAIN §2 maps to that is missing or carries another name."""
+    """Warn about a named class docs/domain.md §2 maps to that is missing or carries another name."""
     for (std, code), (name, _vt) in NAMED_CLASSES.items():
         found = SmallClass.objects.filter(
             big_class__standard__code=std, big_class__kind=Kind.EVENT, code=code

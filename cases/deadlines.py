@@ -1,4 +1,4 @@
-"""Case deadlines and traffic lights in working time (DOMAIN.md §5), on the working calendar of
+"""Case deadlines and traffic lights in working time (docs/domain.md §5), on the working calendar of
 worktime/clock.py.
 
 - The case deadline is set at the first dispatch: dispatch time + the small class's disposal limit
@@ -54,10 +54,6 @@ def working_minutes(start: dt.datetime, end: dt.datetime) -> float:
     if end <= start:
         return 0.0
     return clock.elapsed(start, end, WORK_MINUTES, clock.current_calendar())
-
-
-def _time_unit(case) -> str:
-    return "minutes" if case.urgent else WORK_MINUTES
 
 
 def light(start: dt.datetime, deadline: dt.datetime, now: dt.datetime, *, urgent: bool = False,

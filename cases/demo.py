@@ -2,14 +2,14 @@
 (`report_case` + `transition` with the clock set to each historical moment); no status, event or
 count is written directly, so every figure is honest and every invariant holds.
 
-Shape (issue 18, DOMAIN §4): `weeks` full weeks before the current one plus its days up to
+Shape (issue 18, docs/domain.md §4): `weeks` full weeks before the current one plus its days up to
 yesterday, about `per_week` registered cases a week. Classes: 市容环境 and 街面秩序 most
 frequent, 违建 (ledger cases with their area and disposition), 渣土, 宣传广告 present. Sources:
 patrol about 70 % (working days, working hours), 12345/12319 hotline, public (Open311), leader and
 media. Hot spots: a few grids with one problem again and again. Streets differ (volume and how
 promptly their cases are worked); handling units have profiles: 环境卫生管理所 fast and clean,
 综合执法大队 slow with rework, 市政设施管理处 receives misrouted cases and returns them. Every
-path of DOMAIN §4 appears: reject, merge, send_verify/verify (both outcomes), decline, return and
+path of docs/domain.md §4 appears: reject, merge, send_verify/verify (both outcomes), decline, return and
 re-dispatch (and a denied return), extension (approved, denied), suspension and resume (and a
 denied one), rework after a failed check, self_handle, void, supervise; a case whose next step
 would fall after `now` simply stays where it is, so the last days leave open and overdue cases.
@@ -99,7 +99,7 @@ CALLERS = ["张先生", "李女士", "王先生", "陈女士", "刘先生", "周
 FORCED = ["reject", "merge", "not_confirmed", "decline", "return", "return_denied", "extension",
           "extension_denied", "suspension", "suspension_denied", "rework", "self_handle", "void", "supervise"]
 REGISTERED_SHARE = 0.8  # of the reports planned, about this share gets registered (with margin)
-WORK = ((8 * 60 + 30, 12 * 60), (13 * 60 + 30, 17 * 60 + 30))  # DOMAIN §5 default working periods
+WORK = ((8 * 60 + 30, 12 * 60), (13 * 60 + 30, 17 * 60 + 30))  # docs/domain.md §5 default working periods
 
 
 @dataclass
@@ -175,7 +175,7 @@ def _photo_maker(rng: random.Random) -> Callable[[], list[dict]]:
 
 
 class Clock:
-    """Working time (DOMAIN §5 default periods on the calendar's working days), cheap enough to be
+    """Working time (docs/domain.md §5 default periods on the calendar's working days), cheap enough to be
     asked a hundred thousand times: the demo's step delays; the workflow computes the deadlines."""
 
     def __init__(self, workdays: set[dt.date]) -> None:
@@ -496,7 +496,7 @@ class Story:
         self._at("feedback", member, at, photos=self.make_photo(), **self._disposition())
 
     def _disposition(self) -> dict:
-        """A 违建 ledger case's feedback names its disposition (DOMAIN §12): mostly demolished, in full
+        """A 违建 ledger case's feedback names its disposition (docs/domain.md §12): mostly demolished, in full
         or in part; else rectified, legalised or confiscated."""
         from campaigns.models import LedgerLink
 

@@ -1,4 +1,4 @@
-"""Possible duplicates (DOMAIN §4): open cases of the same small class within the class's radius
+"""Possible duplicates (docs/domain.md §4): open cases of the same small class within the class's radius
 (default 30 m) reported in the last 72 hours."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Idempotent case creation (RELIABILITY.md §2 and §7; Stripe semantics, IETF draft status codes).
+"""Idempotent case creation (docs/reliability.md §2 and §7; Stripe semantics, IETF draft status codes).
 
 - a missing or malformed `Idempotency-Key` → 400;
 - first request: an `in_flight` record is inserted in its own short transaction, before any work;

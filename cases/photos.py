@@ -1,5 +1,5 @@
 """Photo evidence: validate one uploaded photo, make its public copies, store them, compare its
-EXIF with the report (RELIABILITY.md §0.10–11, R14).
+EXIF with the report (docs/reliability.md §0.10–11, R14).
 
 The rules:
 - The file's CONTENT decides, never its name or declared content type. Accepted: JPEG (including
@@ -17,7 +17,7 @@ The rules:
 - A photo whose time or place disagrees with the report is flagged, never refused.
 
 Heavy work (decoding, resizing) happens here, so callers run it outside `transaction.atomic()`
-(RELIABILITY.md §0.10: SQLite writers queue behind a transaction that holds the lock).
+(docs/reliability.md §0.10: SQLite writers queue behind a transaction that holds the lock).
 """
 
 from __future__ import annotations

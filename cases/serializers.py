@@ -126,7 +126,7 @@ class TransitionSerializer(LocationFields):
     amount_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60 * 24 * 365)
     assignee = serializers.IntegerField(required=False, allow_null=True, min_value=MIN_ID, max_value=MAX_ID,
                                         help_text=_("assign: the id of a member of the case's unit"))
-    # feedback on an illegal-construction (ledger) case, DOMAIN §12 and docs/campaigns.md
+    # feedback on an illegal-construction (ledger) case, docs/domain.md §12 and docs/campaigns.md
     disposition = serializers.ChoiceField(
         choices=["demolish", "rectify", "legalise", "confiscate"], required=False, allow_blank=True, default="",
         help_text=_("Feedback on an illegal-construction case (required there): demolish 拆除, rectify 整改, "

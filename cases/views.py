@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from backend.openapi import errors
 from cases import idempotency, photos, workflow
 from cases.access import get_case_for_user, visible_cases
-from cases.models import Case, Photo, SmallClass, Source
+from cases.models import Case, Photo, SmallClass, Source, overdue_at
 from cases.serializers import (
     MAX_PHOTOS,
     CaseCreateSerializer,
@@ -128,7 +128,7 @@ def _filter(rows, f: dict):
         rows = rows.filter(status__in=f["status"])
     for key in ("area", "grid"):
         if f.get(key):
-            rows = rows.filter(grid__code__startswith=f[key])
+            rows = rows.in_area(f[key])
     if f.get("category"):
         rows = rows.filter(category_id=f["category"])
     if f.get("source"):
@@ -136,7 +136,7 @@ def _filter(rows, f: dict):
     if f.get("unit"):
         rows = rows.filter(unit_id=f["unit"])
     if f.get("overdue") is not None:
-        overdue = Q(status="handling", deadline__lt=timezone.now())
+        overdue = overdue_at()
         rows = rows.filter(overdue) if f["overdue"] else rows.exclude(overdue)
     if f.get("supervised") is not None:
         rows = rows.filter(supervised=f["supervised"])

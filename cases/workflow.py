@@ -1,4 +1,4 @@
-"""THE workflow of a case (DOMAIN.md §4): one table, one transition function.
+"""THE workflow of a case (docs/domain.md §4): one table, one transition function.
 
 `TABLE` maps (status, action) to a `Rule`: where the case goes, who may do it, what the action
 needs. `transition()` is the only code that changes a case's status; `report_case()` is the only
@@ -210,7 +210,7 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         notify_event(event)
         if action == "register":  # small classes the city dispatches automatically (cases/dispatch_rules.py)
             dispatch_automatically(case, now=now)
-        if action in ("feedback", "check", "relocate"):  # the ledger (DOMAIN §12): dispositions, place
+        if action in ("feedback", "check", "relocate"):  # the ledger (docs/domain.md §12): dispositions, place
             from campaigns import ledger
 
             ledger.after_event(case, event, now=now)
@@ -279,7 +279,7 @@ def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
     photo_needed = "photos" in rule.needs and not (action == "check" and inputs.outcome == "fail")
     if photo_needed and not inputs.photos:
         errors["photos"] = _("At least one photo is required to %(action)s.") % {"action": action}
-    if action == "feedback":  # a ledger case's feedback names its disposition (DOMAIN §12)
+    if action == "feedback":  # a ledger case's feedback names its disposition (docs/domain.md §12)
         from campaigns import ledger
 
         errors.update(ledger.disposition_errors(case, disposition=inputs.disposition,
@@ -308,7 +308,7 @@ def _target(case: Case, rule: Rule, inputs: Inputs) -> str:
     return rule.to
 
 
-# --- step clocks (DOMAIN §5): each waiting status has a step limit; on-time is recorded -----
+# --- step clocks (docs/domain.md §5): each waiting status has a step limit; on-time is recorded -----
 
 
 def _enter_step(case: Case, status: str, now: dt.datetime) -> None:
@@ -484,7 +484,7 @@ def _attach_photos(case: Case, event: CaseEvent, photos: Sequence[dict], actor: 
 
 
 def _place(case: Case, lon: float | None, lat: float | None, address: str) -> None:
-    """Set the location and the grid it falls in (DOMAIN §1; nothing is refused for its location)."""
+    """Set the location and the grid it falls in (docs/domain.md §1; nothing is refused for its location)."""
     from grids.geo import locate
 
     case.lon, case.lat, case.address = lon, lat, address or case.address
@@ -540,7 +540,7 @@ def check_report(report: Report, *, reporter: User | None, self_handle: bool = F
     """Every check `report_case()` makes, without writing anything: the API runs it before it
     writes a request's photo files. `photos`: how many photos come (default: `report.photos`).
 
-    With `self_handle` (an officer fixed the problem on the spot, DOMAIN §4) the checks of the
+    With `self_handle` (an officer fixed the problem on the spot, docs/domain.md §4) the checks of the
     table's self_handle row run too: an officer, at least one (after-)photo, a point in one of the
     officer's grids."""
     if reporter is not None and reporter.role not in REPORT_ROLES:
@@ -599,7 +599,7 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
     told = recipients(event)  # reads only: done before the day's serial row is locked
     from campaigns.ledger import plan_report
 
-    ledger_plan = plan_report(case, now=now)  # None unless an illegal-construction class (DOMAIN §12)
+    ledger_plan = plan_report(case, now=now)  # None unless an illegal-construction class (docs/domain.md §12)
     try:
         with transaction.atomic():
             case.number = next_case_number(now)  # from here to commit, other reports wait

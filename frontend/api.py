@@ -11,15 +11,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from backend.openapi import errors
 from cases import workflow
 from cases.access import get_case_for_user, visible_cases
 from cases.dispatch_rules import RuleBook, suggest_unit
-from cases.models import OPEN_STATUSES, Case, Status
+from cases.models import OPEN_STATUSES, Case, Status, overdue_at
 from cases.serializers import CaseListQuery, case_row
+from cases.views import CASE_ID
 from people.models import CENTRE_ROLES, Organisation, Role, User
 
 QUEUE_LIMIT = 100  # rows per queue; the count is always the full count
@@ -64,7 +67,8 @@ def _suggested(case: Case, book: RuleBook | None = None) -> dict | None:
     return None if unit is None else {"id": unit.pk, "name": unit.name}
 
 
-@extend_schema(responses=dict)
+@extend_schema(responses={200: inline_serializer("HandlingUnit", {
+    "id": serializers.IntegerField(), "name": serializers.CharField()}, many=True), **errors(403)})
 @api_view(["GET"])
 def units(request):
     """Active handling units: `[{id, name}]`, by name."""
@@ -73,7 +77,7 @@ def units(request):
     return Response([{"id": o.pk, "name": o.name} for o in rows])
 
 
-@extend_schema(responses=dict)
+@extend_schema(responses={200: dict, **errors(403, 404)}, parameters=[CASE_ID])
 @api_view(["GET"])
 def case_suggestion(request, pk: int):
     """`{"suggested_unit": {id, name} | null}`: the unit the city's dispatch rules name for the case's
@@ -89,13 +93,13 @@ def _filtered(request) -> tuple:
     f = query.validated_data
     rows = visible_cases(request.user)
     if f.get("area"):
-        rows = rows.filter(grid__code__startswith=f["area"])
+        rows = rows.in_area(f["area"])
     if f.get("category"):
         rows = rows.filter(category_id=f["category"])
     return rows, f
 
 
-@extend_schema(parameters=[CaseListQuery], responses=dict)
+@extend_schema(parameters=[CaseListQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def queues(request):
     """The caller's work queues (`area` and `category` narrow them): each with its full `count` and
@@ -109,7 +113,7 @@ def queues(request):
     for key in queue_order(request.user):
         selected = rows.filter(QUEUES[key])
         if key == "overdue":
-            selected = selected.filter(deadline__lt=now)
+            selected = selected.overdue(now)
         selected = selected.select_related("category__case_standard__default_handling_unit", "grid", "unit")
         ordered = selected.order_by("deadline" if key == "overdue" else "reported_at", "pk")
         page = list(ordered[:QUEUE_LIMIT])
@@ -122,7 +126,7 @@ def queues(request):
     return Response({"as_of": now, "queues": result})
 
 
-@extend_schema(parameters=[CaseListQuery], responses=dict)
+@extend_schema(parameters=[CaseListQuery], responses={200: dict, **errors(400, 403)})
 @api_view(["GET"])
 def grid_counts(request):
     """Open cases per grid code now (`area`, `category` narrow them): `{"results": {code: {open,
@@ -131,6 +135,6 @@ def grid_counts(request):
     rows, _f = _filtered(request)
     now = timezone.now()
     counted = (rows.filter(status__in=OPEN_STATUSES, grid__isnull=False).values("grid__code")
-               .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(status=Status.HANDLING, deadline__lt=now))))
+               .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_at(now))))
     return Response({"as_of": now, "results": {r["grid__code"]: {"open": r["open"], "overdue": r["overdue"]}
                                                for r in counted}})

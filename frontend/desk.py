@@ -176,7 +176,7 @@ ACTION_LABELS = {"feedback": _d("Give feedback"), "request_extension": _d("Ask f
                  "assign": _d("Assign to a member")}
 
 
-# --- the unit's own figures (DOMAIN §6) --------------------------------------------------------
+# --- the unit's own figures (docs/domain.md §6) --------------------------------------------------------
 
 FIGURES = ("disposal_rate", "disposal_on_time_rate", "rework_rate", "score", "grade", "rank")
 # The counts each rate is made of: the drill-down lists the cases behind them.

@@ -135,7 +135,7 @@ def _mobile_config() -> dict:
 
 def mobile_session(request: HttpRequest) -> HttpResponse:
     """Who is signed in, and a CSRF token to send with the next POST. The offline queue asks for it
-    before every send: Django rotates the token at login (RELIABILITY R11), so a request stored
+    before every send: Django rotates the token at login (docs/reliability.md R11), so a request stored
     with an old token would be refused."""
     from django.http import JsonResponse
     from django.middleware.csrf import get_token
@@ -238,15 +238,6 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/console/console.html", {"console_config": _console_config(request)})
 
 
-def tiles_gcj02() -> bool:
-    """Whether the tile server draws in GCJ-02 (most Chinese commercial maps): settings first, then
-    the GRIDCASE_TILES_GCJ02 environment variable. The console shifts the tiles for display only."""
-    from backend.settings import env_bool
-
-    value = getattr(settings, "GRIDCASE_TILES_GCJ02", None)
-    return env_bool("GRIDCASE_TILES_GCJ02", False) if value is None else bool(value)
-
-
 def _console_config(request: HttpRequest) -> dict:
     from cases.workflow import TABLE
     from frontend.api import ROLE_QUEUES, queue_order
@@ -260,7 +251,7 @@ def _console_config(request: HttpRequest) -> dict:
     return {
         "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
         "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
-        "tilesGcj02": tiles_gcj02(),
+        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02,
         "user": {"id": user.pk, "username": user.username, "role": user.role},
         "queues": queue_order(user), "myQueues": list(ROLE_QUEUES.get(user.role, ())),
         "actionNeeds": needs,
@@ -433,7 +424,7 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
             from cases.views import _assignee
 
             inputs.assignee = _assignee(case, _posted_int(request, "assignee"))
-        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (DOMAIN §12)
+        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (docs/domain.md §12)
             inputs.disposition = request.POST.get("disposition", "")
             inputs.demolished_m2 = _posted_decimal(request, "demolished_m2")
         from cases.views import attach_uploads

@@ -1,4 +1,4 @@
-"""Admin for areas, unit grids and the grid layer settings (DOMAIN.md §1, the administrator)."""
+"""Admin for areas, unit grids and the grid layer settings (docs/domain.md §1, the administrator)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class AreaForm(GeometryForm):
 
 
 class GridForm(GeometryForm):
-    geometry_required = True  # a unit grid is a closed polygon (DOMAIN.md §1)
+    geometry_required = True  # a unit grid is a closed polygon (docs/domain.md §1)
 
     class Meta:
         model = Grid
@@ -135,7 +135,7 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 class GridAssignmentInline(admin.TabularInline):
-    """Assignments keep their history (DOMAIN §8): end one by setting `until`, never delete it."""
+    """Assignments keep their history (docs/domain.md §8): end one by setting `until`, never delete it."""
 
     model = GridAssignment
     fields = ("officer", "since", "until")

@@ -1,4 +1,4 @@
-"""Changing which grids an officer patrols (DOMAIN §1 一格一员, §8 assignment history).
+"""Changing which grids an officer patrols (docs/domain.md §1 一格一员, §8 assignment history).
 
 Assignments are never deleted: a change closes the rows that end (`until` = the first day they no
 longer hold) and opens new ones, so coverage of a past day is judged by who was assigned that day.

@@ -1,4 +1,4 @@
-"""Point → grid, and the small geometry helpers the rest of Gridcase uses (DOMAIN.md §1).
+"""Point → grid, and the small geometry helpers the rest of Gridcase uses (docs/domain.md §1).
 
 The rule:
 - the grid whose polygon contains the point;
@@ -9,7 +9,7 @@ The rule:
 - further out: no grid, flagged outside. Nothing is rejected for its location alone.
 
 How: an in-process shapely STRtree over the grids in force, queried with the `intersects`
-predicate (prepared-geometry fast path; PERFORMANCE.md), plus a second tree in metres (azimuthal
+predicate (prepared-geometry fast path; docs/performance.md), plus a second tree in metres (azimuthal
 equidistant projection centred on the layer) for the nearest-within-distance step. Each process
 keeps one index and rebuilds it when `GridLayer.version` changes, so every worker sees a
 re-import on its next lookup.

@@ -1,4 +1,4 @@
-"""Import unit grids from GeoJSON, Shapefile (folder or .zip) or GeoPackage (DOMAIN.md §1).
+"""Import unit grids from GeoJSON, Shapefile (folder or .zip) or GeoPackage (docs/domain.md §1).
 
 Two phases, so a bad file never writes half a layer:
 1. `read_layers()` + `validate()` build an `ImportReport`: per feature, every problem found —
@@ -148,7 +148,7 @@ CRS_NAME = re.compile(r"^(EPSG:\d{4,6}|urn:ogc:def:crs:EPSG:[0-9.]*:\d{4,6}|urn:
 
 
 def _check_geojson_crs(path: Path) -> None:
-    """Refuse GeoJSON whose `crs` member is a link: GDAL would fetch it (RELIABILITY.md §0.12).
+    """Refuse GeoJSON whose `crs` member is a link: GDAL would fetch it (docs/reliability.md §0.12).
     Also refuse what GDAL would silently skip or guess at — a top level that is not a
     FeatureCollection, a member of `features` that is not a Feature — since a feature dropped
     on reading would close its grid on import."""

@@ -1,7 +1,7 @@
 """Map layers: GeoJSON of areas and grids, simplified per zoom band, cached per layer version.
 
 Simplification uses `shapely.coverage_simplify` over a whole layer at once, so neighbours keep
-identical shared edges (simplifying polygon by polygon opens gaps and overlaps; PERFORMANCE.md).
+identical shared edges (simplifying polygon by polygon opens gaps and overlaps; docs/performance.md).
 Each band is computed once per grid-layer version and per process; a request then only filters by
 bounding box and writes bytes (pre-serialised geometries embedded with `orjson.Fragment`).
 """

@@ -1,4 +1,4 @@
-"""Space: areas (district → street → community) and unit grids (DOMAIN.md §1).
+"""Space: areas (district → street → community) and unit grids (docs/domain.md §1).
 
 Geometries are GeoJSON text in lon/lat (WGS84 ≈ CGCS2000), with a bounding box in plain columns
 for cheap bbox filters. No GIS database extension: the same schema runs on SQLite and PostgreSQL,
@@ -46,11 +46,6 @@ class ValidQuerySet(models.QuerySet):
 
     def current(self):
         return self.valid_on()
-
-    def in_bbox(self, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
-        return self.filter(
-            min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat
-        )
 
 
 class Geometry(models.Model):
@@ -132,9 +127,6 @@ class Area(Geometry):
     def save(self, *args, **kwargs):
         self.set_bbox()
         super().save(*args, **kwargs)
-
-    def descendant_grids(self):
-        return Grid.objects.filter(code__startswith=self.code)
 
 
 class RegionClass(models.IntegerChoices):
@@ -239,7 +231,7 @@ class AssignmentQuerySet(models.QuerySet):
 class GridAssignment(models.Model):
     """A patrol officer tied to a grid (一格一员: every grid needs at least one), from `since` to the
     day before `until`. Rows are closed (`until` set), never deleted, so a past day is judged by who
-    was assigned then (DOMAIN §8); `grids.assignments.set_officer_grids()` changes an officer's grids."""
+    was assigned then (docs/domain.md §8); `grids.assignments.set_officer_grids()` changes an officer's grids."""
 
     grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="assignments")
     officer = models.ForeignKey(

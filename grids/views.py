@@ -87,7 +87,7 @@ def area_layer(request):
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def locate(request):
-    """The grid a point falls in (DOMAIN §1): containment, shared edges to the smallest code,
+    """The grid a point falls in (docs/domain.md §1): containment, shared edges to the smallest code,
     nearest within the snap distance, else `outside_grid`."""
     query = LocateQuery(data=request.query_params)
     query.is_valid(raise_exception=True)

@@ -10,7 +10,7 @@ class ScoreIndicatorInline(admin.TabularInline):
 
 @admin.register(ScoreScheme)
 class ScoreSchemeAdmin(admin.ModelAdmin):
-    """Composite score schemes: weighted indicators per object type (DOMAIN §6)."""
+    """Composite score schemes: weighted indicators per object type (docs/domain.md §6)."""
 
     list_display = ["name", "kind"]
     inlines = [ScoreIndicatorInline]
@@ -27,7 +27,7 @@ class RegistrationBandAdmin(admin.ModelAdmin):
 
 @admin.register(EvaluationSettings)
 class EvaluationSettingsAdmin(admin.ModelAdmin):
-    """Minimum samples for 十佳/十差 (DOMAIN §6)."""
+    """Minimum samples for 十佳/十差 (docs/domain.md §6)."""
 
     list_display = ["__str__", "min_sample_grid", "min_sample_area", "min_sample_unit"]
 

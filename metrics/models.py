@@ -1,5 +1,5 @@
-"""Composite score schemes (DOMAIN.md §6 综合指标值): weighted indicators per object type and the
-立案数分值 bands, edited by administrators, seeded with the DOMAIN defaults (migration 0002)."""
+"""Composite score schemes (docs/domain.md §6 综合指标值): weighted indicators per object type and the
+立案数分值 bands, edited by administrators, seeded with the docs/domain.md defaults (migration 0002)."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class RegistrationBand(models.Model):
 
 
 class EvaluationSettings(models.Model):
-    """The minimum sample for 十佳/十差 (DOMAIN §6): an object is named best or worst only when
+    """The minimum sample for 十佳/十差 (docs/domain.md §6): an object is named best or worst only when
     its main denominator (grids and areas: 应结案数; units: 应处置数) reaches it. One row."""
 
     min_sample_grid = models.PositiveSmallIntegerField(

@@ -1,4 +1,4 @@
-"""Evaluation counts and rates (DOMAIN.md §6), computed in SQL from the case event log.
+"""Evaluation counts and rates (docs/domain.md §6), computed in SQL from the case event log.
 
 For a period P = [start, end) and a level (grid, community, street, district, handling unit,
 officer), `figures_by_level()` answers every count of every object of that level with one SQL
@@ -12,7 +12,7 @@ Period counts, from events with start ≤ at < end:
 - registered: `register` events; dispatched: first dispatches (the dispatch at the case's
   `dispatched_at`; a re-dispatch after a return is not counted);
 - accepted / registered: `accept` / `register` events, and `self_handle` events (a self-handled
-  case is accepted and registered when the officer fixes it, DOMAIN §6);
+  case is accepted and registered when the officer fixes it, docs/domain.md §6);
 - disposed: cases whose latest feedback before `end` falls in P and is not followed by a failed
   check before `end` — once per case, for the unit that fed it back; disposed_on_time: that
   feedback was on time (the event's `on_time` flag). A feedback that failed 核查 is no disposal;
@@ -36,7 +36,7 @@ last deadline-setting event (dispatch, approved extension, resume) before `as_of
 Derived: due_disposal = disposed + overdue_open (disjoint: a disposed case is not handling at
 `end`, so each case is due at most once); due_closure = closed + open_past_deadline.
 
-Steps (DOMAIN §6 person and step metrics; level "step" and "person"): a step is done by the event
+Steps (docs/domain.md §6 person and step metrics; level "step" and "person"): a step is done by the event
 that leaves its waiting status through the owner's action (`STEP_ACTIONS`), on time by the
 `step_on_time` flag the workflow recorded; a step still undone at `as_of` past its step deadline
 (the case's `step_deadline`, or the one recorded on the event that later left the status) counts
@@ -51,7 +51,6 @@ the case's reporter, plus their own report/verify/check events.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -87,7 +86,7 @@ STEP_LEVELS = ("person", "step")  # the step figures of people and of the centre
 CITY = "city"  # the whole city in one row (key 1), cases outside every grid included (reports.build)
 AREA_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 
-# The figures the API shows for every object (DOMAIN §6), and an officer's own (§6 person metrics).
+# The figures the API shows for every object (docs/domain.md §6), and an officer's own (§6 person metrics).
 COUNT_KEYS = ("accepted", "registered", "dispatched", "disposed", "disposed_on_time", "overdue_open",
               "due_disposal", "closed", "closed_on_time", "due_closure", "rework", "extensions", "returns",
               "suspended", "voided", "self_handled")
@@ -112,7 +111,7 @@ OFFICER_RATES = {  # a verification or check still undone past its step deadline
 SCORE_RATES = {"overdue_rate": ("overdue_open", "due_disposal"),
                "disposal_rework_rate": ("rework", "due_disposal")}
 
-# The centre's steps (DOMAIN §6): the waiting status, the actions by which its owner does the step
+# The centre's steps (docs/domain.md §6): the waiting status, the actions by which its owner does the step
 # (leaving it by a void, a merge or a self-handling is nobody's step done), the role that owes it.
 STEPS = ("accept", "verify", "register", "dispatch", "check", "close")
 STEP_STATUS = {"accept": Status.REPORTED, "verify": Status.VERIFYING, "register": Status.PENDING_REGISTRATION,
@@ -122,7 +121,7 @@ STEP_ACTIONS = {"accept": ("accept", "send_verify", "reject"), "verify": ("verif
                 "close": ("close",)}
 STEP_ROLE = {"accept": "acceptor", "verify": "officer", "register": "shift_leader", "dispatch": "dispatcher",
              "check": "officer", "close": "shift_leader"}
-# 中心待办超时 (DOMAIN §6 table): the statuses of the centre's backlog.
+# 中心待办超时 (docs/domain.md §6 table): the statuses of the centre's backlog.
 CENTRE_BACKLOG_STEPS = ("verify", "register", "dispatch", "check", "close")
 OFFICER_STEPS = ("verify", "check")  # undone: charged to the grid's officers
 STEP_KEYS = tuple(f"{step}_{what}" for step in STEPS for what in ("done", "on_time", "late_undone"))
@@ -283,14 +282,6 @@ class Figures:
 COLUMNS = tuple(f.name for f in fields(Figures))
 STANDARD_COLUMNS = tuple(c for c in COLUMNS if c not in OFFICER_KEYS and c not in STEP_KEYS)
 OFFICER_COLUMNS = (*STANDARD_COLUMNS, *OFFICER_KEYS)
-
-
-def roll_up(figures: Iterable[Figures]) -> Figures:
-    """The sum of several objects' figures (a community from its grids, and so on)."""
-    total = Figures()
-    for one in figures:
-        total = total + one
-    return total
 
 
 # --- SQL: parts of the per-level query ---------------------------------------------------------
@@ -505,7 +496,7 @@ def _undone_held_part(level: str, period: Period, area: str) -> _Part:
 
 def _assigned_at(as_of: dt.datetime, prefix: str) -> Q:
     """The grid's assignments in force on the last day before `as_of` (assignments keep their
-    history: a step undone at the cut-off is charged to the officers assigned then, DOMAIN §8)."""
+    history: a step undone at the cut-off is charged to the officers assigned then, docs/domain.md §8)."""
     day = (as_of - dt.timedelta(microseconds=1)).astimezone(TZ).date()
     field = f"{prefix}grid__assignments__"
     return Q(**{f"{field}since__lte": day}) & (Q(**{f"{field}until__isnull": True}) | Q(**{f"{field}until__gt": day}))

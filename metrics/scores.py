@@ -1,9 +1,9 @@
-"""Composite scores, grades and ranks (DOMAIN.md §6 综合指标值) on top of the counts.
+"""Composite scores, grades and ranks (docs/domain.md §6 综合指标值) on top of the counts.
 
 - An object is scored only when its main denominator is > 0 (a unit: 应处置数; a grid or area:
   应结案数); otherwise score, grade and rank are None (无数据) and it is listed after the ranked.
 - score = Σ weight × value over the scheme's indicators (weight > 0), divided by the sum of those
-  weights, × 100 — the DOMAIN formula when the weights sum to 100. An indicator without data (a
+  weights, × 100 — the docs/domain.md formula when the weights sum to 100. An indicator without data (a
   rate with denominator 0) scores 0, never its weight. Rates enter as fractions clipped to 0–1,
   `inverse` ones as 1 − rate; 立案数分值 as points / 100.
 - 立案数分值 of a grid: the band of its region class holding its registered cases per week of the
@@ -31,7 +31,7 @@ from metrics.subjects import Subject, grids_in, subjects
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
 SCHEME_OF_LEVEL = {"grid": SchemeKind.AREA, "community": SchemeKind.AREA, "street": SchemeKind.AREA,
                    "district": SchemeKind.AREA, "unit": SchemeKind.UNIT, "officer": SchemeKind.OFFICER}
-# The count an object must have above 0 to be scored (DOMAIN §6), per level.
+# The count an object must have above 0 to be scored (docs/domain.md §6), per level.
 MAIN_DENOMINATOR = {"grid": "due_closure", "community": "due_closure", "street": "due_closure",
                     "district": "due_closure", "unit": "due_disposal", "officer": "reports"}
 

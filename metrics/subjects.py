@@ -1,4 +1,4 @@
-"""The objects a level is evaluated for (DOMAIN.md §6): grids and areas in force during the period,
+"""The objects a level is evaluated for (docs/domain.md §6): grids and areas in force during the period,
 handling units, patrol officers, people who owe steps — each with the key
 `reports.figures_by_level()` attributes to."""
 
@@ -72,5 +72,5 @@ def subjects(level: str, period: Period, *, area: str = "", keys: Collection[Any
             for u in people.order_by("username")]
 
 
-# The people who owe the centre's steps (DOMAIN §6 person metrics).
+# The people who owe the centre's steps (docs/domain.md §6 person metrics).
 STEP_ROLES = (Role.OFFICER, Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER)

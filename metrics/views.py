@@ -1,4 +1,4 @@
-"""Metrics API (DOMAIN.md §6): the evaluation table of one level for a period, and the cases
+"""Metrics API (docs/domain.md §6): the evaluation table of one level for a period, and the cases
 behind one figure. Thin views: parse the query, decide what the reader may see (`reader_scope`),
 call metrics.scores / metrics.reports, shape the answer.
 
@@ -8,7 +8,7 @@ row; officers their own row (levels officer and person). Anyone else: 403.
 
 Levels "person" (every officer, acceptor, shift leader and dispatcher with their step figures) and
 "step" (one row per step of the centre, with the role that owes it) answer the step metrics of
-DOMAIN §6; their drill-down takes `{step}_done`, `{step}_on_time`, `{step}_late_undone` or
+docs/domain.md §6; their drill-down takes `{step}_done`, `{step}_on_time`, `{step}_late_undone` or
 `{step}_due` (person: id_or_code a username or id; step: id_or_code the step, metric `done`,
 `on_time`, `late_undone` or `due`).
 """

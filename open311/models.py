@@ -1,4 +1,4 @@
-"""The public channel's own records (DOMAIN.md §10): API clients and what they submitted.
+"""The public channel's own records (docs/domain.md §10): API clients and what they submitted.
 
 - `ApiClient`: a third-party app allowed to POST service requests. Only a SHA-256 of its key is
   stored (keys are 256-bit random tokens, so an unsalted hash is enough, as for GitHub/PyPI

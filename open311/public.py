@@ -1,4 +1,4 @@
-"""What the public may see of a case (DOMAIN.md §3 "public", §10): the GeoReport v2 request shape,
+"""What the public may see of a case (docs/domain.md §3 "public", §10): the GeoReport v2 request shape,
 the status in words, and the timeline of the status page.
 
 Rules:

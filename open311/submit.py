@@ -1,4 +1,4 @@
-"""POST requests: a public report from an API client (DOMAIN.md §4 "report", §10).
+"""POST requests: a public report from an API client (docs/domain.md §4 "report", §10).
 
 Rules:
 - a full location: `lat` and `long` together, or `address_string`, or `address_id`;
@@ -9,12 +9,14 @@ Rules:
   2000 characters, may repeat (FixMyStreet sends one per photo): stored, never fetched;
 - every problem is reported at once, each naming its parameter (400);
 - the case is made by `report_case` with reporter=None and source `public`: it starts in
-  `reported` and follows DOMAIN §4 (the acceptor sends it for verification);
+  `reported` and follows docs/domain.md §4 (the acceptor sends it for verification);
 - contact data, the client's name (`via`) and the media URLs go to `Case.reporter_contact`, which
   only the centre sees; the public never does;
 - repeats: an identical POST (same parameters, api_key aside) from the same client within
-  REPEAT_WINDOW answers with the case the first one made. With an `Idempotency-Key` header the key
-  decides instead, for ever; the same key with other parameters is refused (400).
+  settings.OPEN311_REPEAT_WINDOW (24 hours by default: long enough for a sender that retries
+  from a queue or a cron job after a lost answer, as FixMyStreet does) answers with the case the
+  first one made. With an `Idempotency-Key` header the key decides instead, for ever; the same
+  key with other parameters is refused (400).
 """
 
 from __future__ import annotations
@@ -40,9 +42,6 @@ from open311.definitions import convert_attributes
 from open311.formats import Open311Error, clean_text
 from open311.models import ApiClient, Submission
 
-# Long enough for a sender that retries from a queue or a cron job after a lost answer (FixMyStreet
-# retries failed sends on every run); an identical body this soon is the same report anyway.
-REPEAT_WINDOW: dt.timedelta = getattr(settings, "OPEN311_REPEAT_WINDOW", dt.timedelta(hours=24))
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
 IGNORED_IN_FINGERPRINT = {"api_key", "jurisdiction_id"}
 MAX_DESCRIPTION = 4000
@@ -114,7 +113,7 @@ def submit_request(new: NewRequest, *, client: ApiClient, fingerprint: str, idem
 
     Rules and side effects: in one transaction, locks the client's row (so identical POSTs racing
     each other serialize and the second finds the first's submission), records its last use,
-    then either returns the earlier submission (a repeat within REPEAT_WINDOW, or the same
+    then either returns the earlier submission (a repeat within OPEN311_REPEAT_WINDOW, or the same
     Idempotency-Key) or makes the case through `workflow.report_case` (reporter None, source
     public, state reported) and its Submission. Raises Open311Error(400) for a reused
     Idempotency-Key with other parameters.
@@ -140,7 +139,8 @@ def _earlier(client: ApiClient, fingerprint: str, idempotency_key: str, now: dt.
         if found is not None and found.fingerprint != fingerprint:
             raise Open311Error(400, "Idempotency-Key: already used for a request with other parameters.")
         return found
-    return mine.filter(fingerprint=fingerprint, received_at__gte=now - REPEAT_WINDOW).order_by("-received_at").first()
+    since = now - settings.OPEN311_REPEAT_WINDOW
+    return mine.filter(fingerprint=fingerprint, received_at__gte=since).order_by("-received_at").first()
 
 
 def _report(new: NewRequest, client: ApiClient) -> workflow.Report:

@@ -1,6 +1,6 @@
 """The Open311 GeoReport v2 endpoints under /open311/v2/ and the public status page /status/<n>.
 
-Plain Django function views rather than DRF's @api_view (STYLE.md rule 16), because the spec
+Plain Django function views rather than DRF's @api_view (the house default is one @api_view function per operation), because the spec
 fixes what DRF would otherwise decide: the format comes from the resource's extension, POST bodies
 are form-encoded and authenticated by an `api_key` parameter (so no session, no CSRF), and every
 error, including a 405 or a rate limit, has the spec's shape in the requested format. The
@@ -38,11 +38,10 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Sortable: the last change of this API's shape. The dictionary has no modification times yet, so
 # edits of services do not move it (see docs/open311.md).
 CHANGESET = "2026-11-29T00:00:00+08:00"
-DEFAULT_RATES = {"read": "600/min", "post": "60/min"}
 
 
 class _Throttle(SimpleRateThrottle):
-    """A rate per scope (OPEN311_RATES overrides DEFAULT_RATES), counted per `ident`, or per
+    """A rate per scope (settings.OPEN311_RATES), counted per `ident`, or per
     client IP when there is none."""
 
     def __init__(self, scope: str, ident: str | None) -> None:
@@ -50,7 +49,7 @@ class _Throttle(SimpleRateThrottle):
         super().__init__()
 
     def get_rate(self) -> str:
-        return {**DEFAULT_RATES, **getattr(settings, "OPEN311_RATES", {})}[self.scope]
+        return settings.OPEN311_RATES[self.scope]
 
     def get_cache_key(self, request, view) -> str:
         from backend.middleware import client_ip
@@ -107,7 +106,7 @@ def _check_no_nul(request: HttpRequest, path_args: dict) -> None:
 
 
 def _check_jurisdiction(request: HttpRequest) -> None:
-    ours = getattr(settings, "OPEN311_JURISDICTION_ID", "")
+    ours = settings.OPEN311_JURISDICTION_ID
     asked = (request.POST.get("jurisdiction_id") or request.GET.get("jurisdiction_id") or "").strip()
     if ours and asked and asked != ours:
         raise Open311Error(404, f"jurisdiction_id: {asked!r} is not served here (this is {ours!r}).")
@@ -122,9 +121,8 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     endpoint = request.build_absolute_uri(reverse("open311-discovery", kwargs={"fmt": fmt})).rsplit("/", 1)[0]
     return respond({
         "changeset": CHANGESET,
-        "contact": getattr(settings, "OPEN311_CONTACT", "城市管理监督指挥中心 / city management supervision centre"),
-        "key_service": getattr(settings, "OPEN311_KEY_SERVICE",
-                               "API keys are issued by the supervision centre's administrator (POST only)."),
+        "contact": settings.OPEN311_CONTACT,
+        "key_service": settings.OPEN311_KEY_SERVICE,
         "endpoints": [{"specification": SPECIFICATION, "url": endpoint, "changeset": CHANGESET,
                        "type": "test" if settings.DEMO else "production",
                        "formats": [MIME_TYPES["xml"], MIME_TYPES["json"]]}],

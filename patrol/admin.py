@@ -1,4 +1,4 @@
-"""Patrol settings (interval and dwell rule are configurable, DOMAIN §8); track points and the daily
+"""Patrol settings (interval and dwell rule are configurable, docs/domain.md §8); track points and the daily
 summaries, read-only."""
 
 from __future__ import annotations

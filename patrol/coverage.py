@@ -1,4 +1,4 @@
-"""Daily patrol coverage (DOMAIN.md §8 and §6), read from the per-(officer, grid, day) summaries
+"""Daily patrol coverage (docs/domain.md §8 and §6), read from the per-(officer, grid, day) summaries
 (patrol/summary.py), never from raw points.
 
 A grid is patrolled on a day when an officer assigned to it that day (GridAssignment since ≤ day <

@@ -1,7 +1,7 @@
-"""Daily patrol (DOMAIN.md §8): the officers' track points and the patrol settings.
+"""Daily patrol (docs/domain.md §8): the officers' track points and the patrol settings.
 
 A point is sent by the phone in batches, possibly days after it was recorded (offline queue), so
-it keeps both clocks (RELIABILITY R17): `recorded_at` from the device, which decides the day it
+it keeps both clocks (docs/reliability.md R17): `recorded_at` from the device, which decides the day it
 counts for, and `received_at` from the server. Its `point_id` is made once on the phone; a replayed
 batch inserts nothing twice.
 """
@@ -39,7 +39,7 @@ class TrackPoint(models.Model):
         related_name="track_points",
     )
     # 0 inside the grid, > 0 snapped to the nearest grid within the snap distance, null outside.
-    # Only points inside a grid count for coverage ("falls inside it", DOMAIN §8).
+    # Only points inside a grid count for coverage ("falls inside it", docs/domain.md §8).
     grid_distance_m = models.FloatField(_("distance to grid (m)"), null=True, blank=True)
 
     class Meta:
@@ -67,7 +67,7 @@ class TrackPoint(models.Model):
 
 class PatrolSettings(models.Model):
     """One row (pk 1, seeded with the defaults): how often the phone records a position, and the
-    rules that turn points into patrols (DOMAIN §8). Changing a rule applies to points received from
+    rules that turn points into patrols (docs/domain.md §8). Changing a rule applies to points received from
     then on; `manage.py patrol_resummarise` applies it to past days."""
 
     interval_seconds = models.PositiveIntegerField(

@@ -1,4 +1,4 @@
-"""From track points to patrols (DOMAIN.md §8): which points count, visits, the dwell rule, 在岗时长
+"""From track points to patrols (docs/domain.md §8): which points count, visits, the dwell rule, 在岗时长
 and 里程, kept per (officer, day) and per (officer, grid, day) as points arrive.
 
 Rules, in the order they apply to one officer's points of one day (Asia/Shanghai, device clock),

@@ -1,4 +1,4 @@
-"""Recording track points (DOMAIN.md §8): batches from the phone, idempotent by point id, each
+"""Recording track points (docs/domain.md §8): batches from the phone, idempotent by point id, each
 batch summarised into the officer's days in its own transaction (patrol/summary.py)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Patrol API for the mobile app: track points, daily coverage, and two small case lookups the
-report and "my reports" screens need. Thin views (STYLE.md §4.4)."""
+report and "my reports" screens need. Thin views."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def points(request):
 @extend_schema(parameters=[CoverageQuery], responses={200: dict, **errors(400, 403, 404)})
 @api_view(["GET"])
 def coverage_view(request):
-    """Patrol coverage (DOMAIN §8; rules in docs/patrol.md). With `level` (officer, grid,
+    """Patrol coverage (docs/domain.md §8; rules in docs/patrol.md). With `level` (officer, grid,
     community, street, city) and `day` or `start`+`end`: `{"level", "start", "end", "days",
     "results": [{"code", "name", "assigned", "patrolled", "coverage"} …]}`, officers' rows with
     `id`, `on_duty_minutes`, `distance_km`. Without `level`: one day per officer and grid, the

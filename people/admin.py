@@ -1,4 +1,4 @@
-"""Admin for organisations and people (DOMAIN.md §3): role + organisation decide what one sees."""
+"""Admin for organisations and people (docs/domain.md §3): role + organisation decide what one sees."""
 
 from __future__ import annotations
 

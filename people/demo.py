@@ -11,7 +11,7 @@ from people.models import Organisation, Role, User
 
 DEMO_PASSWORD = "gridcase-demo"
 CENTRE_CODE = "centre"
-# Streets of the two demo officers: 斜塘街道 and 唯亭街道 (different streets, DOMAIN §3).
+# Streets of the two demo officers: 斜塘街道 and 唯亭街道 (different streets, docs/domain.md §3).
 OFFICER_COMMUNITIES = {"officer": "320505006023", "officer2": "320506009001"}
 
 DEMO_ACCOUNTS = [

@@ -1,4 +1,4 @@
-"""Organisations, people and roles (DOMAIN.md §3), on Django's auth.
+"""Organisations, people and roles (docs/domain.md §3), on Django's auth.
 
 Every person belongs to one organisation; what they may see and do follows from role +
 organisation + area. The organisation's area bounds a centre role's view; null means the city.

@@ -1,4 +1,4 @@
-"""Build a report's snapshot (DOMAIN.md §7): every table, list and chart of one period, computed
+"""Build a report's snapshot (docs/domain.md §7): every table, list and chart of one period, computed
 once from the event log by the metrics engine (metrics/) and frozen as JSON.
 
 Sections: overall KPIs with 环比 and a trend; sources; categories (big classes, the most frequent
@@ -103,7 +103,7 @@ def build(span: Span, *, now: dt.datetime | None = None, progress: Progress | No
     communities = _rows(evaluate("community", period))
     grid_rows = evaluate("grid", period)  # sorted by rank, the unscored after the ranked
     grids = _rows(grid_rows)
-    # 十佳/十差: the minimum sample of metrics' EvaluationSettings (DOMAIN §6); a list that would cut
+    # 十佳/十差: the minimum sample of metrics' EvaluationSettings (docs/domain.md §6); a list that would cut
     # through a tie names every tied grid (best_tied / worst_tied: how many share the edge rank).
     least = max(EvaluationSettings.load().min_sample("grid"), config.min_cases_ranked)
     best_named = named(grid_rows, config.top_n, worst=False, min_sample=least, main=MAIN_DENOMINATOR["grid"])
@@ -339,7 +339,7 @@ def _rules_notes(span: Span) -> list[dict]:
 
 def _names(*, districts: list[dict], streets: list[dict], communities: list[dict], grids: list[dict],
            units: list[dict], overdue_units: list[dict]) -> None:
-    """The names a street office uses, added to the rows in place (DOMAIN §7): a grid's community
+    """The names a street office uses, added to the rows in place (docs/domain.md §7): a grid's community
     and street, a community's street, a street's district; units by name, never by slug."""
     places = grid_places(g["id"] for g in grids if g["id"])
     for grid in grids:

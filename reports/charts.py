@@ -173,7 +173,7 @@ def grid_map(grids: Sequence[dict], *, title: str, no_data_label: str) -> str:
 
 def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = (), *, title: str, no_data_label: str,
                dot_label: str = "") -> str:
-    """The street-level choropleth of the report (DOMAIN §7): each street filled by its closure
+    """The street-level choropleth of the report (docs/domain.md §7): each street filled by its closure
     rate (grey: no case due for closure), outlined and labelled with its name and rate, and the
     cases overdue at the cut-off (红灯) as red dots. `streets` hold `name`, `geometry` (GeoJSON
     text, lon/lat) and `rate`; `dots` are (lon, lat)."""

@@ -1,4 +1,4 @@
-"""Generated findings (DOMAIN §7): the pre-filled 存在问题 and 下周工作要求 a centre head keeps or
+"""Generated findings (docs/domain.md §7): the pre-filled 存在问题 and 下周工作要求 a centre head keeps or
 replaces at publication. Read from a snapshot only: the worst-scored units and streets, the
 small classes that grew most, the longest overdue cases.
 

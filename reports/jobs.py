@@ -1,5 +1,5 @@
 """Requesting, building and publishing reports: the one front door for every change of a
-report's state (DOMAIN §7). Every step is recorded as a ReportEvent (who, when).
+report's state (docs/domain.md §7). Every step is recorded as a ReportEvent (who, when).
 
 - `request()` queues a report (idempotent: asking again for a queued, building, draft or
   published period answers the existing row; a failed one is queued again; a correction is
@@ -15,6 +15,9 @@ report's state (DOMAIN §7). Every step is recorded as a ReportEvent (who, when)
   sections (written, or the generated findings as they are) are frozen, the PDF and the workbook
   are rendered and stored, and the alerts go out — in one transaction. A published report is
   never changed again; a correction is a new revision (which keeps the first edition's numbers).
+- `claim(report)` is the only way to `building`: one compare-and-set, so the scheduler and a
+  person's `publish_report` never build the same report twice; `publish_now` claims, builds and
+  publishes in the caller's process (Busy when another process holds the claim).
 - A crash mid-build leaves the row `building` with an old claim; the next run takes it again
   after CLAIM_TIMEOUT. A build or a publication that raises marks the row `failed` with the error
   (the texts already written stay); requesting the period again builds it again. A build that
@@ -162,24 +165,54 @@ def _requeue_missing_font(now: dt.datetime) -> int:
     return failed.update(state=State.QUEUED, error="", progress=0, step="", claimed_at=None)
 
 
+def _claimable(now: dt.datetime) -> Q:
+    """Queued, or building under a claim older than CLAIM_TIMEOUT (its builder died)."""
+    return Q(state=State.QUEUED) | Q(state=State.BUILDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+
+
 def _claim(now: dt.datetime) -> Report | None:
-    stale = now - CLAIM_TIMEOUT
-    for report in Report.objects.filter(Q(state=State.QUEUED) | Q(state=State.BUILDING, claimed_at__lt=stale)
-                                        ).order_by("requested_at", "pk")[:5]:
-        taken = Report.objects.filter(pk=report.pk, state=report.state, claimed_at=report.claimed_at).update(
-            state=State.BUILDING, claimed_at=timezone.now(), progress=0, step="")
-        if taken:
-            report.refresh_from_db()
-            return report
+    """The scheduler's claim: the oldest claimable report that no other process takes first."""
+    for report in Report.objects.filter(_claimable(now)).order_by("requested_at", "pk")[:5]:
+        taken = claim(report, now)
+        if taken is not None:
+            return taken
     return None
 
 
-def claim_now(report: Report) -> Report:
-    """Take a queued report to build it in this process now (`publish_report`, the demo) rather
-    than on a scheduler tick."""
-    Report.objects.filter(pk=report.pk, state=State.QUEUED).update(state=State.BUILDING, claimed_at=timezone.now())
+def claim(report: Report, now: dt.datetime | None = None) -> Report | None:
+    """Take `report` to build it in this process — the scheduler's tick, `publish_report`, the
+    demo. One compare-and-set from the state and claim this copy of the row saw to `building`, so
+    of any number of processes holding the same copy exactly one gets the report; the others (and
+    anyone asking for a report that is not claimable) get None and must leave it alone."""
+    now = now or timezone.now()
+    taken = Report.objects.filter(_claimable(now), pk=report.pk, state=report.state,
+                                  claimed_at=report.claimed_at).update(
+        state=State.BUILDING, claimed_at=timezone.now(), progress=0, step="")
+    if not taken:
+        return None
     report.refresh_from_db()
     return report
+
+
+class Busy(Exception):
+    """Another process holds the claim on the report (the scheduler is building it)."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def publish_now(report: Report, *, now: dt.datetime | None = None, automatic: bool = False,
+                on_progress: Callable[[int, str], None] | None = None) -> Report:
+    """Publish a report in this process now rather than on a scheduler tick (`publish_report`,
+    the demo's latest week): a queued report is claimed and built first, a draft is published as
+    it is. Busy when another process holds the claim: it builds the report, we do not."""
+    if report.state in (State.QUEUED, State.BUILDING):
+        claimed = claim(report, now)
+        if claimed is None:
+            raise Busy(Report.objects.get(pk=report.pk))
+        report = claimed
+    return publish(report, now=now, automatic=automatic, on_progress=on_progress)
 
 
 def _progress(report: Report, also: Callable[[int, str], None] | None = None) -> Callable[[int, str], None]:
@@ -248,8 +281,9 @@ def ask_to_publish(report: Report, *, by: User, problems: str | None = None, req
 def publish(report: Report, *, by: User | None = None, now: dt.datetime | None = None, automatic: bool = False,
             problems: str | None = None, requirements: str | None = None, review: str | None = None,
             on_progress: Callable[[int, str], None] | None = None) -> Report:
-    """Publish a draft (a claimed, building report is built first): numbers, texts, files and
-    alerts in one transaction. NotADraft for a report in any other state."""
+    """Publish a draft (a building report this caller claimed with `claim` is built first):
+    numbers, texts, files and alerts in one transaction. NotADraft for a report in any other
+    state."""
     now = now or timezone.now()
     if report.state == State.BUILDING:
         report = build_draft(report, now=now, on_progress=on_progress)

@@ -46,7 +46,7 @@ FIGURES = {
     "check_on_time_rate": _("On-time check rate"),
     "coverage_rate": _("Patrol coverage"),
 }
-# The overall table of DOMAIN §7.1, in its order.
+# The overall table of docs/domain.md §7.1, in its order.
 LEVELS = {"grid": _("Grids"), "community": _("Communities"), "street": _("Streets"), "district": _("Districts"),
           "unit": _("Handling units")}
 KPI_KEYS = ("accepted", "registered", "registration_rate", "dispatched", "dispatch_rate", "due_disposal",
@@ -98,7 +98,7 @@ def note_text(note: dict) -> str:
     return code
 
 
-# --- the official form (DOMAIN §7): dates, the period, 环比 in words, the 总体情况 paragraph ---------
+# --- the official form (docs/domain.md §7): dates, the period, 环比 in words, the 总体情况 paragraph ---------
 
 def _local(moment) -> dt.datetime:
     if isinstance(moment, str):

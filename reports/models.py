@@ -1,4 +1,4 @@
-"""Periodic notification reports (DOMAIN.md §7): 周通报, 月通报, 季度讲评.
+"""Periodic notification reports (docs/domain.md §7): 周通报, 月通报, 季度讲评.
 
 A `Report` row is one revision of one report of one period. It is built once from the event log
 (reports/build.py) into `data`, a JSON snapshot of every table, list and chart, and the PDF and

@@ -1,4 +1,4 @@
-"""The names a street office uses (DOMAIN §7): grids with their community and street, handling
+"""The names a street office uses (docs/domain.md §7): grids with their community and street, handling
 units and people by their Chinese names, never a username, a slug or a code alone.
 
 Used when a report is built, so the snapshot carries the names as they were that day.

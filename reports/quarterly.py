@@ -1,4 +1,4 @@
-"""What a quarterly review (季度讲评, DOMAIN §7) adds to the weekly engine: 同比 against the same
+"""What a quarterly review (季度讲评, docs/domain.md §7) adds to the weekly engine: 同比 against the same
 quarter a year before (where data exist), each street's and unit's weekly score through the
 quarter, and how many weeks each community and unit stood in 十差 (连续上榜 marked).
 

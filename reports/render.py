@@ -36,7 +36,7 @@ def _lines(text: str) -> list[str]:
 
 
 def official(report) -> dict:
-    """The official form around the figures (DOMAIN §7): title, 期号, dates, 统计周期, 主送,
+    """The official form around the figures (docs/domain.md §7): title, 期号, dates, 统计周期, 主送,
     the 总体情况 paragraph, the two text sections and the 落款."""
     data = report.data
     meta = data["meta"]

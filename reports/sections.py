@@ -1,4 +1,4 @@
-"""The report sections of DOMAIN §7 items 6–8, each built from its own module and frozen into the
+"""The report sections of docs/domain.md §7 items 6–8, each built from its own module and frozen into the
 snapshot under its key, or left out (None) when the period has no data for it:
 
 - `centre`: the centre's own steps (受理/核实/立案/派遣/核查/结案) — done, on time, undone past the

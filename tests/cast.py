@@ -1,4 +1,4 @@
-"""The named cast of the workflow tests (STYLE.md rule 33) and helpers that drive a case through
+"""The named cast of the workflow tests (one named cast per suite) and helpers that drive a case through
 the real workflow to any state."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The embedded default under load with every writer of its process busy (issue 26), shared by the
-quick test (tests/test_embedded_stack.py) and anyone who wants a longer run.
+quick test (tests/reliability/test_embedded_stack.py) and anyone who wants a longer run.
 
 One `manage.py serve` process WITH its scheduler, as `make run` starts it, on a SQLite file of its
 own (WAL, IMMEDIATE transactions). The scheduler ticks every half second and runs the deadline sweep
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.scaled import embedded_env, run_django, serve_workers
+from tests.waiting import WaitTimeout, wait_until
 
 SETUP = """
 import django, json, datetime as dt; django.setup()
@@ -207,14 +208,19 @@ def run_embedded(clients: int = 20, seconds: float = 60.0, *, clocks: int = 40) 
 def _await_a_build(port: int, token: str, since: dt.datetime, timeout: float = 90.0) -> float:
     """Seconds waited after the run until a report requested in it was built (0: one was)."""
     waited = time.monotonic()
-    while time.monotonic() - waited < timeout:
+
+    def built() -> bool:
         _status, answer, _text, _took = _call(port, "GET", "/api/reports/", token)
-        # Built: a draft (DOMAIN §7: a report is built as a draft and published by a person or at its time).
-        if any(r["state"] in ("draft", "published") and r.get("built_at")
-               and dt.datetime.fromisoformat(r["built_at"]) >= since for r in answer.get("results", [])):
-            return round(time.monotonic() - waited, 1)
-        time.sleep(0.5)
-    return -1.0
+        # Built: a draft (a report is built as a draft and published by a person or at its time).
+        return any(r["state"] in ("draft", "published") and r.get("built_at")
+                   and dt.datetime.fromisoformat(r["built_at"]) >= since
+                   for r in answer.get("results", []))
+
+    try:
+        wait_until(built, timeout, "a report requested in the run built", interval=0.5)
+    except WaitTimeout:
+        return -1.0
+    return round(time.monotonic() - waited, 1)
 
 
 def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> None:
@@ -284,9 +290,9 @@ def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> No
             with lock:
                 run.report_requests += 1
             first = first and not 200 <= status < 300
-            deadline = time.monotonic() + 2.0
-            while time.monotonic() < min(deadline, ends[0]):  # a request every 2 s
-                time.sleep(0.1)
+            due = min(time.monotonic() + 2.0, ends[0])  # a request every 2 s
+            wait_until(lambda due=due: time.monotonic() >= due, 3.0, "the next request's moment",
+                       interval=0.1)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     threads.append(threading.Thread(target=reporter))

@@ -1,4 +1,4 @@
-"""Plain factory functions for tests (STYLE.md rule 34): keyword-only, sensible defaults."""
+"""Plain factory functions for tests : keyword-only, sensible defaults."""
 
 from __future__ import annotations
 

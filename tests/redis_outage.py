@@ -1,5 +1,5 @@
-"""Redis goes away for a while under two Daphne workers (RELIABILITY.md §0.4–6, R8, R9): shared by
-the quick test (tests/test_redis_outage.py) and the long one (tests/reliability/).
+"""Redis goes away for a while under two Daphne workers (docs/reliability.md §0.4–6, R8, R9): shared by
+the quick test (tests/reliability/test_redis_outage.py) and the long one (tests/reliability/, `make reliability`).
 
 A private redis-server on a free port, two `serve --no-scheduler` workers on one SQLite file with
 REDIS_URL at it, WebSocket clients for a unit member (on worker B) and an acceptor (on worker A).
@@ -28,8 +28,10 @@ from tests.scaled import (
     migrated,
     run_django,
     serve_workers,
+    topo,
 )
-from tests.test_realtime_workers import SETUP, _free_port, _socket, _wait_for
+from tests.test_realtime_workers import SETUP, _socket
+from tests.waiting import WaitTimeout, wait_until_async
 
 REQUEST_BUDGET_S = 3.0  # no request may wait for Redis (its socket timeout is 5 s)
 REQUEST_TIMEOUT_S = 60.0  # the client gives up after this (a server-side timeout shows as a 5xx first)
@@ -61,7 +63,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", self.workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(self.port, 10)
+        topo.wait_for_port(self.port, self.process, "redis-server", 10)
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -115,7 +117,19 @@ class Client:
             except (websockets.exceptions.ConnectionClosed, OSError):
                 self.ws = None
                 self.reconnects += 1
-                await asyncio.sleep(0.5)
+                try:  # as the apps do: try again every half second until a worker takes the socket
+                    await wait_until_async(self._reconnected, max(0.0, deadline - time.monotonic()),
+                                           "a worker accepts the socket again", interval=0.5)
+                except WaitTimeout:
+                    return
+
+    async def _reconnected(self) -> bool:
+        try:
+            await self.connect()
+            return True
+        except (websockets.exceptions.ConnectionClosed, OSError):
+            self.reconnects += 1
+            return False
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -124,7 +138,7 @@ class Client:
 
 def run_outage(outage: float, *, pause: float = 0.25, catch_up: float = 15.0) -> Outcome:
     """The whole scenario; every process it starts is stopped before it returns."""
-    port = _free_port()
+    port = topo.free_port()
     env = embedded_env("gridcase-outage-", REDIS_URL=f"redis://127.0.0.1:{port}/0",
                        REDIS_PREFIX=f"gridcase-outage-{uuid.uuid4().hex[:8]}")
     data = env["GRIDCASE_DATA_DIR"]
@@ -151,7 +165,7 @@ async def _scenario(setup, ports, redis: RedisServer, outage: float, pause: floa
     unit, acceptor = Client(port_b, tokens["unit"]), Client(port_a, tokens["acceptor"])
     for client in (unit, acceptor):
         await client.connect()
-    await asyncio.sleep(0.5)
+    # No wait: a socket is in its groups before its handshake completes (alerts/consumers.py).
 
     def record(code: int, body: dict, seconds: float, what: str) -> None:
         outcome.requests += 1
@@ -185,7 +199,9 @@ async def _scenario(setup, ports, redis: RedisServer, outage: float, pause: floa
         code, body, took = await asyncio.to_thread(_request, port, "GET", "/api/alerts/unread", tokens["unit"])
         record(code, body, took, f"unread #{n} on :{port}")
         n += 1
-        await asyncio.sleep(pause)
+        due = time.monotonic() + pause  # the next round's moment: a round every `pause` seconds
+        await wait_until_async(lambda due=due: time.monotonic() >= due, pause + 1,
+                               "the next round's moment")
     redis.start()
     outcome.outage_s = time.monotonic() - started
 

@@ -8,12 +8,12 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
 import topology as topo  # noqa: E402
+
+from tests.waiting import WaitTimeout, wait_until
 
 SETUP = """
 import django, json; django.setup()
@@ -117,6 +119,20 @@ def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False, log: Pa
 
 
 @contextlib.contextmanager
+def serve_city(setup: str, prefix: str = "gridcase-asgi-") -> Iterator[tuple[str, dict]]:
+    """One `manage.py serve` (Daphne: HTTP and WebSocket, in-memory layer, no scheduler) on a fresh
+    SQLite database set up by the `setup` script (pytest-django's live server speaks no WebSocket).
+    Yields its base URL and the script's JSON answer; the process and its files go on exit."""
+    env = embedded_env(prefix, LOG_LEVEL="WARNING")
+    try:
+        answer = migrated(env, setup)
+        with serve_workers(env, 1) as (worker,):
+            yield f"http://127.0.0.1:{worker.port}", answer
+    finally:
+        shutil.rmtree(env["GRIDCASE_DATA_DIR"], ignore_errors=True)
+
+
+@contextlib.contextmanager
 def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1, front: str = "auto"
                 ) -> Iterator[tuple[topo.Running, dict]]:
     server = urlparse(postgres_server())
@@ -170,27 +186,35 @@ def create_while_killing(running: topo.Running, setup: dict, *, creates: int, th
             key = str(uuid.uuid4())
             body = json.dumps({"category": setup["category"], "lon": 120.701 + rng.random() * 0.008,
                                "lat": 31.301 + rng.random() * 0.008, "description": f"report {i}"}).encode()
-            deadline = time.monotonic() + give_up_s
-            while True:
+            last: list[int] = []
+
+            def sent(body: bytes = body, key: str = key, last: list[int] = last) -> bool:
+                """One try: True once answered with a 2xx or refused for good (not retried)."""
                 status, answer = _post(running.url, setup["officer"], body, key)
-                if 200 <= status < 300:
-                    with lock:
-                        outcome.acknowledged[key] = answer["number"]
-                    break
+                last[:] = [status]
                 with lock:
+                    if 200 <= status < 300:
+                        outcome.acknowledged[key] = answer["number"]
+                        return True
                     outcome.retries[key] = outcome.retries.get(key, 0) + 1
-                if status not in (0, 409) and status < 500 or time.monotonic() > deadline:
-                    with lock:
+                    if status not in (0, 409) and status < 500:
                         outcome.failures.append(f"{key}: {status}")
-                    break
-                time.sleep(0.2)
+                        return True
+                return False
+
+            try:  # retried with the same key every 0.2 s, as a phone's queue does
+                wait_until(sent, give_up_s, f"an answer to {key}", interval=0.2)
+            except WaitTimeout:
+                with lock:
+                    outcome.failures.append(f"{key}: {last[0]}")
 
     workers = [threading.Thread(target=client) for _ in range(threads)]
     for t in workers:
         t.start()
     for share in kill_at:
-        while len(outcome.acknowledged) < share * creates and any(t.is_alive() for t in workers):
-            time.sleep(0.01)
+        wait_until(lambda share=share: len(outcome.acknowledged) >= share * creates
+                   or not any(t.is_alive() for t in workers),
+                   give_up_s, f"{share:.0%} of the creates acknowledged", interval=0.01)
         pids = running.web_worker_pids()
         if pids:
             victim = random.Random(len(outcome.killed)).choice(pids)

@@ -1,5 +1,5 @@
-"""Schemathesis over the live OpenAPI schema, shared by the quick test (tests/test_schema_fuzz.py)
-and the long one (tests/reliability/). Every operation of /api/schema/ is fuzzed through the real
+"""Schemathesis over the live OpenAPI schema, shared by the quick test (tests/reliability/test_schema_fuzz.py)
+and the long one (tests/reliability/, `make reliability`). Every operation of /api/schema/ is fuzzed through the real
 Django WSGI application (same middleware, authentication and exception handler as production), as
 a signed-in person and as an anonymous caller. Checks: no 5xx, the status code is documented, the
 content type is documented, and the body matches the documented schema.
@@ -24,17 +24,6 @@ CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_co
                "response_schema_conformance")
 
 
-# Operations whose views live where this change may not touch (metrics/, frontend/ and reports/ are
-# being changed by colleagues): their error codes (and /api/units/'s list body) are not documented yet.
-# They are still fuzzed for 5xx and content types. The annotation each needs is in docs/reliability.md;
-# remove an entry once its view documents its answers.
-PENDING_ANNOTATION = {
-    ("GET", "/api/console/queues"): ("status_code_conformance",),
-    ("GET", "/api/console/grid-counts"): ("status_code_conformance",),
-    # (and its `id` is not marked non-negative: a negative id is Django's HTML 404 for an unknown URL)
-    ("GET", "/api/console/case/{id}/suggestion"): ("status_code_conformance", "content_type_conformance"),
-    ("GET", "/api/units/"): ("status_code_conformance", "response_schema_conformance"),
-}
 # Open311 (GeoReport v2) answers in its own error format and in XML too: checked for 5xx only.
 PENDING_PREFIXES: dict[str, tuple[str, ...]] = {
     "/open311/": ("status_code_conformance", "content_type_conformance", "response_schema_conformance"),
@@ -46,8 +35,7 @@ SELF_REVOKING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/token/renew")
 def checks(method: str = "", path: str = ""):
     from schemathesis.checks import CHECKS
 
-    pending = PENDING_ANNOTATION.get((method.upper(), path), ())
-    pending += next((v for prefix, v in PENDING_PREFIXES.items() if path.startswith(prefix)), ())
+    pending = next((v for prefix, v in PENDING_PREFIXES.items() if path.startswith(prefix)), ())
     return [CHECKS.get_one(name) for name in CHECK_NAMES if name not in pending]
 
 

@@ -1,5 +1,5 @@
-"""Many concurrent writers on the embedded default's SQLite file (RELIABILITY.md §0.10), shared by
-the quick test (tests/test_sqlite_writers.py) and the long one (tests/reliability/).
+"""Many concurrent writers on the embedded default's SQLite file (docs/reliability.md §0.10), shared by
+the quick test (tests/reliability/test_sqlite_writers.py) and the long one (tests/reliability/, `make reliability`).
 
 Two `serve --no-scheduler` Daphne workers on one SQLite file (WAL, IMMEDIATE transactions); N
 threads each report cases (officer) and move them on (acceptor: accept; then several threads race

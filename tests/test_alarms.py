@@ -1,5 +1,5 @@
-"""Deadline alarms and the scheduler (DOMAIN §5): each yellow and red fires once per case and
-step, within one sweep of its moment, to the people DOMAIN §9 names; one scheduler at a time."""
+"""Deadline alarms and the scheduler (docs/domain.md §5): each yellow and red fires once per case and
+step, within one sweep of its moment, to the people docs/domain.md §9 names; one scheduler at a time."""
 
 from __future__ import annotations
 

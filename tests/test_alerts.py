@@ -1,4 +1,4 @@
-"""Alerts (DOMAIN §9): who is told what, stored in the event's transaction, pushed over WebSocket,
+"""Alerts (docs/domain.md §9): who is told what, stored in the event's transaction, pushed over WebSocket,
 replayed after a reconnect, refused to strangers."""
 
 from __future__ import annotations

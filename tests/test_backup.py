@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_realtime_workers import _free_port, _wait_for
+from tests.scaled import topo
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = """
@@ -43,10 +43,10 @@ def environment(data: Path) -> dict[str, str]:
 class Served:
     def __init__(self, data: Path) -> None:
         env = environment(data)
-        self.port = _free_port()
+        self.port = topo.free_port()
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)], cwd=ROOT,
                                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(self.port, 60)
+        topo.wait_for_port(self.port, self.process, "manage.py serve", 60)
 
     def get(self, path: str, token: str) -> bytes:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",

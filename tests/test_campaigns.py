@@ -1,4 +1,4 @@
-"""DOMAIN §12: the illegal-construction ledger (entries made by reports, dispositions confirmed by the
+"""docs/domain.md §12: the illegal-construction ledger (entries made by reports, dispositions confirmed by the
 check, figures, zero growth, alerts) and the dumping figures, through the real workflow and API."""
 
 from __future__ import annotations

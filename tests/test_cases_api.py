@@ -357,7 +357,7 @@ def test_cursor_pagination_walks_every_case_once():
 
 
 def test_a_retry_after_a_crash_between_commit_and_answer_returns_the_case_made():
-    """The worker died after committing the case but before storing the answer (RELIABILITY R7)."""
+    """The worker died after committing the case but before storing the answer (docs/reliability.md R7)."""
     import datetime as dt
 
     from django.utils import timezone

@@ -1,4 +1,4 @@
-"""The classification dictionary (DOMAIN.md §2): seeding, the one-active-standard rule, case
+"""The classification dictionary (docs/domain.md §2): seeding, the one-active-standard rule, case
 standards and structured-attribute validation."""
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def test_every_seeded_class_gets_a_case_standard_of_one_working_day():
     seed_categories()
     standards = CaseStandard.objects.all()
     assert standards.count() == 403 + 54
-    # ... except the dumping classes, which count calendar time (DOMAIN §12, campaigns/setup.py)
+    # ... except the dumping classes, which count calendar time (docs/domain.md §12, campaigns/setup.py)
     dumping = Q(small_class__campaign_class__campaign="dumping")
     assert set(
         standards.exclude(dumping).values_list("time_limit", "time_limit_unit", "urgency", "duplicate_radius_m")

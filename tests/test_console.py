@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -30,7 +27,6 @@ from people.models import Organisation, User
 from tests.cast import IN_A, make_cast
 from tests.conftest import screenshot_path
 from tests.test_home_browser import CHROMIUM_ARGS
-from tests.test_realtime_workers import _free_port, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +67,7 @@ def test_console_sends_the_signed_out_to_login_and_others_a_clear_403():
 
 
 @pytest.mark.django_db
-def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(settings, monkeypatch):
+def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(settings):
     cast = make_cast()
     config = config_of(cast.client(cast.dispatcher).get("/console/"))
     assert config["queues"][:2] == ["dispatch", "requests"] and config["myQueues"] == ["dispatch", "requests"]
@@ -79,8 +75,8 @@ def test_console_config_lists_the_role_queues_first_and_what_each_action_needs(s
     assert config["actionNeeds"]["merge"] == ["duplicate_of"] and config["actionNeeds"]["accept"] == []
     assert config["tilesUrl"] == "" and config["tilesGcj02"] is False
     assert config_of(cast.client(cast.acceptor).get("/console/"))["queues"][:2] == ["accept", "verify"]
-    # GCJ-02 tiles: a setting, or else the GRIDCASE_TILES_GCJ02 environment variable.
-    monkeypatch.setenv("GRIDCASE_TILES_GCJ02", "1")
+    # GCJ-02 tiles: the GRIDCASE_TILES_GCJ02 setting (backend/settings.py reads the environment).
+    settings.GRIDCASE_TILES_GCJ02 = True
     assert config_of(cast.client(cast.dispatcher).get("/console/"))["tilesGcj02"] is True
     settings.GRIDCASE_TILES_GCJ02 = False
     assert config_of(cast.client(cast.dispatcher).get("/console/"))["tilesGcj02"] is False
@@ -283,7 +279,7 @@ def test_a_stale_version_shows_the_servers_message_and_reloads_the_case(live_ser
 
 # --- Live: a real ASGI server (Daphne through `manage.py serve`) ------------------------------------------------
 
-LIVE_SETUP = """
+ASGI_CITY_SETUP = """
 import django, json; django.setup()
 from people.tokens import key_for
 from tests.cast import make_cast
@@ -293,34 +289,11 @@ print(json.dumps({'token': key_for(cast.officer), 'category': cast.category.pk})
 """
 
 
-@pytest.fixture
-def asgi_server():
-    data = tempfile.mkdtemp(prefix="gridcase-console-")
-    env = {**os.environ, "DEBUG": "1", "SECRET_KEY": "c" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING",
-           "GRIDCASE_DEMO": "0"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    made = subprocess.run([sys.executable, "-c", LIVE_SETUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert made.returncode == 0, made.stderr
-    setup = json.loads(made.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(port)
-        yield setup, f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
 @pytest.mark.browser
-def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_seconds(asgi_server, chromium_path):
+def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_seconds(asgi_city, chromium_path):
     from playwright.sync_api import sync_playwright
 
-    setup, base = asgi_server
+    base, setup = asgi_city
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:

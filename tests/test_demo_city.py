@@ -1,5 +1,5 @@
 """The demo city's history (issue 18): a small version (2 weeks × 50 cases) loaded through
-`load_demo`, the same code path as `make run`, shows every path of DOMAIN §4, and its metrics
+`load_demo`, the same code path as `make run`, shows every path of docs/domain.md §4, and its metrics
 recompute exactly from the events; no two areas of a level share a name."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_a_small_demo_shows_every_path_and_its_metrics_recompute_from_the_events
     assert "Demo city ready: loaded in" in out.getvalue()
     now = timezone.now()
 
-    # every path of DOMAIN §4, both outcomes of verify and check, open and overdue cases at the end
+    # every path of docs/domain.md §4, both outcomes of verify and check, open and overdue cases at the end
     events = list(CaseEvent.objects.select_related("case").order_by("case_id", "seq"))
     assert EVERY_ACTION <= {e.action for e in events}, EVERY_ACTION - {e.action for e in events}
     assert {e.data.get("outcome") for e in events if e.action == "verify"} == {"confirmed", "not_confirmed"}

@@ -343,7 +343,7 @@ def test_the_transition_schema_documents_the_multipart_form_with_photos():
 
 
 def test_feedback_on_an_illegal_construction_case_asks_for_its_disposition_at_the_desk():
-    """A ledger case (DOMAIN §12): the desk's feedback form asks the disposition and the m²
+    """A ledger case (docs/domain.md §12): the desk's feedback form asks the disposition and the m²
     demolished; without them the workflow's message names the field and nothing is written."""
     from campaigns.models import LedgerLink
     from tests.test_campaigns import make_world, report_construction, to_handling

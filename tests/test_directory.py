@@ -159,7 +159,7 @@ def test_reimport_updates_by_code_and_user_name_and_closes_what_the_file_no_long
     out = import_(full(tmp_path, cast, people=people, orgs=orgs, assign=assign))
     assert "people new 0" in out and "people updated 1" in out
     li = User.objects.get(username="li.si")  # deactivated, never deleted
-    # deactivated, and their assignments closed (kept as history, DOMAIN §8), not deleted
+    # deactivated, and their assignments closed (kept as history, docs/domain.md §8), not deleted
     assert not li.is_active and not GridAssignment.objects.in_force().filter(officer=li).exists()
     assert GridAssignment.objects.filter(officer=li, until__isnull=False).exists()
     zhang.refresh_from_db()

@@ -56,7 +56,7 @@ def make_city() -> list[Grid]:
         code=EAST, name="湖东社区", geometry=shapely.box(120.7051, 31.2996, 120.7069, 31.3024)
     )
     grids = []
-    for row in range(2):  # serials run west → east, north → south (DOMAIN.md §1)
+    for row in range(2):  # serials run west → east, north → south (docs/domain.md §1)
         for col in range(3):
             serial = row * 3 + col + 1
             x0, y0 = 120.700 + col * CELL, 31.301 - row * CELL

@@ -1,4 +1,4 @@
-"""`import_grids`: the real SIP layers, a projected Shapefile, and broken files (DOMAIN §1)."""
+"""`import_grids`: the real SIP layers, a projected Shapefile, and broken files (docs/domain.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Point → grid (DOMAIN §1) through the HTTP API, on synthetic grids with known geometry."""
+"""Point → grid (docs/domain.md §1) through the HTTP API, on synthetic grids with known geometry."""
 
 from __future__ import annotations
 

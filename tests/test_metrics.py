@@ -1,4 +1,4 @@
-"""Evaluation metrics (DOMAIN.md §6): a scripted week with known answers, driven through the real
+"""Evaluation metrics (docs/domain.md §6): a scripted week with known answers, driven through the real
 workflow with explicit timestamps, then checked count by count, rate by rate, level by level.
 
 The week is Mon 2024-03-04 – Sun 2024-03-10 (end exclusive: 2024-03-11 00:00, Asia/Shanghai).
@@ -18,7 +18,7 @@ from django.test import TestCase
 from cases import workflow
 from cases.models import Case, Status
 from metrics import reports
-from metrics.reports import Figures, figures_by_level, period_of, rate, roll_up
+from metrics.reports import Figures, figures_by_level, period_of, rate
 from metrics.scores import (
     Row,
     band_points,
@@ -177,7 +177,7 @@ def counts(**nonzero: int) -> dict[str, int]:
     return {**ZERO_COUNTS, **nonzero}
 
 
-# C7 (self-handled) counts in accepted and registered too (DOMAIN §6, issue #17), not in 派遣率's
+# C7 (self-handled) counts in accepted and registered too (docs/domain.md §6, issue #17), not in 派遣率's
 # denominator (9 dispatched of 10 registered, one of them self-handled: 9 / 9).
 GRID_A = counts(accepted=11, registered=10, dispatched=9, disposed=4, disposed_on_time=3, overdue_open=3,
                 due_disposal=7, closed=5, closed_on_time=4, due_closure=8, rework=1, extensions=1, returns=1,
@@ -297,7 +297,8 @@ class WeekTest(WeekData):
         self.assertEqual(community["320505006002"], c)
         self.assertEqual(street["320505006"], a + a2 + c)
         self.assertEqual(street["320506009"], b)
-        self.assertEqual(district["320505"], roll_up([community["320505006001"], community["320505006002"]]))
+        self.assertEqual(district["320505"], sum([community["320505006001"], community["320505006002"]],
+                                                 Figures()))
         self.assertEqual(district["320506"], b)
         totals = street["320505006"].as_dict()
         self.assertEqual(only_counts(totals), counts(
@@ -329,7 +330,7 @@ class WeekTest(WeekData):
         self.assertEqual({k: me[k] for k in reports.OFFICER_KEYS},
                          {"reports": 14, "valid_reports": 12, "verified": 0, "verified_on_time": 0,
                           "checked": 6, "checked_on_time": 5, "verify_late_undone": 0, "check_late_undone": 0})
-        # 12 valid of 14: the self-handled C7 is a valid report (DOMAIN §6).
+        # 12 valid of 14: the self-handled C7 is a valid report (docs/domain.md §6).
         self.assertEqual((me["valid_report_rate"], me["verify_on_time_rate"], me["check_on_time_rate"]),
                          (85.71, None, 83.33))
         self.assertEqual({k: other[k] for k in reports.OFFICER_KEYS},

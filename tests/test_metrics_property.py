@@ -1,4 +1,4 @@
-"""Property (issue #17, DOMAIN §6): a figure never improves because something went wrong.
+"""Property (issue #17, docs/domain.md §6): a figure never improves because something went wrong.
 
 Hypothesis draws a few cases in grid A, each a path through the workflow's front doors (accept,
 register, dispatch, maybe an extension, feedback, maybe a failed check and a second feedback,

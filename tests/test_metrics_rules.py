@@ -1,4 +1,4 @@
-"""The evaluation rules a city can sign (issue #17, DOMAIN.md §6 as rewritten): each tricky path
+"""The evaluation rules a city can sign (issue #17, docs/domain.md §6 as rewritten): each tricky path
 built through the workflow's front doors (`report_case`, `transition` with `now=`), every count and
 rate asserted as a number worked out by hand in the comment beside it.
 
@@ -69,7 +69,7 @@ class Scenario(TestCase):
 
 
 class ReworkTest(Scenario):
-    """The worked example of DOMAIN §6: an overdue case gets a feedback, then a failed check, in
+    """The worked example of docs/domain.md §6: an overdue case gets a feedback, then a failed check, in
     the same week."""
 
     @classmethod
@@ -382,7 +382,7 @@ class UndoneStepsTest(Scenario):
             "close": {"done": 0, "on_time": 0, "late_undone": 0, "on_time_rate": None},
         })
         self.assertEqual(reports.cases_behind("step", 1, "accept_late_undone", self.week), self.numbers("R1", "R4"))
-        # 中心待办超时 (DOMAIN §6: verifying, pending_registration, dispatching, checking, closing): V, R2, R3.
+        # 中心待办超时 (docs/domain.md §6: verifying, pending_registration, dispatching, checking, closing): V, R2, R3.
         self.assertEqual(figures_by_level("step", self.week)[1].centre_backlog, 3)
 
     def test_people_get_their_own_steps(self):

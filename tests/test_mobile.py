@@ -14,7 +14,6 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -313,7 +312,7 @@ def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(li
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_answer_is_retried_with_the_same_key_and_makes_one_case(live_server, chromium_path):
-    """RELIABILITY R1: the server made the case, the answer never reached the phone."""
+    """docs/reliability.md R1: the server made the case, the answer never reached the phone."""
     cast = make_cast()
     base = live_server.url
     attempts = []
@@ -634,7 +633,7 @@ def test_a_trivial_problem_fixed_on_the_spot_is_reported_as_self_handled(live_se
 
 # --- alerts pushed over the WebSocket, with a real ASGI server ------------------------------------
 
-DAPHNE_SETUP = """
+ASGI_CITY_SETUP = """
 import django, json; django.setup()
 from people.tokens import key_for
 from cases import workflow
@@ -646,54 +645,12 @@ print(json.dumps({"case": case.pk, "version": case.version, "number": case.numbe
 """
 
 
-@pytest.fixture
-def daphne_server():
-    """One `manage.py serve` (Daphne: HTTP and WebSocket, in-memory layer) on a fresh database;
-    pytest-django's live server speaks no WebSocket."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import tempfile
-    import time
-
-    root = Path(__file__).resolve().parent.parent
-    data = tempfile.mkdtemp(prefix="gridcase-mobile-ws-")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "m" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost", "HTTPS": "0",
-           "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
-           "GRIDCASE_FAST_HASHER": "1", "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True, timeout=300)
-    made = subprocess.run([sys.executable, "-c", DAPHNE_SETUP], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert made.returncode == 0, made.stderr
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--no-scheduler"],
-                              cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", json.loads(made.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(data, ignore_errors=True)
-
-
 @pytest.mark.browser
 @pytest.mark.chinese
-def test_a_verify_task_arrives_live_over_the_websocket(daphne_server, chromium_path):
+def test_a_verify_task_arrives_live_over_the_websocket(asgi_city, chromium_path):
     import urllib.request
 
-    base, setup = daphne_server
+    base, setup = asgi_city
     with phone(chromium_path) as (context, page, seen):
         sign_in(page, base)
         page.click(".m-tabs a[href='/m/alerts']")

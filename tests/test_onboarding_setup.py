@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,8 +18,9 @@ import pytest
 
 from reports import jobs, periods, render
 from reports.models import Kind, Report, ReportSettings, State
+from tests.scaled import topo
 from tests.test_metrics import WeekData
-from tests.test_realtime_workers import _free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -55,17 +55,15 @@ def fresh_clone(into: Path) -> Path:
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def serving() -> bool:
         assert process.poll() is None, "make run stopped"
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
+                return answer.status == 200
         except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"nothing answered at {url} within {seconds} s")
+            return False
+
+    wait_until(serving, seconds, f"an answer at {url}", interval=0.5)
 
 
 def run(clone: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -78,7 +76,7 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
     with tempfile.TemporaryDirectory(prefix="gridcase-clone-") as folder:
         clone = fresh_clone(Path(folder))
         assert not (clone / ".env").exists() and not (clone / "var").exists()
-        port = _free_port()
+        port = topo.free_port()
         # A small demo history (DEMO_ARGS, README): this test is about the commands, not the demo's size.
         server = subprocess.Popen(["make", "run"], cwd=clone,
                                   env=newcomer_env(PORT=str(port), DEMO_ARGS="--cases 40 --patrol-weeks 1"),
@@ -148,7 +146,7 @@ class MissingFontTest(WeekData):
         settings.auto_weekly = settings.auto_monthly = settings.auto_quarterly = False
         settings.save()
         # An automatic week (as the Monday job asks for it): its draft is published on the tick after
-        # its publication time (DOMAIN §7), long past for 2024-W10.
+        # its publication time (docs/domain.md §7), long past for 2024-W10.
         report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"), automatic=True)
         now = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
         empty = tempfile.mkdtemp(prefix="gridcase-nofonts-")

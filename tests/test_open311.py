@@ -132,7 +132,7 @@ def public_case(cast, status: str = Status.REPORTED, *, at: dt.datetime | None =
 
 
 def verified_to_handling(cast) -> list[tuple[str, object, dict]]:
-    """DOMAIN §4 for a public report: verified on site first, then accepted, registered, dispatched."""
+    """docs/domain.md §4 for a public report: verified on site first, then accepted, registered, dispatched."""
     return [("send_verify", cast.acceptor, {}), ("verify", cast.officer, {"outcome": "confirmed"}),
             ("accept", cast.acceptor, {}), ("register", cast.shift_leader, {}),
             ("dispatch", cast.dispatcher, {"unit": cast.unit})]
@@ -389,7 +389,7 @@ def test_ten_concurrent_identical_posts_make_one_case(live_server):
 
 
 def test_posts_are_rate_limited_per_key(client, cast, api_key, settings):
-    settings.OPEN311_RATES = {"post": "2/min"}
+    settings.OPEN311_RATES = {**settings.OPEN311_RATES, "post": "2/min"}
     assert post(client, report_params(cast, api_key, description="一")).status_code == 200
     assert post(client, report_params(cast, api_key, description="二")).status_code == 200
     limited = post(client, report_params(cast, api_key, description="三"), fmt="xml")
@@ -620,7 +620,7 @@ def test_a_configured_jurisdiction_refuses_another_one(client, settings):
 
 
 def test_reads_are_rate_limited_per_address(client, settings):
-    settings.OPEN311_RATES = {"read": "3/min"}
+    settings.OPEN311_RATES = {**settings.OPEN311_RATES, "read": "3/min"}
     for _ in range(3):
         assert client.get(f"{BASE}/services.json").status_code == 200
     assert_error(client.get(f"{BASE}/services.json"), 429)

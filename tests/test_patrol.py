@@ -1,4 +1,4 @@
-"""Daily patrol (DOMAIN §8) through its API: track point batches (idempotent, all or nothing,
+"""Daily patrol (docs/domain.md §8) through its API: track point batches (idempotent, all or nothing,
 officers only), daily coverage per officer and grid, and the two case lookups the mobile app uses
 (possible duplicates before a report, my own reports)."""
 

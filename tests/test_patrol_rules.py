@@ -1,4 +1,4 @@
-"""The patrol rules of DOMAIN §8 (docs/patrol.md): the dwell rule, assignment history, 在岗时长 and
+"""The patrol rules of docs/domain.md §8 (docs/patrol.md): the dwell rule, assignment history, 在岗时长 and
 里程, coverage per level and period, the not-patrolled lists, and bad points — through the service
 the phone's batches go through and the API the console reads."""
 

@@ -1,7 +1,7 @@
 """Object-level permissions: every role × every endpoint that reads or acts on a case × own/other
-object (RELIABILITY.md §0.3: BOLA lives in lists, exports, searches and side doors).
+object (docs/reliability.md §0.3: BOLA lives in lists, exports, searches and side doors).
 
-Expectations come from the documented rules (cases/access.py's docstring, DOMAIN.md §3), written
+Expectations come from the documented rules (cases/access.py's docstring, docs/domain.md §3), written
 out here per person — not from what the code answers:
 - administrators: every case; centre roles (acceptor, shift leader, dispatcher, viewer): their
   organisation's area, the city when it has none;
@@ -45,7 +45,7 @@ ENDPOINTS = {
     "api-token-renew": "own", "api-logout": "own", "api-tokens": "own", "api-token-revoke": "own",
     "patrol-coverage": "role", "metrics": "role", "console-units": "role",
     "patrol-unpatrolled": "role", "patrol-track": "role",
-    # public by design (DOMAIN §10 Open311, the map layers, the dictionary): checked for what they
+    # public by design (docs/domain.md §10 Open311, the map layers, the dictionary): checked for what they
     # must not show (non-public cases, originals)
     "open311-request": "public", "open311-photo": "public", "case-status": "public", "open311-requests": "public",
     "open311-discovery": "no object", "open311-services": "no object", "open311-service": "no object",
@@ -67,7 +67,7 @@ ENDPOINTS = {
     "api-reports": "role", "api-report": "role", "report-file": "role", "reports-page": "role",
     "api-report-publish": "role", "report-review": "role",
     "metrics-page": "role",
-    # campaigns (DOMAIN §12): figures by role and area; the ledger by cases/access.py's rules
+    # campaigns (docs/domain.md §12): figures by role and area; the ledger by cases/access.py's rules
     # (tests/test_campaigns.py: test_who_sees_which_entries_and_figures)
     "campaign-construction": "role", "campaign-dumping": "role", "campaign-entries": "list",
 }
@@ -318,7 +318,7 @@ def test_patrol_coverage_of_another_officer_is_not_readable(world):
 
 
 def test_reports_are_read_by_their_roles_only(world):
-    """Reports are city-wide bulletins (DOMAIN §7): centre roles, unit members and administrators
+    """Reports are city-wide bulletins (docs/domain.md §7): centre roles, unit members and administrators
     read them; officers and the public do not; only centre roles and administrators publish."""
     import datetime as dt
 

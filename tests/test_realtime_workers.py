@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ import uuid
 import pytest
 import websockets
 
-from tests.scaled import embedded_env, migrated, serve_workers, topo
+from tests.scaled import embedded_env, migrated, serve_workers
 
 pytestmark = pytest.mark.redis
 
@@ -55,20 +54,6 @@ case.refresh_from_db()
 tokens = {n: key_for(u) for n, u in {**people, 'officer_b': other}.items()}
 print(json.dumps({'tokens': tokens, 'case': case.pk, 'version': case.version, 'unit': unit.pk}))
 """
-
-
-_free_port = topo.free_port
-
-
-def _wait_for(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"worker on {port} did not start")
 
 
 @pytest.fixture
@@ -116,7 +101,8 @@ def test_an_alert_crosses_workers_and_a_reconnect_replays_exactly_the_missed_one
         stranger_ws = await _socket(port_a, tokens["officer_b"])
         for ws in (unit_ws, stranger_ws):
             await ws.send(json.dumps({"since": 0}))
-        await asyncio.sleep(0.3)  # both subscribed
+        # No wait needed: a socket is in its groups before its handshake completes
+        # (alerts/consumers.py), and pushes before {"since"} are held, then delivered.
         started = time.monotonic()
         code, body = await asyncio.to_thread(_post, port_a, transition, tokens["dispatcher"],
                                              {"action": "dispatch", "version": setup["version"], "unit": setup["unit"]})

@@ -1,4 +1,4 @@
-"""Periodic reports (DOMAIN.md §7): the scripted week of tests/test_metrics.py published as 周通报
+"""Periodic reports (docs/domain.md §7): the scripted week of tests/test_metrics.py published as 周通报
 2024 week 10, checked figure by figure against the script's known answers; frozen after later
 edits; corrected only by a revision; PDF rendered to images with Chinese text, chart and map;
 the workbook with every table; the Monday 08:00 job; the API and pages."""
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from alerts.models import Notification
 from cases.models import Case
-from metrics.reports import TZ, city_figures, figures_by_level, period_of, roll_up
+from metrics.reports import TZ, Figures, city_figures, figures_by_level, period_of
 from people.models import Role
 from reports import jobs, periods, render
 from reports.models import Kind, Report, ReportFile, ReportSettings, State
@@ -30,7 +30,7 @@ from tests.test_metrics import WEEK, WeekData
 pytestmark = pytest.mark.django_db
 
 # The script's city: grids A + A2 + C + B (tests/test_metrics.py GRID_A, GRID_A2, GRID_C, GRID_B_).
-# The self-handled C7 counts as accepted and registered (DOMAIN §6 as rewritten for issue #17).
+# The self-handled C7 counts as accepted and registered (docs/domain.md §6 as rewritten for issue #17).
 CITY = {"accepted": 16, "registered": 14, "dispatched": 11, "disposed": 6, "disposed_on_time": 5,
         "overdue_open": 3, "due_disposal": 9, "closed": 7, "closed_on_time": 6, "due_closure": 10, "rework": 1,
         "extensions": 1, "returns": 1, "suspended": 1, "voided": 1, "self_handled": 1}
@@ -133,7 +133,7 @@ class CityTotalsTest(WeekData):
     def test_the_city_row_sums_every_district_and_recomputes_rates(self):
         week = period_of(*WEEK)
         city = city_figures(week)
-        assert roll_up(figures_by_level("district", week).values()) == city
+        assert sum(figures_by_level("district", week).values(), Figures()) == city
         assert {k: city.as_dict()[k] for k in CITY} == CITY
         assert {k: city.as_dict()[k] for k in CITY_RATES} == CITY_RATES
 
@@ -332,7 +332,7 @@ class WeeklyReportTest(WeekData):
 
 
 class OfficialFormTest(WeekData):
-    """DOMAIN §7 as a city publishes it: the scripted week built as a draft, read, published by
+    """docs/domain.md §7 as a city publishes it: the scripted week built as a draft, read, published by
     the shift leader with both text sections, and printed in the official form and words."""
 
     @classmethod
@@ -623,6 +623,29 @@ class SchedulerTest(WeekData):
     def test_nothing_is_published_before_the_first_case(self):
         assert jobs.run(dt.datetime(2024, 2, 12, 9, 0, tzinfo=TZ)) == []
         assert not Report.objects.exists()
+
+
+def test_a_report_is_claimed_once_however_many_processes_hold_it():
+    """The scheduler and `publish_report` holding the same queued row: one compare-and-set wins,
+    the loser builds nothing; a claim whose holder died is taken again, once."""
+    from django.core.management import CommandError, call_command
+
+    report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"))
+    copies = [Report.objects.get(pk=report.pk) for _ in range(3)]
+    first = jobs.claim(copies[0])
+    assert first is not None and first.state == State.BUILDING
+    assert jobs.claim(copies[1]) is None and jobs._claim(timezone.now()) is None
+    with pytest.raises(jobs.Busy):
+        jobs.publish_now(copies[2])
+    with pytest.raises(CommandError, match="being built by another process"):
+        call_command("publish_report", "weekly", "2024-W10", verbosity=0, stdout=io.StringIO())
+    assert Report.objects.get(pk=report.pk).state == State.BUILDING
+    steps = Report.objects.get(pk=report.pk).events.values_list("action", flat=True)
+    assert list(steps) == ["requested"]
+    later = timezone.now() + jobs.CLAIM_TIMEOUT + dt.timedelta(minutes=1)
+    stale = [Report.objects.get(pk=report.pk) for _ in range(2)]
+    assert jobs.claim(stale[0], later) is not None
+    assert jobs.claim(stale[1], later) is None
 
 
 def test_a_report_needs_a_reader_role():

@@ -1,4 +1,4 @@
-"""The demo city's last week as a city publishes it (DOMAIN §7, issue 19): built as a draft,
+"""The demo city's last week as a city publishes it (docs/domain.md §7, issue 19): built as a draft,
 published by the shift leader with both text sections, and read back from the PDF's text —
 title, 期号, Chinese dates, 统计周期, the 总体情况 sentence with the week's real numbers, the two
 text sections, 落款, 十佳/十差 grids with their communities, and not one username or slug.
@@ -69,7 +69,7 @@ def test_the_demo_week_published_as_a_city_publishes_it(tmp_path):
         call_command("load_demo", cases=0, stdout=io.StringIO())
     demo_settings()
     # This week of a small demo has few cases per grid: name 十佳/十差 from one case due (the city's
-    # default minimum sample is 3, DOMAIN §6; the report's form is what this test reads).
+    # default minimum sample is 3, docs/domain.md §6; the report's form is what this test reads).
     from metrics.models import EvaluationSettings
 
     EvaluationSettings.objects.filter(pk=EvaluationSettings.load().pk).update(min_sample_grid=1)

@@ -1,4 +1,4 @@
-"""DOMAIN §7 sections 6–8 of the periodic report (reports/sections.py): the centre's own steps and
+"""docs/domain.md §7 sections 6–8 of the periodic report (reports/sections.py): the centre's own steps and
 backlog, 日巡查 and the special campaigns — built from a scripted week (2026-W45, Mon 2 – Sun 8
 November) through the workflow's front doors, the phone's track-point service and the ledger, and
 checked number by number in the snapshot, on the page and in the workbook; a week without such
@@ -41,7 +41,7 @@ def build_draft(key: str):
 
 
 def stay(where, start: dt.datetime) -> list[PointIn]:
-    """Three points over six minutes in one grid: a patrol by the dwell rule (DOMAIN §8)."""
+    """Three points over six minutes in one grid: a patrol by the dwell rule (docs/domain.md §8)."""
     return [PointIn(id=uuid.uuid4(), lon=where[0], lat=where[1], accuracy=5.0, at=start + i * dt.timedelta(minutes=3))
             for i in range(3)]
 

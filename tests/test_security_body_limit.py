@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_realtime_workers import _free_port, _wait_for
+from tests.scaled import topo
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -37,11 +37,11 @@ def server():
            "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
            "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING", "GRIDCASE_DEMO": "0"}
     env.pop("MAX_REQUEST_BODY_BYTES", None)  # the default limit, 20 MiB
-    port = _free_port()
+    port = topo.free_port()
     process = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(port)
+        topo.wait_for_port(port, process, "manage.py serve", 30)
         yield process, port
     finally:
         process.terminate()

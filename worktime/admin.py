@@ -1,4 +1,4 @@
-"""Admin for the working calendar (DOMAIN.md §5, the administrator).
+"""Admin for the working calendar (docs/domain.md §5, the administrator).
 
 - Calendar days: list, filter by workday/source, drill down by date, search by note or by a date
   prefix (2026, 2026-10, 2026-10-01). A day saved through the change form becomes `manual`

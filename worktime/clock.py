@@ -1,4 +1,4 @@
-"""Working-time arithmetic (DOMAIN.md §5): deadlines and elapsed time in the five limit units.
+"""Working-time arithmetic (docs/domain.md §5): deadlines and elapsed time in the five limit units.
 
 Rules (docs/worktime.md says the same for people):
 
@@ -9,7 +9,7 @@ Rules (docs/worktime.md says the same for people):
   [start, end): 12:00 is already lunch, 17:30 is already evening.
 - Units (the values of cases.models.LimitUnit, see UNITS):
   - `minutes`: calendar minutes, like the calendar units: the case standards allow minutes for
-    urgent cases, which count calendar time (DOMAIN §2; cases.models.CALENDAR_UNITS).
+    urgent cases, which count calendar time (docs/domain.md §2; cases.models.CALENDAR_UNITS).
   - `work_minutes` (internal, not a case-standard unit): working minutes, counted like 工作时;
     extensions and suspended time are added to a deadline in it.
   - `work_hours` 工作时: only minutes inside working periods of workdays count. A limit that ends
@@ -180,12 +180,6 @@ def elapsed(start: dt.datetime, end: dt.datetime, unit: str, calendar: WorkCalen
         f"elapsed({start.isoformat()}, {end.isoformat()}, {unit})",
     )
     return value
-
-
-def is_working_time(moment: dt.datetime, calendar: WorkCalendar) -> bool:
-    """Whether `moment` lies inside a working period of a workday (fallback rules apply)."""
-    local = _local(moment)
-    return any(s <= local < e for s, e in _intervals(local.date(), calendar, _Trace()))
 
 
 # --- working time -----------------------------------------------------------------------------

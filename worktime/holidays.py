@@ -1,4 +1,4 @@
-"""Where the calendar's days come from (DOMAIN.md §5), and how to tell that some are missing.
+"""Where the calendar's days come from (docs/domain.md §5), and how to tell that some are missing.
 
 - `seed_calendar()`: every year the installed chinesecalendar package covers (the range is read
   from the package). Weekend days that are workdays are `adjusted` (调休 make-up workdays),
@@ -97,7 +97,7 @@ def seed_calendar(years: Iterable[int] | None = None) -> SeedResult:
 
 
 def seed_default_periods(*, model: type[models.Model] = WorkingPeriod) -> int:
-    """All-year 08:30–12:00 and 13:30–17:30 (DOMAIN §5), only when no period exists at all."""
+    """All-year 08:30–12:00 and 13:30–17:30 (docs/domain.md §5), only when no period exists at all."""
     if model.objects.exists():
         return 0
     names = ["上午 morning", "下午 afternoon"]

@@ -1,4 +1,4 @@
-"""The working calendar (DOMAIN.md §5): which dates are workdays, and the working periods of a day.
+"""The working calendar (docs/domain.md §5): which dates are workdays, and the working periods of a day.
 
 `WorkingDay` has one row per date. Rows come from the chinesecalendar package (`seed_calendar`,
 sources statutory / adjusted / weekend / weekday), from the State Council holiday notice an

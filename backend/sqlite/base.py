@@ -1,5 +1,5 @@
 """Django's SQLite backend with every write of the process queued in front of SQLite's single writer
-(RELIABILITY.md §0.10, docs/reliability.md "Writers of the embedded process"). ENGINE
+(docs/reliability.md §0.10, docs/reliability.md "Writers of the embedded process"). ENGINE
 "backend.sqlite" in settings.
 
 SQLite lets one connection write at a time. A connection that finds the lock taken sleeps and

@@ -1,6 +1,6 @@
 """Data: the settings row; the named construction and dumping classes marked; the construction
 classes' schemas given the ledger's fields; the dumping classes' time limits in calendar time
-(DOMAIN §12). Installations seeded later get the same from seed_categories()."""
+(docs/domain.md §12). Installations seeded later get the same from seed_categories()."""
 
 from django.db import migrations
 

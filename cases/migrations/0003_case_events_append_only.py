@@ -1,4 +1,4 @@
-"""Make case events append-only in the database itself (RELIABILITY.md R15): an UPDATE or DELETE
+"""Make case events append-only in the database itself (docs/reliability.md R15): an UPDATE or DELETE
 of `cases_caseevent`, by bulk ORM calls or raw SQL, is refused on SQLite and on PostgreSQL.
 (PostgreSQL's TRUNCATE, which only an administrator or a test flush runs, is not a row trigger.)"""
 

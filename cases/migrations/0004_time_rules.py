@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
 
 
 def seed_defaults(apps, schema_editor):
-    """Every step 1 工作时 and yellow at 80 % (DOMAIN §5 defaults), editable in the admin."""
+    """Every step 1 工作时 and yellow at 80 % (docs/domain.md §5 defaults), editable in the admin."""
     StepLimit = apps.get_model("cases", "StepLimit")
     DeadlineRules = apps.get_model("cases", "DeadlineRules")
     for step in ["accept", "verify", "register", "dispatch", "check", "close"]:

@@ -1,4 +1,4 @@
-"""The case 案卷 and its append-only events (DOMAIN.md §4).
+"""The case 案卷 and its append-only events (docs/domain.md §4).
 
 A case's status changes only through `cases.workflow.transition()`, which writes one `CaseEvent`
 per action in the same transaction and bumps `version` (optimistic concurrency). The events are the
@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Status", "OPEN_STATUSES", "Source", "PendingRequest", "Case", "CaseEvent", "DailySerial", "Photo"]
+__all__ = ["Status", "OPEN_STATUSES", "Source", "PendingRequest", "Case", "CaseEvent",
+           "DailySerial", "Photo", "overdue_at"]
 
 
 class Status(models.TextChoices):
@@ -52,6 +53,12 @@ class PendingRequest(models.TextChoices):
     SUSPENSION = "suspension", _("Suspension")  # 挂账
 
 
+def overdue_at(at=None) -> Q:
+    """Overdue at `at` (now): being handled (处置中) past its disposal deadline — the one
+    definition the case list's filter, the console's queue and the map's counts share."""
+    return Q(status=Status.HANDLING, deadline__lt=at or timezone.now())
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
@@ -61,7 +68,7 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(grid__code__startswith=code)
 
     def overdue(self, at=None):
-        return self.filter(status=Status.HANDLING, deadline__lt=at or timezone.now())
+        return self.filter(overdue_at(at))
 
 
 class Case(models.Model):

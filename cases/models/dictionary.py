@@ -1,4 +1,4 @@
-"""What a case is about (DOMAIN.md §2): the versioned classification dictionary of components and
+"""What a case is about (docs/domain.md §2): the versioned classification dictionary of components and
 events, and the case standard 立案结案标准 of each small class.
 
 A standard (CJ/T 214-2007, GB/T 47678.5-2026, local) holds big classes 大类, which hold small
@@ -39,7 +39,7 @@ class LimitUnit(models.TextChoices):
     CALENDAR_DAYS = "calendar_days", _("Calendar days")
 
 
-# Urgent cases count calendar time (DOMAIN §2), so an urgent standard uses one of these units.
+# Urgent cases count calendar time (docs/domain.md §2), so an urgent standard uses one of these units.
 CALENDAR_UNITS = ["minutes", "calendar_hours", "calendar_days"]
 
 

@@ -1,4 +1,4 @@
-"""Idempotency records for case creation (RELIABILITY.md §2, R1–R4).
+"""Idempotency records for case creation (docs/reliability.md §2, R1–R4).
 
 One row per (user, Idempotency-Key): inserted `in_flight` before the work starts (the unique
 constraint makes concurrent retries collide here, not in the case table), then completed with the

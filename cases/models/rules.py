@@ -1,4 +1,4 @@
-"""Time rules an administrator edits (DOMAIN.md §5): step limits and the yellow threshold, and
+"""Time rules an administrator edits (docs/domain.md §5): step limits and the yellow threshold, and
 the record of deadline alarms already raised (so each fires once per case and step)."""
 
 from __future__ import annotations

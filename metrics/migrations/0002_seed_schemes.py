@@ -1,7 +1,7 @@
-"""The DOMAIN.md §6 defaults: handling unit = 处置率×40 + 按期处置率×40 + (1−超期未处置率)×10 +
+"""The docs/domain.md §6 defaults: handling unit = 处置率×40 + 按期处置率×40 + (1−超期未处置率)×10 +
 (1−返工率)×10; grid/area = 结案率×30 + 按期结案率×40 + (1−返工率)×10 + 立案数分值×20; 立案数分值 for
 一类区域 0 → 100, 1–2 → 90, 3–4 → 75, 5–6 → 60, 7–8 → 40, ≥9 → 0, each class one step (2 cases)
-looser than the one before. No officer scheme: DOMAIN gives none (an administrator may add one)."""
+looser than the one before. No officer scheme: docs/domain.md gives none (an administrator may add one)."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""The evaluation rules of issue #17 (DOMAIN §6 rewritten): the minimum sample for 十佳/十差, a
+"""The evaluation rules of issue #17 (docs/domain.md §6 rewritten): the minimum sample for 十佳/十差, a
 unit's 返工率 over its 应处置数 (its 应结案数 leaves out the centre's backlog), and the seeded
 schemes moved to the new defaults where an administrator has not changed them:
 area 结案率×40 + 按期结案率×40 + (1−返工率)×20, 立案数分值 kept in the editor with weight 0 (off);

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 def seed_settings(apps, schema_editor):
-    """The settings row administrators edit, with the defaults of DOMAIN §8 (3 points, 5 minutes)."""
+    """The settings row administrators edit, with the defaults of docs/domain.md §8 (3 points, 5 minutes)."""
     apps.get_model("patrol", "PatrolSettings").objects.get_or_create(pk=1)
 
 

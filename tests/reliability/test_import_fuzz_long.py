@@ -1,4 +1,4 @@
-"""Long budget of tests/test_import_fuzz.py: many more broken files."""
+"""Long budget of tests/reliability/test_import_fuzz.py: many more broken files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.import_fuzz import broken_geojson, broken_shapefile, shapefile_parts, write_shapefile
-from tests.test_import_fuzz import _refused_clearly, imported_layer  # noqa: F401 - the fixture
+from tests.reliability.test_import_fuzz import _refused_clearly, imported_layer  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 EXAMPLES = int(os.environ.get("RELIABILITY_IMPORT_EXAMPLES", "600"))

@@ -1,4 +1,4 @@
-"""Long version of tests/test_redis_outage.py: the full 10 s outage, with a request every 0.1 s."""
+"""Long version of tests/reliability/test_redis_outage.py: the full 10 s outage, with a request every 0.1 s."""
 
 from __future__ import annotations
 

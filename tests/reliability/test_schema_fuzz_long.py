@@ -1,4 +1,4 @@
-"""Long budget of tests/test_schema_fuzz.py: many examples per operation, more roles."""
+"""Long budget of tests/reliability/test_schema_fuzz.py: many examples per operation, more roles."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import os
 import pytest
 
 from people.tokens import key_for
+from tests.reliability.test_schema_fuzz import known_case_body, seeded_world, throwaway_tokens
 from tests.schema_fuzz import fuzz, load_open311_schema, load_schema, stateful, with_known_ids
-from tests.test_schema_fuzz import known_case_body, seeded_world, throwaway_tokens
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 EXAMPLES = int(os.environ.get("RELIABILITY_SCHEMA_EXAMPLES", "100"))

@@ -1,4 +1,4 @@
-"""Long version of tests/test_sqlite_writers.py: 50 writers × many rounds."""
+"""Long version of tests/reliability/test_sqlite_writers.py: 50 writers × many rounds."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fresh database has the working calendar after `migrate`: every year chinesecalendar covers,
-and the default working periods 08:30–12:00 and 13:30–17:30 (DOMAIN.md §5). Bulk inserts, well
+and the default working periods 08:30–12:00 and 13:30–17:30 (docs/domain.md §5). Bulk inserts, well
 under a second. Reversing deletes the seeded days (manual rows stay) and leaves the periods."""
 
 from django.db import migrations

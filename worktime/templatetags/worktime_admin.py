@@ -1,4 +1,4 @@
-"""{% calendar_warnings as warnings %} for the admin index and the calendar list (DOMAIN.md §5:
+"""{% calendar_warnings as warnings %} for the admin index and the calendar list (docs/domain.md §5:
 a year without calendar data says so loudly)."""
 
 from __future__ import annotations

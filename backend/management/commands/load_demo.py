@@ -74,7 +74,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{points} track points of the last weeks' patrols in {time.monotonic() - started:.1f} s.")
         from campaigns.demo import load_demo_ledger
 
-        ledger = load_demo_ledger()  # the baseline 违建台账, through the ledger import (DOMAIN §12)
+        ledger = load_demo_ledger()  # the baseline 违建台账, through the ledger import (docs/domain.md §12)
         if ledger is not None:
             self.stdout.write(ledger.summary().splitlines()[-1])
         from reports.demo import demo_reports

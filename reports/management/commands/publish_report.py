@@ -33,18 +33,17 @@ class Command(BaseCommand):
         except jobs.AlreadyPublished as published:
             raise CommandError(f"{published.report} is already published; use --revise REASON to correct it.") \
                 from None
-        if report.state == State.BUILDING:
-            raise CommandError(f"{report} is being built by another process (progress {report.progress} %).")
-        if report.state == State.QUEUED:  # a draft is published as it is; a queued report is built first
-            report = jobs.claim_now(report)
         bar = tqdm(total=100, unit="%", disable=options["verbosity"] == 0)
 
         def progress(percent: int, step: str) -> None:
             bar.set_description(step)
             bar.update(percent - bar.n)
 
-        try:
-            report = jobs.publish(report, on_progress=progress)
+        try:  # a draft is published as it is; a queued report is claimed and built first
+            report = jobs.publish_now(report, on_progress=progress)
+        except jobs.Busy as busy:
+            raise CommandError(f"{busy.report} is being built by another process "
+                               f"(progress {busy.report.progress} %).") from None
         finally:
             bar.update(100 - bar.n)
             bar.close()

@@ -1,4 +1,4 @@
-// The console's campaigns (DOMAIN §12, docs/campaigns.md): the 违建台账 ledger as a map layer (entries
+// The console's campaigns (docs/domain.md §12, docs/campaigns.md): the 违建台账 ledger as a map layer (entries
 // coloured by status, new ones ringed) and this year's construction and dumping figures per street.
 // Labels: #gcc-campaign-labels (Django's translations, rendered into the page). Data: the JSON API.
 // The map comes from console.js (window.gridcaseConsole.map). Plain script, no build step.

@@ -1,4 +1,4 @@
-// 日巡查 on the supervision console (docs/patrol.md, DOMAIN §8): a coverage layer — grids coloured
+// 日巡查 on the supervision console (docs/patrol.md, docs/domain.md §8): a coverage layer — grids coloured
 // patrolled today / not yet / not for N working days — today's lists, the officers of the day and each
 // officer's track on demand. Labels and API addresses come from #gcc-patrol-labels (Django's
 // translations, frontend/console/patrol.html); the map from console.js (window.gridcaseConsole).

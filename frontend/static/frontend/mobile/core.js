@@ -1,6 +1,6 @@
 // Gridcase mobile: the parts without a page — IndexedDB, the offline outbox, track points and the
 // API session. Loaded by every page and by the service worker (importScripts), so nothing here
-// touches the DOM. docs/mobile.md explains the design and the RELIABILITY traps it handles.
+// touches the DOM. docs/mobile.md explains the design and the reliability traps it handles.
 (function (root) {
   "use strict";
 
@@ -12,7 +12,7 @@
   const POINT_BATCH = 500;
   const SEND_TIMEOUT_MS = 90000;
   const SENT_KEPT = 30; // sent items kept as history (their photos are dropped at once)
-  // Answers after which sending the same request again can never succeed (RELIABILITY R10). A 409
+  // Answers after which sending the same request again can never succeed (docs/reliability.md R10). A 409
   // from the idempotency layer ("a request is outstanding for this key") is not one of them: the
   // first attempt is still running, so the item waits and the next try gets the stored answer.
   const DEFINITIVE = new Set([400, 409, 413, 422]);
@@ -103,7 +103,7 @@
     return work();
   }
 
-  // --- the session: who is signed in, and a fresh CSRF token (RELIABILITY R11) ----------------
+  // --- the session: who is signed in, and a fresh CSRF token (docs/reliability.md R11) ----------------
 
   class NetworkError extends Error {}
 
@@ -153,7 +153,7 @@
   // --- the outbox: reports and task results --------------------------------------------------
 
   // A report. Its client_uuid and Idempotency-Key are made here, once, and never again: every
-  // retry, tomorrow or after a reload, sends the very same request (RELIABILITY R1, R4).
+  // retry, tomorrow or after a reload, sends the very same request (docs/reliability.md R1, R4).
   async function queueReport(options) {
     const id = uuid();
     const fields = Object.assign({}, options.fields, { client_uuid: id, occurred_at: new Date().toISOString() });

@@ -7,7 +7,7 @@
   const $ = UI.$, el = UI.el, urls = UI.urls, config = UI.config;
   const USAGE_KEY = "gc.categories.usage";
   const ENUM_LABELS = { permanent: "永久", temporary: "临时", yes: "是", no: "否",
-    steel_shed: "钢结构棚", brick: "砖混", other: "其他" };  // 违建台账 structure (DOMAIN §12)
+    steel_shed: "钢结构棚", brick: "砖混", other: "其他" };  // 违建台账 structure (docs/domain.md §12)
 
   const state = { pos: null, manual: false, category: null, categories: [], grid: null };
 

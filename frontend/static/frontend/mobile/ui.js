@@ -90,7 +90,7 @@
     });
   }
 
-  // A POST with the CSRF token of now (RELIABILITY R11); JSON in, {status, body} out.
+  // A POST with the CSRF token of now (docs/reliability.md R11); JSON in, {status, body} out.
   async function post(url, payload) {
     const current = await GC.session();
     const response = await GC.fetchWithTimeout(url, {
@@ -164,7 +164,7 @@
     if (registration && registration.sync) registration.sync.register("gridcase-outbox").catch(function () {});
   }
 
-  // Ask the browser not to evict the queue under storage pressure (RELIABILITY R12).
+  // Ask the browser not to evict the queue under storage pressure (docs/reliability.md R12).
   const persisted = (navigator.storage && navigator.storage.persist)
     ? navigator.storage.persisted().then(function (yes) { return yes || navigator.storage.persist(); }).catch(function () { return false; })
     : Promise.resolve(false);
@@ -247,7 +247,7 @@
     document.dispatchEvent(new CustomEvent("gc:alerts"));
   }
 
-  // Each alert once: a seq we have is dropped (DOMAIN §9).
+  // Each alert once: a seq we have is dropped (docs/domain.md §9).
   function takeAlert(alert, live) {
     if (alert.seq <= alerts.lastSeq) return false;
     alerts.list.push(alert);
@@ -622,7 +622,7 @@
   document.addEventListener("gc:patrol", function () {
     document.querySelectorAll("[data-patrol-dot]").forEach(function (dot) { dot.hidden = !patrol.active(); });
   });
-  sendNow(true); // app open (RELIABILITY R13)
+  sendNow(true); // app open (docs/reliability.md R13)
 
   window.UI = {
     config: config, urls: urls, el: el, $: $, toast: toast, formatTime: formatTime, today: today, STATUS: STATUS,

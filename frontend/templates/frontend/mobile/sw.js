@@ -7,7 +7,7 @@
 //   otherwise. Static files: cache first; their version is in this file, so a change installs a
 //   new worker and a new cache.
 // - API requests are never cached here and never replayed here from a stored request: the pages
-//   keep their own queue in IndexedDB and build each request at send time (RELIABILITY R9–R11).
+//   keep their own queue in IndexedDB and build each request at send time (docs/reliability.md R9–R11).
 //   Where the browser has Background Sync, a `sync` event sends that same queue (core.js).
 "use strict";
 
@@ -104,7 +104,7 @@ self.addEventListener("fetch", function (event) {
 
 // Background Sync (Chromium): the browser wakes this worker when the network is back, even with
 // the app closed. Safari and Firefox have none; the pages send on open, on `online` and on a
-// timer instead (RELIABILITY R13).
+// timer instead (docs/reliability.md R13).
 self.addEventListener("sync", function (event) {
   if (event.tag === "gridcase-outbox") {
     // A rejected promise tells the browser to try again later.

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backend.models import Lease
 from tests.sqlite_writers import run_writers
+from tests.waiting import wait_until
 
 
 def test_fifty_concurrent_writers_on_sqlite_never_see_a_locked_database():
@@ -146,9 +147,8 @@ def test_writes_in_autocommit_wait_in_the_queue_behind_a_stream_of_transactions(
     for t in threads:
         t.start()
     try:
-        deadline = time.monotonic() + 30
-        while sum(commits) < 200 and time.monotonic() < deadline:  # the stream is flowing
-            time.sleep(0.01)
+        wait_until(lambda: sum(commits) >= 200, 30, "the stream of transactions flowing",
+                   interval=0.01)
         connection.ensure_connection()
         connection.connection.execute("PRAGMA busy_timeout = 2000")  # 20 s in production: same outcome
         started = time.monotonic()
