@@ -384,7 +384,8 @@ def _period_part(level: str, period: Period, area: str) -> _Part:
     return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 
 
-def _disposal_part(level: str, period: Period, area: str, *, cutoff: dt.datetime | None = None) -> _Part:
+def _disposal_part(level: str, period: Period, area: str, *,
+                   cutoff: dt.datetime | None = None) -> _Part:
     """Feedback events in [start, end) that are the case's latest feedback before `end` and not
     followed by a failed check before `end`: one row per case at most (no DISTINCT), attributed to
     the unit that fed it back, and whether it was on time. A part of its own because it reads the
@@ -563,7 +564,8 @@ def _grouped(part: _Part, columns: tuple[str, ...]) -> QuerySet:
     return part.rows.annotate(key=part.key).order_by().values("key").annotate(**counts)
 
 
-def figures_by_level(level: str, period: Period, *, area: str = "", rollup: bool = True) -> dict[Any, Figures]:
+def figures_by_level(level: str, period: Period, *, area: str = "",
+                     rollup: bool = True) -> dict[Any, Figures]:
     """Every object's figures at `level` for `period`, keyed by grid id, area code, unit id or
     officer (user) id, in one SQL statement. `area` (a district/street/community/grid code)
     counts only cases filed under it. Objects without any figure are absent.

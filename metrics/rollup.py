@@ -56,12 +56,35 @@ from metrics.reports import (
 
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 DIMS = ("grid", "community", "street", "district", "unit", CITY)
-COUNTED = ("accepted", "registered", "dispatched", "disposed", "disposed_on_time", "closed", "closed_on_time",
-           "rework", "extensions", "returns", "voided", "self_handled", "self_registered")
+COUNTED = (
+    "accepted",
+    "registered",
+    "dispatched",
+    "disposed",
+    "disposed_on_time",
+    "closed",
+    "closed_on_time",
+    "rework",
+    "extensions",
+    "returns",
+    "voided",
+    "self_handled",
+    "self_registered",
+)
 DISPOSAL = ("disposed", "disposed_on_time")
 # The events a case's rollup counts read: the period actions of reports._period_part, and feedback.
-COUNTED_ACTIONS = ("accept", "register", "dispatch", "close", "check", "approve_extension", "approve_return",
-                   "void", "self_handle", "feedback")
+COUNTED_ACTIONS = (
+    "accept",
+    "register",
+    "dispatch",
+    "close",
+    "check",
+    "approve_extension",
+    "approve_return",
+    "void",
+    "self_handle",
+    "feedback",
+)
 # Events that change a case's rollup: those, and a relocation (its grid, so its areas, change).
 CHANGING = frozenset((*COUNTED_ACTIONS, "relocate"))
 MIN_DAYS = 8  # a week and shorter: the raw engine (the reference) is fast enough there
@@ -84,8 +107,9 @@ def _objects(grid: int | None, code: str | None, unit: int | None) -> list[tuple
     return objects
 
 
-def contributions(grid: int | None, code: str | None, case: dict[str, Any],
-                  events: Iterable[tuple]) -> dict[Key, dict[str, int]]:
+def contributions(
+    grid: int | None, code: str | None, case: dict[str, Any], events: Iterable[tuple]
+) -> dict[Key, dict[str, int]]:
     """What one case adds to the rollup. `case`: its `dispatched_at`, `deadline`, `disposed_at`;
     `events`: its counted events (seq, action, to_status, unit_id, at, on_time flag) in seq order.
     The conditions are `reports._period_part`'s and `_disposal_part`'s, event by event."""
@@ -119,9 +143,15 @@ def contributions(grid: int | None, code: str | None, case: dict[str, Any],
         if action == "feedback":
             counts["disposed"] = 1
             counts["disposed_on_time"] = int(on_time is True)
-            until = next((later[4] for later in events[i + 1:]
-                          if later[1] == "feedback" or (later[1] == "check" and later[2] == Status.HANDLING)),
-                         NEVER)
+            until = next(
+                (
+                    later[4]
+                    for later in events[i + 1 :]
+                    if later[1] == "feedback"
+                    or (later[1] == "check" and later[2] == Status.HANDLING)
+                ),
+                NEVER,
+            )
         if not counts:
             continue
         day = at.astimezone(TZ).date()
@@ -132,7 +162,9 @@ def contributions(grid: int | None, code: str | None, case: dict[str, Any],
     return out
 
 
-_codes: dict[int, str] = {}  # grid id → code: a grid's code never changes (a new version is a new grid)
+_codes: dict[
+    int, str
+] = {}  # grid id → code: a grid's code never changes (a new version is a new grid)
 
 
 def _code(grid: int | None) -> str | None:
@@ -152,15 +184,26 @@ def _on_time(data: Any) -> bool | None:
 def apply_event(event: CaseEvent) -> None:
     """Bring the rollup up to date with `event`, in its transaction (the caller's)."""
     case = event.case
-    rows = (CaseEvent.objects.filter(case_id=case.pk, action__in=COUNTED_ACTIONS).order_by("seq")
-            .values_list("seq", "action", "to_status", "unit_id", "at", "data"))
-    events = [(seq, action, to, unit, at, _on_time(data) if action == "feedback" else None)
-              for seq, action, to, unit, at, data in rows]
-    state = {"dispatched_at": case.dispatched_at, "deadline": case.deadline, "disposed_at": case.disposed_at}
+    rows = (
+        CaseEvent.objects.filter(case_id=case.pk, action__in=COUNTED_ACTIONS)
+        .order_by("seq")
+        .values_list("seq", "action", "to_status", "unit_id", "at", "data")
+    )
+    events = [
+        (seq, action, to, unit, at, _on_time(data) if action == "feedback" else None)
+        for seq, action, to, unit, at, data in rows
+    ]
+    state = {
+        "dispatched_at": case.dispatched_at,
+        "deadline": case.deadline,
+        "disposed_at": case.disposed_at,
+    }
     grid_before = grid_after = case.grid_id
     if event.action == "relocate":
         grid_before = (event.data.get("before") or {}).get("grid")
-    before = contributions(grid_before, _code(grid_before), state, [e for e in events if e[0] != event.seq])
+    before = contributions(
+        grid_before, _code(grid_before), state, [e for e in events if e[0] != event.seq]
+    )
     after = contributions(grid_after, _code(grid_after), state, events)
     delta: dict[Key, dict[str, int]] = {}
     for key in before.keys() | after.keys():
@@ -188,12 +231,19 @@ def _upsert(delta: dict[Key, dict[str, int]]) -> None:
     for key in sorted(delta):
         dim, obj, day, until = key
         values.append("(" + ", ".join(["%s"] * len(names)) + ")")
-        params += [dim, obj, ops.adapt_datefield_value(day), ops.adapt_datetimefield_value(until),
-                   *(delta[key][c] for c in COUNTED)]
+        params += [
+            dim,
+            obj,
+            ops.adapt_datefield_value(day),
+            ops.adapt_datetimefield_value(until),
+            *(delta[key][c] for c in COUNTED),
+        ]
     adds = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in COUNTED)
-    sql = (f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES {', '.join(values)} "
-           f"ON CONFLICT ({quote('dim')}, {quote('day')}, {quote('obj')}, {quote('counted_until')}) "
-           f"DO UPDATE SET {adds}")
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES {', '.join(values)} "
+        f"ON CONFLICT ({quote('dim')}, {quote('day')}, {quote('obj')}, {quote('counted_until')}) "
+        f"DO UPDATE SET {adds}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -201,20 +251,30 @@ def _upsert(delta: dict[Key, dict[str, int]]) -> None:
 # --- rebuild from the event log -------------------------------------------------------------------
 
 
-def _cases_with_events(chunk: int, Case=Case, CaseEvent=CaseEvent) -> Iterator[tuple[dict, list[tuple]]]:  # noqa: N803
+def _cases_with_events(
+    chunk: int, cases_model=Case, events_model=CaseEvent
+) -> Iterator[tuple[dict, list]]:
     """Every case that has counted events, with them in seq order: two ordered scans merged."""
-    cases = (Case.objects.order_by("pk").values("pk", "grid_id", "dispatched_at", "deadline", "disposed_at")
-             .iterator(chunk_size=chunk))
-    events = (CaseEvent.objects.filter(action__in=COUNTED_ACTIONS).order_by("case_id", "seq")
-              .values_list("case_id", "seq", "action", "to_status", "unit_id", "at", "data")
-              .iterator(chunk_size=chunk))
+    cases = (
+        cases_model.objects.order_by("pk")
+        .values("pk", "grid_id", "dispatched_at", "deadline", "disposed_at")
+        .iterator(chunk_size=chunk)
+    )
+    events = (
+        events_model.objects.filter(action__in=COUNTED_ACTIONS)
+        .order_by("case_id", "seq")
+        .values_list("case_id", "seq", "action", "to_status", "unit_id", "at", "data")
+        .iterator(chunk_size=chunk)
+    )
     pending = next(events, None)
     for case in cases:
         mine = []
         while pending is not None and pending[0] <= case["pk"]:
             if pending[0] == case["pk"]:
                 _case, seq, action, to, unit, at, data = pending
-                mine.append((seq, action, to, unit, at, _on_time(data) if action == "feedback" else None))
+                mine.append(
+                    (seq, action, to, unit, at, _on_time(data) if action == "feedback" else None)
+                )
             pending = next(events, None)
         if mine:
             yield case, mine
@@ -226,7 +286,13 @@ def rebuild(*, chunk: int = 20_000, models: dict | None = None) -> int:
     DailyFigures), a bulk load of history, or a check."""
     from grids.models import Grid
 
-    models = {"Case": Case, "CaseEvent": CaseEvent, "Grid": Grid, "DailyFigures": DailyFigures, **(models or {})}
+    models = {
+        "Case": Case,
+        "CaseEvent": CaseEvent,
+        "Grid": Grid,
+        "DailyFigures": DailyFigures,
+        **(models or {}),
+    }
     codes = dict(models["Grid"].objects.values_list("pk", "code"))
     sums: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED, 0))
     for case, events in _cases_with_events(chunk, models["Case"], models["CaseEvent"]):
@@ -235,11 +301,15 @@ def rebuild(*, chunk: int = 20_000, models: dict | None = None) -> int:
             row = sums[key]
             for column, n in counts.items():
                 row[column] += n
-    Rollup = models["DailyFigures"]  # noqa: N806
-    Rollup.objects.all().delete()
-    Rollup.objects.bulk_create(
-        (Rollup(dim=dim, obj=obj, day=day, counted_until=until, **counts)
-         for (dim, obj, day, until), counts in sums.items()), batch_size=5000)
+    table = models["DailyFigures"]
+    table.objects.all().delete()
+    table.objects.bulk_create(
+        (
+            table(dim=dim, obj=obj, day=day, counted_until=until, **counts)
+            for (dim, obj, day, until), counts in sums.items()
+        ),
+        batch_size=5000,
+    )
     return len(sums)
 
 
@@ -253,7 +323,9 @@ def _midnight(day: dt.date) -> dt.datetime:
 def whole_days(period: Period, min_days: int = MIN_DAYS) -> tuple[dt.date, dt.date] | None:
     """[first, last) whole days of Asia/Shanghai inside the period, None when fewer than `min_days`."""
     start, end = period.start.astimezone(TZ), period.end.astimezone(TZ)
-    first = start.date() if start == _midnight(start.date()) else start.date() + dt.timedelta(days=1)
+    first = (
+        start.date() if start == _midnight(start.date()) else start.date() + dt.timedelta(days=1)
+    )
     last = end.date()
     if (last - first).days < max(min_days, 1):
         return None
@@ -269,7 +341,9 @@ def serves(level: str, area: str) -> bool:
     return level in ("unit", CITY) and not area
 
 
-def figures(level: str, period: Period, area: str = "", *, min_days: int = MIN_DAYS) -> dict[Any, Figures] | None:
+def figures(
+    level: str, period: Period, area: str = "", *, min_days: int = MIN_DAYS
+) -> dict[Any, Figures] | None:
     """`reports.figures_by_level()` from the rollup and the raw edges; None when the rollup does
     not serve this level, area or period (the caller then asks the raw engine)."""
     days = whole_days(period, min_days)
@@ -288,8 +362,11 @@ def figures(level: str, period: Period, area: str = "", *, min_days: int = MIN_D
 
     rows = DailyFigures.objects.filter(dim=level, day__gte=first, day__lt=last)
     if area:
-        rows = rows.filter(obj__startswith=area) if level != "grid" else rows.filter(
-            obj__in=_grid_ids_in(area))
+        rows = (
+            rows.filter(obj__startswith=area)
+            if level != "grid"
+            else rows.filter(obj__in=_grid_ids_in(area))
+        )
     counted = {c: Sum(c) for c in COUNTED if c not in DISPOSAL}
     counted.update({c: Sum(c, filter=Q(counted_until__gte=period.end)) for c in DISPOSAL})
     for row in rows.order_by().values("obj").annotate(**counted):
@@ -299,7 +376,10 @@ def figures(level: str, period: Period, area: str = "", *, min_days: int = MIN_D
     for begin, finish in ((period.start, inner_start), (inner_end, period.end)):
         if begin < finish:
             edge = Period(begin, finish, period.as_of)
-            parts += [_period_part(level, edge, area), _disposal_part(level, edge, area, cutoff=period.end)]
+            parts += [
+                _period_part(level, edge, area),
+                _disposal_part(level, edge, area, cutoff=period.end),
+            ]
     parts += [_held_part(level, period, area), _changed_part(level, period, area)]
     queries = [_grouped(part, STANDARD_COLUMNS) for part in parts]
     for row in _fetch(queries[0].union(*queries[1:], all=True)):
@@ -310,10 +390,11 @@ def figures(level: str, period: Period, area: str = "", *, min_days: int = MIN_D
 def _grid_ids_in(area: str) -> list[str]:
     from grids.models import Grid
 
-    return [str(pk) for pk in Grid.objects.filter(code__startswith=area).values_list("pk", flat=True)]
+    return [
+        str(pk) for pk in Grid.objects.filter(code__startswith=area).values_list("pk", flat=True)
+    ]
 
 
 def _key_of(level: str, obj: str) -> Any:
     """The rollup's object as `figures_by_level` keys it: ids as ints, area codes as text."""
     return obj if level in AREA_CODE_LENGTH else int(obj)
-

@@ -40,14 +40,19 @@ class History:
 
     def case(self) -> None:
         rng, c = self.rng, self.cast
-        moment = FIRST + dt.timedelta(minutes=rng.randrange(int((NOW - FIRST).total_seconds() // 60)))
+        moment = FIRST + dt.timedelta(
+            minutes=rng.randrange(int((NOW - FIRST).total_seconds() // 60))
+        )
         point = rng.choice((IN_A, IN_B))
-        case = self.script.report(moment, point=point, by=self.officers[c.grid.pk if point == IN_A else
-                                                                        c.other_grid.pk])
+        case = self.script.report(
+            moment, point=point, by=self.officers[c.grid.pk if point == IN_A else c.other_grid.pk]
+        )
         for _ in range(14):
             if rng.random() < 0.08:
                 return
-            moment += dt.timedelta(minutes=rng.choice((rng.randrange(1, 90), rng.randrange(60, 36 * 60))))
+            moment += dt.timedelta(
+                minutes=rng.choice((rng.randrange(1, 90), rng.randrange(60, 36 * 60)))
+            )
             if moment > NOW or case.status in (Status.CLOSED, Status.VOIDED, Status.REJECTED):
                 return
             case = self.step(case, moment)
@@ -67,7 +72,9 @@ class History:
         if status == Status.PENDING_REGISTRATION:
             return act(case, "register", c.shift_leader, moment)
         if status == Status.DISPATCHING:
-            return act(case, "dispatch", c.dispatcher, moment, unit=rng.choice((c.unit, c.other_unit)))
+            return act(
+                case, "dispatch", c.dispatcher, moment, unit=rng.choice((c.unit, c.other_unit))
+            )
         if status == Status.SUSPENDED:
             return act(case, "resume", c.dispatcher, moment)
         if status == Status.CHECKING:
@@ -76,7 +83,11 @@ class History:
         if status == Status.CLOSING:
             return act(case, "close", c.shift_leader, moment)
         member = self.members[case.unit_id]  # handling
-        for kind, amount, answer in (("extension", 450, 0.55), ("return", None, 0.65), ("suspension", None, 0.75)):
+        for kind, amount, answer in (
+            ("extension", 450, 0.55),
+            ("return", None, 0.65),
+            ("suspension", None, 0.75),
+        ):
             if draw < answer:
                 inputs = {"amount_minutes": amount} if amount else {}
                 act(case, f"request_{kind}", member, moment, reason="原因", **inputs)
@@ -113,15 +124,21 @@ class RollupEqualsRawEngine(TestCase):
                 end = start + dt.timedelta(days=1, hours=rng.randrange(30))
             periods.append(Period(start, end, min(end, NOW)))
         # the whole history ending now mid-day, and one covering today (end after now)
-        periods += [Period(FIRST, NOW, NOW),
-                    Period(FIRST.replace(hour=0), (NOW + dt.timedelta(days=1)).replace(hour=0), NOW)]
+        periods += [
+            Period(FIRST, NOW, NOW),
+            Period(FIRST.replace(hour=0), (NOW + dt.timedelta(days=1)).replace(hour=0), NOW),
+        ]
         return periods
 
     def test_the_history_reaches_every_counted_path(self):
-        counted = {field: sum(getattr(row, field) for row in DailyFigures.objects.filter(dim=CITY))
-                   for field in rollup.COUNTED}
+        counted = {
+            field: sum(getattr(row, field) for row in DailyFigures.objects.filter(dim=CITY))
+            for field in rollup.COUNTED
+        }
         self.assertTrue(all(counted.values()), counted)  # every column has something to compare
-        self.assertTrue(DailyFigures.objects.exclude(counted_until=rollup.NEVER).exists())  # superseded feedbacks
+        self.assertTrue(
+            DailyFigures.objects.exclude(counted_until=rollup.NEVER).exists()
+        )  # superseded feedbacks
         self.assertTrue(Case.objects.filter(events__action="relocate", events__seq__gt=2).exists())
 
     def test_rollup_figures_equal_the_raw_engine_for_random_periods(self):
@@ -141,14 +158,22 @@ class RollupEqualsRawEngine(TestCase):
 
     def test_areas_the_rollup_serves(self):
         period = Period(FIRST.replace(hour=13), NOW, NOW)
-        for level, area in (("grid", "320505"), ("grid", self.cast.grid.code), ("street", "320505"),
-                            ("community", "320506009")):
+        for level, area in (
+            ("grid", "320505"),
+            ("grid", self.cast.grid.code),
+            ("street", "320505"),
+            ("community", "320506009"),
+        ):
             with self.subTest(level=level, area=area):
                 found = rollup.figures(level, period, area)
                 self.assertIsNotNone(found)
-                self.assertEqual(_nonzero(found), _nonzero(figures_by_level(level, period, area=area,
-                                                                            rollup=False)))
-        self.assertIsNone(rollup.figures("unit", period, "320505"))  # a unit's work in one area: raw
+                self.assertEqual(
+                    _nonzero(found),
+                    _nonzero(figures_by_level(level, period, area=area, rollup=False)),
+                )
+        self.assertIsNone(
+            rollup.figures("unit", period, "320505")
+        )  # a unit's work in one area: raw
         self.assertIsNone(rollup.figures("officer", period))
 
     def test_figures_by_level_reads_the_rollup_for_long_periods_only(self):
@@ -161,8 +186,11 @@ class RollupEqualsRawEngine(TestCase):
 
     def test_rebuild_from_the_event_log_equals_the_rollup_kept_in_the_transactions(self):
         def rows():
-            return {(r.dim, r.obj, r.day, r.counted_until): tuple(getattr(r, c) for c in rollup.COUNTED)
-                    for r in DailyFigures.objects.all() if any(getattr(r, c) for c in rollup.COUNTED)}
+            return {
+                (r.dim, r.obj, r.day, r.counted_until): tuple(getattr(r, c) for c in rollup.COUNTED)
+                for r in DailyFigures.objects.all()
+                if any(getattr(r, c) for c in rollup.COUNTED)
+            }
 
         kept = rows()
         self.assertGreater(len(kept), 100)
