@@ -49,6 +49,7 @@ from metrics.reports import (
     _changed_part,
     _disposal_part,
     _fetch,
+    _Flag,
     _grouped,
     _held_part,
     _period_part,
@@ -156,9 +157,9 @@ def contributions(
             continue
         day = at.astimezone(TZ).date()
         for dim, obj in _objects(grid, code, unit):
-            row = out.setdefault((dim, obj, day, until), dict.fromkeys(COUNTED, 0))
+            row = out.setdefault((dim, obj, day, until), {})
             for column, n in counts.items():
-                row[column] += n
+                row[column] = row.get(column, 0) + n
     return out
 
 
@@ -177,22 +178,21 @@ def _code(grid: int | None) -> str | None:
     return _codes[grid]
 
 
-def _on_time(data: Any) -> bool | None:
-    return data.get("on_time") if isinstance(data, dict) else None
+def _counted_events(events_model, **filters) -> Any:
+    """(case, seq, action, to_status, unit, at, on_time flag) of the counted events; the flag read
+    the way the raw engine reads it (`reports._Flag`)."""
+    return (
+        events_model.objects.filter(action__in=COUNTED_ACTIONS, **filters)
+        .order_by("case_id", "seq")
+        .annotate(flag=_Flag("on_time"))
+        .values_list("case_id", "seq", "action", "to_status", "unit_id", "at", "flag")
+    )
 
 
 def apply_event(event: CaseEvent) -> None:
     """Bring the rollup up to date with `event`, in its transaction (the caller's)."""
     case = event.case
-    rows = (
-        CaseEvent.objects.filter(case_id=case.pk, action__in=COUNTED_ACTIONS)
-        .order_by("seq")
-        .values_list("seq", "action", "to_status", "unit_id", "at", "data")
-    )
-    events = [
-        (seq, action, to, unit, at, _on_time(data) if action == "feedback" else None)
-        for seq, action, to, unit, at, data in rows
-    ]
+    events = [row[1:] for row in _counted_events(CaseEvent, case_id=case.pk)]
     state = {
         "dispatched_at": case.dispatched_at,
         "deadline": case.deadline,
@@ -208,7 +208,7 @@ def apply_event(event: CaseEvent) -> None:
     delta: dict[Key, dict[str, int]] = {}
     for key in before.keys() | after.keys():
         old, new = before.get(key), after.get(key)
-        change = {c: (new[c] if new else 0) - (old[c] if old else 0) for c in COUNTED}
+        change = {c: (new or {}).get(c, 0) - (old or {}).get(c, 0) for c in COUNTED}
         if any(change.values()):
             delta[key] = change
     _upsert(delta)
@@ -222,28 +222,27 @@ def on_event_saved(sender, instance: CaseEvent, created: bool, raw: bool = False
 def _upsert(delta: dict[Key, dict[str, int]]) -> None:
     """Add `delta` to the rollup in one statement. Rows in a fixed order, so two transactions lock
     the rows they share in the same order (no deadlock on PostgreSQL)."""
-    if not delta:
-        return
+    if delta:
+        _write(sorted(delta.items()), add=True)
+
+
+def _write(rows: list[tuple[Key, dict[str, int]]], *, add: bool, table: str = "") -> None:
+    """INSERT the rows in one statement; `add`: add them to the rows already there (an upsert,
+    one statement on both engines) rather than insert new ones."""
     ops, quote = connection.ops, connection.ops.quote_name
-    table = quote(DailyFigures._meta.db_table)
+    table = quote(table or DailyFigures._meta.db_table)
     names = ("dim", "obj", "day", "counted_until", *COUNTED)
-    values, params = [], []
-    for key in sorted(delta):
-        dim, obj, day, until = key
-        values.append("(" + ", ".join(["%s"] * len(names)) + ")")
-        params += [
-            dim,
-            obj,
-            ops.adapt_datefield_value(day),
-            ops.adapt_datetimefield_value(until),
-            *(delta[key][c] for c in COUNTED),
-        ]
-    adds = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in COUNTED)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES {', '.join(values)} "
-        f"ON CONFLICT ({quote('dim')}, {quote('day')}, {quote('obj')}, {quote('counted_until')}) "
-        f"DO UPDATE SET {adds}"
-    )
+    placeholder = "(" + ", ".join(["%s"] * len(names)) + ")"
+    params: list[Any] = []
+    for (dim, obj, day, until), counts in rows:
+        params += [dim, obj, ops.adapt_datefield_value(day), ops.adapt_datetimefield_value(until)]
+        params += [counts.get(c, 0) for c in COUNTED]
+    sql = f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES "
+    sql += ", ".join([placeholder] * len(rows))
+    if add:
+        adds = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in COUNTED)
+        unique = ", ".join(quote(n) for n in ("dim", "day", "obj", "counted_until"))
+        sql += f" ON CONFLICT ({unique}) DO UPDATE SET {adds}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -260,21 +259,13 @@ def _cases_with_events(
         .values("pk", "grid_id", "dispatched_at", "deadline", "disposed_at")
         .iterator(chunk_size=chunk)
     )
-    events = (
-        events_model.objects.filter(action__in=COUNTED_ACTIONS)
-        .order_by("case_id", "seq")
-        .values_list("case_id", "seq", "action", "to_status", "unit_id", "at", "data")
-        .iterator(chunk_size=chunk)
-    )
+    events = _counted_events(events_model).iterator(chunk_size=chunk)
     pending = next(events, None)
     for case in cases:
         mine = []
         while pending is not None and pending[0] <= case["pk"]:
             if pending[0] == case["pk"]:
-                _case, seq, action, to, unit, at, data = pending
-                mine.append(
-                    (seq, action, to, unit, at, _on_time(data) if action == "feedback" else None)
-                )
+                mine.append(pending[1:])
             pending = next(events, None)
         if mine:
             yield case, mine
@@ -294,22 +285,18 @@ def rebuild(*, chunk: int = 20_000, models: dict | None = None) -> int:
         **(models or {}),
     }
     codes = dict(models["Grid"].objects.values_list("pk", "code"))
-    sums: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED, 0))
+    sums: dict[Key, dict[str, int]] = defaultdict(dict)
     for case, events in _cases_with_events(chunk, models["Case"], models["CaseEvent"]):
         grid = case["grid_id"]
         for key, counts in contributions(grid, codes.get(grid, ""), case, events).items():
             row = sums[key]
             for column, n in counts.items():
-                row[column] += n
+                row[column] = row.get(column, 0) + n
     table = models["DailyFigures"]
     table.objects.all().delete()
-    table.objects.bulk_create(
-        (
-            table(dim=dim, obj=obj, day=day, counted_until=until, **counts)
-            for (dim, obj, day, until), counts in sums.items()
-        ),
-        batch_size=5000,
-    )
+    rows = list(sums.items())
+    for i in range(0, len(rows), 500):
+        _write(rows[i : i + 500], add=False, table=table._meta.db_table)
     return len(sums)
 
 
