@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--redis-clients", type=int, default=0,
+                        help="clients of the Redis run (default: --clients), e.g. 10000")
     parser.add_argument("--layer-members", default="1000", help="e.g. 1000,10000")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args()
@@ -131,7 +133,8 @@ def main() -> None:
     print(f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     figures["inmemory"] = run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
     if not args.skip_redis:
-        figures["redis"] = run("Redis pub/sub layer, 2 Daphne workers", args.clients, args.redis, 2)
+        figures["redis"] = run("Redis pub/sub layer, 2 Daphne workers", args.redis_clients or args.clients,
+                               args.redis, 2)
     if args.json:
         print(json.dumps({"machine": machine(), **figures}))
 

@@ -132,3 +132,38 @@ class EvaluationSettings(models.Model):
         if level == "unit":
             return self.min_sample_unit
         return self.min_sample_area
+
+
+class DailyFigures(models.Model):
+    """The per-(object, day) rollup of the period counts (metrics/rollup.py): what the events of
+    one day in Asia/Shanghai add to one object's figures. Written in the transaction of the event
+    that changes it (a signal on CaseEvent), rebuilt from the event log by `rollup.rebuild()`.
+    `counted_until` is for disposals only: a feedback counts for a period ending at or before the
+    moment a later feedback or failed check superseded it (`NEVER` while none has)."""
+
+    dim = models.CharField(max_length=10)  # grid, community, street, district, unit, city
+    obj = models.CharField(max_length=32)  # grid id, area code, unit id, "1" for the city
+    day = models.DateField()
+    counted_until = models.DateTimeField()
+    accepted = models.IntegerField(default=0)
+    registered = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    disposed = models.IntegerField(default=0)
+    disposed_on_time = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    rework = models.IntegerField(default=0)
+    extensions = models.IntegerField(default=0)
+    returns = models.IntegerField(default=0)
+    voided = models.IntegerField(default=0)
+    self_handled = models.IntegerField(default=0)
+    self_registered = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [models.UniqueConstraint(fields=["dim", "day", "obj", "counted_until"],
+                                               name="daily_figures_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.dim} {self.obj} {self.day}"

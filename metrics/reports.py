@@ -375,14 +375,18 @@ def _period_part(level: str, period: Period, area: str) -> _Part:
     return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 
 
-def _disposal_part(level: str, period: Period, area: str) -> _Part:
+def _disposal_part(level: str, period: Period, area: str, *,
+                   cutoff: dt.datetime | None = None) -> _Part:
     """Feedback events in [start, end) that are the case's latest feedback before `end` and not
     followed by a failed check before `end`: one row per case at most (no DISTINCT), attributed to
     the unit that fed it back, and whether it was on time. A part of its own because it reads the
     events' JSON: SQLite copies every column a grouped query names into its sorter, so JSON named
-    in the big part would be read for every event."""
+    in the big part would be read for every event. `cutoff` (default `end`): the moment a later
+    feedback or failed check must come before to undo it — the period's end when the rollup asks
+    for the feedbacks of a part of a day at one edge of the period."""
     undone = CaseEvent.objects.filter(Q(action="feedback") | Q(action="check", to_status=Status.HANDLING),
-                                      case=OuterRef("case"), seq__gt=OuterRef("seq"), at__lt=period.end)
+                                      case=OuterRef("case"), seq__gt=OuterRef("seq"),
+                                      at__lt=cutoff or period.end)
     rows = CaseEvent.objects.filter(action="feedback", at__gte=period.start, at__lt=period.end)
     rows = rows.filter(~Exists(undone))
     measures = {"disposed": Q(), "disposed_on_time": Q(_Flag("on_time"))}
@@ -551,10 +555,21 @@ def _grouped(part: _Part, columns: tuple[str, ...]) -> QuerySet:
     return part.rows.annotate(key=part.key).order_by().values("key").annotate(**counts)
 
 
-def figures_by_level(level: str, period: Period, *, area: str = "") -> dict[Any, Figures]:
+def figures_by_level(level: str, period: Period, *, area: str = "",
+                     rollup: bool = True) -> dict[Any, Figures]:
     """Every object's figures at `level` for `period`, keyed by grid id, area code, unit id or
     officer (user) id, in one SQL statement. `area` (a district/street/community/grid code)
-    counts only cases filed under it. Objects without any figure are absent."""
+    counts only cases filed under it. Objects without any figure are absent.
+
+    Periods longer than a week at the levels it keys are read from the per-(object, day) rollup
+    and the raw engine for the edges (metrics/rollup.py, the same figures); `rollup=False` asks
+    the raw engine alone, the reference."""
+    if rollup:
+        from metrics import rollup as daily
+
+        found = daily.figures(level, period, area)
+        if found is not None:
+            return found
     columns = _columns(level)
     queries = [_grouped(part, columns) for part in _parts(level, period, area)]
     # Summed as plain ints over the level's columns, one Figures per key at the end: adding
