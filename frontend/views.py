@@ -124,7 +124,7 @@ def _mobile_config() -> dict:
         "patrolIntervalSeconds": PatrolSettings.interval(),
         # The server's words and rules, rendered into the page (cached with it, so offline too):
         # the pages keep no table of their own (docs/mobile.md).
-        "workflow": workflow.describe(),
+        "workflow": _phone_workflow(),
         "labels": _mobile_labels(),
         "urls": {
             "session": reverse("m-session"), "me": reverse("api-me"), "cases": reverse("cases"),
@@ -139,18 +139,27 @@ def _mobile_config() -> dict:
     }
 
 
+def _phone_workflow() -> dict:
+    """workflow.describe() without the roles: the phone acts on each case's `allowed_actions`, and
+    a shell names no role (it is handed to whoever opens the app)."""
+    described = workflow.describe()
+    described["actions"] = {key: {k: v for k, v in action.items() if k != "roles"}
+                            for key, action in described["actions"].items()}
+    return described
+
+
 def _mobile_labels() -> dict:
     """Every alert kind, photo stage, pending request and 违建 disposition the server has, in the
     active language (statuses, actions and outcomes come with workflow.describe())."""
     from alerts.models import Kind as AlertKind
     from campaigns.models import DispositionKind
-    from cases.models import PendingRequest, Photo, Source
+    from cases.models import PendingRequest, Photo
 
     def words(choices) -> dict[str, str]:
         return {value: str(label) for value, label in choices.choices if value}
 
     return {"alerts": words(AlertKind), "stages": words(Photo.Stage), "requests": words(PendingRequest),
-            "dispositions": words(DispositionKind), "sources": words(Source)}
+            "dispositions": words(DispositionKind)}
 
 
 def mobile_session(request: HttpRequest) -> HttpResponse:

@@ -93,10 +93,13 @@
         return { action: key, outcome: o.key, label: o.label, bad: i > 0, photos: o.photos_required };
       });
     }
-    return allowed.filter(function (a) {
+    // The action that moves the case on (feedback) first, then the requests, in table order.
+    const offered = allowed.filter(function (a) {
       const spec = UI.action(a);
       return spec && !spec.outcomes.length && Object.keys(spec.inputs).every(function (i) { return FORM_INPUTS.has(i); });
-    }).map(function (a) {
+    });
+    const moving = function (a) { return UI.action(a).to ? 0 : 1; };
+    return offered.sort(function (a, b) { return moving(a) - moving(b); }).map(function (a) {
       return { action: a, outcome: "", label: UI.actionLabel(a), bad: false, photos: UI.action(a).photos_required };
     });
   }
