@@ -15,8 +15,7 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from alerts.models import Kind as AlertKind
-from alerts.models import Notification
-from alerts.models import alert_title
+from alerts.models import Notification, alert_title
 from alerts.outbox import notify
 from cases import workflow
 from cases.categories import seed_categories
@@ -225,3 +224,25 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
         report_alert.click()
         expect(page).to_have_url(re.compile(r"/reports/"))
     assert seen["errors"] == []
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_servers_own_words_cover_every_key(language):
+    """What the server renders into the phone's pages (and serves at /api/workflow): every status,
+    action, outcome, alert kind, photo stage, request and disposition has words, not its key."""
+    from frontend.views import _mobile_labels
+
+    with translation.override(language):
+        described, labels = workflow.describe(), _mobile_labels()
+        titles = {kind: alert_title({"type": kind}) for kind in AlertKind.values}
+    words = {("status", s["key"]): s["label"] for s in described["statuses"]}
+    for key, action in described["actions"].items():
+        words[("action", key)] = action["label"]
+        words.update({("outcome", o["key"]): o["label"] for o in action["outcomes"]})
+    for group, table in labels.items():
+        words.update({(group, key): text for key, text in table.items()})
+    words.update({("title", kind): text for kind, text in titles.items()})
+    assert len(labels["alerts"]) == len(AlertKind.values) and len(words) > 60
+    for (group, key), text in words.items():
+        assert text and text != key, (group, key)
+        assert bool(CJK.search(text)) == (language == "zh-hans"), (group, key, text)

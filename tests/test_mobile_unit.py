@@ -6,6 +6,7 @@ Screenshots go to docs/screenshots/ only with GRIDCASE_SCREENSHOTS=1 (else a tem
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -157,5 +158,5 @@ def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition
         page.click("#action-submit")
         expect(page.locator("#action-done-title")).to_have_text("已提交", timeout=30_000)
     event = CaseEvent.objects.filter(case=case, action="feedback").get()
-    assert (event.data["disposition"], event.data["demolished_m2"]) == ("demolish", "25")
+    assert (event.data["disposition"], Decimal(event.data["demolished_m2"])) == ("demolish", Decimal(25))
     assert seen["errors"] == []
