@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,9 +38,9 @@ class Kind(models.TextChoices):
 # 2026-W47 → "2026年第47周周通报已发布", monthly 2026-11 → "2026年11月月报已发布". The phone's ui.js
 # words it with the same msgids from the JS catalogue (djangojs.po).
 REPORT_TITLES = (
-    (re.compile(r"^(\d{4})-W(\d{1,2})$"), _("%(year)s week %(n)s: weekly report published")),
-    (re.compile(r"^(\d{4})-(\d{1,2})$"), _("%(year)s month %(n)s: monthly report published")),
-    (re.compile(r"^(\d{4})-Q(\d)$"), _("%(year)s quarter %(n)s: quarterly review published")),
+    (re.compile(r"^(\d{4})-W(\d{1,2})$"), gettext_noop("%(year)s week %(n)s: weekly report published")),
+    (re.compile(r"^(\d{4})-(\d{1,2})$"), gettext_noop("%(year)s month %(n)s: monthly report published")),
+    (re.compile(r"^(\d{4})-Q(\d)$"), gettext_noop("%(year)s quarter %(n)s: quarterly review published")),
 )
 
 
@@ -50,7 +51,7 @@ def alert_title(payload: dict) -> str:
     key = (payload.get("report") or {}).get("key", "") if kind == Kind.REPORT_PUBLISHED else ""
     for pattern, words in REPORT_TITLES:
         if match := pattern.match(key):
-            return str(words) % {"year": match[1], "n": int(match[2])}
+            return gettext(words) % {"year": match[1], "n": int(match[2])}
     return str(Kind(kind).label) if kind in Kind.values else kind
 
 

@@ -246,3 +246,27 @@ def test_the_servers_own_words_cover_every_key(language):
     for (group, key), text in words.items():
         assert text and text != key, (group, key)
         assert bool(CJK.search(text)) == (language == "zh-hans"), (group, key, text)
+
+
+def test_every_word_of_the_phone_has_its_chinese():
+    """Every t("…") of the mobile scripts is in the JS catalogue and every {% translate … context
+    "mobile" %} of its templates in the server's, translated; the report titles are the server's."""
+    from alerts.models import REPORT_TITLES
+
+    root = Path(settings.BASE_DIR) / "frontend"
+    js = _catalogue("djangojs")
+    scripts = "".join(re.sub(r"^\s*//[^\n]*", "", p.read_text(), flags=re.M)
+                      for p in (root / "static/frontend/mobile").glob("*.js"))
+    msgids = {m.encode().decode("unicode_escape") if "\\" in m else m
+              for m in re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', scripts)}
+    assert len(msgids) > 150
+    msgids.update(words for _pattern, words in REPORT_TITLES)
+    missing = {m for m in msgids if js.get(("", m), m) == m}  # "; " → "；" has no CJK, but changes
+    assert not missing, missing
+    server = _catalogue("django")
+    templates = "".join(p.read_text() for p in (root / "templates/frontend/mobile").iterdir())
+    tags = set(re.findall(r'\{% translate "((?:[^"\\]|\\.)*)" context "mobile" %\}', templates))
+    assert len(tags) > 60
+    missing = {m for m in tags if not CJK.search(server.get(("mobile", m), ""))}
+    assert not missing, missing
+    assert not CJK.search(re.sub(r"\{#.*?#\}|//[^\n]*", "", templates + scripts)), "a literal left"

@@ -138,12 +138,27 @@
   }
 
   // Which field a refusal names, in words (the request's field names, cases/views.py).
-  const FIELD_NAMES = {
-    category: "Category", lon: "Location", lat: "Location", address: "Address", attributes: "Attributes",
-    photos: "Photos", description: "Description", client_uuid: "Report id", occurred_at: "Time",
-    self_handle: "Self-handle", outcome: "Outcome", reason: "Reason", version: "Version", action: "Action",
-    disposition: "Disposition", demolished_m2: "Area demolished", amount_minutes: "Extension",
-  };
+  function fieldName(key) {
+    switch (key) {
+      case "category": return t("Category");
+      case "lon": case "lat": return t("Location");
+      case "address": return t("Address");
+      case "attributes": return t("Attributes");
+      case "photos": return t("Photos");
+      case "description": return t("Description");
+      case "client_uuid": return t("Report id");
+      case "occurred_at": return t("Time");
+      case "self_handle": return t("Self-handle");
+      case "outcome": return t("Outcome");
+      case "reason": return t("Reason");
+      case "disposition": return t("Disposition");
+      case "demolished_m2": return t("Area demolished");
+      case "amount_minutes": return t("Extension");
+      case "version": return t("Version");
+      case "action": return t("Action");
+      default: return key;
+    }
+  }
 
   // The server's words for a refusal, flattened: {"lat": ["…"]} → "Location: …".
   function messageOf(body, status) {
@@ -154,7 +169,7 @@
     Object.keys(body).forEach(function (key) {
       const value = body[key];
       if (key === "case" || key === "code") return;
-      parts.push((key === "non_field_errors" ? "" : t("%(field)s: ", { field: FIELD_NAMES[key] ? t(FIELD_NAMES[key]) : key })) + (Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : value));
+      parts.push((key === "non_field_errors" ? "" : t("%(field)s: ", { field: fieldName(key) })) + (Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : value));
     });
     return parts.join(t("; ")) || "HTTP " + status;
   }

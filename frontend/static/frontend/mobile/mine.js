@@ -11,7 +11,7 @@
     list.replaceChildren();
     mine.forEach(function (i) {
       const li = el("li");
-      const chip = el("span", "m-chip", i.state === "rejected" ? t("Rejected") : i.state === "sending" ? t("Sending") : t("Waiting to send"));
+      const chip = el("span", "m-chip", UI.outboxState(i.state));
       chip.dataset.state = i.state;
       li.append(el("div", "m-item-title", i.title), chip, el("div", "m-item-sub", UI.formatTime(i.createdAt) + (i.message ? " · " + i.message : "")));
       list.append(li);

@@ -3,7 +3,6 @@
 (function () {
   "use strict";
   const $ = UI.$, el = UI.el, t = UI.t;
-  const STATE_NAMES = { waiting: "Waiting to send", sending: "Sending", sent: "Sent", rejected: "Rejected" };
 
   function render(items) {
     const waiting = GC.unsynced(items).length;
@@ -18,7 +17,7 @@
       const li = el("li", "m-card");
       li.dataset.id = item.id;
       li.dataset.state = item.state;
-      const chip = el("span", "m-chip", t(STATE_NAMES[item.state]));
+      const chip = el("span", "m-chip", UI.outboxState(item.state));
       chip.dataset.state = item.state;
       const head = el("div", "m-item");
       const main = el("div", "m-item-main");

@@ -357,7 +357,9 @@
     const attributes = readAttributes();
     if (attributes.error) return fail(attributes.error);
     const selfHandle = $("self-handle").checked;
-    if (selfHandle && !photos.list.length) return fail(t("Self-handling needs at least one photo after handling."));
+    if (selfHandle && UI.action("self_handle").photos_required && !photos.list.length) {
+      return fail(t("Self-handling needs at least one photo after handling."));
+    }
     $("submit-report").disabled = true;
     const title = state.category.name + (state.grid ? " · " + state.grid.name : "");
     let item;

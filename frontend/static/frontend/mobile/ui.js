@@ -61,6 +61,12 @@
     return found ? found.label : key;
   }
   function label(group, key) { return (LABELS[group] || {})[key] || key; }
+  // The outbox's own states (core.js: the server has no such thing).
+  function outboxState(state) {
+    if (state === "sending") return t("Sending");
+    if (state === "sent") return t("Sent");
+    return state === "rejected" ? t("Rejected") : t("Waiting to send");
+  }
 
   // --- who is signed in (kept for offline use) -------------------------------------------------
 
@@ -396,7 +402,10 @@
     const x = Math.cos(lat1 * r) * Math.sin(lat2 * r) - Math.sin(lat1 * r) * Math.cos(lat2 * r) * Math.cos((lon2 - lon1) * r);
     return (Math.atan2(y, x) / r + 360) % 360;
   }
-  const DIRECTIONS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+  function direction(degrees) {
+    const words = [t("N"), t("NE"), t("E"), t("SE"), t("S"), t("SW"), t("W"), t("NW")];
+    return words[Math.round(degrees / 45) % 8];
+  }
   // "东北 120 米" and the bearing in degrees, from the live position to a spot.
   function directionTo(position, lon, lat) {
     if (!position || lon === null || lon === undefined) return null;
@@ -404,7 +413,7 @@
     const d = distanceM(from.longitude, from.latitude, lon, lat);
     const b = bearing(from.longitude, from.latitude, lon, lat);
     const far = d < 1000 ? t("%(n)s m", { n: Math.round(d) }) : t("%(n)s km", { n: (d / 1000).toFixed(1) });
-    const text = d < 10 ? t("Right here") : t(DIRECTIONS[Math.round(b / 45) % 8]) + " " + far;
+    const text = d < 10 ? t("Right here") : direction(b) + " " + far;
     return { distance: d, bearing: b, text: text };
   }
   function arrow(degrees) {
@@ -646,7 +655,7 @@
 
   window.UI = {
     config: config, urls: urls, el: el, $: $, toast: toast, formatTime: formatTime, today: today, t: t,
-    statusLabel: statusLabel, action: action, actionLabel: actionLabel, outcomeLabel: outcomeLabel, label: label,
+    statusLabel: statusLabel, action: action, actionLabel: actionLabel, outcomeLabel: outcomeLabel, label: label, outboxState: outboxState,
     me: function () { return mePromise; }, isUnit: isUnit, post: post, enqueue: enqueue, sendNow: sendNow, loadTasks: loadTasks,
     alerts: alerts, catchUpAlerts: catchUpAlerts, markAlertsRead: markAlertsRead, alertTitle: alertTitle,
     watchPosition: watchPosition, lastPosition: function () { return lastPosition; }, positionProblem: positionProblem, directionTo: directionTo, arrow: arrow,
