@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import get_language, pgettext, pgettext_lazy
 
 from cases import workflow
 from grids.models import Grid
@@ -188,8 +188,10 @@ def mobile_manifest(request: HttpRequest) -> HttpResponse:
 
     home = reverse("m-home")
     body = {
-        "name": "Gridcase 网格巡查", "short_name": "网格巡查", "lang": "zh-CN",
-        "description": "网格化城市管理 · 监督员移动端：上报、核实、核查、巡查",
+        "name": "Gridcase " + pgettext("mobile", "Grid patrol"), "short_name": pgettext("mobile", "Grid patrol"),
+        "lang": get_language(),
+        "description": pgettext("mobile", "Grid-based city management · the officers' phone app: report, "
+                                "verify, check, patrol"),
         "id": home, "start_url": home, "scope": home, "display": "standalone", "orientation": "portrait",
         "background_color": "#ffffff", "theme_color": "#12355b",
         "icons": [

@@ -117,10 +117,12 @@ def test_the_compiled_catalogue_uses_domain_terms_only_where_they_belong(domain)
 def test_the_admin_and_the_reports_page_use_the_right_words(admin_client):
     from tests.factories import make_small_class
 
-    make_small_class()
+    small = make_small_class()
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     page = admin_client.get("/admin/cases/smallclass/").content.decode()
     assert "环比" not in page and "修改" in page
+    # The everyday words are the administrator's to edit.
+    assert 'name="keywords"' in admin_client.get(f"/admin/cases/smallclass/{small.pk}/change/").content.decode()
     reports = admin_client.get("/reports/").content.decode()
     assert "通报" in reports and "<th>上报</th>" not in reports
 
