@@ -8,10 +8,13 @@ pushes asks for everything after its last seen `seq`.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,10 +28,31 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
     REWORK = "rework", _("Rework")
     SUPERVISED = "supervised", _("Supervised case")
-    REPORT_PUBLISHED = "report_published", _("Weekly report published")
+    REPORT_PUBLISHED = "report_published", _("Report published")  # the alert's title names its period
     REQUEST_ANSWERED = "request_answered", _("Your request was answered")
     ASSIGNED = "assigned", _("Case assigned to you")
     NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # docs/domain.md §12
+
+
+# A report alert's title names the report and its period (the payload's `report.key`): weekly
+# 2026-W47 → "2026年第47周周通报已发布", monthly 2026-11 → "2026年11月月报已发布". The phone's ui.js
+# words it with the same msgids from the JS catalogue (djangojs.po).
+REPORT_TITLES = (
+    (re.compile(r"^(\d{4})-W(\d{1,2})$"), gettext_noop("%(year)s week %(n)s: weekly report published")),
+    (re.compile(r"^(\d{4})-(\d{1,2})$"), gettext_noop("%(year)s month %(n)s: monthly report published")),
+    (re.compile(r"^(\d{4})-Q(\d)$"), gettext_noop("%(year)s quarter %(n)s: quarterly review published")),
+)
+
+
+def alert_title(payload: dict) -> str:
+    """An alert's title in the active language: its kind's words, or for a report the report and
+    its period."""
+    kind = payload.get("type", "")
+    key = (payload.get("report") or {}).get("key", "") if kind == Kind.REPORT_PUBLISHED else ""
+    for pattern, words in REPORT_TITLES:
+        if match := pattern.match(key):
+            return gettext(words) % {"year": match[1], "n": int(match[2])}
+    return str(Kind(kind).label) if kind in Kind.values else kind
 
 
 class AlertCounter(models.Model):

@@ -120,6 +120,30 @@ VIOLATION_TYPES = (
     ),
     ViolationType("posters", ((CJT, "0201", "非法小广告"), (GBT, "07001", "非法小广告"))),
 )
+# The words people use for common violations (issue 22: "乱倒垃圾", "违规广告" found nothing), per
+# small class: seeded into `SmallClass.keywords` with the class, and added to existing classes by
+# migration cases 0008. Administrators edit them afterwards (admin → small classes).
+EVERYDAY_WORDS = {
+    **{(std, code): "违建 违章建筑 违法建设 私搭乱建 乱搭乱建 搭建 加盖"
+       for std, code in ((CJT, "0101"), (GBT, "06001"), (GBT, "08016"))},
+    **{(std, code): "乱倒垃圾 乱扔垃圾 垃圾 渣土 倾倒 偷倒"
+       for std, code in ((CJT, "0102"), (CJT, "0103"), (GBT, "06010"), (GBT, "06011"))},
+    **{(std, code): "渣土 遗撒 撒漏 乱倒 渣土车"
+       for std, code in ((CJT, "0112"), (GBT, "06014"), (GBT, "08005"))},
+    **{(std, code): "违规广告 乱贴 乱贴广告 乱挂 广告牌 招牌 横幅"
+       for std, code in ((CJT, "0202"), (CJT, "0203"), (GBT, "07003"), (GBT, "07006"), (GBT, "07007"))},
+    **{(std, code): "乱贴 乱贴小广告 小广告 牛皮癣 乱涂乱画 违规广告"
+       for std, code in ((CJT, "0201"), (GBT, "07001"))},
+    **{(std, code): "占道经营 摆摊 流动摊贩 游商 乱摆摊 出店经营"
+       for std, code in ((CJT, "0501"), (CJT, "0504"), (GBT, "09001"), (GBT, "09005"), (GBT, "09006"))},
+}
+
+
+def seeded_keywords(standard: str, code: str, *, named: str = "") -> str:
+    """The keywords a new small class gets: its violation type's and the everyday words."""
+    return " ".join(w for w in (named, EVERYDAY_WORDS.get((standard, code), "")) if w)
+
+
 # (standard, code) → (name, violation type); all named classes are events.
 NAMED_CLASSES = {
     (std, code): (name, vt) for vt in VIOLATION_TYPES for std, code, name in vt.classes
@@ -249,9 +273,9 @@ def _seed_small_class(
         report.count(subject, _sync(existing, name=row.name, big_class=big))
         return
     named = NAMED_CLASSES.get((big.standard.code, row.code))
-    keywords = (
+    keywords = seeded_keywords(big.standard.code, row.code, named=(
         named[1].keywords if named and row.kind == Kind.EVENT and named[0] == row.name else ""
-    )
+    )) if row.kind == Kind.EVENT else ""
     SmallClass.objects.create(big_class=big, code=row.code, name=row.name, keywords=keywords)
     report.count(subject, "created")
 

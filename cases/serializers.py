@@ -265,6 +265,8 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
         "photos": [photo_dict(p) for p in photos],
         "allowed_actions": allowed_actions(case, user) if user is not None else [],
     })
+    if "feedback" in body["allowed_actions"]:  # a ledger case's feedback names its disposition
+        body["ledger_entry"] = _ledger_entry(case)
     centre = user is not None and (sees_everything(user) or user.role in CENTRE_ROLES)
     if centre:
         body["reporter_contact"] = case.reporter_contact
@@ -273,6 +275,18 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
             category_id=case.category_id, lon=case.lon, lat=case.lat, exclude_id=case.pk,
             radius=_duplicate_radius(case.category), among=visible_cases(user))) if case.is_open else []
     return body
+
+
+def _ledger_entry(case: Case) -> dict | None:
+    """The illegal-construction ledger entry a case made (DOMAIN §12), or None: its feedback then
+    needs `disposition`, and `demolished_m2` up to `remaining_m2` for a demolition."""
+    from campaigns.models import LedgerLink
+
+    link = LedgerLink.objects.select_related("entry").filter(case=case).first()
+    if link is None:
+        return None
+    entry = link.entry
+    return {"number": entry.number, "area_m2": str(entry.area_m2), "remaining_m2": str(entry.remaining_m2)}
 
 
 def _public_reader(user) -> bool:

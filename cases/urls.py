@@ -9,4 +9,5 @@ urlpatterns = [
     path("cases/<int:pk>/transition", views.transition_view, name="case-transition"),
     path("photos/<int:pk>/<str:kind>", views.photo_file, name="case-photo"),
     path("categories/", views.categories, name="categories"),
+    path("workflow", views.workflow_view, name="workflow"),
 ]

@@ -327,9 +327,38 @@ def photo_file(request, pk: int, kind: str):
     return response
 
 
+_INPUTS = serializers.DictField(child=serializers.CharField(), help_text=(
+    'Input name → "required", "optional" or the condition under which it is required.'))
+_OUTCOMES = inline_serializer("WorkflowOutcome", {
+    "key": serializers.CharField(), "label": serializers.CharField(), "to": serializers.CharField(),
+    "photos_required": serializers.BooleanField()}, many=True)
+_ACTION = inline_serializer("WorkflowAction", {
+    "key": serializers.CharField(), "label": serializers.CharField(),
+    "from": serializers.ListField(child=serializers.CharField()),
+    "roles": serializers.ListField(child=serializers.CharField()), "inputs": _INPUTS,
+    "reason_required": serializers.BooleanField(), "photos_required": serializers.BooleanField(),
+    "outcomes": _OUTCOMES, "to": serializers.CharField(allow_null=True),
+    "answers": serializers.CharField(allow_null=True), "opens": serializers.CharField(allow_null=True)})
+
+
+@extend_schema(responses={200: inline_serializer("Workflow", {
+    "statuses": inline_serializer("WorkflowStatus", {
+        "key": serializers.CharField(), "label": serializers.CharField(), "open": serializers.BooleanField(),
+    }, many=True),
+    "actions": serializers.DictField(child=_ACTION),
+}), **errors(403)})
+@api_view(["GET"])
+def workflow_view(request):
+    """The workflow table (cases/workflow.py) as data, labels in the request's language: every
+    status, and per action its inputs, whether a reason or a photo is required and its outcomes.
+    The pages build their forms from this and never restate the rules."""
+    return Response(workflow.describe())
+
+
 @extend_schema(responses={200: inline_serializer("Category", {
     "id": serializers.IntegerField(), "code": serializers.CharField(), "name": serializers.CharField(),
-    "kind": serializers.CharField(), "big_class": serializers.DictField(), "attribute_schema": serializers.DictField(),
+    "kind": serializers.CharField(), "keywords": serializers.CharField(), "big_class": serializers.DictField(),
+    "attribute_schema": serializers.DictField(),
 }, many=True), **errors(403)}, parameters=[OpenApiParameter("q", str, required=False)])
 @api_view(["GET"])
 def categories(request):
@@ -339,7 +368,7 @@ def categories(request):
     if q:
         rows = rows.filter(Q(code__startswith=q) | Q(name__icontains=q) | Q(keywords__icontains=q))
     return Response([{
-        "id": c.pk, "code": c.code, "name": c.name, "kind": c.big_class.kind,
+        "id": c.pk, "code": c.code, "name": c.name, "kind": c.big_class.kind, "keywords": c.keywords,
         "big_class": {"code": c.big_class.code, "name": c.big_class.name},
         "attribute_schema": getattr(getattr(c, "case_standard", None), "attribute_schema", {}) or {},
     } for c in rows.order_by("big_class__kind", "code")[:1000]])

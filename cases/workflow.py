@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from alerts.outbox import notify_event, recipients
 from backend import counters
@@ -95,6 +96,96 @@ TABLE: dict[tuple[str, str], Rule] = {
 ACTIONS = sorted({action for _status, action in TABLE} | {"report"})
 OUTCOMES = {"verify": ("confirmed", "not_confirmed"), "check": ("pass", "fail")}
 REPORT_ROLES = frozenset({OFFICER, ACCEPTOR, Role.PUBLIC})
+
+
+
+# The words for the table's actions and outcomes (the timeline, the buttons, the phone's forms).
+# One place: the pages read them through describe() and never keep their own copy.
+ACTION_LABELS = {
+    "report": pgettext_lazy("case action", "Report"),
+    "send_verify": pgettext_lazy("case action", "Send for verification"),
+    "verify": pgettext_lazy("case action", "Verify on site"),
+    "accept": pgettext_lazy("case action", "Accept"),
+    "reject": pgettext_lazy("case action", "Reject"),
+    "self_handle": pgettext_lazy("case action", "Self-handle"),
+    "register": pgettext_lazy("case action", "Register"),
+    "decline": pgettext_lazy("case action", "Decline to register"),
+    "dispatch": pgettext_lazy("case action", "Dispatch"),
+    "request_return": pgettext_lazy("case action", "Ask to return"),
+    "approve_return": pgettext_lazy("case action", "Approve the return"),
+    "deny_return": pgettext_lazy("case action", "Deny the return"),
+    "request_extension": pgettext_lazy("case action", "Ask for an extension"),
+    "approve_extension": pgettext_lazy("case action", "Approve the extension"),
+    "deny_extension": pgettext_lazy("case action", "Deny the extension"),
+    "request_suspension": pgettext_lazy("case action", "Ask for suspension"),
+    "approve_suspension": pgettext_lazy("case action", "Approve the suspension"),
+    "deny_suspension": pgettext_lazy("case action", "Deny the suspension"),
+    "resume": pgettext_lazy("case action", "Resume handling"),
+    "feedback": pgettext_lazy("case action", "Disposal feedback"),
+    "assign": pgettext_lazy("case action", "Assign"),
+    "check": pgettext_lazy("case action", "Check on site"),
+    "close": pgettext_lazy("case action", "Close"),
+    "merge": pgettext_lazy("case action", "Merge"),
+    "relocate": pgettext_lazy("case action", "Correct the location"),
+    "void": pgettext_lazy("case action", "Void"),
+    "supervise": pgettext_lazy("case action", "Supervise"),
+}
+OUTCOME_LABELS = {
+    "confirmed": pgettext_lazy("outcome", "Confirmed"),
+    "not_confirmed": pgettext_lazy("outcome", "Not confirmed"),
+    "pass": pgettext_lazy("outcome", "Passed"),
+    "fail": pgettext_lazy("outcome", "Failed (rework)"),
+}
+# The request field each `Rule.needs` entry is sent as (the transition API's names).
+INPUT_FIELDS = {"amount": "amount_minutes"}
+
+
+def describe() -> dict:
+    """The table as data, for the pages and `GET /api/workflow` (docs/api.md): per action its
+    label, the statuses it starts from, the roles that take it, its inputs (each "required" or
+    "optional"), whether a reason is required, and its outcomes with where each leads and whether
+    it needs a photo. Labels are in the active language. Derived from TABLE: nothing restated."""
+    actions: dict[str, dict] = {}
+    for (status, action), rule in TABLE.items():
+        entry = actions.setdefault(action, {
+            "key": action, "label": str(ACTION_LABELS[action]), "from": [], "roles": sorted(rule.roles),
+            "inputs": _inputs_of(action, rule), "reason_required": "reason" in rule.needs,
+            "photos_required": "photos" in rule.needs and action not in OUTCOMES,
+            "outcomes": [], "to": None, "answers": rule.answers or None, "opens": rule.opens or None,
+        })
+        entry["from"].append(status)
+        if isinstance(rule.to, dict):
+            entry["outcomes"] = [
+                {"key": o, "label": str(OUTCOME_LABELS[o]), "to": rule.to[o],
+                 "photos_required": "photos" in rule.needs and not (action == "check" and o == "fail")}
+                for o in OUTCOMES[action]]
+        else:
+            entry["to"] = rule.to
+    actions["report"] = {  # not a row of the table: report_case() makes the case
+        "key": "report", "label": str(ACTION_LABELS["report"]), "from": [], "roles": sorted(REPORT_ROLES),
+        "inputs": {"category": "required", "description": "optional", "photos": "optional",
+                   "self_handle": "optional"},
+        "reason_required": False, "photos_required": False, "outcomes": [], "to": S.REPORTED,
+        "answers": None, "opens": None,
+    }
+    return {
+        "statuses": [{"key": s.value, "label": str(s.label), "open": s.value in OPEN_STATUSES} for s in S],
+        "actions": actions,
+    }
+
+
+def _inputs_of(action: str, rule: Rule) -> dict[str, str]:
+    """Every action records an optional reason (the note on the event) and optional photos; the
+    rule's needs make some required. Feedback on an illegal-construction (ledger) case also needs
+    `disposition` (and `demolished_m2` for a demolition): the case detail says when (`ledger_entry`)."""
+    inputs = {"reason": "optional", "photos": "optional"}
+    for need in rule.needs:
+        inputs[INPUT_FIELDS.get(need, need)] = "required"
+    if action == "check":
+        inputs["photos"] = "required unless outcome is fail"
+    if action == "feedback":
+        inputs.update(disposition="required on a ledger case", demolished_m2="required for demolish")
+    return inputs
 
 
 class TransitionNotAllowed(Exception):

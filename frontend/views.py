@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import get_language, pgettext, pgettext_lazy
 
+from cases import workflow
 from grids.models import Grid
 
 # Grid codes are 15 digits: below this zoom a permanent label is wider than a ~100 m grid and
@@ -74,14 +75,14 @@ def _map_strings() -> dict[str, str]:
 
 MOBILE_PAGES = {
     # page: (template, script, title)
-    "home": ("frontend/mobile/home.html", "home.js", "网格巡查"),
-    "report": ("frontend/mobile/report.html", "report.js", "上报案件"),
-    "tasks": ("frontend/mobile/tasks.html", "tasks.js", "我的任务"),
-    "task": ("frontend/mobile/task.html", "task.js", "任务详情"),
-    "mine": ("frontend/mobile/mine.html", "mine.js", "我的上报"),
-    "alerts": ("frontend/mobile/alerts.html", "alerts.js", "消息"),
-    "patrol": ("frontend/mobile/patrol.html", "patrol.js", "日常巡查"),
-    "queue": ("frontend/mobile/queue.html", "queue.js", "同步队列"),
+    "home": ("frontend/mobile/home.html", "home.js", pgettext_lazy("mobile", "Grid patrol")),
+    "report": ("frontend/mobile/report.html", "report.js", pgettext_lazy("mobile", "Report a case")),
+    "tasks": ("frontend/mobile/tasks.html", "tasks.js", pgettext_lazy("mobile", "My tasks")),
+    "task": ("frontend/mobile/task.html", "task.js", pgettext_lazy("mobile", "Task")),
+    "mine": ("frontend/mobile/mine.html", "mine.js", pgettext_lazy("mobile", "My reports")),
+    "alerts": ("frontend/mobile/alerts.html", "alerts.js", pgettext_lazy("mobile", "Messages")),
+    "patrol": ("frontend/mobile/patrol.html", "patrol.js", pgettext_lazy("mobile", "Daily patrol")),
+    "queue": ("frontend/mobile/queue.html", "queue.js", pgettext_lazy("mobile", "Sync queue")),
 }
 MOBILE_STATIC = [
     "leaflet/leaflet.css",
@@ -121,6 +122,10 @@ def _mobile_config() -> dict:
         "center": config["center"],
         "extent": config["extent"],
         "patrolIntervalSeconds": PatrolSettings.interval(),
+        # The server's words and rules, rendered into the page (cached with it, so offline too):
+        # the pages keep no table of their own (docs/mobile.md).
+        "workflow": _phone_workflow(),
+        "labels": _mobile_labels(),
         "urls": {
             "session": reverse("m-session"), "me": reverse("api-me"), "cases": reverse("cases"),
             "categories": reverse("categories"), "locate": reverse("grid-locate"), "grids": reverse("grid-layer"),
@@ -128,9 +133,33 @@ def _mobile_config() -> dict:
             "alertsUnread": reverse("alerts-unread"), "alertsRead": reverse("alerts-read"),
             "points": reverse("patrol-points"), "coverage": reverse("patrol-coverage"),
             "login": reverse("login"), "logout": reverse("logout"), "home": reverse("m-home"),
-            "sw": reverse("m-sw"), "websocket": "/ws/alerts/",
+            "sw": reverse("m-sw"), "websocket": "/ws/alerts/", "task": reverse("m-task"),
+            "reports": reverse("reports-page"),
         },
     }
+
+
+def _phone_workflow() -> dict:
+    """workflow.describe() without the roles: the phone acts on each case's `allowed_actions`, and
+    a shell names no role (it is handed to whoever opens the app)."""
+    described = workflow.describe()
+    described["actions"] = {key: {k: v for k, v in action.items() if k != "roles"}
+                            for key, action in described["actions"].items()}
+    return described
+
+
+def _mobile_labels() -> dict:
+    """Every alert kind, photo stage, pending request and 违建 disposition the server has, in the
+    active language (statuses, actions and outcomes come with workflow.describe())."""
+    from alerts.models import Kind as AlertKind
+    from campaigns.models import DispositionKind
+    from cases.models import PendingRequest, Photo
+
+    def words(choices) -> dict[str, str]:
+        return {value: str(label) for value, label in choices.choices if value}
+
+    return {"alerts": words(AlertKind), "stages": words(Photo.Stage), "requests": words(PendingRequest),
+            "dispositions": words(DispositionKind)}
 
 
 def mobile_session(request: HttpRequest) -> HttpResponse:
@@ -159,8 +188,10 @@ def mobile_manifest(request: HttpRequest) -> HttpResponse:
 
     home = reverse("m-home")
     body = {
-        "name": "Gridcase 网格巡查", "short_name": "网格巡查", "lang": "zh-CN",
-        "description": "网格化城市管理 · 监督员移动端：上报、核实、核查、巡查",
+        "name": "Gridcase " + pgettext("mobile", "Grid patrol"), "short_name": pgettext("mobile", "Grid patrol"),
+        "lang": get_language(),
+        "description": pgettext("mobile", "Grid-based city management · the officers' phone app: report, "
+                                "verify, check, patrol"),
         "id": home, "start_url": home, "scope": home, "display": "standalone", "orientation": "portrait",
         "background_color": "#ffffff", "theme_color": "#12355b",
         "icons": [
@@ -183,12 +214,12 @@ def mobile_service_worker(request: HttpRequest) -> HttpResponse:
 
     from django.templatetags.static import static
 
-    shell_pages = [reverse(f"m-{page}") for page in MOBILE_PAGES]
+    shell_pages = [reverse(f"m-{page}") for page in MOBILE_PAGES] + [reverse("javascript-catalog")]
     assets = [static(path) for path in MOBILE_STATIC]
     response = render(request, "frontend/mobile/sw.js", {
         "version": _mobile_version(), "pages": json.dumps(shell_pages), "assets": json.dumps(assets),
         "home": reverse("m-home"),
-        "core": static("frontend/mobile/core.js"),
+        "core": static("frontend/mobile/core.js"), "catalog": reverse("javascript-catalog"),
     }, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("m-home")

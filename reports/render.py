@@ -261,7 +261,7 @@ def xlsx(report) -> bytes:
     meta = data["meta"]
     doc = official(report)
     sheet(_("About this report"), [_("Item"), _("Value")], [
-        [_("Issued by"), doc["centre"]], [_("Report"), report.get_kind_display()],
+        [_("Issued by"), doc["centre"]], [pgettext("periodic report", "Report"), report.get_kind_display()],
         [_("Issue"), _("%(year)s issue %(issue)s (serial no. %(serial)s)") % {
             "year": report.year, "issue": report.issue, "serial": report.serial} if report.issue else ""],
         [_("Reporting period"), doc["period"]], [_("Period"), meta["label"]],
@@ -273,7 +273,7 @@ def xlsx(report) -> bytes:
         row_formats=[["", f] for f in ("", "", "", "", "", "when", "when", "when", "", "", "when", "")])
     book.worksheets[-1].column_dimensions["B"].width = 48
     overall = data["overall"]
-    sheet(_("Overall"), [_("Indicator"), _("This period"), _("Previous period"), _("Change")],
+    sheet(_("Overall"), [_("Indicator"), _("This period"), _("Previous period"), pgettext("period-on-period", "Change")],
           [[FIGURES[k], overall["current"][k], overall["previous"][k], overall["change"][k]] for k in KPI_KEYS],
           row_formats=[["", "rate", "rate", "points"] if is_rate(k) else ["", "", "", "change"] for k in KPI_KEYS])
     book.worksheets[-1].column_dimensions["A"].width = 16
@@ -281,13 +281,13 @@ def xlsx(report) -> bytes:
     sheet(_("Trend"), [_("Period"), *names(trend_keys)], [[t["label"], *[t.get(k) for k in trend_keys]]
                                                           for t in data["trend"]],
           ["", *[fig_format(k) for k in trend_keys]])
-    sheet(_("Sources"), [_("Source"), _("Cases reported"), _("Share"), _("Previous period"), _("Change")],
+    sheet(_("Sources"), [_("Source"), _("Cases reported"), _("Share"), _("Previous period"), pgettext("period-on-period", "Change")],
           [[labels.SOURCES[s["source"]], s["count"], s["share"], s["previous"], s["change"]] for s in data["sources"]],
           ["", "", "rate", "", "change"])
     sheet(_("Big classes"), [_("Code"), _("Big class"), _("Registered"), _("Previous period")],
           [[c["code"], c["name"], c["count"], c["previous"]] for c in data["categories"]["big"]])
     sheet(_("Top small classes"), [_("No."), _("Code"), _("Small class"), _("Big class"), _("Registered"),
-                                   _("Previous period"), _("Change")],
+                                   _("Previous period"), pgettext("period-on-period", "Change")],
           [[n, c["code"], c["name"], c["big"], c["count"], c["previous"], c["change"]]
            for n, c in enumerate(data["categories"]["top_small"], start=1)], ["", "", "", "", "", "", "change"])
     all_keys = [k for k in FIGURES if k not in ("reports", "valid_reports", "valid_report_rate", "verified",

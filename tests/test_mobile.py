@@ -172,7 +172,8 @@ def test_the_service_worker_is_served_from_m_and_lists_the_app_shell(client):
     pages = json.loads(re.search(r"const PAGES = (\[.*?\]);", text).group(1))
     assets = json.loads(re.search(r"const ASSETS = (\[.*?\]);", text).group(1))
     assert set(pages) == {"/m/", "/m/report", "/m/tasks", "/m/task", "/m/mine", "/m/alerts", "/m/patrol",
-                          "/m/queue"}
+                          "/m/queue", "/jsi18n/"}  # the words: cached like a page (it follows the language)
+    assert 'importScripts(CATALOG, "/static/frontend/mobile/core.js")' in text
     assert {"/static/leaflet/leaflet.js", "/static/frontend/mobile/core.js",
             "/static/frontend/mobile/report.js"} <= set(assets)
     assert re.search(r'const VERSION = "[0-9a-f]{12}";', text)
@@ -310,6 +311,7 @@ def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(li
 
 
 @pytest.mark.browser
+@pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_answer_is_retried_with_the_same_key_and_makes_one_case(live_server, chromium_path):
     """docs/reliability.md R1: the server made the case, the answer never reached the phone."""
@@ -415,7 +417,7 @@ def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(live
         expect(page.locator("#action-title")).to_have_text("现场核查")
         page.locator("#outcomes label").filter(has=page.locator("input[value=pass]")).click()
         page.click("#action-submit")
-        expect(page.locator("#action-error")).to_have_text("核查通过需要现场照片")
+        expect(page.locator("#action-error")).to_have_text("现场核查通过需要现场照片")
         page.set_input_files("#action-photos", files=[photo_file("after.jpg")])
         expect(page.locator("#action-photo-list img")).to_have_count(1)
         page.click("#action-submit")
@@ -440,6 +442,7 @@ def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(live
 
 
 @pytest.mark.browser
+@pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_answer_to_a_task_result_counts_as_sent_not_as_a_conflict(live_server, chromium_path):
     """A task result carries an Idempotency-Key (made once, with the item): the retry gets the stored
@@ -569,6 +572,7 @@ TOUCH_TARGETS = """() => {
 
 
 @pytest.mark.browser
+@pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
 def test_every_screen_fits_360_px_with_touch_targets_of_at_least_44_px(live_server, chromium_path):
     cast = make_cast()
@@ -607,6 +611,7 @@ def test_every_screen_fits_360_px_with_touch_targets_of_at_least_44_px(live_serv
 
 
 @pytest.mark.browser
+@pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
 def test_a_trivial_problem_fixed_on_the_spot_is_reported_as_self_handled(live_server, chromium_path):
     cast = make_cast()

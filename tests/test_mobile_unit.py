@@ -6,6 +6,7 @@ Screenshots go to docs/screenshots/ only with GRIDCASE_SCREENSHOTS=1 (else a tem
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -80,7 +81,7 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
         shot(page, "units-phone-tasks")
         rows.first.click()
         expect(page.locator("#action-title")).to_have_text("现场处置")
-        expect(page.locator("#outcomes label")).to_have_text(["处置反馈", "申请延期", "申请回退", "申请挂账"])
+        expect(page.locator("#outcomes label")).to_have_text(["处置反馈", "申请回退", "申请延期", "申请挂账"])
 
         # Offline: the feedback with a before and an after photo is stored on the phone.
         context.set_offline(True)
@@ -123,3 +124,39 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
     assert not CaseEvent.objects.filter(case=theirs).exclude(action__in=["report", "accept", "register",
                                                                          "dispatch"]).exists()
     assert seen["errors"] == [] and remote_requests(seen["requests"]) == []
+
+
+@pytest.mark.browser
+@pytest.mark.chinese
+@pytest.mark.django_db(transaction=True)
+def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition(live_server, chromium_path):
+    """A ledger case's feedback names its disposition on the phone as on the desk (DOMAIN §12); the
+    form says what is missing before sending, and the event records the disposition."""
+    from tests.test_campaigns import make_world, report_construction, to_handling
+
+    world = make_world()
+    case = to_handling(world, report_construction(world, area=40))
+    plain = case_in(world.cast, Status.HANDLING)
+    base = live_server.url
+
+    with phone(chromium_path, geolocation=HERE) as (context, page, seen):
+        sign_in_unit(page, base)
+        page.goto(base + f"/m/task?id={plain.pk}")
+        expect(page.locator("#action-title")).to_have_text("现场处置")
+        expect(page.locator("#disposition-box")).to_be_hidden()
+        page.goto(base + f"/m/task?id={case.pk}")
+        expect(page.locator("#disposition-box")).to_be_visible()
+        expect(page.locator("#disposition-entry")).to_contain_text("40")
+        page.set_input_files("#action-photos", files=[photo_file("after.jpg")])
+        expect(page.locator("#action-photo-list img")).to_have_count(1)
+        page.click("#action-submit")
+        expect(page.locator("#action-error")).to_have_text("请选择处置方式")
+        page.select_option("#action-disposition", "demolish")
+        page.click("#action-submit")
+        expect(page.locator("#action-error")).to_have_text("请填写拆除面积（m²）")
+        page.fill("#action-demolished", "25")
+        page.click("#action-submit")
+        expect(page.locator("#action-done-title")).to_have_text("已提交", timeout=30_000)
+    event = CaseEvent.objects.filter(case=case, action="feedback").get()
+    assert (event.data["disposition"], Decimal(event.data["demolished_m2"])) == ("demolish", Decimal(25))
+    assert seen["errors"] == []

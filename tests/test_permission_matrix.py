@@ -52,7 +52,7 @@ ENDPOINTS = {
     "open311-token": "no object (a submitter's own token)", "open311-not-found": "no object",
     "grid-layer": "no object", "area-layer": "no object", "grid-locate": "no object",
     "grid-detail": "no object (a grid, not a case: any signed-in person, docs/api.md)",
-    "categories": "no object", "api-token": "no object", "api-health": "no object",
+    "categories": "no object", "workflow": "no object", "api-token": "no object", "api-health": "no object",
     "schema": "no object", "api-docs": "no object",
     "ops-metrics": "no object (counts only; a token or this machine: tests/test_onboarding_ops.py)",
     # pages: shells only, their data comes from the APIs above

@@ -130,13 +130,37 @@
     try { return await response.json(); } catch (e) { return null; }
   }
 
-  const FIELD_NAMES = {
-    category: "类别", lon: "位置", lat: "位置", address: "地址", attributes: "属性", photos: "照片",
-    description: "描述", client_uuid: "上报编号", occurred_at: "时间", self_handle: "自行处置",
-    outcome: "结果", reason: "原因", version: "版本", action: "操作",
-  };
+  // Words from Django's catalogue (/jsi18n/: the pages load it, and the service worker imports it).
+  function t(msgid, values) {
+    const text = typeof root.gettext === "function" ? root.gettext(msgid) : msgid;
+    if (!values) return text;
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  }
 
-  // The server's words for a refusal, flattened: {"lat": ["…"]} → "位置：…".
+  // Which field a refusal names, in words (the request's field names, cases/views.py).
+  function fieldName(key) {
+    switch (key) {
+      case "category": return t("Category");
+      case "lon": case "lat": return t("Location");
+      case "address": return t("Address");
+      case "attributes": return t("Attributes");
+      case "photos": return t("Photos");
+      case "description": return t("Description");
+      case "client_uuid": return t("Report id");
+      case "occurred_at": return t("Time");
+      case "self_handle": return t("Self-handle");
+      case "outcome": return t("Outcome");
+      case "reason": return t("Reason");
+      case "disposition": return t("Disposition");
+      case "demolished_m2": return t("Area demolished");
+      case "amount_minutes": return t("Extension");
+      case "version": return t("Version");
+      case "action": return t("Action");
+      default: return key;
+    }
+  }
+
+  // The server's words for a refusal, flattened: {"lat": ["…"]} → "Location: …".
   function messageOf(body, status) {
     if (!body) return "HTTP " + status;
     if (typeof body === "string") return body;
@@ -145,9 +169,9 @@
     Object.keys(body).forEach(function (key) {
       const value = body[key];
       if (key === "case" || key === "code") return;
-      parts.push((key === "non_field_errors" ? "" : (FIELD_NAMES[key] || key) + "：") + (Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : value));
+      parts.push((key === "non_field_errors" ? "" : t("%(field)s: ", { field: fieldName(key) })) + (Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : value));
     });
-    return parts.join("；") || "HTTP " + status;
+    return parts.join(t("; ")) || "HTTP " + status;
   }
 
   // --- the outbox: reports and task results --------------------------------------------------
@@ -158,7 +182,7 @@
     const id = uuid();
     const fields = Object.assign({}, options.fields, { client_uuid: id, occurred_at: new Date().toISOString() });
     return addItem({
-      id: id, kind: "report", url: CASES_URL, owner: options.owner, title: options.title || "上报",
+      id: id, kind: "report", url: CASES_URL, owner: options.owner, title: options.title || t("Report"),
       fields: fields, photos: options.photos || [],
     });
   }
@@ -269,7 +293,7 @@
     for (const item of items) {
       // Under the lock nobody else is sending: "sending" is what a closed tab left behind.
       if (!current.authenticated || item.owner !== current.user.id) {
-        await update(item, { state: "waiting", message: current.authenticated ? "属于其他账号，请用上报人的账号登录后发送" : "请登录后自动发送" });
+        await update(item, { state: "waiting", message: current.authenticated ? t("Belongs to another account: sign in as its reporter to send it") : t("Sent automatically after you sign in") });
         stats.waiting++;
         continue;
       }
@@ -283,7 +307,7 @@
           answer = await attempt(item, current.csrf_token);
         }
       } catch (e) {
-        await update(item, { state: "waiting", message: e.message === "timeout" ? "网络超时，稍后重试" : "网络中断，稍后重试",
+        await update(item, { state: "waiting", message: e.message === "timeout" ? t("Network timed out; will retry") : t("Network interrupted; will retry"),
           nextTryAt: new Date(Date.now() + backoffMs(item.attempts)).toISOString() });
         stats.waiting++;
         stats.networkErrors = (stats.networkErrors || 0) + 1;
@@ -301,7 +325,7 @@
         await update(item, { state: "rejected", message: messageOf(answer.body, answer.status), status: answer.status });
         stats.rejected++;
       } else {
-        await update(item, { state: "waiting", message: "服务器暂时未接收（" + answer.status + "），稍后重试：" + messageOf(answer.body, answer.status),
+        await update(item, { state: "waiting", message: t("Not accepted by the server for now (%(status)s); will retry: %(message)s", { status: answer.status, message: messageOf(answer.body, answer.status) }),
           status: answer.status, nextTryAt: new Date(Date.now() + backoffMs(item.attempts)).toISOString() });
         stats.waiting++;
       }
@@ -422,6 +446,6 @@
     fetchWithTimeout: fetchWithTimeout, messageOf: messageOf, readJson: readJson,
     queueReport: queueReport, queueTransition: queueTransition, outbox: outbox, unsynced: unsynced,
     flush: flush, discard: discard, classify: classify,
-    addPoint: addPoint, flushPoints: flushPoints, getJson: getJson,
+    addPoint: addPoint, flushPoints: flushPoints, getJson: getJson, t: t,
   };
 })(self);

@@ -1,14 +1,14 @@
 // Home: my tasks, unsynced reports, unread alerts, today's patrol; install; sign out.
 (function () {
   "use strict";
-  const $ = UI.$;
+  const $ = UI.$, t = UI.t;
 
   UI.me().then(async function (me) {
     $("home-user").textContent = me
-      ? (me.first_name || me.last_name ? (me.last_name + me.first_name) : me.username) + "，你好" +
-        (me.grids && me.grids.length ? " · 负责 " + me.grids.length + " 个网格" : "") +
+      ? t("Hello, %(name)s", { name: me.first_name || me.last_name ? (me.last_name + me.first_name) : me.username }) +
+        (me.grids && me.grids.length ? " · " + t("%(count)s grids in your charge", { count: me.grids.length }) : "") +
         (UI.isUnit(me) && me.organisation ? " · " + me.organisation.name : "")
-      : "未登录或离线：部分信息暂不可用";
+      : t("Not signed in or offline: some information is not available");
     if (!me) return;
     UI.loadTasks().then(function (tasks) {
       const count = String(tasks.unit ? tasks.handle.length : tasks.verify.length + tasks.check.length);
@@ -27,7 +27,7 @@
   });
 
   function renderPatrol() {
-    $("home-patrol").textContent = UI.patrol.active() ? "巡查中" : "未在巡查";
+    $("home-patrol").textContent = UI.patrol.active() ? t("Patrolling") : t("Not patrolling");
   }
   document.addEventListener("gc:patrol", renderPatrol);
 
@@ -40,8 +40,8 @@
 
   UI.persisted.then(function (yes) {
     $("storage-note").textContent = yes
-      ? "本机存储已设为持久保存：未同步的上报不会被浏览器清理。"
-      : "提示：安装到桌面可避免浏览器清理本机保存的未同步上报。";
+      ? t("The phone's storage is persistent: the browser will not clear unsynced reports.")
+      : t("Tip: install the app on the home screen so the browser does not clear unsynced reports.");
   });
 
   // Installing: Chromium offers a prompt; iOS Safari needs Share → 添加到主屏幕 (docs/mobile.md).
@@ -62,7 +62,7 @@
   // Sign out by POST with a fresh token; unsent items stay on the phone for their owner.
   $("logout-button").addEventListener("click", async function () {
     const waiting = GC.unsynced(await GC.outbox()).length;
-    if (waiting && !window.confirm(waiting + " 条记录尚未同步，将保留在本机，用同一账号登录后自动发送。确定退出？")) return;
+    if (waiting && !window.confirm(t("%(count)s records are not synced yet: they stay on the phone and are sent when the same account signs in. Sign out?", { count: waiting }))) return;
     if (UI.patrol.active()) UI.patrol.stop();
     try {
       const current = await GC.session();
@@ -82,7 +82,7 @@
       document.body.append(form);
       form.submit();
     } catch (e) {
-      UI.toast("离线时不能退出登录");
+      UI.toast(t("You cannot sign out while offline"));
     }
   });
 })();

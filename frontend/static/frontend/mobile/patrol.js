@@ -2,7 +2,7 @@
 // page while the patrol is on), stored on the phone and sent in batches; today's grid coverage.
 (function () {
   "use strict";
-  const $ = UI.$, el = UI.el;
+  const $ = UI.$, el = UI.el, t = UI.t;
   $("patrol-interval").textContent = String(UI.config.patrolIntervalSeconds);
   let me = null;
 
@@ -10,19 +10,19 @@
     const active = UI.patrol.active();
     const state = UI.patrol.state();
     $("patrol-state").dataset.active = String(active);
-    $("patrol-state").textContent = active ? "巡查中" : "未在巡查";
+    $("patrol-state").textContent = active ? t("Patrolling") : t("Not patrolling");
     const button = $("patrol-toggle");
-    button.textContent = active ? "结束巡查" : "开始巡查";
+    button.textContent = active ? t("End patrol") : t("Start patrol");
     button.classList.toggle("m-danger", active);
     button.classList.toggle("m-primary", !active);
     button.disabled = !me;
     $("patrol-since").textContent = active && state.since ? UI.formatTime(state.since) : "—";
-    $("patrol-recorded").textContent = (localStorage.getItem("gc.patrol.count." + UI.today()) || "0") + " 个点";
+    $("patrol-recorded").textContent = t("%(n)s points", { n: localStorage.getItem("gc.patrol.count." + UI.today()) || "0" });
     const waiting = (await GC.db.all("points")).filter(function (p) { return me && p.owner === me.id; }).length;
-    $("patrol-waiting").textContent = waiting + " 个点";
+    $("patrol-waiting").textContent = t("%(n)s points", { n: waiting });
     $("patrol-waiting").dataset.count = String(waiting);
     const fix = UI.lastPosition();
-    $("patrol-fix").textContent = UI.patrol.skipped || (fix ? "精度 ±" + Math.round(fix.coords.accuracy) + " 米 · " + UI.formatTime(new Date(fix.timestamp).toISOString()) : "—");
+    $("patrol-fix").textContent = UI.patrol.skipped || (fix ? t("accuracy ±%(n)s m", { n: Math.round(fix.coords.accuracy) }) + " · " + UI.formatTime(new Date(fix.timestamp).toISOString()) : "—");
   }
 
   async function renderCoverage() {
@@ -33,8 +33,9 @@
       const body = answer.data;
       const mine = body.officers.find(function (o) { return o.officer.id === me.id; });
       $("coverage-rate").textContent = !mine || mine.coverage === null ? "—" : Math.round(mine.coverage * 100) + "%";
-      $("coverage-note").textContent = (answer.stale ? "离线副本（" + UI.formatTime(answer.at) + "）。" : "") +
-        (mine ? "已巡查 " + mine.patrolled + " / " + mine.assigned + " 个网格，今日服务器已收到 " + mine.points + " 个点。" : "你还没有分配网格。");
+      $("coverage-note").textContent = (answer.stale ? t("Offline copy (%(time)s). ", { time: UI.formatTime(answer.at) }) : "") +
+        (mine ? t("%(done)s of %(assigned)s grids patrolled; the server has %(points)s points of today.", { done: mine.patrolled, assigned: mine.assigned, points: mine.points })
+          : t("No grids are assigned to you yet."));
       list.replaceChildren();
       const patrolled = new Set(mine ? mine.patrolled_grids : []);
       body.grids.forEach(function (g) {
@@ -42,15 +43,15 @@
         const row = el("div", "m-item");
         const main = el("div", "m-item-main");
         main.append(el("div", "m-item-title", g.name), el("div", "m-item-sub m-mono", g.code));
-        const side = el("div", "m-item-side", patrolled.has(g.code) ? "✓ 已巡查" : "✗ 未巡查");
+        const side = el("div", "m-item-side", patrolled.has(g.code) ? "✓ " + t("Patrolled") : "✗ " + t("Not patrolled"));
         side.dataset.patrolled = String(patrolled.has(g.code));
         row.append(main, side);
         li.append(row);
         list.append(li);
       });
-      if (!body.grids.length) list.append(el("li", "m-muted", "没有分配的网格"));
+      if (!body.grids.length) list.append(el("li", "m-muted", t("No grids assigned")));
     } catch (e) {
-      list.replaceChildren(el("li", "m-muted", "离线，且本机没有保存的覆盖情况"));
+      list.replaceChildren(el("li", "m-muted", t("Offline, and no coverage is saved on the phone")));
     }
   }
 

@@ -2,15 +2,14 @@
 // case number) or rejected (with the server's words).
 (function () {
   "use strict";
-  const $ = UI.$, el = UI.el;
-  const STATE_NAMES = { waiting: "等待发送", sending: "发送中", sent: "已发送", rejected: "被拒绝" };
+  const $ = UI.$, el = UI.el, t = UI.t;
 
   function render(items) {
     const waiting = GC.unsynced(items).length;
     const rejected = items.filter(function (i) { return i.state === "rejected"; }).length;
     $("queue-summary").textContent = items.length
-      ? waiting + " 条未同步" + (rejected ? "，" + rejected + " 条被拒绝" : "") + "，共 " + items.length + " 条记录"
-      : "本机没有待发送的记录";
+      ? t("%(waiting)s not synced, %(rejected)s rejected, %(count)s records in all", { waiting: waiting, rejected: rejected, count: items.length })
+      : t("Nothing on this phone waits to be sent");
     $("queue-summary").dataset.waiting = String(waiting);
     const list = $("queue-list");
     list.replaceChildren();
@@ -18,22 +17,23 @@
       const li = el("li", "m-card");
       li.dataset.id = item.id;
       li.dataset.state = item.state;
-      const chip = el("span", "m-chip", STATE_NAMES[item.state] || item.state);
+      const chip = el("span", "m-chip", UI.outboxState(item.state));
       chip.dataset.state = item.state;
       const head = el("div", "m-item");
       const main = el("div", "m-item-main");
-      main.append(el("div", "m-item-title", (item.kind === "report" ? "上报：" : "") + item.title),
-                  el("div", "m-item-sub", "创建 " + UI.formatTime(item.createdAt) + (item.photos && item.photos.length ? " · " + item.photos.length + " 张照片" : "") +
-                     (item.attempts ? " · 已尝试 " + item.attempts + " 次" : "")));
+      main.append(el("div", "m-item-title", (item.kind === "report" ? t("Report: ") : "") + item.title),
+                  el("div", "m-item-sub", t("Made %(time)s", { time: UI.formatTime(item.createdAt) }) +
+                     (item.photos && item.photos.length ? " · " + t("%(n)s photos", { n: item.photos.length }) : "") +
+                     (item.attempts ? " · " + t("%(n)s attempts", { n: item.attempts }) : "")));
       head.append(main, chip);
       li.append(head);
       if (item.state === "sent" && item.result && item.result.number) {
-        li.append(el("p", "m-case-number", "案卷号 " + item.result.number));
+        li.append(el("p", "m-case-number", t("Case number %(number)s", { number: item.result.number })));
       }
       if (item.message) li.append(el("p", item.state === "rejected" ? "m-error" : "m-item-sub", item.message));
       if (item.state === "rejected" || item.state === "sent") {
         const row = el("div", "m-row m-row-end");
-        const remove = el("button", "m-button m-quiet", item.state === "sent" ? "从列表移除" : "删除这条");
+        const remove = el("button", "m-button m-quiet", item.state === "sent" ? t("Remove from the list") : t("Delete this one"));
         remove.type = "button";
         remove.addEventListener("click", function () { GC.discard(item.id); });
         row.append(remove);
@@ -50,6 +50,6 @@
     button.disabled = true;
     const result = await UI.sendNow(true);
     button.disabled = false;
-    if (result && result.offline) UI.toast("离线：联网后会自动发送");
+    if (result && result.offline) UI.toast(t("Offline: sent automatically when back online"));
   });
 })();

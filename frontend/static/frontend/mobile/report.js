@@ -4,10 +4,15 @@
 // (IndexedDB, with its client_uuid and Idempotency-Key), then to the server.
 (function () {
   "use strict";
-  const $ = UI.$, el = UI.el, urls = UI.urls, config = UI.config;
+  const $ = UI.$, el = UI.el, urls = UI.urls, config = UI.config, t = UI.t;
   const USAGE_KEY = "gc.categories.usage";
-  const ENUM_LABELS = { permanent: "永久", temporary: "临时", yes: "是", no: "否",
-    steel_shed: "钢结构棚", brick: "砖混", other: "其他" };  // 违建台账 structure (docs/domain.md §12)
+  // An attribute's choice in words: the schema's x-enumNames, else the catalogue's word for the
+  // value (context "attribute value": permanent, temporary, steel_shed…, docs/domain.md §12).
+  function enumLabel(prop, value, index) {
+    const names = prop["x-enumNames"] || prop.enumNames;
+    if (names && names[index]) return String(names[index]);
+    return window.pgettext("attribute value", String(value));
+  }
 
   const state = { pos: null, manual: false, category: null, categories: [], grid: null };
 
@@ -26,7 +31,7 @@
 
   function placePin(lat, lon, accuracy) {
     if (!pin) {
-      pin = L.marker([lat, lon], { draggable: true, icon: pinIcon, keyboard: true, title: "问题位置（可拖动）" }).addTo(map);
+      pin = L.marker([lat, lon], { draggable: true, icon: pinIcon, keyboard: true, title: t("The problem's location (drag it)") }).addTo(map);
       pin.on("dragend", function () {
         const p = pin.getLatLng();
         state.manual = true;
@@ -49,14 +54,14 @@
     const status = $("pos-status");
     if (state.manual) {
       status.dataset.state = "good";
-      status.textContent = "已手动调整位置：" + state.pos.lat.toFixed(6) + ", " + state.pos.lon.toFixed(6);
+      status.textContent = t("Location set by hand: %(lat)s, %(lon)s", { lat: state.pos.lat.toFixed(6), lon: state.pos.lon.toFixed(6) });
     } else if (state.pos) {
       const a = Math.round(state.pos.accuracy);
       status.dataset.state = a <= 20 ? "good" : a <= 100 ? "poor" : "error";
-      status.textContent = "定位精度 ±" + a + " 米" + (a > 30 ? "，请核对并拖动图钉修正" : "");
+      status.textContent = t("Accuracy ±%(n)s m", { n: a }) + (a > 30 ? t(": check it and drag the pin to correct it") : "");
     } else if (error) {
       status.dataset.state = "error";
-      status.textContent = UI.positionProblem(error) + "。也可以直接拖动地图上的图钉。";
+      status.textContent = UI.positionProblem(error) + t(". You can also drag the pin on the map.");
     }
   }
 
@@ -100,15 +105,15 @@
       if (seq !== locateSeq) return;
       state.grid = body.grid;
       if (!body.grid) {
-        line.textContent = "网格：不在任何网格内（提交后由受理员确定）";
+        line.textContent = t("Grid: in no grid (the acceptor decides after you submit)");
       } else {
-        line.textContent = "网格：" + body.grid.name + "（" + body.grid.code + "）· " + body.grid.community.name +
-          (body.snapped ? " · 距网格 " + Math.round(body.distance_m) + " 米" : "");
+        line.textContent = t("Grid: %(name)s (%(code)s) · %(community)s", { name: body.grid.name, code: body.grid.code, community: body.grid.community.name }) +
+          (body.snapped ? " · " + t("%(n)s m from the grid", { n: Math.round(body.distance_m) }) : "");
       }
       line.dataset.code = body.grid ? body.grid.code : "";
       gridLayer.setStyle(gridLayer.options.style);
     } catch (e) {
-      if (seq === locateSeq) line.textContent = "网格：离线，提交后由服务器确定";
+      if (seq === locateSeq) line.textContent = t("Grid: offline, the server decides after you submit");
     }
   }
 
@@ -155,7 +160,7 @@
     const button = el("button", "m-option");
     button.type = "button";
     button.dataset.id = String(c.id);
-    button.append(el("span", null, c.name), el("small", null, c.code + " · " + (c.kind === "component" ? "部件" : "事件") + " · " + c.big_class.name));
+    button.append(el("span", null, c.name), el("small", null, c.code + " · " + (c.kind === "component" ? t("Component") : t("Event")) + " · " + c.big_class.name));
     button.addEventListener("click", function () { choose(c); });
     return button;
   }
@@ -171,18 +176,19 @@
     box.replaceChildren();
     const all = state.categories;
     if (!all.length && !serverRows) {
-      box.append(el("p", "m-muted", "类别列表还没有下载：请联网后再打开。"));
+      box.append(el("p", "m-muted", t("The category list is not downloaded yet: open it again when online.")));
       return;
     }
     const q = query.trim().toLowerCase();
     if (q) {
       const local = all.filter(function (c) {
-        return c.name.toLowerCase().includes(q) || c.code.startsWith(q) || c.big_class.name.toLowerCase().includes(q);
+        return c.name.toLowerCase().includes(q) || c.code.startsWith(q) || c.big_class.name.toLowerCase().includes(q) ||
+          (c.keywords || "").toLowerCase().includes(q);
       });
       const seen = new Set(local.map(function (c) { return c.id; }));
       const extra = (serverRows || []).filter(function (c) { return !seen.has(c.id); });
-      section("搜索结果", local.concat(extra), box);
-      if (!local.length && !extra.length) box.append(el("p", "m-muted", "没有匹配的类别"));
+      section(t("Search results"), local.concat(extra), box);
+      if (!local.length && !extra.length) box.append(el("p", "m-muted", t("No matching category")));
       return;
     }
     const used = usage();
@@ -191,9 +197,9 @@
     const recent = ids.slice().sort(function (a, b) { return used[b].last - used[a].last; }).slice(0, 5);
     const frequent = ids.filter(function (id) { return recent.indexOf(id) < 0; })
       .sort(function (a, b) { return used[b].count - used[a].count; }).slice(0, 8);
-    section("最近使用", recent.map(function (id) { return byId.get(id); }), box);
-    section("常用", frequent.map(function (id) { return byId.get(id); }), box);
-    section("全部类别", all, box);
+    section(t("Recently used"), recent.map(function (id) { return byId.get(id); }), box);
+    section(t("Frequently used"), frequent.map(function (id) { return byId.get(id); }), box);
+    section(t("All categories"), all, box);
   }
 
   let searchTimer = null;
@@ -202,7 +208,7 @@
     renderCategoryLists(query);
     clearTimeout(searchTimer);
     if (!query.trim()) return;
-    // The server also matches keywords (e.g. 违建, 渣土); offline, the names and codes above.
+    // The server matches the same names, codes and keywords (乱倒垃圾, 违建…); offline, the list above.
     searchTimer = setTimeout(async function () {
       try {
         const response = await GC.fetchWithTimeout(urls.categories + "?q=" + encodeURIComponent(query.trim()), {}, 10000);
@@ -223,7 +229,7 @@
     state.category = c;
     $("category-sheet").hidden = true;
     const button = $("category-button");
-    button.textContent = c.name + "（" + c.code + "）· " + c.big_class.name;
+    button.textContent = c.name + " (" + c.code + ") · " + c.big_class.name;
     button.dataset.id = String(c.id);
     renderAttributes(c.attribute_schema || {});
     checkDuplicates();
@@ -244,11 +250,11 @@
       let input;
       if (Array.isArray(prop.enum)) {
         input = el("select");
-        input.append(new Option("请选择", ""));
-        prop.enum.forEach(function (value) { input.append(new Option(ENUM_LABELS[value] || String(value), String(value))); });
+        input.append(new Option(t("Choose"), ""));
+        prop.enum.forEach(function (value, i) { input.append(new Option(enumLabel(prop, value, i), String(value))); });
       } else if (prop.type === "boolean") {
         input = el("select");
-        [["", "请选择"], ["true", "是"], ["false", "否"]].forEach(function (o) { input.append(new Option(o[1], o[0])); });
+        [["", t("Choose")], ["true", t("Yes")], ["false", t("No")]].forEach(function (o) { input.append(new Option(o[1], o[0])); });
       } else {
         input = el("input");
         if (prop.type === "number" || prop.type === "integer") {
@@ -282,15 +288,15 @@
     for (const input of $("attrs").querySelectorAll("[data-name]")) {
       const name = input.dataset.name, prop = props[name] || {}, raw = input.value.trim(), title = prop.title || name;
       if (raw === "") {
-        if (required.indexOf(name) >= 0) return { error: "请填写「" + title + "」" };
+        if (required.indexOf(name) >= 0) return { error: t("Fill in “%(field)s”", { field: title }) };
         continue;
       }
       if (input.dataset.type === "number" || input.dataset.type === "integer") {
         const n = Number(raw);
-        if (!Number.isFinite(n) || (input.dataset.type === "integer" && !Number.isInteger(n))) return { error: "「" + title + "」要填数字" };
-        if (prop.exclusiveMinimum !== undefined && !(n > prop.exclusiveMinimum)) return { error: "「" + title + "」必须大于 " + prop.exclusiveMinimum };
-        if (prop.minimum !== undefined && n < prop.minimum) return { error: "「" + title + "」不能小于 " + prop.minimum };
-        if (prop.maximum !== undefined && n > prop.maximum) return { error: "「" + title + "」不能大于 " + prop.maximum };
+        if (!Number.isFinite(n) || (input.dataset.type === "integer" && !Number.isInteger(n))) return { error: t("“%(field)s” must be a number", { field: title }) };
+        if (prop.exclusiveMinimum !== undefined && !(n > prop.exclusiveMinimum)) return { error: t("“%(field)s” must be more than %(n)s", { field: title, n: prop.exclusiveMinimum }) };
+        if (prop.minimum !== undefined && n < prop.minimum) return { error: t("“%(field)s” must not be less than %(n)s", { field: title, n: prop.minimum }) };
+        if (prop.maximum !== undefined && n > prop.maximum) return { error: t("“%(field)s” must not be more than %(n)s", { field: title, n: prop.maximum }) };
         values[name] = n;
       } else if (input.dataset.type === "boolean") {
         values[name] = raw === "true";
@@ -320,8 +326,8 @@
     list.replaceChildren();
     rows.forEach(function (d) {
       const li = el("li");
-      li.append(el("div", "m-item-title", d.number + " · " + Math.round(d.distance_m) + " 米 · " + (UI.STATUS[d.status] || d.status)),
-                el("div", "m-item-sub", (d.description || "（无描述）") + " · " + UI.formatTime(d.reported_at)));
+      li.append(el("div", "m-item-title", d.number + " · " + t("%(n)s m", { n: Math.round(d.distance_m) }) + " · " + UI.statusLabel(d.status)),
+                el("div", "m-item-sub", (d.description || t("(no description)")) + " · " + UI.formatTime(d.reported_at)));
       list.append(li);
     });
     if (card) card.hidden = rows.length === 0;
@@ -330,7 +336,7 @@
   // --- photos and self-handling ------------------------------------------------------------------
   const photos = UI.photoPicker($("photos"), $("photo-list"));
   $("self-handle").addEventListener("change", function () {
-    $("photos-title").textContent = this.checked ? "处置后照片（必填）" : "照片";
+    $("photos-title").textContent = this.checked ? t("Photos after handling (required)") : t("Photos");
   });
 
   // --- submit: the outbox first, then the network -----------------------------------------------
@@ -345,13 +351,15 @@
     event.preventDefault();
     $("report-error").hidden = true;
     const me = await UI.me();
-    if (!me) return fail("还不知道登录账号：请联网打开一次应用。");
-    if (!state.pos) return fail("还没有位置：等待定位，或拖动地图上的图钉。");
-    if (!state.category) return fail("请选择问题类别。");
+    if (!me) return fail(t("The signed-in account is not known yet: open the app once while online."));
+    if (!state.pos) return fail(t("No location yet: wait for a position, or drag the pin on the map."));
+    if (!state.category) return fail(t("Choose the category."));
     const attributes = readAttributes();
     if (attributes.error) return fail(attributes.error);
     const selfHandle = $("self-handle").checked;
-    if (selfHandle && !photos.list.length) return fail("自行处置需要至少一张处置后照片。");
+    if (selfHandle && UI.action("self_handle").photos_required && !photos.list.length) {
+      return fail(t("Self-handling needs at least one photo after handling."));
+    }
     $("submit-report").disabled = true;
     const title = state.category.name + (state.grid ? " · " + state.grid.name : "");
     let item;
@@ -366,7 +374,7 @@
       });
     } catch (e) {
       $("submit-report").disabled = false;
-      return fail("无法保存到本机：" + e.message);
+      return fail(t("Cannot save on the phone: %(message)s", { message: e.message }));
     }
     noteUsage(state.category.id);
     $("report-form").hidden = true;
@@ -382,16 +390,16 @@
     const done = $("report-done");
     done.dataset.state = item.state;
     if (item.state === "sent") {
-      $("done-title").textContent = "已上报，案卷号 " + item.result.number;
-      $("done-text").textContent = item.title + " · " + (UI.STATUS[item.result.status] || item.result.status_display || "");
+      $("done-title").textContent = t("Reported, case number %(number)s", { number: item.result.number });
+      $("done-text").textContent = item.title + " · " + UI.statusLabel(item.result.status);
       showDuplicates(null, $("done-dups"), item.result.duplicates || []);
-      if ((item.result.duplicates || []).length) $("done-text").textContent += "。附近有可能重复的案件，受理员会核对：";
+      if ((item.result.duplicates || []).length) $("done-text").textContent += t(". Possible duplicates nearby; the acceptor will compare:");
     } else if (item.state === "rejected") {
-      $("done-title").textContent = "未被接收";
-      $("done-text").textContent = "服务器拒绝了这条上报：" + item.message + "。请修改后重新上报。";
+      $("done-title").textContent = t("Not accepted");
+      $("done-text").textContent = t("The server refused this report: %(message)s. Correct it and report again.", { message: item.message });
     } else {
-      $("done-title").textContent = "已保存到本机";
-      $("done-text").textContent = navigator.onLine ? "正在发送…" : "当前离线，联网后自动发送，不会丢失也不会重复。";
+      $("done-title").textContent = t("Saved on the phone");
+      $("done-text").textContent = navigator.onLine ? t("Sending…") : t("Offline now: sent automatically when back online, never lost or sent twice.");
       if (item.message) $("done-text").textContent = item.message;
     }
   }

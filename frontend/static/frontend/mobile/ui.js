@@ -30,13 +30,16 @@
     toastTimer = setTimeout(function () { box.hidden = true; }, 4000);
   }
 
+  // Words come from Django's catalogue (/jsi18n/, djangojs.po): t("msgid", {name: value}).
+  const t = GC.t;
+
   function formatTime(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
     const pad = function (n) { return String(n).padStart(2, "0"); };
-    const today = new Date();
-    const sameDay = d.toDateString() === today.toDateString();
-    return (sameDay ? "今天 " : (d.getMonth() + 1) + "月" + d.getDate() + "日 ") + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    const time = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    if (d.toDateString() === new Date().toDateString()) return t("today %(time)s", { time: time });
+    return t("%(month)s/%(day)s %(time)s", { month: d.getMonth() + 1, day: d.getDate(), time: time });
   }
 
   // The Shanghai calendar day (the product's time zone), as YYYY-MM-DD.
@@ -44,11 +47,26 @@
     return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
   }
 
-  const STATUS = {
-    reported: "待受理", verifying: "待核实", pending_registration: "待立案", dispatching: "待派遣",
-    handling: "处置中", suspended: "挂账", checking: "待核查", closing: "待结案", closed: "已结案",
-    rejected: "不予受理", voided: "作废", merged: "已合并",
-  };
+  // The server's words and rules (frontend/views.py puts them in the page): statuses, actions with
+  // their inputs and outcomes (cases/workflow.py), alert kinds, photo stages, dispositions.
+  const WORKFLOW = config.workflow;
+  const LABELS = config.labels;
+  const STATUS = {};
+  WORKFLOW.statuses.forEach(function (s) { STATUS[s.key] = s.label; });
+  function statusLabel(key) { return STATUS[key] || key; }
+  function action(key) { return WORKFLOW.actions[key] || null; }
+  function actionLabel(key) { return action(key) ? action(key).label : key; }
+  function outcomeLabel(actionKey, key) {
+    const found = ((action(actionKey) || {}).outcomes || []).find(function (o) { return o.key === key; });
+    return found ? found.label : key;
+  }
+  function label(group, key) { return (LABELS[group] || {})[key] || key; }
+  // The outbox's own states (core.js: the server has no such thing).
+  function outboxState(state) {
+    if (state === "sending") return t("Sending");
+    if (state === "sent") return t("Sent");
+    return state === "rejected" ? t("Rejected") : t("Waiting to send");
+  }
 
   // --- who is signed in (kept for offline use) -------------------------------------------------
 
@@ -108,7 +126,7 @@
     const online = navigator.onLine && reachable;
     const chip = $("m-net");
     chip.dataset.state = online ? "online" : "offline";
-    chip.textContent = online ? "在线" : "离线";
+    chip.textContent = online ? t("Online") : t("Offline");
     $("m-offline").hidden = online;
     document.body.classList.toggle("m-is-offline", !online);
   }
@@ -118,7 +136,7 @@
     const waiting = GC.unsynced(items);
     const banner = $("m-unsynced");
     banner.hidden = waiting.length === 0;
-    banner.textContent = waiting.length + " 条未同步 · 查看";
+    banner.textContent = t("%(count)s not synced · view", { count: waiting.length });
     banner.dataset.count = String(waiting.length);
     document.dispatchEvent(new CustomEvent("gc:outbox", { detail: { items: items, waiting: waiting.length } }));
   }
@@ -294,7 +312,7 @@
       if (typeof alert.seq !== "number") return;
       if (takeAlert(alert, true)) {
         saveAlerts();
-        toast("新消息：" + alertTitle(alert) + (alert.case ? " · " + alert.case.number : ""));
+        toast(t("New message: %(title)s", { title: alertTitle(alert) }) + (alert.case ? " · " + alert.case.number : ""));
       }
     };
     socket.onclose = function () {
@@ -325,12 +343,20 @@
     saveAlerts();
   }
 
-  const ALERT_TITLES = {
-    new_report: "辖区新上报", verify_task: "核实任务", check_task: "核查任务", dispatched: "案件已派遣",
-    approval_request: "待审批申请", deadline_warning: "即将超期", overdue: "已超期", rework: "返工",
-    supervised: "督办", report_published: "周报已发布", request_answered: "申请已答复", assigned: "指派给你",
-  };
-  function alertTitle(alert) { return ALERT_TITLES[alert.type] || alert.type; }
+  // A report alert names its period: "2026年第47周周通报已发布", "2026年11月月报已发布".
+  const REPORT_TITLES = [
+    [/^(\d{4})-W(\d{1,2})$/, "%(year)s week %(n)s: weekly report published"],
+    [/^(\d{4})-(\d{1,2})$/, "%(year)s month %(n)s: monthly report published"],
+    [/^(\d{4})-Q(\d)$/, "%(year)s quarter %(n)s: quarterly review published"],
+  ];
+  function alertTitle(alert) {
+    const key = alert.type === "report_published" && alert.report ? alert.report.key || "" : "";
+    for (const pair of REPORT_TITLES) {
+      const m = pair[0].exec(key);
+      if (m) return t(pair[1], { year: m[1], n: Number(m[2]) });
+    }
+    return label("alerts", alert.type);
+  }
 
   // --- positions: one watch shared by the page and the patrol tracker ---------------------------
 
@@ -343,7 +369,7 @@
     if (listener) positionListeners.push(listener);
     if (lastPosition && listener) listener(lastPosition, null);
     if (watchId !== null || !("geolocation" in navigator)) {
-      if (!("geolocation" in navigator) && listener) listener(null, { code: 0, message: "此浏览器不能定位" });
+      if (!("geolocation" in navigator) && listener) listener(null, { code: 0, message: t("This browser cannot locate") });
       return;
     }
     watchId = navigator.geolocation.watchPosition(function (position) {
@@ -358,9 +384,9 @@
 
   function positionProblem(error) {
     if (!error) return "";
-    if (error.code === 1) return "没有定位权限：请在浏览器设置中允许本站使用位置";
-    if (error.code === 3) return "定位超时，继续尝试中…";
-    return "暂时无法定位：" + (error.message || "");
+    if (error.code === 1) return t("No permission to locate: allow this site to use your location in the browser settings");
+    if (error.code === 3) return t("Locating timed out, still trying…");
+    return t("Cannot locate for now: %(message)s", { message: error.message || "" });
   }
 
   const EARTH_M = 6371008.8;
@@ -376,15 +402,18 @@
     const x = Math.cos(lat1 * r) * Math.sin(lat2 * r) - Math.sin(lat1 * r) * Math.cos(lat2 * r) * Math.cos((lon2 - lon1) * r);
     return (Math.atan2(y, x) / r + 360) % 360;
   }
-  const DIRECTIONS = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
+  function direction(degrees) {
+    const words = [t("N"), t("NE"), t("E"), t("SE"), t("S"), t("SW"), t("W"), t("NW")];
+    return words[Math.round(degrees / 45) % 8];
+  }
   // "东北 120 米" and the bearing in degrees, from the live position to a spot.
   function directionTo(position, lon, lat) {
     if (!position || lon === null || lon === undefined) return null;
     const from = position.coords;
     const d = distanceM(from.longitude, from.latitude, lon, lat);
     const b = bearing(from.longitude, from.latitude, lon, lat);
-    const text = d < 10 ? "就在附近" : DIRECTIONS[Math.round(b / 45) % 8] + " " +
-      (d < 1000 ? Math.round(d) + " 米" : (d / 1000).toFixed(1) + " 公里");
+    const far = d < 1000 ? t("%(n)s m", { n: Math.round(d) }) : t("%(n)s km", { n: (d / 1000).toFixed(1) });
+    const text = d < 10 ? t("Right here") : direction(b) + " " + far;
     return { distance: d, bearing: b, text: text };
   }
   function arrow(degrees) {
@@ -436,12 +465,12 @@
       if (!patrol.active()) return;
       const fix = patrol.lastFix;
       if (!fix || Date.now() - fix.timestamp > 2 * config.patrolIntervalSeconds * 1000 + 10000) {
-        patrol.skipped = "等待定位…";
+        patrol.skipped = t("Waiting for a position…");
         document.dispatchEvent(new CustomEvent("gc:patrol"));
         return;
       }
       if (fix.coords.accuracy > 200) {
-        patrol.skipped = "定位精度太差（±" + Math.round(fix.coords.accuracy) + " 米），本次未记录";
+        patrol.skipped = t("Position too imprecise (±%(n)s m): not recorded this time", { n: Math.round(fix.coords.accuracy) });
         document.dispatchEvent(new CustomEvent("gc:patrol"));
         return;
       }
@@ -561,11 +590,11 @@
       list.forEach(function (photo, index) {
         const li = el("li", "m-photo");
         const img = el("img");
-        img.alt = "照片 " + (index + 1);
+        img.alt = t("Photo %(n)s", { n: index + 1 });
         img.src = photo.preview;
         const remove = el("button", "m-photo-remove", "×");
         remove.type = "button";
-        remove.setAttribute("aria-label", "删除照片 " + (index + 1));
+        remove.setAttribute("aria-label", t("Remove photo %(n)s", { n: index + 1 }));
         remove.addEventListener("click", function () {
           URL.revokeObjectURL(photo.preview);
           list.splice(index, 1);
@@ -580,15 +609,15 @@
       const files = Array.from(input.files || []);
       input.value = "";
       for (const file of files) {
-        if (list.length >= 9) { toast("每次最多 9 张照片"); break; }
-        const busy = el("li", "m-photo m-photo-busy", "压缩中…");
+        if (list.length >= 9) { toast(t("At most 9 photos at a time")); break; }
+        const busy = el("li", "m-photo m-photo-busy", t("Compressing…"));
         listEl.append(busy);
         try {
           const photo = await compressPhoto(file);
           photo.preview = URL.createObjectURL(new Blob([photo.data], { type: photo.type }));
           list.push(photo);
         } catch (e) {
-          toast("无法读取照片：" + e.message);
+          toast(t("Cannot read the photo: %(message)s", { message: e.message }));
         }
         render();
       }
@@ -625,7 +654,8 @@
   sendNow(true); // app open (docs/reliability.md R13)
 
   window.UI = {
-    config: config, urls: urls, el: el, $: $, toast: toast, formatTime: formatTime, today: today, STATUS: STATUS,
+    config: config, urls: urls, el: el, $: $, toast: toast, formatTime: formatTime, today: today, t: t,
+    statusLabel: statusLabel, action: action, actionLabel: actionLabel, outcomeLabel: outcomeLabel, label: label, outboxState: outboxState,
     me: function () { return mePromise; }, isUnit: isUnit, post: post, enqueue: enqueue, sendNow: sendNow, loadTasks: loadTasks,
     alerts: alerts, catchUpAlerts: catchUpAlerts, markAlertsRead: markAlertsRead, alertTitle: alertTitle,
     watchPosition: watchPosition, lastPosition: function () { return lastPosition; }, positionProblem: positionProblem, directionTo: directionTo, arrow: arrow,

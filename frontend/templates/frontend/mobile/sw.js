@@ -1,4 +1,4 @@
-// Gridcase mobile service worker (scope /m/), version {{ version }}. Rendered by
+{% load i18n %}// Gridcase mobile service worker (scope /m/), version {{ version }}. Rendered by
 // frontend.views.mobile_service_worker; docs/mobile.md describes the caching.
 //
 // - The app shell (every /m/ page and its static files) is cached at install, so the app opens
@@ -18,7 +18,10 @@ const ASSETS = {{ assets|safe }};
 const HOME = "{{ home|escapejs }}";
 const PAGE_TIMEOUT_MS = 4000;
 
-importScripts("{{ core|escapejs }}");
+const CATALOG = "{{ catalog|escapejs }}";
+
+// The words first (Django's JavaScriptCatalog, in the language of the install), then the queue.
+importScripts(CATALOG, "{{ core|escapejs }}");
 
 self.addEventListener("install", function (event) {
   event.waitUntil((async function () {
@@ -44,6 +47,11 @@ self.addEventListener("activate", function (event) {
 
 function isPage(url) {
   return url.origin === self.location.origin && PAGES.indexOf(url.pathname) >= 0;
+}
+
+// The catalogue is cached like a page (network first): it changes with the language.
+function isCatalog(url) {
+  return url.origin === self.location.origin && url.pathname === CATALOG;
 }
 
 function isAsset(url) {
@@ -80,7 +88,7 @@ async function page(request) {
     return await network;
   } catch (e) {
     return new Response("<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
-      "<p style='font:18px sans-serif;padding:1em'>离线，且本机没有保存这个页面。联网后再打开。</p>",
+      "<p style='font:18px sans-serif;padding:1em'>{% filter escapejs %}{% translate "Offline, and this page is not saved on the phone. Open it again when online." context "mobile" %}{% endfilter %}</p>",
       { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
   }
 }
@@ -94,7 +102,7 @@ self.addEventListener("fetch", function (event) {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (request.mode === "navigate" && isPage(url)) {
+  if ((request.mode === "navigate" && isPage(url)) || isCatalog(url)) {
     event.respondWith(page(request));
   } else if (isAsset(url)) {
     event.respondWith(asset(request));
