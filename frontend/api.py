@@ -16,6 +16,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from cases import workflow
+from frontend import console
 from cases.access import get_case_for_user, visible_cases
 from cases.dispatch_rules import RuleBook, suggest_unit
 from cases.models import OPEN_STATUSES, Case, Status
@@ -24,17 +25,8 @@ from people.models import CENTRE_ROLES, Organisation, Role, User
 
 QUEUE_LIMIT = 100  # rows per queue; the count is always the full count
 
-# The cases in each queue; everyone at the centre sees every queue.
-QUEUES: dict[str, Q] = {
-    "accept": Q(status=Status.REPORTED),
-    "verify": Q(status=Status.VERIFYING),
-    "register": Q(status=Status.PENDING_REGISTRATION),
-    "dispatch": Q(status=Status.DISPATCHING),
-    "requests": Q(status=Status.HANDLING) & ~Q(pending_request=""),
-    "close": Q(status=Status.CLOSING),
-    "overdue": Q(status=Status.HANDLING, deadline__isnull=False),  # deadline < now, added per request
-    "supervised": Q(status__in=OPEN_STATUSES, supervised=True),
-}
+# The cases in each queue (frontend.console.QUEUES, which also names them).
+QUEUES: dict[str, Q] = {key: condition for key, (_label, condition) in console.QUEUES.items()}
 # The queues each role works first, in the order shown; the rest follow.
 ROLE_QUEUES: dict[str, tuple[str, ...]] = {
     Role.ACCEPTOR: ("accept", "verify"),
@@ -116,7 +108,7 @@ def queues(request):
         result.append({
             "key": key,
             "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
-            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user),
+            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user, seen=True),
                       "suggested_unit": _suggested(c, book)} for c in page],
         })
     return Response({"as_of": now, "queues": result})
