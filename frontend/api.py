@@ -16,11 +16,11 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from cases import workflow
-from frontend import console
 from cases.access import get_case_for_user, visible_cases
 from cases.dispatch_rules import RuleBook, suggest_unit
 from cases.models import OPEN_STATUSES, Case, Status
 from cases.serializers import CaseListQuery, case_row
+from frontend import console
 from people.models import CENTRE_ROLES, Organisation, Role, User
 
 QUEUE_LIMIT = 100  # rows per queue; the count is always the full count

@@ -303,9 +303,7 @@ CONSOLE_PERIODS = {"this_week": pgettext_lazy("console", "This week"), "last_wee
 
 
 def _status_choices() -> list[tuple[str, str]]:
-    from cases.models import Status
-
-    from cases.models import OPEN_STATUSES
+    from cases.models import OPEN_STATUSES, Status
 
     return [(value, label) for value, label in Status.choices if value in OPEN_STATUSES]
 

@@ -342,6 +342,9 @@ def test_a_case_reported_elsewhere_appears_on_the_open_console_within_two_second
             page.wait_for_function("() => !document.getElementById('gcc-alert-badge').hidden", timeout=2000)
             assert time.monotonic() - started < 2.5
             assert page.locator(".gcc-queue[data-queue=accept] .gcc-count").inner_text() == "1"
+            # The toast of the new report opens it with a click.
+            page.locator("#gcc-toast.gcc-clickable").click()
+            page.wait_for_selector(f"#gcc-panel[data-case='{case['id']}'][data-status=reported]")
             row = page.locator(f".gcc-queue[data-queue=accept] [data-case='{case['id']}']")
             # (The server process speaks its default Chinese: compare actions, not labels.)
             assert [b.get_attribute("data-action") for b in row.locator("button[data-action]").all()] == [

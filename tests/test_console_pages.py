@@ -65,7 +65,7 @@ def test_the_panel_shows_the_forms_the_workflow_allows_and_merge_asks_first():
     html = _panel(client, second)
     for action in workflow.allowed_actions(second, cast.acceptor):
         assert f'data-action="{action}"' in html
-    assert re.search(r'form class="gcc-form" data-action="reject".*?<textarea name="reason"[^>]*required', html, re.S)
+    assert re.search(r'form class="gcc-form" data-action="reject".*?<textarea name="reason"[^>]*required', html, re.DOTALL)
     assert 'class="gcc-merge"' in html and 'name="confirm"' in html
     url = f"/console/case/{second.pk}/act"
     refused = client.post(url, {"action": "merge", "version": second.version, "duplicate_of": first.number},
@@ -147,7 +147,7 @@ def test_queues_offer_newest_first():
     cast = make_cast()
     older, newer = report(cast), report(cast)
     client = cast.client(cast.acceptor)
-    rows = lambda order: re.findall(r'class="gcc-row" data-case="(\d+)"',  # noqa: E731
+    rows = lambda order: re.findall(r'class="gcc-row" data-case="(\d+)"',
                                     client.get("/console/queues", {"order": order}).content.decode())
     assert rows("oldest")[:2] == [str(older.pk), str(newer.pk)]
     assert rows("newest")[:2] == [str(newer.pk), str(older.pk)]
