@@ -436,14 +436,14 @@ def console_act(request: HttpRequest, pk: int) -> HttpResponse:
     the version the person saw. The inputs are checked as the API checks them (a 400 names the
     field); a final action (merge, reject, decline, void) must be confirmed. The answer is the case
     panel with what happened; HX-Trigger tells the queues and the map to refresh."""
-    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.core.exceptions import ValidationError
     from django.http import HttpResponseNotAllowed
     from django.shortcuts import redirect
 
     from cases import workflow
     from cases.access import get_case_for_user
     from cases.serializers import TransitionSerializer
-    from cases.views import _duplicate_target
+    from cases.views import transition_inputs
     from frontend import console as centre
 
     if request.method != "POST":
@@ -454,9 +454,9 @@ def console_act(request: HttpRequest, pk: int) -> HttpResponse:
     data = {k: request.POST[k].strip() for k in CONSOLE_FIELDS if request.POST.get(k, "").strip()}
     action = data.get("action", "")
     posted = dict(data)
-    status, message, error, errors = 200, "", "", {}
     form = TransitionSerializer(data=data)
-    try:
+
+    def run() -> None:
         if not form.is_valid():
             raise ValidationError({k: " ".join(str(m) for m in v) for k, v in form.errors.items()})
         v = form.validated_data
@@ -464,28 +464,13 @@ def console_act(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError({"version": pgettext("console", "Send the version you saw.")})
         if centre.confirm_missing(case, action, request.POST.get("confirm", "")):
             raise ValidationError({"confirm": pgettext("console", "This cannot be undone: tick the box to confirm.")})
-        location = (v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None
-        inputs = workflow.Inputs(
-            reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
-            duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")),
-            duplicate_ref=v.get("duplicate_of", ""), amount_minutes=v.get("amount_minutes"), location=location)
+        inputs = transition_inputs(request.user, case, v)  # the API's reading of the same fields
         workflow.transition(case, action, actor=request.user, version=v["version"], inputs=inputs)
-        message = pgettext("desk", "%(number)s: %(action)s — done.") % {
-            "number": case.number, "action": centre.ACTION_LABELS.get(action, action)}
-        posted = {}
-    except workflow.VersionConflict as exc:
-        status, posted = 409, {}
-        error = pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
-    except workflow.TransitionNotAllowed as exc:
-        status, error = 409, str(exc)
-    except PermissionDenied as exc:
-        status, error = 403, str(exc) or pgettext("desk", "You may not do this.")
-    except ValidationError as exc:
-        status = 400
-        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
-            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
-        error = pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
-            (f"{centre.INPUT_LABELS.get(k, _field_label(k))}: {m}" if k else m) for k, m in errors.items())}
+
+    status, message, error, errors, settled = _acted(
+        run, number=case.number, action=centre.ACTION_LABELS.get(action, action),
+        field_label=lambda k: centre.INPUT_LABELS.get(k, _field_label(k)))
+    posted = {} if settled else posted
     panel = _console_panel(request, case.pk, open_action="" if status == 200 else action, message=message,
                            error=error, errors=errors, posted=posted)
     if not _is_htmx(request):
@@ -664,7 +649,6 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
     """One action from the panel's forms, through cases.workflow.transition() with the version the
     member saw. The answer is the panel again, with what happened: done, or the server's reason
     (a stale version reloads the case, as in the console)."""
-    from django.core.exceptions import PermissionDenied, ValidationError
     from django.http import Http404, HttpResponseNotAllowed
     from django.shortcuts import redirect
 
@@ -682,8 +666,8 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
                                                    "demolished_m2")}
     if action not in unit_desk.DESK_ACTIONS:
         raise Http404("No such desk action.")
-    status, message, error, errors = 200, "", "", {}
-    try:
+
+    def run() -> None:
         version = _posted_int(request, "version", required=True)
         inputs = workflow.Inputs(reason=request.POST.get("reason", "").strip()[:2000])
         if action == "request_extension":
@@ -700,22 +684,10 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
 
         attach_uploads(request, case, action, version=version, inputs=inputs)
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
-        message = pgettext("desk", "%(number)s: %(action)s — done.") % {
-            "number": case.number, "action": unit_desk.ACTION_LABELS[action]}
-        posted = {}
-    except workflow.VersionConflict as exc:
-        status, error = 409, pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
-        posted = {}
-    except workflow.TransitionNotAllowed as exc:
-        status, error = 409, str(exc)
-    except PermissionDenied as exc:
-        status, error = 403, str(exc) or pgettext("desk", "You may not do this.")
-    except ValidationError as exc:
-        status = 400
-        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
-            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
-        error = pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
-            (f"{_field_label(k)}: {v}" if k else v) for k, v in errors.items())}
+
+    status, message, error, errors, settled = _acted(
+        run, number=case.number, action=unit_desk.ACTION_LABELS[action], field_label=_field_label)
+    posted = {} if settled else posted
     panel = _panel_context(request, case.pk, message=message, error=error, errors=errors, posted=posted)
     if not _is_htmx(request):
         if status == 200:
@@ -724,6 +696,32 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "frontend/desk/_case.html", {"panel": panel}, status=status)
     response["HX-Trigger"] = "desk-changed"
     return response
+
+
+def _acted(run, *, number: str, action: str, field_label) -> tuple[int, str, str, dict, bool]:
+    """Run one action from a panel's form (`run()` checks the form and calls transition()) and say
+    what happened in the panel's words: (status, message, error, errors by field, settled). Done
+    (200), a stale version (409: the panel reloads), not allowed now (409), not the person's (403),
+    or the form's problems (400, each field named). `settled`: the form's values are spent."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from cases import workflow
+
+    try:
+        run()
+    except workflow.VersionConflict as exc:
+        return 409, "", pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {
+            "detail": exc}, {}, True
+    except workflow.TransitionNotAllowed as exc:
+        return 409, "", str(exc), {}, False
+    except PermissionDenied as exc:
+        return 403, "", str(exc) or pgettext("desk", "You may not do this."), {}, False
+    except ValidationError as exc:
+        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
+            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
+        return 400, "", pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
+            (f"{field_label(k)}: {m}" if k else m) for k, m in errors.items())}, errors, False
+    return 200, pgettext("desk", "%(number)s: %(action)s — done.") % {"number": number, "action": action}, "", {}, True
 
 
 def _field_label(key: str) -> str:
