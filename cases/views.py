@@ -280,16 +280,21 @@ def _transition(request, case: Case, data: dict) -> Response:
     if version is None:
         return Response({"detail": "Send the version you saw: `version` in the body or an If-Match header.",
                          "code": "version_required"}, status=status.HTTP_428_PRECONDITION_REQUIRED)
-    inputs = workflow.Inputs(
-        reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
-        duplicate_of=_duplicate_target(request.user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
-        amount_minutes=v.get("amount_minutes"), assignee=_assignee(case, v.get("assignee")),
-        disposition=v.get("disposition", ""), demolished_m2=v.get("demolished_m2"),
-        location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
+    inputs = transition_inputs(request.user, case, v)
     attach_uploads(request, case, v["action"], version=version, inputs=inputs)
     workflow.transition(case, v["action"], actor=request.user, version=version, inputs=inputs)
     case.refresh_from_db()
     return Response(case_detail(case, request.user), headers={"ETag": f'"{case.version}"'})
+
+
+def transition_inputs(user, case: Case, v: dict) -> workflow.Inputs:
+    """The workflow inputs of a validated TransitionSerializer: the API's and the console's forms."""
+    return workflow.Inputs(
+        reason=v.get("reason", ""), outcome=v.get("outcome", ""), unit=v.get("unit"),
+        duplicate_of=_duplicate_target(user, v.get("duplicate_of")), duplicate_ref=v.get("duplicate_of", ""),
+        amount_minutes=v.get("amount_minutes"), assignee=_assignee(case, v.get("assignee")),
+        disposition=v.get("disposition", ""), demolished_m2=v.get("demolished_m2"),
+        location=(v.get("lon"), v.get("lat"), v.get("address", "")) if ("lon" in v or v.get("address")) else None)
 
 
 def _assignee(case: Case, user_id: int | None):

@@ -247,8 +247,10 @@ def may_assign(actor: User) -> bool:
     return bool(actor.role == UNIT and actor.unit_leader and org is not None and org.secondary_dispatch)
 
 
-def allowed_actions(case: Case, actor: User) -> list[str]:
-    """The actions `actor` may take on `case` now, in table order (drives buttons and the API)."""
+def allowed_actions(case: Case, actor: User, *, seen: bool = False) -> list[str]:
+    """The actions `actor` may take on `case` now, in table order (drives buttons and the API).
+    `seen`: the caller read `case` through `visible_cases(actor)`, so the visibility check that
+    decides for the centre's roles is already made: a list of rows asks no query per row."""
     result = []
     acts: dict[str, bool] = {}  # _acts_on_case differs by action only for these: ask once each
     for (status, action), rule in TABLE.items():
@@ -260,7 +262,8 @@ def allowed_actions(case: Case, actor: User) -> list[str]:
             continue
         own = action if action in ("self_handle", "assign") else ""
         if own not in acts:
-            acts[own] = _acts_on_case(case, actor, action)
+            centre_seen = seen and actor.role not in (OFFICER, UNIT)
+            acts[own] = centre_seen or _acts_on_case(case, actor, action)
         if acts[own]:
             result.append(action)
     return result

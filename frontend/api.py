@@ -23,21 +23,13 @@ from cases.dispatch_rules import RuleBook, suggest_unit
 from cases.models import OPEN_STATUSES, Case, Status, overdue_at
 from cases.serializers import CaseListQuery, case_row
 from cases.views import CASE_ID
+from frontend import console
 from people.models import CENTRE_ROLES, Organisation, Role, User
 
 QUEUE_LIMIT = 100  # rows per queue; the count is always the full count
 
-# The cases in each queue; everyone at the centre sees every queue.
-QUEUES: dict[str, Q] = {
-    "accept": Q(status=Status.REPORTED),
-    "verify": Q(status=Status.VERIFYING),
-    "register": Q(status=Status.PENDING_REGISTRATION),
-    "dispatch": Q(status=Status.DISPATCHING),
-    "requests": Q(status=Status.HANDLING) & ~Q(pending_request=""),
-    "close": Q(status=Status.CLOSING),
-    "overdue": Q(status=Status.HANDLING, deadline__isnull=False),  # deadline < now, added per request
-    "supervised": Q(status__in=OPEN_STATUSES, supervised=True),
-}
+# The cases in each queue (frontend.console.QUEUES, which also names them).
+QUEUES: dict[str, Q] = {key: condition for key, (_label, condition) in console.QUEUES.items()}
 # The queues each role works first, in the order shown; the rest follow.
 ROLE_QUEUES: dict[str, tuple[str, ...]] = {
     Role.ACCEPTOR: ("accept", "verify"),
@@ -120,7 +112,7 @@ def queues(request):
         result.append({
             "key": key,
             "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
-            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user),
+            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user, seen=True),
                       "suggested_unit": _suggested(c, book)} for c in page],
         })
     return Response({"as_of": now, "queues": result})

@@ -19,6 +19,12 @@ urlpatterns = [
     path("m/sw.js", views.mobile_service_worker, name="m-sw"),
     # The supervision-centre console (docs/console.md) and its small JSON API (frontend/api.py).
     path("console/", views.console, name="console"),
+    path("console/queues", views.console_queues, name="console-queues-page"),
+    path("console/search", views.console_search, name="console-search"),
+    path("console/case", views.console_case, name="console-find"),
+    path("console/case/<int:pk>", views.console_case, name="console-case"),
+    path("console/case/<int:pk>/act", views.console_act, name="console-act"),
+    path("console/alerts", views.console_alerts, name="console-alerts"),
     # The handling unit's desk (docs/units.md): server-rendered partials swapped by htmx.
     path("desk/", views.desk, name="desk"),
     path("desk/queues", views.desk_queues, name="desk-queues"),

@@ -266,35 +266,266 @@ def console(request: HttpRequest) -> HttpResponse:
 
             return redirect("desk")
         return render(request, "frontend/console/forbidden.html", status=403)
-    return render(request, "frontend/console/console.html", {"console_config": _console_config(request)})
+    return _console_page(request, panel=_console_panel(request, request.GET.get("case", ""), by_ref=True))
+
+
+def _console_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -> HttpResponse:
+    from frontend import console as centre
+
+    return render(request, "frontend/console/console.html", {
+        "console_config": _console_config(request), "queues": centre.queues(request.user), "order": "oldest",
+        "units": _handling_units(),
+        "orders": centre.ORDERS, "panel": panel, "scales": CONSOLE_SCALES, "metrics": CONSOLE_METRICS,
+        "periods": CONSOLE_PERIODS, "statuses": _status_choices(), "alert_kinds": _alert_kinds(),
+    }, status=status)
 
 
 def _console_config(request: HttpRequest) -> dict:
-    from cases.workflow import TABLE
+    """What console.js needs: the map, the colour scales and the API addresses. No labels (they are
+    in the page) and no workflow rules (the forms are rendered on the server)."""
     from frontend.api import ROLE_QUEUES, queue_order
 
-    needs: dict[str, list[str]] = {}
-    for (_status, action), rule in TABLE.items():
-        needs.setdefault(action, [])
-        needs[action] = sorted(set(needs[action]) | set(rule.needs))
     config = _map_config()
     user = request.user
     return {
         "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
         "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
-        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02,
+        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02, "scales": CONSOLE_SCALES,
         "user": {"id": user.pk, "username": user.username, "role": user.role},
         "queues": queue_order(user), "myQueues": list(ROLE_QUEUES.get(user.role, ())),
-        "actionNeeds": needs,
         "urls": {
             "grids": reverse("grid-layer"), "areas": reverse("area-layer"), "cases": reverse("cases"),
-            "categories": reverse("categories"), "metrics": reverse("metrics"), "alerts": reverse("alerts"),
-            "alertsRead": reverse("alerts-read"), "units": reverse("console-units"),
-            "queues": reverse("console-queues"), "gridCounts": reverse("console-grid-counts"),
-            "suggestion": reverse("console-suggestion", args=[0]),
+            "metrics": reverse("metrics"), "alerts": reverse("alerts"), "gridCounts": reverse("console-grid-counts"),
+            "categories": reverse("categories"),
+            "panel": reverse("console-case", args=[0]), "find": reverse("console-find"),
             "wsCases": "/ws/cases/", "wsAlerts": "/ws/alerts/",
         },
     }
+
+
+# The map's colour scales: the legend (console.html) and the grid fills (console.js) read the same.
+CONSOLE_SCALES = {
+    "rate": [{"min": 95, "colour": "#15803d", "label": "≥ 95%"}, {"min": 85, "colour": "#84cc16", "label": "85–95%"},
+             {"min": 70, "colour": "#facc15", "label": "70–85%"}, {"min": 50, "colour": "#f97316", "label": "50–70%"},
+             {"min": -1, "colour": "#dc2626", "label": "< 50%"}],
+    "count": [{"min": 7, "colour": "#7f1d1d", "label": "≥ 7"}, {"min": 4, "colour": "#ef4444", "label": "4–6"},
+              {"min": 2, "colour": "#fb923c", "label": "2–3"}, {"min": 1, "colour": "#fde68a", "label": "1"},
+              {"min": 0, "colour": "#f1f5f9", "label": "0"}],
+    "noData": "#e5e7eb", "hatch": "url(#gcc-hatch)",
+}
+CONSOLE_METRICS = {
+    "closure_rate": pgettext_lazy("console", "Closure rate"),
+    "closure_on_time_rate": pgettext_lazy("console", "On-time closure rate"),
+    "disposal_rate": pgettext_lazy("console", "Disposal rate"),
+    "disposal_on_time_rate": pgettext_lazy("console", "On-time disposal rate"),
+    "open": pgettext_lazy("console", "Open cases (now)"), "overdue": pgettext_lazy("console", "Overdue open cases"),
+}
+CONSOLE_PERIODS = {"this_week": pgettext_lazy("console", "This week"), "last_week": pgettext_lazy("console", "Last week"),
+                   "this_month": pgettext_lazy("console", "This month"), "custom": pgettext_lazy("console", "Dates…")}
+
+
+def _status_choices() -> list[tuple[str, str]]:
+    from cases.models import OPEN_STATUSES, Status
+
+    return [(value, label) for value, label in Status.choices if value in OPEN_STATUSES]
+
+
+def _alert_kinds() -> list[tuple[str, str]]:
+    from alerts.models import Kind
+
+    return list(Kind.choices)
+
+
+def _console_gate(request: HttpRequest) -> HttpResponse | None:
+    from django.contrib.auth.views import redirect_to_login
+
+    from frontend.api import is_console_user
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_console_user(request.user):
+        return render(request, "frontend/console/forbidden.html", status=403)
+    return None
+
+
+def _console_panel(request: HttpRequest, ref, *, by_ref: bool = False, open_action: str = "", message: str = "",
+                   error: str = "", errors: dict | None = None, posted: dict | None = None) -> dict | None:
+    """What the console's case panel shows: the case (by number or id when `by_ref`), its facts,
+    the forms of the actions the workflow allows the person, photos, duplicates and timeline."""
+    from cases import deadlines, workflow
+    from cases.access import visible_cases
+    from cases.duplicates import duplicate_candidates
+    from frontend import console as centre
+    from frontend import desk as unit_desk
+
+    ref = str(ref or "").strip()
+    if not ref:
+        return None
+    if by_ref:
+        case = centre.find(request.user, ref)
+    elif ref.isdigit() and len(ref) <= 18:
+        case = visible_cases(request.user).filter(pk=int(ref)).first()
+    else:
+        case = None
+    if case is None:
+        return {"missing": True, "ref": ref}
+    case = (visible_cases(request.user).select_related("category__big_class", "grid", "unit", "reporter", "assignee")
+            .get(pk=case.pk))
+    now = _now()
+    case.light = deadlines.traffic_light(case, now)
+    case.left = centre.time_left(case, now)
+    events, photos = _case_story(case)
+    forms = centre.action_forms(case, workflow.allowed_actions(case, request.user))
+    suggested = None
+    if any(f.key == "dispatch" for f in forms):
+        from cases.dispatch_rules import suggest_unit
+
+        suggested = suggest_unit(case)
+    duplicates = []
+    if case.status in workflow.PRE_REGISTRATION:
+        duplicates = duplicate_candidates(category_id=case.category_id, lon=case.lon, lat=case.lat,
+                                          exclude_id=case.pk, now=now, among=visible_cases(request.user))
+    shown = open_action if any(f.key == open_action for f in forms) else (
+        "dispatch" if suggested is not None or any(f.key == "dispatch" for f in forms) else "")
+    return {
+        "case": case, "events": events, "photos": photos, "forms": forms, "shown": shown,
+        "quick": [f for f in forms if f.quick], "slow": [f for f in forms if not f.quick],
+        "merge": next((f for f in forms if f.key == "merge"), None),
+        "duplicates": [{"case": c, "distance": round(d)} for c, d in duplicates],
+        "units": _handling_units() if any(f.key == "dispatch" for f in forms) else [],
+        "suggested": suggested, "final": centre.is_final(case),
+        "light_label": unit_desk.LIGHT_LABELS.get(case.light or "", ""),
+        "request_label": unit_desk.REQUEST_LABELS.get(case.pending_request, ""),
+        "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
+    }
+
+
+def _handling_units() -> list:
+    from people.models import Organisation
+
+    return list(Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by("name", "pk"))
+
+
+def _console_queues_context(request: HttpRequest) -> dict:
+    from frontend import console as centre
+
+    area = request.GET.get("area", "")[:15]
+    area = area if area.isdigit() else ""
+    category = request.GET.get("category", "")
+    order = request.GET.get("order", "oldest")
+    order = order if order in centre.ORDERS else "oldest"
+    return {"queues": centre.queues(request.user, area=area, order=order,
+                                    category=int(category) if category.isdigit() and len(category) < 18 else None),
+            "order": order, "orders": centre.ORDERS, "units": _handling_units()}
+
+
+def console_queues(request: HttpRequest) -> HttpResponse:
+    """The queues partial: htmx refreshes it on a push, after an action, and when filtering."""
+    if (other := _console_gate(request)) is not None:
+        return other
+    return render(request, "frontend/console/_queues.html", _console_queues_context(request))
+
+
+def console_search(request: HttpRequest) -> HttpResponse:
+    """Cases in every status by number, address or description (the search box)."""
+    from frontend import console as centre
+
+    if (other := _console_gate(request)) is not None:
+        return other
+    q = request.GET.get("q", "")[:100]
+    return render(request, "frontend/console/_search.html", {"q": q.strip(), "found": centre.search(request.user, q)})
+
+
+def console_case(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The case panel partial, by id (`/console/case/<id>`) or by number (`/console/case?ref=`);
+    without htmx, the whole console with the panel open."""
+    if (other := _console_gate(request)) is not None:
+        return other
+    ref, by_ref = (pk, False) if pk is not None else (request.GET.get("ref", ""), True)
+    panel = _console_panel(request, ref, by_ref=by_ref, open_action=request.GET.get("action", "")[:24])
+    status = 404 if panel is None or panel.get("missing") else 200
+    if not _is_htmx(request):
+        return _console_page(request, panel=panel, status=status)
+    return render(request, "frontend/console/_case.html", {"panel": panel or {"missing": True}}, status=status)
+
+
+CONSOLE_FIELDS = ("action", "version", "reason", "outcome", "unit", "duplicate_of", "amount_minutes", "lon", "lat",
+                  "address")
+
+
+def console_act(request: HttpRequest, pk: int) -> HttpResponse:
+    """One action from the console's forms or queue rows, through cases.workflow.transition() with
+    the version the person saw. The inputs are checked as the API checks them (a 400 names the
+    field); a final action (merge, reject, decline, void) must be confirmed. The answer is the case
+    panel with what happened; HX-Trigger tells the queues and the map to refresh."""
+    from django.core.exceptions import ValidationError
+    from django.http import HttpResponseNotAllowed
+    from django.shortcuts import redirect
+
+    from cases import workflow
+    from cases.access import get_case_for_user
+    from cases.serializers import TransitionSerializer
+    from cases.views import transition_inputs
+    from frontend import console as centre
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if (other := _console_gate(request)) is not None:
+        return other
+    case = get_case_for_user(request.user, pk)
+    data = {k: request.POST[k].strip() for k in CONSOLE_FIELDS if request.POST.get(k, "").strip()}
+    action = data.get("action", "")
+    posted = dict(data)
+    form = TransitionSerializer(data=data)
+
+    def run() -> None:
+        if not form.is_valid():
+            raise ValidationError({k: " ".join(str(m) for m in v) for k, v in form.errors.items()})
+        v = form.validated_data
+        if "version" not in v:
+            raise ValidationError({"version": pgettext("console", "Send the version you saw.")})
+        if centre.confirm_missing(case, action, request.POST.get("confirm", "")):
+            raise ValidationError({"confirm": pgettext("console", "This cannot be undone: tick the box to confirm.")})
+        inputs = transition_inputs(request.user, case, v)  # the API's reading of the same fields
+        workflow.transition(case, action, actor=request.user, version=v["version"], inputs=inputs)
+
+    status, message, error, errors, settled = _acted(
+        run, number=case.number, action=centre.ACTION_LABELS.get(action, action),
+        field_label=lambda k: centre.INPUT_LABELS.get(k, _field_label(k)))
+    posted = {} if settled else posted
+    panel = _console_panel(request, case.pk, open_action="" if status == 200 else action, message=message,
+                           error=error, errors=errors, posted=posted)
+    if not _is_htmx(request):
+        if status == 200:
+            return redirect(f"{reverse('console')}?case={case.number}")
+        return _console_page(request, panel=panel, status=status)
+    response = render(request, "frontend/console/_case.html", {"panel": panel}, status=status)
+    response["HX-Trigger"] = "console-changed"
+    return response
+
+
+def console_alerts(request: HttpRequest) -> HttpResponse:
+    """The person's latest alerts, newest first (GET), or marked read up to the seq shown (POST)."""
+    from django.utils import timezone
+
+    from alerts.models import Notification
+
+    if (other := _console_gate(request)) is not None:
+        return other
+    mine = Notification.objects.filter(user=request.user)
+    if request.method == "POST":
+        up_to = request.POST.get("up_to", "")
+        if not up_to.isdigit() or len(up_to) > 18:
+            return HttpResponse(pgettext("console", "up_to: a whole number is required."), status=400)
+        mine.filter(read_at__isnull=True, seq__lte=int(up_to)).update(read_at=timezone.now())
+    rows = list(mine.order_by("-seq")[:50])
+    response = render(request, "frontend/console/_alerts.html", {
+        "alerts": rows, "top": rows[0].seq if rows else 0,
+        "unread": mine.filter(read_at__isnull=True).count(),
+    })
+    if request.method == "POST":
+        response["HX-Trigger"] = "console-alerts-read"
+    return response
 
 
 # --- The handling unit's desk at /desk/ (docs/units.md) ----------------------------------------
@@ -368,14 +599,7 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
 
     case.light = deadlines.traffic_light(case, now)
     case.left = unit_desk.time_left(case, now)
-    events = list(case.events.select_related("actor", "unit").prefetch_related("photos").order_by("-seq"))
-    for event in events:
-        event.label = unit_desk.EVENT_LABELS.get(event.action, event.action)
-        event.outcome_label = unit_desk.OUTCOME_LABELS.get((event.data or {}).get("outcome", ""), "")
-    photos = list(case.photos.all())
-    for photo in photos:
-        photo.stage_label = unit_desk.STAGE_LABELS.get(photo.stage, photo.stage)
-        photo.flag_labels = [unit_desk.FLAG_LABELS.get(f, f) for f in photo.flags]
+    events, photos = _case_story(case)
     from campaigns.models import DispositionKind, LedgerLink
 
     link = LedgerLink.objects.select_related("entry").filter(case=case).first()
@@ -390,6 +614,27 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
         "disposition_choices": DispositionKind.choices,
         "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
     }
+
+
+def _case_story(case) -> tuple[list, list]:
+    """The timeline (newest first) and the photos, each labelled in words: the action, its outcome,
+    the actor's role, the status it led to; a photo's stage and its evidence flags."""
+    from cases.models import Status
+    from frontend import desk as unit_desk
+    from people.models import Role
+
+    events = list(case.events.select_related("actor", "unit").prefetch_related("photos").order_by("-seq"))
+    for event in events:
+        event.label = unit_desk.EVENT_LABELS.get(event.action, event.action)
+        event.outcome_label = unit_desk.OUTCOME_LABELS.get((event.data or {}).get("outcome", ""), "")
+        event.role_label = Role(event.actor_role).label if event.actor_role in Role.values else ""
+        changed = event.to_status and event.to_status != event.from_status
+        event.status_label = Status(event.to_status).label if changed and event.to_status in Status.values else ""
+    photos = list(case.photos.all())
+    for photo in photos:
+        photo.stage_label = unit_desk.STAGE_LABELS.get(photo.stage, photo.stage)
+        photo.flag_labels = [unit_desk.FLAG_LABELS.get(f, f) for f in photo.flags]
+    return events, photos
 
 
 def _now():
@@ -426,7 +671,6 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
     """One action from the panel's forms, through cases.workflow.transition() with the version the
     member saw. The answer is the panel again, with what happened: done, or the server's reason
     (a stale version reloads the case, as in the console)."""
-    from django.core.exceptions import PermissionDenied, ValidationError
     from django.http import Http404, HttpResponseNotAllowed
     from django.shortcuts import redirect
 
@@ -444,8 +688,8 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
                                                    "demolished_m2")}
     if action not in unit_desk.DESK_ACTIONS:
         raise Http404("No such desk action.")
-    status, message, error, errors = 200, "", "", {}
-    try:
+
+    def run() -> None:
         version = _posted_int(request, "version", required=True)
         inputs = workflow.Inputs(reason=request.POST.get("reason", "").strip()[:2000])
         if action == "request_extension":
@@ -462,22 +706,10 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
 
         attach_uploads(request, case, action, version=version, inputs=inputs)
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
-        message = pgettext("desk", "%(number)s: %(action)s — done.") % {
-            "number": case.number, "action": unit_desk.ACTION_LABELS[action]}
-        posted = {}
-    except workflow.VersionConflict as exc:
-        status, error = 409, pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {"detail": exc}
-        posted = {}
-    except workflow.TransitionNotAllowed as exc:
-        status, error = 409, str(exc)
-    except PermissionDenied as exc:
-        status, error = 403, str(exc) or pgettext("desk", "You may not do this.")
-    except ValidationError as exc:
-        status = 400
-        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
-            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
-        error = pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
-            (f"{_field_label(k)}: {v}" if k else v) for k, v in errors.items())}
+
+    status, message, error, errors, settled = _acted(
+        run, number=case.number, action=unit_desk.ACTION_LABELS[action], field_label=_field_label)
+    posted = {} if settled else posted
     panel = _panel_context(request, case.pk, message=message, error=error, errors=errors, posted=posted)
     if not _is_htmx(request):
         if status == 200:
@@ -486,6 +718,32 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "frontend/desk/_case.html", {"panel": panel}, status=status)
     response["HX-Trigger"] = "desk-changed"
     return response
+
+
+def _acted(run, *, number: str, action: str, field_label) -> tuple[int, str, str, dict, bool]:
+    """Run one action from a panel's form (`run()` checks the form and calls transition()) and say
+    what happened in the panel's words: (status, message, error, errors by field, settled). Done
+    (200), a stale version (409: the panel reloads), not allowed now (409), not the person's (403),
+    or the form's problems (400, each field named). `settled`: the form's values are spent."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from cases import workflow
+
+    try:
+        run()
+    except workflow.VersionConflict as exc:
+        return 409, "", pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {
+            "detail": exc}, {}, True
+    except workflow.TransitionNotAllowed as exc:
+        return 409, "", str(exc), {}, False
+    except PermissionDenied as exc:
+        return 403, "", str(exc) or pgettext("desk", "You may not do this."), {}, False
+    except ValidationError as exc:
+        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
+            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
+        return 400, "", pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
+            (f"{field_label(k)}: {m}" if k else m) for k, m in errors.items())}, errors, False
+    return 200, pgettext("desk", "%(number)s: %(action)s — done.") % {"number": number, "action": action}, "", {}, True
 
 
 def _field_label(key: str) -> str:
