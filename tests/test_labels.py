@@ -186,6 +186,11 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
     events, photos = closed.events.count(), closed.photos.count()
     alerts = Notification.objects.filter(user=cast.officer).count()  # with those the cases made
     data = (closed.category.name, closed.grid.name)  # names from the database, in no language
+    from cases.models import SmallClass
+    from grids.models import Grid
+
+    names = sorted({*SmallClass.objects.values_list("name", flat=True), *Grid.objects.values_list("name", flat=True),
+                    *(c.big_class.name for c in SmallClass.objects.select_related("big_class"))}, key=len, reverse=True)
     with translation.override(language):
         status_words = {s: str(Status(s).label) for s in Status.values}
     base = live_server.url
@@ -225,6 +230,18 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
         expect(report_alert).to_have_attribute("href", "/reports/")
         report_alert.click()
         expect(page).to_have_url(re.compile(r"/reports/"))
+
+        # Every screen in the chosen language (the database's names aside).
+        for path, ready in (("/m/", "#home-tasks"), ("/m/tasks", "#check-list li"), ("/m/patrol", "#coverage-list li"),
+                            ("/m/queue", "#queue-summary"), ("/m/report", "#category-button")):
+            page.goto(base + path)
+            expect(page.locator(ready).first).not_to_have_text(re.compile(r"^(–|加载中…|Loading…)?$"))
+            text = page.locator("body").inner_text()
+            for name in names:
+                text = text.replace(name, "")
+            assert not raw.search(text), (path, raw.search(text))
+            if language == "en":
+                assert not CJK.search(text), (path, text)
     assert seen["errors"] == []
 
 

@@ -61,6 +61,7 @@ ENDPOINTS = {
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
     "m-manifest": "page", "m-sw": "page", "set_language": "page",
+    "javascript-catalog": "no object (the words of the pages, tests/test_labels.py)",
     # Django's own: admin (staff only), login/logout/password views
     "admin:*": "django", "accounts:*": "django",
     # periodic reports: city-wide bulletins, read by role (test_reports_are_read_by_their_roles_only)
