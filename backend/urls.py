@@ -10,7 +10,8 @@ from people import views as people_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages without an icon link (the admin's): the app icon.
-    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("frontend/mobile/icons/icon-192.png"))),
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("frontend/mobile/icons/icon-192.png")),
+         name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -52,6 +52,7 @@ ENDPOINTS = {
     "open311-token": "no object (a submitter's own token)", "open311-not-found": "no object",
     "grid-layer": "no object", "area-layer": "no object", "grid-locate": "no object",
     "grid-detail": "no object (a grid, not a case: any signed-in person, docs/api.md)",
+    "favicon": "no object (a redirect to the app icon)",
     "categories": "no object", "workflow": "no object", "api-token": "no object", "api-health": "no object",
     "schema": "no object", "api-docs": "no object",
     "ops-metrics": "no object (counts only; a token or this machine: tests/test_onboarding_ops.py)",
