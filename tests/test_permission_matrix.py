@@ -61,7 +61,6 @@ ENDPOINTS = {
     # the centre's console (server-rendered): test_the_console_shows_and_acts_on_visible_cases_only
     "console-queues-page": "list", "console-search": "list", "console-alerts": "own",
     "console-case": "object", "console-find": "object", "console-act": "object",
-    "javascript-catalog": "no object (Django's translations for scripts)",
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
     "m-manifest": "page", "m-sw": "page", "set_language": "page",
