@@ -89,8 +89,11 @@ def test_alerts_open_a_case_search_finds_by_number_and_merge_asks_first(live_ser
         page.wait_for_selector(f"#gcc-panel[data-case='{closed.pk}'][data-status=closed]")
 
         # Merge asks first: without the tick the form does not go; with it, the case is merged.
-        page.evaluate(f"window.gridcaseConsole.openCase({second.pk})")
-        page.wait_for_selector(f"#gcc-panel[data-case='{second.pk}'] .gcc-merge")
+        page.fill("#gcc-q", second.number)
+        page.press("#gcc-q", "Enter")
+        page.locator(f"#gcc-found li[data-case='{second.pk}'] a").click()
+        page.wait_for_selector(f"#gcc-panel[data-case='{second.pk}'][data-status=reported]")
+        assert page.locator("#gcc-panel .gcc-merge").count() >= 1, page.locator("#gcc-panel").inner_text()
         merge = page.locator(f"#gcc-panel .gcc-merge:has(input[value='{first.number}'])")
         merge.locator("button[type=submit]").click()
         page.wait_for_timeout(500)

@@ -59,6 +59,9 @@ ENDPOINTS = {
     # pages: shells only, their data comes from the APIs above
     # the handling unit's desk (server-rendered): test_the_unit_desk_shows_and_acts_on_its_own_cases_only
     "desk": "desk", "desk-queues": "desk", "desk-figures": "desk", "desk-case": "object", "desk-act": "object",
+    # the centre's console (server-rendered): test_the_console_shows_and_acts_on_visible_cases_only
+    "console-queues-page": "list", "console-search": "list", "console-alerts": "own",
+    "console-case": "object", "console-find": "object", "console-act": "object",
     "home": "page", "console": "page", "m-home": "page", "m-report": "page", "m-tasks": "page", "m-task": "page",
     "m-mine": "page", "m-alerts": "page", "m-patrol": "page", "m-queue": "page", "m-session": "page",
     "m-manifest": "page", "m-sw": "page", "set_language": "page",
@@ -507,4 +510,45 @@ def test_the_unit_desk_shows_and_acts_on_its_own_cases_only(world):
             case.refresh_from_db()
             if case.version != before:
                 wrong.append(f"{who} changed case {label} through the desk")
+    assert not wrong, "\n".join(wrong)
+
+
+def _console_want(who: str, ok: int) -> int:
+    if who in CONSOLE:
+        return ok
+    return 302 if who == "anonymous" else 403
+
+
+def test_the_console_shows_and_acts_on_visible_cases_only(world):
+    import re
+
+    _cast, _people, cases, visible, _own, clients = world
+    wrong = []
+    for who, client in clients.items():
+        for path in ("/console/queues", "/console/queues?order=newest", "/console/search?q=20", "/console/alerts"):
+            response = client.get(path)
+            if response.status_code != _console_want(who, 200):
+                wrong.append(f"{who} {path}: {response.status_code}")
+            elif who in CONSOLE:
+                listed = {int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())}
+                if listed - visible[who]:
+                    wrong.append(f"{who} {path} lists invisible cases {sorted(listed - visible[who])}")
+        for label, case in cases.items():
+            case.refresh_from_db()
+            may = case.pk in visible[who]
+            for path in (f"/console/case/{case.pk}", f"/console/case?ref={case.number}"):
+                code = client.get(path, HTTP_HX_REQUEST="true").status_code
+                if code != _console_want(who, 200 if may else 404):
+                    wrong.append(f"{who} console panel {path} of case {label}: {code} (may see: {may})")
+            before = case.version
+            # A stale version: nothing may change whoever asks; a visible case answers the conflict.
+            code = client.post(f"/console/case/{case.pk}/act", {"action": "supervise", "version": before + 100},
+                               HTTP_HX_REQUEST="true").status_code
+            if may and who in CONSOLE and code in (403, 409):  # not theirs to supervise, or the conflict
+                code = 409
+            if code != _console_want(who, 409 if may else 404):
+                wrong.append(f"{who} console action on case {label}: {code} (may see: {may})")
+            case.refresh_from_db()
+            if case.version != before:
+                wrong.append(f"{who} changed case {label} through the console")
     assert not wrong, "\n".join(wrong)

@@ -56,7 +56,18 @@
     renderCases();
     map.invalidateSize();
   }
+  // A refreshed queue list keeps the queues the person opened or closed (and the selected row).
+  const queuesOpen = new Map();
+  document.getElementById("gcc-queues").addEventListener("toggle", (event) => {
+    if (event.target.dataset.queue) queuesOpen.set(event.target.dataset.queue, event.target.open);
+  }, true);
   document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target && event.detail.target.id === "gcc-queues") {
+      document.querySelectorAll("#gcc-queues details[data-queue]").forEach((d) => {
+        if (queuesOpen.has(d.dataset.queue)) d.open = queuesOpen.get(d.dataset.queue);
+        d.querySelectorAll(".gcc-row").forEach((li) => li.classList.toggle("gcc-selected", Number(li.dataset.case) === state.selected));
+      });
+    }
     if (event.detail.target && event.detail.target.id === "gcc-panel") panelShown();
     if (event.detail.target && event.detail.target.id === "gcc-alerts") showUnread();
   });
