@@ -574,6 +574,9 @@ def _desk_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -
             "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
             "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
             "user": {"id": user.pk, "unit": user.organisation_id},
+            # The alerts' words from the catalogue (no label table in desk.js).
+            "alertKinds": {kind: str(label) for kind, label in _alert_kinds()},
+            "words": {"none": pgettext("console", "No alerts")},
             "urls": {"cases": reverse("cases"), "grids": reverse("grid-layer"), "panel": reverse("desk-case", args=[0]),
                      "queues": reverse("desk-queues"), "alerts": reverse("alerts"),
                      "alertsRead": reverse("alerts-read"), "wsAlerts": "/ws/alerts/", "wsCases": "/ws/cases/"},

@@ -289,3 +289,15 @@ def test_every_word_of_the_phone_has_its_chinese():
     missing = {m for m in tags if not CJK.search(server.get(("mobile", m), ""))}
     assert not missing, missing
     assert not CJK.search(re.sub(r"\{#.*?#\}|//[^\n]*", "", templates + scripts)), "a literal left"
+
+
+def test_no_script_of_any_page_keeps_chinese_words():
+    """The words of the console, the desk and the phone come from the catalogue (rendered into the
+    page, or gettext through /jsi18n/): no script keeps a Chinese literal — the sign of a label
+    table (the desk kept one for its alerts until the issue-22 review)."""
+    root = Path(settings.BASE_DIR) / "frontend" / "static" / "frontend"
+    scripts = [p for p in root.rglob("*.js")]
+    assert len(scripts) > 10
+    for path in scripts:
+        code = re.sub(r"/\*.*?\*/", "", re.sub(r"//[^\n]*", "", path.read_text()), flags=re.S)
+        assert not CJK.search(code), f"{path.relative_to(root)} keeps Chinese words: {CJK.search(code)[0]}"

@@ -6,13 +6,7 @@
   const config = JSON.parse(document.getElementById("desk-config").textContent);
   const urls = config.urls;
   const root = document.getElementById("desk");
-  const zh = (document.documentElement.lang || "zh").toLowerCase().startsWith("zh");
-  const T = zh
-    ? { alerts: "消息", none: "暂无消息", dispatched: "案件已派遣", deadline_warning: "即将超期", overdue: "已超期",
-        rework: "返工", request_answered: "申请已答复", supervised: "督办", assigned: "指派给你", live: "实时推送已连接" }
-    : { alerts: "Alerts", none: "No alerts", dispatched: "Case dispatched", deadline_warning: "Deadline warning",
-        overdue: "Overdue", rework: "Rework", request_answered: "Request answered", supervised: "Supervised",
-        assigned: "Assigned to you", live: "Live" };
+  const KINDS = config.alertKinds, WORDS = config.words;  // the server's words (frontend/views.py)
 
   // htmx swaps the server's 4xx answers too: they carry the panel with the reason (a conflict, a field).
   if (window.htmx) {
@@ -122,12 +116,19 @@
     if (alert.seq <= lastSeq()) return;
     localStorage.setItem(seqKey, String(alert.seq));
     const li = el("li");
-    const title = (T[alert.type] || alert.type) + (alert.case ? " · " + alert.case.number + " · " + alert.case.category : "");
+    const report = alert.report;  // report_published: no case; its period and a link to the report
+    const title = (KINDS[alert.type] || alert.type) +
+      (alert.case ? " · " + alert.case.number + " · " + alert.case.category : "") +
+      (report && (report.label || report.key) ? " · " + (report.label || report.key) : "");
     if (alert.case) {
       const a = el("a", null, title);
       a.href = "?case=" + alert.case.id;
       a.dataset.case = String(alert.case.id);
       a.addEventListener("click", (event) => { event.preventDefault(); openCase(alert.case.id); });
+      li.append(a);
+    } else if (report && report.url) {
+      const a = el("a", null, title);
+      a.href = report.url;
       li.append(a);
     } else li.textContent = title;
     list.prepend(li);
@@ -148,7 +149,7 @@
   document.getElementById("gcd-alerts-button").addEventListener("click", (event) => {
     list.hidden = !list.hidden;
     event.currentTarget.setAttribute("aria-expanded", String(!list.hidden));
-    if (!list.hidden && !list.children.length) list.append(el("li", "gcd-muted", T.none));
+    if (!list.hidden && !list.children.length) list.append(el("li", "gcd-muted", WORDS.none));
   });
 
   let refreshTimer = null;
