@@ -278,7 +278,7 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
 
 
 def _ledger_entry(case: Case) -> dict | None:
-    """The illegal-construction ledger entry a case made (DOMAIN §12), or None: its feedback then
+    """The illegal-construction ledger entry a case made (docs/domain.md §12), or None: its feedback then
     needs `disposition`, and `demolished_m2` up to `remaining_m2` for a demolition."""
     from campaigns.models import LedgerLink
 

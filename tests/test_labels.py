@@ -47,7 +47,7 @@ def test_the_workflow_api_describes_the_table_in_both_languages(client):
         assert entry["reason_required"] == ("reason" in rule.needs), action
         for need in rule.needs:
             assert entry["inputs"][workflow.INPUT_FIELDS.get(need, need)] != "optional", (action, need)
-    # DOMAIN §4: a reason is required to reject, decline and void; not to verify or check.
+    # docs/domain.md §4: a reason is required to reject, decline and void; not to verify or check.
     assert [actions[a]["reason_required"] for a in ("reject", "decline", "void", "verify", "check")] == [
         True, True, True, False, False]
     check = {o["key"]: o for o in actions["check"]["outcomes"]}

@@ -130,7 +130,7 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
 @pytest.mark.chinese
 @pytest.mark.django_db(transaction=True)
 def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition(live_server, chromium_path):
-    """A ledger case's feedback names its disposition on the phone as on the desk (DOMAIN §12); the
+    """A ledger case's feedback names its disposition on the phone as on the desk (docs/domain.md §12); the
     form says what is missing before sending, and the event records the disposition."""
     from tests.test_campaigns import make_world, report_construction, to_handling
 
