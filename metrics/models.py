@@ -141,7 +141,7 @@ class DailyFigures(models.Model):
     `counted_until` is for disposals only: a feedback counts for a period ending at or before the
     moment a later feedback or failed check superseded it (`NEVER` while none has)."""
 
-    dim = models.CharField(max_length=10)  # grid, community, street, district, unit, city
+    dim = models.CharField(max_length=16)  # grid, community, …, city; "m:grid"… for months
     obj = models.CharField(max_length=32)  # grid id, area code, unit id, "1" for the city
     day = models.DateField()
     counted_until = models.DateTimeField()

@@ -57,6 +57,7 @@ from metrics.reports import (
 
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 DIMS = ("grid", "community", "street", "district", "unit", CITY)
+MONTH = "m:"  # the month rows of a dim ("m:grid"): the same sums per calendar month, `day` its 1st
 COUNTED = (
     "accepted",
     "registered",
@@ -156,10 +157,12 @@ def contributions(
         if not counts:
             continue
         day = at.astimezone(TZ).date()
+        month = day.replace(day=1)
         for dim, obj in _objects(grid, code, unit):
-            row = out.setdefault((dim, obj, day, until), {})
-            for column, n in counts.items():
-                row[column] = row.get(column, 0) + n
+            for key in ((dim, obj, day, until), (MONTH + dim, obj, month, until)):
+                row = out.setdefault(key, {})
+                for column, n in counts.items():
+                    row[column] = row.get(column, 0) + n
     return out
 
 
@@ -347,7 +350,7 @@ def figures(
         for column in STANDARD_COLUMNS:
             acc[column] += row.get(column) or 0
 
-    rows = DailyFigures.objects.filter(dim=level, day__gte=first, day__lt=last)
+    rows = DailyFigures.objects.filter(_spans(level, first, last))
     if area:
         rows = (
             rows.filter(obj__startswith=area)
@@ -372,6 +375,22 @@ def figures(
     for row in _fetch(queries[0].union(*queries[1:], all=True)):
         add(row["key"], row)
     return {key: Figures(**acc) for key, acc in sums.items()}
+
+
+def _spans(level: str, first: dt.date, last: dt.date) -> Q:
+    """The rows for the days [first, last): the month rows of the whole months inside, the day
+    rows of the days before and after them (a year reads ~12 rows per object, not ~365)."""
+    months = (
+        first if first.day == 1 else (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    )
+    months_end = last.replace(day=1)
+    if months >= months_end:
+        return Q(dim=level, day__gte=first, day__lt=last)
+    return (
+        Q(dim=level, day__gte=first, day__lt=months)
+        | Q(dim=level, day__gte=months_end, day__lt=last)
+        | Q(dim=MONTH + level, day__gte=months, day__lt=months_end)
+    )
 
 
 def _grid_ids_in(area: str) -> list[str]:

@@ -4,8 +4,9 @@ A random workflow history (seeded, so a failure can be replayed): cases in two g
 workflow's front doors (`report_case`, `transition`) — accept, self-handle, relocation to the
 other grid before registration, registration, dispatch to one of two units, extension, return
 and re-dispatch, suspension and resume, feedback, failed and passed checks, closure, voiding —
-each stopped at a random step, at random moments over six weeks up to a simulated now. Then, for
-many random periods (cut at midnight or mid-day, ending before now or covering today), every
+each stopped at a random step, at random moments over seven weeks up to a simulated now. Then, for
+many random periods (cut at midnight or mid-day, ending before now or covering today, some holding a
+whole month, read from its month rows), every
 level the rollup serves gives exactly `figures_by_level(..., rollup=False)`. The rollup kept in
 the events' transactions also equals the one `rebuild()` writes from the event log.
 """
@@ -26,7 +27,7 @@ from metrics.reports import CITY, Figures, Period, figures_by_level
 from tests.cast import make_cast
 from tests.test_metrics import IN_A, IN_B, TZ, Script
 
-FIRST = dt.datetime(2024, 2, 5, 8, 0, tzinfo=TZ)
+FIRST = dt.datetime(2024, 1, 22, 8, 0, tzinfo=TZ)
 NOW = dt.datetime(2024, 3, 12, 15, 0, tzinfo=TZ)  # the simulated now: nothing happens after it
 LEVELS = ("grid", "community", "street", "district", "unit", CITY)
 SEED = 25
@@ -68,7 +69,7 @@ class History:
             there = IN_B if case.grid_id == c.grid.pk else IN_A
             return act(case, "relocate", c.acceptor, moment, location=(there[0], there[1], "移位"))
         if status == Status.REPORTED:
-            if draw < 0.25:
+            if draw < 0.25 and case.reporter_id == self.officers[case.grid_id].pk:
                 return act(case, "self_handle", self.officers[case.grid_id], moment)
             return act(case, "accept", c.acceptor, moment)
         if status == Status.PENDING_REGISTRATION:
@@ -114,7 +115,7 @@ class RollupEqualsRawEngine(TestCase):
     def setUpTestData(cls):
         cls.cast = make_cast()
         history = History(cls.cast, random.Random(SEED))
-        for _ in range(45):
+        for _ in range(55):
             history.case()
 
     def periods(self, rng: random.Random, n: int) -> list[Period]:
@@ -125,10 +126,17 @@ class RollupEqualsRawEngine(TestCase):
             if end <= start:
                 end = start + dt.timedelta(days=1, hours=rng.randrange(30))
             periods.append(Period(start, end, min(end, NOW)))
-        # the whole history ending now mid-day, and one covering today (end after now)
+        # the whole history ending now mid-day, one covering today (end after now), and whole
+        # months (February: its month rows) with days before and after, cut mid-day or not
+        tomorrow = (NOW + dt.timedelta(days=1)).replace(hour=0)
+        march = dt.datetime(2024, 3, 1, tzinfo=TZ)
+        monday = dt.datetime(2024, 3, 4, 9, 30, tzinfo=TZ)
         periods += [
             Period(FIRST, NOW, NOW),
-            Period(FIRST.replace(hour=0), (NOW + dt.timedelta(days=1)).replace(hour=0), NOW),
+            Period(FIRST.replace(hour=0), tomorrow, NOW),
+            Period(dt.datetime(2024, 1, 31, 13, 5, tzinfo=TZ), march, march),
+            Period(dt.datetime(2024, 2, 1, tzinfo=TZ), NOW, NOW),
+            Period(dt.datetime(2024, 1, 1, tzinfo=TZ), monday, monday),
         ]
         return periods
 
@@ -141,6 +149,7 @@ class RollupEqualsRawEngine(TestCase):
         self.assertTrue(
             DailyFigures.objects.exclude(counted_until=rollup.NEVER).exists()
         )  # superseded feedbacks
+        self.assertTrue(DailyFigures.objects.filter(dim="m:grid", day=dt.date(2024, 2, 1)).exists())
         self.assertTrue(Case.objects.filter(events__action="relocate", events__seq__gt=2).exists())
 
     def test_rollup_figures_equal_the_raw_engine_for_random_periods(self):

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("dim", models.CharField(max_length=10)),
+                ("dim", models.CharField(max_length=16)),
                 ("obj", models.CharField(max_length=32)),
                 ("day", models.DateField()),
                 ("counted_until", models.DateTimeField()),
