@@ -28,6 +28,7 @@ modules' code or the migrations of the fixture's apps differ from the ones it wa
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import itertools
@@ -64,9 +65,22 @@ class Mismatch(Exception):
 
 
 def loader_hash() -> str:
+    """A hash of what the demo modules do: their syntax trees without docstrings, so reformatting
+    (ruff format) or a comment does not make the fixture stale, and any change of code does."""
     digest = hashlib.sha256()
     for name in LOADER_CODE:
-        digest.update(name.encode() + b"\0" + (settings.BASE_DIR / name).read_bytes())
+        tree = ast.parse((settings.BASE_DIR / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        digest.update(name.encode() + b"\0" + ast.dump(tree).encode())
     return digest.hexdigest()
 
 
@@ -74,7 +88,10 @@ def migration_state(app_labels: Iterable[str]) -> dict[str, list[str]]:
     """The leaf migrations of those apps in this code."""
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
     leaves = graph.leaf_nodes()
-    return {label: sorted(name for app, name in leaves if app == label) for label in sorted(set(app_labels))}
+    return {
+        label: sorted(name for app, name in leaves if app == label)
+        for label in sorted(set(app_labels))
+    }
 
 
 def signature(model: type[models.Model]) -> list[list[str]]:
@@ -82,8 +99,11 @@ def signature(model: type[models.Model]) -> list[list[str]]:
 
 
 def table_counts() -> dict[str, int]:
-    return {m._meta.label: m._default_manager.count() for m in apps.get_models()
-            if m._meta.managed and not m._meta.proxy}
+    return {
+        m._meta.label: m._default_manager.count()
+        for m in apps.get_models()
+        if m._meta.managed and not m._meta.proxy
+    }
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -104,7 +124,10 @@ def dump(path: Path, *, before: dict[str, int], now: dt.datetime, built_for: dic
             if target and target not in labels:
                 refs.setdefault(target, set()).update(row[i] for row in rows if row[i] is not None)
     header = {
-        "format": FORMAT, "now": now.isoformat(), "built_for": built_for, "code": loader_hash(),
+        "format": FORMAT,
+        "now": now.isoformat(),
+        "built_for": built_for,
+        "code": loader_hash(),
         "migrations": migration_state(apps.get_model(label)._meta.app_label for label in labels),
         "refs": {label: _keys(apps.get_model(label), pks) for label, pks in sorted(refs.items())},
         "photos": sorted(default_storage_files()),
@@ -125,10 +148,15 @@ def default_storage_files() -> set[str]:
 
 
 def _keys(model: type[models.Model], pks: set) -> dict[str, str | None]:
-    field = next((f for f in KEY_FIELDS if any(x.name == f for x in model._meta.concrete_fields)), None)
+    field = next(
+        (f for f in KEY_FIELDS if any(x.name == f for x in model._meta.concrete_fields)), None
+    )
     if field is None:
         return {str(pk): None for pk in sorted(pks)}
-    return {str(pk): key for pk, key in model._default_manager.filter(pk__in=pks).values_list("pk", field)}
+    return {
+        str(pk): key
+        for pk, key in model._default_manager.filter(pk__in=pks).values_list("pk", field)
+    }
 
 
 def _encode_column(field: models.Field, values: list) -> list:
@@ -138,7 +166,9 @@ def _encode_column(field: models.Field, values: list) -> list:
     if kind == "UUIDField" and field.unique and all(v is not None for v in values):
         return ["u"]
     if kind == "DateTimeField":
-        values = [None if v is None else (v - EPOCH) // dt.timedelta(microseconds=1) for v in values]
+        values = [
+            None if v is None else (v - EPOCH) // dt.timedelta(microseconds=1) for v in values
+        ]
     elif kind == "DateField":
         values = [None if v is None else v.toordinal() for v in values]
     elif kind in ("DecimalField", "UUIDField"):
@@ -164,7 +194,9 @@ def weeks_to_move(fixture: dict, now: dt.datetime) -> int:
 
 def restored_end(fixture: dict, now: dt.datetime) -> dt.datetime:
     """Where the history restored at `now` ends: the days from then to yesterday are made live."""
-    return dt.datetime.fromisoformat(fixture["now"]) + dt.timedelta(weeks=weeks_to_move(fixture, now))
+    return dt.datetime.fromisoformat(fixture["now"]) + dt.timedelta(
+        weeks=weeks_to_move(fixture, now)
+    )
 
 
 def check(fixture: dict) -> None:
@@ -186,11 +218,17 @@ def check(fixture: dict) -> None:
         found = _keys(model, {int(pk) for pk in keys})
         wrong = [pk for pk, key in keys.items() if found.get(pk, "<missing>") != key]
         if wrong:
-            raise Mismatch(f"{len(wrong)} {label} rows differ from the fixture's (e.g. key {wrong[0]})")
+            raise Mismatch(
+                f"{len(wrong)} {label} rows differ from the fixture's (e.g. key {wrong[0]})"
+            )
 
 
-def restore(fixture: dict, *, now: dt.datetime | None = None,
-            progress: Callable[[int], object] | None = None) -> dt.datetime:
+def restore(
+    fixture: dict,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> dt.datetime:
     """Insert the fixture's rows moved by whole weeks, in one transaction (no save(), no signals, no
     auto_now: the rows are the history as it was written); returns the moment the
     restored history ends (the days after it up to `now` are the caller's to make)."""
@@ -202,20 +240,26 @@ def restore(fixture: dict, *, now: dt.datetime | None = None,
         demo_photo(variant)
     missing = [name for name in fixture["photos"] if not default_storage.exists(name)]
     if missing:
-        raise Mismatch(f"{len(missing)} photo files the fixture names are not made by cases/demo.py")
+        raise Mismatch(
+            f"{len(missing)} photo files the fixture names are not made by cases/demo.py"
+        )
     shift = dt.timedelta(weeks=weeks_to_move(fixture, now))
     numbers = _number_map(fixture, shift)
     with transaction.atomic():
         for label, table in fixture["tables"].items():
             model = apps.get_model(label)
             fields = list(model._meta.concrete_fields)
-            columns = [_decode_column(f, c, table["rows"], shift, numbers) for f, c in zip(fields, table["columns"],
-                                                                                              strict=True)]
+            columns = [
+                _decode_column(f, c, table["rows"], shift, numbers)
+                for f, c in zip(fields, table["columns"], strict=True)
+            ]
             pk_index = next(i for i, f in enumerate(fields) if f.primary_key)
             for i, (f, column) in enumerate(zip(fields, table["columns"], strict=True)):
                 if column == ["u"]:  # a random key: made again, deterministically
-                    columns[i] = [uuid.uuid5(uuid.NAMESPACE_URL, f"gridcase-demo:{label}:{pk}")
-                                  for pk in columns[pk_index]]
+                    columns[i] = [
+                        uuid.uuid5(uuid.NAMESPACE_URL, f"gridcase-demo:{label}:{pk}")
+                        for pk in columns[pk_index]
+                    ]
             _insert(model, fields, columns, progress)
         models_ = [apps.get_model(label) for label in fixture["tables"]]
         with connection.cursor() as cursor:
@@ -224,23 +268,36 @@ def restore(fixture: dict, *, now: dt.datetime | None = None,
     return restored_end(fixture, now)
 
 
-def _insert(model: type[models.Model], fields: list[models.Field], columns: list[list],
-            progress: Callable[[int], object] | None, batch: int = 5000) -> None:
+def _insert(
+    model: type[models.Model],
+    fields: list[models.Field],
+    columns: list[list],
+    progress: Callable[[int], object] | None,
+    batch: int = 5000,
+) -> None:
     """The rows as one INSERT run many times (Django's cursor, each value through its field's
     get_db_prep_save where it is not a plain number or string): bulk_create builds the SQL of
     every batch of ~100 rows anew, five times slower for the 250,000 track points."""
-    plain = (models.IntegerField, models.FloatField, models.BooleanField, models.CharField, models.TextField)
+    plain = (
+        models.IntegerField,
+        models.FloatField,
+        models.BooleanField,
+        models.CharField,
+        models.TextField,
+    )
     for i, f in enumerate(fields):
         target = f.target_field if f.is_relation else f
         if not isinstance(target, plain) or isinstance(target, models.UUIDField):
             columns[i] = [f.get_db_prep_save(v, connection) for v in columns[i]]
     qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     count = len(columns[0]) if columns else 0
     with connection.cursor() as cursor:
         for start in range(0, count, batch):
-            chunk = list(zip(*(c[start:start + batch] for c in columns), strict=True))
+            chunk = list(zip(*(c[start : start + batch] for c in columns), strict=True))
             cursor.executemany(sql, chunk)
             if progress is not None:
                 progress(len(chunk))
@@ -265,8 +322,9 @@ def _number_map(fixture: dict, shift: dt.timedelta) -> dict[str, str]:
     return out
 
 
-def _decode_column(field: models.Field, column: list, count: int, shift: dt.timedelta,
-                   numbers: dict[str, str]) -> list:
+def _decode_column(
+    field: models.Field, column: list, count: int, shift: dt.timedelta, numbers: dict[str, str]
+) -> list:
     tag, values = column[0], column[1:]
     if tag == "u":
         return [None] * count
@@ -303,7 +361,11 @@ def _move(value, shift: dt.timedelta, numbers: dict[str, str]):
             return numbers[value]
         if ISO_DATETIME.match(value):
             moved = dt.datetime.fromisoformat(value) + shift
-            return moved.isoformat().replace("+00:00", "Z") if value.endswith("Z") else moved.isoformat()
+            return (
+                moved.isoformat().replace("+00:00", "Z")
+                if value.endswith("Z")
+                else moved.isoformat()
+            )
         if ISO_DATE.match(value):
             return (dt.date.fromisoformat(value) + shift).isoformat()
     return value

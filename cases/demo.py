@@ -229,13 +229,15 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
     from worktime.clock import calendar_pinned
 
     now = now or timezone.now()
-    rng = random.Random(seed if since is None else seed + since.toordinal())
+    rng = random.Random(seed)
     today = timezone.localdate(now)
     first = since or today - dt.timedelta(days=today.weekday() + 7 * weeks)
     days = [first + dt.timedelta(days=i) for i in range((today - first).days)]
     clock = Clock(set(working_days(first, today + dt.timedelta(days=60))))
     cast = _cast()
     city = _city(cast, rng)
+    if since is not None:  # the same city (hot spots, the streets' pace), other days' draws
+        rng = random.Random(seed + since.toordinal())
     classes = {c.code: c for c in SmallClass.objects.available().filter(
         code__in=CLASSES, big_class__kind="event").select_related("case_standard")}
     codes = [c for c in CLASSES if c in classes]

@@ -70,7 +70,9 @@ def test_the_demo_fixture_is_current():
     assert demo_fixture.FIXTURE.stat().st_size < 5_000_000
 
 
-@pytest.mark.django_db
+# Keys from 1, as in the fresh database of a first `make run`: the fixture's rows refer to the grids,
+# people and units by key (on PostgreSQL other tests' rolled-back rows still use up keys).
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_the_fixture_restores_moved_by_whole_weeks_and_the_days_since_are_made_live():
     """`make run`'s path: the history restored (moved so it ends in the week of `now`), the days
     between its end and yesterday made through the workflow; every invariant of a live build."""
@@ -94,6 +96,8 @@ def test_the_fixture_restores_moved_by_whole_weeks_and_the_days_since_are_made_l
         assert number[:8] == f"{timezone.localdate(reported):%Y%m%d}", (number, reported)
     made_live = Case.objects.filter(reported_at__gte=demo_fixture.restored_end(fixture, now))
     assert made_live.exists()
+    last = max(timezone.localdate(e.at) for e in events if e.action == "report")
+    assert last == timezone.localdate(now) - dt.timedelta(days=1)  # the history ends yesterday
     # the weekly rhythm survived the move: Mondays busier than Sundays
     by_weekday = Counter(timezone.localdate(e.at).weekday() for e in events if e.action == "report")
     assert by_weekday[0] > by_weekday[6] > 0, by_weekday
@@ -121,7 +125,6 @@ def assert_history(now: dt.datetime, *, weeks: int, first_day: dt.date) -> list:
     today = timezone.localdate(now)
     assert min(timezone.localdate(e.at) for e in events) == first_day
     assert max(e.at for e in events) < now
-    assert max(timezone.localdate(e.at) for e in events if e.action == "report") == today - dt.timedelta(days=1)
 
     # the metrics of each full week recompute exactly from the events
     monday = today - dt.timedelta(days=today.weekday())
