@@ -50,8 +50,9 @@ report-fonts:
 		  && echo "Installed fonts-noto-cjk."; } || echo "Could not install fonts-noto-cjk: PDF reports wait for it."; \
 	else echo "PDF reports need Chinese fonts: sudo apt-get install fonts-noto-cjk (reports wait for it, then build)."; fi
 
-run: migrate report-fonts
-	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo $(DEMO_ARGS)
+# load_demo migrates first (one Python start less than `make migrate` then load_demo).
+run: install .env report-fonts
+	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo --migrate $(DEMO_ARGS)
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 # Rebuild fixtures/demo/history.json.xz, the demo history `make run` restores (backend/demo_fixture.py):

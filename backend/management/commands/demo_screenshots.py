@@ -6,7 +6,7 @@ Chromium (never a downloaded browser) from a server started by `make run`:
 
 They land in docs/screenshots/demo-*.png (or --out). The weekly report must be published: the
 scheduler of `make run` publishes the demo's queued reports within minutes of the start; the
-command waits for one (--wait seconds)."""
+command waits for the latest week's (--wait seconds)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ class Command(BaseCommand):
                 page.wait_for_selector(
                     "#console[data-state=ready]", state="attached", timeout=60000
                 )
-                page.wait_for_timeout(2000)  # the tiles and the choropleth settle
+                page.select_option("#gcc-period", "last_week")  # a full week of the history
+                page.wait_for_timeout(3000)  # the tiles and the choropleth settle
                 page.screenshot(path=str(out / "demo-console.png"))
                 page.goto(base + "/metrics/?level=street")
                 page.screenshot(path=str(out / "demo-metrics.png"), full_page=True)
@@ -71,9 +72,9 @@ class Command(BaseCommand):
         deadline = time.monotonic() + wait
         while True:
             rows = page.request.get(base + "/api/reports/?kind=weekly").json()["results"]
-            published = [r for r in rows if r["state"] == "published" and r["links"]]
-            if published:
-                return max(published, key=lambda r: r["start"])
+            latest = max(rows, key=lambda r: r["start"], default=None)  # the last full week
+            if latest and latest["state"] == "published" and latest["links"]:
+                return latest
             if time.monotonic() > deadline:
                 raise CommandError(
                     f"No weekly report published within {wait} s: is the scheduler running?"

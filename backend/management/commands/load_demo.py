@@ -35,6 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=None,
                             help="instead: about this many reports in all, over the last 2 weeks (0: none)")
         parser.add_argument("--patrol-weeks", type=int, default=2, help="weeks of officers' patrol tracks (0: none)")
+        parser.add_argument("--migrate", action="store_true",
+                            help="migrate the database first (make run: one process start less)")
         parser.add_argument("--live", action="store_true",
                             help="build the history through the workflow even when the fixture fits")
         parser.add_argument("--fixture", type=Path, default=demo_fixture.FIXTURE, metavar="PATH",
@@ -47,6 +49,8 @@ class Command(BaseCommand):
         if not settings.DEMO:
             raise CommandError("The demo city is loaded only in demo mode (GRIDCASE_DEMO=1).")
         loading = time.monotonic()
+        if options.get("migrate"):
+            call_command("migrate", interactive=False, verbosity=1, stdout=self.stdout)
         if Grid.objects.exists():
             self.stdout.write("Demo grids already loaded.")
         else:
