@@ -102,6 +102,8 @@ class Command(BaseCommand):
         options (the days since its end made live), else made through the workflow."""
         from cases.models import Case
 
+        if write_fixture is not None and (cases is not None or Case.objects.exists()):
+            raise CommandError("--write-fixture needs a database without cases and no --cases (make demo-fixture).")
         if cases == 0 or Case.objects.exists():
             self.stdout.write("Demo cases already there." if cases != 0 else "No demo cases (--cases 0).")
             self._tracks(patrol_weeks, now=now)
