@@ -70,6 +70,26 @@ def test_the_demo_fixture_is_current():
     assert demo_fixture.FIXTURE.stat().st_size < 5_000_000
 
 
+@pytest.mark.django_db
+def test_a_fixture_that_does_not_fit_is_refused_before_anything_is_written():
+    """A table whose columns changed (a later migration), or rows already there: Mismatch, which
+    load_demo answers by building the history live (and saying so)."""
+    from cases.models import Case
+
+    fixture = demo_fixture.read()
+    changed = {**fixture, "tables": dict(fixture["tables"])}
+    label = next(iter(changed["tables"]))
+    changed["tables"][label] = {**changed["tables"][label], "signature": [["gone", "IntegerField"]]}
+    with pytest.raises(demo_fixture.Mismatch, match="columns of"):
+        demo_fixture.restore(changed)
+    from tests.cast import case_in, make_cast
+
+    case_in(make_cast(), "reported")
+    with pytest.raises(demo_fixture.Mismatch, match="already has rows"):
+        demo_fixture.restore(fixture)
+    assert Case.objects.count() == 1
+
+
 # Keys from 1, as in the fresh database of a first `make run`: the fixture's rows refer to the grids,
 # people and units by key (on PostgreSQL other tests' rolled-back rows still use up keys).
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
