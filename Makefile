@@ -16,7 +16,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
 	GRIDCASE_DATA_DIR=$(TEST_DIR) SQLITE_TEST_NAME=$(TEST_DIR)/gridcase-test.sqlite3
 
-.PHONY: run test test-sqlite test-postgres install migrate demo bench clean system-deps report-fonts
+.PHONY: run test test-sqlite test-postgres install migrate demo demo-fixture bench clean system-deps report-fonts
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Gridcase needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
@@ -50,9 +50,19 @@ report-fonts:
 		  && echo "Installed fonts-noto-cjk."; } || echo "Could not install fonts-noto-cjk: PDF reports wait for it."; \
 	else echo "PDF reports need Chinese fonts: sudo apt-get install fonts-noto-cjk (reports wait for it, then build)."; fi
 
-run: migrate report-fonts
-	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo $(DEMO_ARGS)
+# load_demo migrates first (one Python start less than `make migrate` then load_demo).
+run: install .env report-fonts
+	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py load_demo --migrate $(DEMO_ARGS)
 	DEBUG=1 GRIDCASE_DEMO=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Rebuild fixtures/demo/history.json.xz, the demo history `make run` restores (backend/demo_fixture.py):
+# a fresh database in a scratch folder, the history built through the workflow with load_demo's
+# default options, ending at today's midnight. Run it when tests/test_demo_fixture.py says so.
+demo-fixture: install
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	export DEBUG=1 GRIDCASE_DEMO=1 GRIDCASE_DATA_DIR=$$scratch DATABASE_URL= && \
+	$(PY) manage.py migrate --noinput >/dev/null && \
+	$(PY) manage.py load_demo --write-fixture fixtures/demo/history.json.xz
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded), Noto
 # CJK, the Chinese fonts the PDF reports embed and the screenshots show, and nginx, the front of

@@ -157,18 +157,26 @@ def _city(cast: Cast, rng: random.Random) -> City:
     return City(grids=grids, weights=weights, hot=hot, slowness=slowness)
 
 
+PHOTO_VARIANTS = 12
+
+
+def demo_photo(variant: int) -> list[dict]:
+    """One of the demo's photos, stored (content-addressed, idempotent): its Photo fields."""
+    image = Image.new("RGB", (480, 360), (90 + variant * 12, 120, 160 - variant * 8))
+    ImageDraw.Draw(image).rectangle((60, 80, 420, 300), outline=(255, 255, 255), width=6)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    processed = photos.process_photo(buffer.getvalue(), filename=f"demo-{variant}.jpg")
+    return [photos.photo_record(processed, photos.store_photo(processed))]
+
+
 def _photo_maker(rng: random.Random) -> Callable[[], list[dict]]:
     cache: dict[int, list[dict]] = {}
 
     def make() -> list[dict]:
-        variant = rng.randrange(12)
+        variant = rng.randrange(PHOTO_VARIANTS)
         if variant not in cache:
-            image = Image.new("RGB", (480, 360), (90 + variant * 12, 120, 160 - variant * 8))
-            ImageDraw.Draw(image).rectangle((60, 80, 420, 300), outline=(255, 255, 255), width=6)
-            buffer = io.BytesIO()
-            image.save(buffer, "JPEG", quality=80)
-            processed = photos.process_photo(buffer.getvalue(), filename=f"demo-{variant}.jpg")
-            cache[variant] = [photos.photo_record(processed, photos.store_photo(processed))]
+            cache[variant] = demo_photo(variant)
         return cache[variant]
 
     return make
@@ -206,13 +214,16 @@ class Clock:
 
 
 def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | None = None, seed: int = 20261129,
-                        now: dt.datetime | None = None, progress: Callable[[int], object] | None = None) -> int:
+                        now: dt.datetime | None = None, progress: Callable[[int], object] | None = None,
+                        since: dt.date | None = None) -> int:
     """Make the history; returns how many cases were reported (0 if any case exists).
 
     `weeks` full weeks before the current one, and the current one up to yesterday, with about
     `per_week` registered cases a week. `count` (older callers): about that many reports in all,
-    over `weeks` weeks. `progress(n)` is called with each day's number of reports."""
-    if Case.objects.exists():
+    over `weeks` weeks. `progress(n)` is called with each day's number of reports. `since`: the
+    days from that one up to yesterday only, after a restored history (backend/demo_fixture.py)
+    that ends there; the rare paths are not forced again."""
+    if since is None and Case.objects.exists():
         return 0
     from patrol.coverage import working_days
     from worktime.clock import calendar_pinned
@@ -220,11 +231,13 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
     now = now or timezone.now()
     rng = random.Random(seed)
     today = timezone.localdate(now)
-    first = today - dt.timedelta(days=today.weekday() + 7 * weeks)
+    first = since or today - dt.timedelta(days=today.weekday() + 7 * weeks)
     days = [first + dt.timedelta(days=i) for i in range((today - first).days)]
     clock = Clock(set(working_days(first, today + dt.timedelta(days=60))))
     cast = _cast()
     city = _city(cast, rng)
+    if since is not None:  # the same city (hot spots, the streets' pace), other days' draws
+        rng = random.Random(seed + since.toordinal())
     classes = {c.code: c for c in SmallClass.objects.available().filter(
         code__in=CLASSES, big_class__kind="event").select_related("case_standard")}
     codes = [c for c in CLASSES if c in classes]
@@ -234,7 +247,7 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
     plans = _plan_days(days, clock, reports_per_week, rng)
     if count is not None:
         plans = plans[:count]
-    forced = list(FORCED)
+    forced = list(FORCED) if since is None else []
     made = 0
     with calendar_pinned():
         for day in days:

@@ -30,15 +30,17 @@ STEP_S = 30
 M_PER_DEG = 111_195.0
 
 
-def demo_tracks(*, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8) -> int:
+def demo_tracks(*, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8,
+                since: dt.date | None = None) -> int:
     """Make the tracks of the last `weeks` weeks up to `now` (today's so far) unless any track point
-    exists; returns the number of points stored."""
-    if TrackPoint.objects.exists():
+    exists; returns the number of points stored. `since`: the days from that one only, after a
+    restored history that ends there (backend/demo_fixture.py)."""
+    if since is None and TrackPoint.objects.exists():
         return 0
     now = now or timezone.now()
     today = timezone.localdate(now)
-    days = working_days(today - dt.timedelta(days=7 * weeks), today)
-    rng = random.Random(seed)
+    days = working_days(since or today - dt.timedelta(days=7 * weeks), today)
+    rng = random.Random(seed if since is None else seed + since.toordinal())
     grids_of: dict[int, list] = defaultdict(list)
     for a in GridAssignment.objects.in_force(today).select_related("grid").order_by("officer_id", "grid__code"):
         grids_of[a.officer_id].append(a.grid)

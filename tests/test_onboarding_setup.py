@@ -77,9 +77,8 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
         clone = fresh_clone(Path(folder))
         assert not (clone / ".env").exists() and not (clone / "var").exists()
         port = topo.free_port()
-        # A small demo history (DEMO_ARGS, README): this test is about the commands, not the demo's size.
-        server = subprocess.Popen(["make", "run"], cwd=clone,
-                                  env=newcomer_env(PORT=str(port), DEMO_ARGS="--cases 40 --patrol-weeks 1"),
+        # The default demo, as a newcomer gets it: its history restored from the committed fixture.
+        server = subprocess.Popen(["make", "run"], cwd=clone, env=newcomer_env(PORT=str(port)),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             wait_until_serving(f"http://127.0.0.1:{port}/api/health", server, 600)
@@ -87,6 +86,8 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
             os.killpg(server.pid, signal.SIGTERM)
             output = server.communicate(timeout=60)[0]
         assert "Wrote .env" in output and "Chinese fonts" in output, output[-3000:]
+        assert "demo cases and their history restored" in output, output[-3000:]
+        assert "Demo city ready: loaded in" in output, output[-3000:]
         env_file = (clone / ".env").read_text()
         assert "DEBUG=1" in env_file and "SECRET_KEY" not in env_file
         ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", ".env"], cwd=ROOT)
