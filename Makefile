@@ -16,7 +16,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdef0123456789 \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 HTTPS=0 STATIC_MANIFEST=0 GRIDCASE_FAST_HASHER=1 \
 	GRIDCASE_DATA_DIR=$(TEST_DIR) SQLITE_TEST_NAME=$(TEST_DIR)/gridcase-test.sqlite3
 
-.PHONY: run test test-sqlite test-postgres install migrate demo demo-fixture bench clean system-deps report-fonts
+.PHONY: run test lint format test-sqlite test-postgres install migrate demo demo-fixture bench clean system-deps report-fonts
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Gridcase needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
@@ -73,7 +73,17 @@ system-deps:
 		else echo "Browser tests, PDF reports and the topology's front need: sudo apt-get install chromium fonts-noto-cjk nginx-light"; fi; \
 	fi
 
-test: install system-deps test-sqlite test-postgres
+test: install lint system-deps test-sqlite test-postgres
+
+# ruff's lint and format check over the whole tree (rules: pyproject.toml [tool.ruff]); a finding
+# fails `make test` and so CI. `make format` applies the formatter and the safe fixes.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 test-sqlite: install
 	mkdir -p $(TEST_DIR)/static

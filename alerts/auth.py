@@ -66,8 +66,9 @@ def origin_allowed(scope) -> bool:
     default_port = 443 if parts.scheme == "https" else 80
     host = headers.get(b"host")
     if host is None:
-        return (origin_port in (None, default_port)
-                and validate_host(parts.hostname, settings.ALLOWED_HOSTS))
+        return origin_port in (None, default_port) and validate_host(
+            parts.hostname, settings.ALLOWED_HOSTS
+        )
     secure = scope.get("scheme") == "wss"
     proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
     if proxy_header:
@@ -78,9 +79,12 @@ def origin_allowed(scope) -> bool:
         expected_port = expected.port or (443 if secure else 80)
     except ValueError:
         return False
-    return (validate_host(expected.hostname or "", settings.ALLOWED_HOSTS)
-            and parts.scheme == expected.scheme and parts.hostname == expected.hostname
-            and (origin_port or default_port) == expected_port)
+    return (
+        validate_host(expected.hostname or "", settings.ALLOWED_HOSTS)
+        and parts.scheme == expected.scheme
+        and parts.hostname == expected.hostname
+        and (origin_port or default_port) == expected_port
+    )
 
 
 class OriginValidator:

@@ -1,6 +1,6 @@
-"""WebSocket consumers. They relay; they don't decide (the house rule: consumers relay, they don't decide): access comes from
-cases.access (`live_groups_for`), messages from the outbox, and nothing here
-writes to the database.
+"""WebSocket consumers. They relay; they don't decide (a house rule): access comes from
+cases.access (`live_groups_for`), messages from the outbox, and nothing here writes to the
+database.
 
 They are async consumers, by measurement (bench/fanout): with sync consumers every pushed message
 hops to the one sync thread, so one alert to 1,000 sockets took 1.8 s at the median; async
@@ -41,8 +41,11 @@ def _authenticated(scope) -> bool:
 def _stored_after(user_id: int, since: int) -> list[tuple[int, dict]]:
     from alerts.models import Notification
 
-    return list(Notification.objects.filter(user_id=user_id, seq__gt=since).order_by("seq")
-                .values_list("seq", "payload")[:REPLAY_LIMIT])
+    return list(
+        Notification.objects.filter(user_id=user_id, seq__gt=since)
+        .order_by("seq")
+        .values_list("seq", "payload")[:REPLAY_LIMIT]
+    )
 
 
 class AlertConsumer(AsyncJsonWebsocketConsumer):
@@ -57,11 +60,15 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = self.scope["user"].pk
         self.last_sent: int | None = None
         self.held: list[dict] | None = []  # None once live
-        self.sending = asyncio.Lock()  # the timer and catch_up() run beside the consumer's own messages
+        self.sending = (
+            asyncio.Lock()
+        )  # the timer and catch_up() run beside the consumer's own messages
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
         _open.add(self)
-        asyncio.get_running_loop().call_later(SINCE_GRACE, lambda: asyncio.ensure_future(self._go_live()))
+        asyncio.get_running_loop().call_later(
+            SINCE_GRACE, lambda: asyncio.ensure_future(self._go_live())
+        )
 
     async def disconnect(self, code):
         self.held = None
@@ -125,8 +132,12 @@ def _latest_seqs(user_ids: set[int]) -> dict[int, int]:
 
     from alerts.models import Notification
 
-    return dict(Notification.objects.filter(user_id__in=user_ids).values("user_id").annotate(latest=Max("seq"))
-                .values_list("user_id", "latest"))
+    return dict(
+        Notification.objects.filter(user_id__in=user_ids)
+        .values("user_id")
+        .annotate(latest=Max("seq"))
+        .values_list("user_id", "latest")
+    )
 
 
 async def catch_up() -> int:

@@ -28,19 +28,34 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
     REWORK = "rework", _("Rework")
     SUPERVISED = "supervised", _("Supervised case")
-    REPORT_PUBLISHED = "report_published", _("Report published")  # the alert's title names its period
+    REPORT_PUBLISHED = (
+        "report_published",
+        _("Report published"),
+    )  # the alert's title names its period
     REQUEST_ANSWERED = "request_answered", _("Your request was answered")
     ASSIGNED = "assigned", _("Case assigned to you")
-    NEW_ILLEGAL_CONSTRUCTION = "new_illegal_construction", _("New illegal construction")  # docs/domain.md §12
+    NEW_ILLEGAL_CONSTRUCTION = (
+        "new_illegal_construction",
+        _("New illegal construction"),
+    )  # docs/domain.md §12
 
 
 # A report alert's title names the report and its period (the payload's `report.key`): weekly
 # 2026-W47 → "2026年第47周周通报已发布", monthly 2026-11 → "2026年11月月报已发布". The phone's ui.js
 # words it with the same msgids from the JS catalogue (djangojs.po).
 REPORT_TITLES = (
-    (re.compile(r"^(\d{4})-W(\d{1,2})$"), gettext_noop("%(year)s week %(n)s: weekly report published")),
-    (re.compile(r"^(\d{4})-(\d{1,2})$"), gettext_noop("%(year)s month %(n)s: monthly report published")),
-    (re.compile(r"^(\d{4})-Q(\d)$"), gettext_noop("%(year)s quarter %(n)s: quarterly review published")),
+    (
+        re.compile(r"^(\d{4})-W(\d{1,2})$"),
+        gettext_noop("%(year)s week %(n)s: weekly report published"),
+    ),
+    (
+        re.compile(r"^(\d{4})-(\d{1,2})$"),
+        gettext_noop("%(year)s month %(n)s: monthly report published"),
+    ),
+    (
+        re.compile(r"^(\d{4})-Q(\d)$"),
+        gettext_noop("%(year)s quarter %(n)s: quarterly review published"),
+    ),
 )
 
 
@@ -58,17 +73,24 @@ def alert_title(payload: dict) -> str:
 class AlertCounter(models.Model):
     """The last sequence number handed to a user's alerts (locked while incremented)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     last = models.PositiveBigIntegerField(default=0)
 
 
 class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
     seq = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey("cases.CaseEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(
+        "cases.CaseEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -80,10 +102,15 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["user", "seq"]
-        indexes = [models.Index(fields=["pushed_at", "id"]), models.Index(fields=["user", "read_at"])]
+        indexes = [
+            models.Index(fields=["pushed_at", "id"]),
+            models.Index(fields=["user", "read_at"]),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["user", "seq"], name="notification_user_seq_unique"),
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=Kind.values), name="notification_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,8 +40,9 @@ def area_members(case, role: str):
     if case.grid_id:
         code = case.grid.code
         scope |= Q(organisation__area__code__in=[code[:6], code[:9], code[:12]])
-    return User.objects.filter(scope, role=role, is_active=True, organisation__isnull=False,
-                               organisation__active=True)
+    return User.objects.filter(
+        scope, role=role, is_active=True, organisation__isnull=False, organisation__active=True
+    )
 
 
 def grid_officers(case):
@@ -59,8 +60,14 @@ def unit_members(case):
     return User.objects.filter(organisation_id=case.unit_id, role=Role.UNIT_MEMBER, is_active=True)
 
 
-ANSWERS = ("approve_return", "deny_return", "approve_extension", "deny_extension", "approve_suspension",
-           "deny_suspension")
+ANSWERS = (
+    "approve_return",
+    "deny_return",
+    "approve_extension",
+    "deny_extension",
+    "approve_suspension",
+    "deny_suspension",
+)
 
 
 def new_construction_recipients(case) -> list[User]:
@@ -71,8 +78,13 @@ def new_construction_recipients(case) -> list[User]:
     centre = area_members(case, Role.SHIFT_LEADER) | area_members(case, Role.VIEWER)
     users = list(centre.filter(organisation__kind=Organisation.Kind.CENTRE))
     if case.grid_id:
-        users += list(User.objects.filter(organisation__kind=Organisation.Kind.STREET_OFFICE,
-                                          organisation__area__code=case.grid.code[:9], is_active=True))
+        users += list(
+            User.objects.filter(
+                organisation__kind=Organisation.Kind.STREET_OFFICE,
+                organisation__area__code=case.grid.code[:9],
+                is_active=True,
+            )
+        )
     return list({u.pk: u for u in users}.values())
 
 
@@ -80,7 +92,9 @@ def recipients(event) -> tuple[str, list[User]] | None:
     """(kind, users) for a case event, or None when nobody is to be told."""
     case, action = event.case, event.action
     if action == "report":
-        users = list(grid_officers(case).exclude(pk=event.actor_id)) + list(area_members(case, Role.ACCEPTOR))
+        users = list(grid_officers(case).exclude(pk=event.actor_id)) + list(
+            area_members(case, Role.ACCEPTOR)
+        )
         return Kind.NEW_REPORT, users
     if action == "send_verify":
         return Kind.VERIFY_TASK, list(grid_officers(case))
@@ -93,7 +107,9 @@ def recipients(event) -> tuple[str, list[User]] | None:
     if action == "check" and event.data.get("rework"):
         return Kind.REWORK, list(unit_members(case))
     if action in ANSWERS and event.unit_id:
-        users = User.objects.filter(organisation_id=event.unit_id, role=Role.UNIT_MEMBER, is_active=True)
+        users = User.objects.filter(
+            organisation_id=event.unit_id, role=Role.UNIT_MEMBER, is_active=True
+        )
         return Kind.REQUEST_ANSWERED, list(users)
     if action == "assign" and case.assignee_id:
         return Kind.ASSIGNED, [case.assignee]
@@ -127,8 +143,15 @@ def link_for(user: User, case) -> str | None:
     return None
 
 
-def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = None,
-           extra: dict | None = None) -> list[Notification]:
+def notify(
+    users,
+    kind: str,
+    *,
+    case=None,
+    event=None,
+    at: dt.datetime | None = None,
+    extra: dict | None = None,
+) -> list[Notification]:
     """One numbered notification per distinct user, in the current transaction; wakes the relay
     after commit."""
     at = at or timezone.now()
@@ -136,13 +159,28 @@ def notify(users, kind: str, *, case=None, event=None, at: dt.datetime | None = 
     made = []
     with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
         for user in {u.pk: u for u in users}.values():
-            payload = {"seq": 0, "type": kind, "at": at.isoformat(), "case": summary, **(extra or {})}
+            payload = {
+                "seq": 0,
+                "type": kind,
+                "at": at.isoformat(),
+                "case": summary,
+                **(extra or {}),
+            }
             if (link := link_for(user, case)) is not None:
                 payload["link"] = link
             seq = counters.next_value(AlertCounter, "user", user.pk)
             payload["seq"] = seq
-            made.append(Notification(user=user, seq=seq, kind=kind, case=case, event=event, payload=payload,
-                                     created_at=at))
+            made.append(
+                Notification(
+                    user=user,
+                    seq=seq,
+                    kind=kind,
+                    case=case,
+                    event=event,
+                    payload=payload,
+                    created_at=at,
+                )
+            )
         Notification.objects.bulk_create(made)
     if made:
         from alerts import relay
@@ -156,4 +194,6 @@ def _queue_live(case, action: str) -> None:
 
     # `case` is the object the transaction saved (report_case's, or transition's locked copy):
     # at commit it holds what was written.
-    relay.queue_live({"type": "case.changed", "action": action, "case": case_summary(case)}, live_groups(case))
+    relay.queue_live(
+        {"type": "case.changed", "action": action, "case": case_summary(case)}, live_groups(case)
+    )

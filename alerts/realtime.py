@@ -65,9 +65,16 @@ def case_summary(case) -> CaseSummary:
 
     from cases.deadlines import traffic_light
 
-    return {"id": case.pk, "number": case.number, "status": case.status,
-            "grid": case.grid.code if case.grid_id else None, "category": case.category.name,
-            "light": traffic_light(case, timezone.now()), "lon": case.lon, "lat": case.lat}
+    return {
+        "id": case.pk,
+        "number": case.number,
+        "status": case.status,
+        "grid": case.grid.code if case.grid_id else None,
+        "category": case.category.name,
+        "light": traffic_light(case, timezone.now()),
+        "lon": case.lon,
+        "lat": case.lat,
+    }
 
 
 def live_groups(case) -> list[str]:

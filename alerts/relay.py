@@ -75,13 +75,20 @@ def _claim(limit: int = BATCH) -> list[tuple[int, int, dict]]:
 
     now = timezone.now()
     claim = uuid.uuid4().hex
-    claimable = Q(pushed_at__isnull=True) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
-    ids = list(Notification.objects.filter(claimable).order_by("id").values_list("id", flat=True)[:limit])
+    claimable = Q(pushed_at__isnull=True) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    )
+    ids = list(
+        Notification.objects.filter(claimable).order_by("id").values_list("id", flat=True)[:limit]
+    )
     if not ids:
         return []
     Notification.objects.filter(claimable, id__in=ids).update(claim=claim, claimed_at=now)
-    return list(Notification.objects.filter(claim=claim, pushed_at__isnull=True).order_by("id")
-                .values_list("id", "user_id", "payload"))
+    return list(
+        Notification.objects.filter(claim=claim, pushed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", "user_id", "payload")
+    )
 
 
 def _mark_pushed(ids: list[int]) -> None:
@@ -98,8 +105,10 @@ async def push_pending() -> int:
         pushed = []
         try:
             for row_id, user_id, payload in rows:
-                await asyncio.wait_for(layer.group_send(user_group(user_id), {"type": "alert", "message": payload}),
-                                       SEND_TIMEOUT)
+                await asyncio.wait_for(
+                    layer.group_send(user_group(user_id), {"type": "alert", "message": payload}),
+                    SEND_TIMEOUT,
+                )
                 pushed.append(row_id)
         finally:
             if pushed:
@@ -114,8 +123,9 @@ async def push_live() -> int:
     while _live:
         message, groups = _live.popleft()
         for group in groups:
-            await asyncio.wait_for(layer.group_send(group, {"type": "case.changed", "message": message}),
-                                   SEND_TIMEOUT)
+            await asyncio.wait_for(
+                layer.group_send(group, {"type": "case.changed", "message": message}), SEND_TIMEOUT
+            )
         sent += 1
     return sent
 
@@ -132,7 +142,7 @@ async def run_forever(*, poll: bool = True) -> None:
     while True:
         try:
             await asyncio.wait_for(_event.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         _event.clear()
         try:
@@ -186,7 +196,10 @@ class RelayThreadStarter:
         if self.pid != os.getpid():
             with self.lock:
                 if self.pid != os.getpid() and _layer_spans_processes():
-                    threading.Thread(target=lambda: asyncio.run(run_forever(poll=False)), name="alert-relay",
-                                     daemon=True).start()
+                    threading.Thread(
+                        target=lambda: asyncio.run(run_forever(poll=False)),
+                        name="alert-relay",
+                        daemon=True,
+                    ).start()
                 self.pid = os.getpid()
         return self.app(environ, start_response)

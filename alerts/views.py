@@ -20,10 +20,17 @@ class AlertQuery(serializers.Serializer):
 
 
 class ReadBody(serializers.Serializer):
-    up_to = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID,
-                                     help_text="Mark every alert with seq ≤ up_to read")
-    seqs = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
-                                 max_length=1000)
+    up_to = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_ID,
+        help_text="Mark every alert with seq ≤ up_to read",
+    )
+    seqs = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=1000,
+    )
 
     def validate(self, data):
         if "up_to" not in data and not data.get("seqs"):
@@ -41,7 +48,9 @@ def alerts(request):
     rows = Notification.objects.filter(user=request.user, seq__gt=q["since"])
     if q["unread"]:
         rows = rows.filter(read_at__isnull=True)
-    items = [{**n.payload, "read": n.read_at is not None} for n in rows.order_by("seq")[: q["limit"]]]
+    items = [
+        {**n.payload, "read": n.read_at is not None} for n in rows.order_by("seq")[: q["limit"]]
+    ]
     return Response({"results": items, "unread": _unread(request.user)})
 
 
@@ -49,14 +58,24 @@ def _unread(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-@extend_schema(responses={200: inline_serializer("Unread", {"unread": serializers.IntegerField()}), **errors(403)})
+@extend_schema(
+    responses={
+        200: inline_serializer("Unread", {"unread": serializers.IntegerField()}),
+        **errors(403),
+    }
+)
 @api_view(["GET"])
 def unread(request):
     return Response({"unread": _unread(request.user)})
 
 
-@extend_schema(request=ReadBody, responses={200: inline_serializer("Read", {"unread": serializers.IntegerField()}),
-                                            **errors(400, 403)})
+@extend_schema(
+    request=ReadBody,
+    responses={
+        200: inline_serializer("Read", {"unread": serializers.IntegerField()}),
+        **errors(400, 403),
+    },
+)
 @api_view(["POST"])
 def mark_read(request):
     body = ReadBody(data=request.data)

@@ -29,8 +29,13 @@ application = RelayStarter(
         {
             "http": BodyLimit(django_asgi_app),  # 413 before reading a body over the limit
             "websocket": OriginValidator(
-                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(
-                    [*websocket_urlpatterns, re_path(r"", NotFoundConsumer.as_asgi())])))
+                AuthMiddlewareStack(
+                    TokenAuthMiddleware(
+                        URLRouter(
+                            [*websocket_urlpatterns, re_path(r"", NotFoundConsumer.as_asgi())]
+                        )
+                    )
+                )
             ),
         }
     )

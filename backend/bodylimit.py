@@ -14,9 +14,15 @@ import json
 
 def _answer(status: int, detail: str, code: str) -> tuple[dict, dict]:
     body = json.dumps({"detail": detail, "code": code}).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                         (b"connection", b"close")]}
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    }
     return start, {"type": "http.response.body", "body": body}
 
 
@@ -44,9 +50,13 @@ class BodyLimit:
             except ValueError:
                 length = -1
             if length < 0:
-                return await self._refuse(send, 400, "Content-Length is not a number.", "bad_request")
+                return await self._refuse(
+                    send, 400, "Content-Length is not a number.", "bad_request"
+                )
             if length > limit:
-                return await self._refuse(send, 413, f"The request body is larger than {limit} bytes.", "too_large")
+                return await self._refuse(
+                    send, 413, f"The request body is larger than {limit} bytes.", "too_large"
+                )
         seen = 0
         over = False
         started = False
@@ -60,7 +70,9 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     over = True
-                    return {"type": "http.disconnect"}  # the application stops reading and answers nothing
+                    return {
+                        "type": "http.disconnect"
+                    }  # the application stops reading and answers nothing
             return message
 
         async def guarded_send(message):
@@ -73,7 +85,9 @@ class BodyLimit:
 
         await self.app(scope, counted_receive, guarded_send)
         if over and not started:
-            await self._refuse(send, 413, f"The request body is larger than {limit} bytes.", "too_large")
+            await self._refuse(
+                send, 413, f"The request body is larger than {limit} bytes.", "too_large"
+            )
 
     @staticmethod
     async def _refuse(send, status: int, detail: str, code: str) -> None:
@@ -125,10 +139,16 @@ def install_daphne_limit() -> None:
                 self.content.close()  # what arrived so far is dropped; process() sees a closed request
             self.content = io.BytesIO()
             self.content.close()
-            start, body = _answer(413, f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
-                                  "too_large")
-            head = b"HTTP/1.1 413 Payload Too Large\r\n" + b"".join(
-                name + b": " + value + b"\r\n" for name, value in start["headers"]) + b"\r\n"
+            start, body = _answer(
+                413,
+                f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+                "too_large",
+            )
+            head = (
+                b"HTTP/1.1 413 Payload Too Large\r\n"
+                + b"".join(name + b": " + value + b"\r\n" for name, value in start["headers"])
+                + b"\r\n"
+            )
             self.channel.transport.write(head + body["body"])
             self.channel.transport.loseConnection()
 

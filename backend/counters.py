@@ -32,7 +32,9 @@ def next_value(model, key_field: str, key) -> int:
     if value is None:
         try:
             with transaction.atomic():
-                return model.objects.create(**{model._meta.get_field(key_field).attname: key, "last": 1}).last
+                return model.objects.create(
+                    **{model._meta.get_field(key_field).attname: key, "last": 1}
+                ).last
         except IntegrityError:  # another transaction made the row first
             value = increment(model, key_field, key)
     return value

@@ -263,7 +263,7 @@ def restore(
                 for f, c in zip(fields, table["columns"], strict=True)
             ]
             pk_index = next(i for i, f in enumerate(fields) if f.primary_key)
-            for i, (f, column) in enumerate(zip(fields, table["columns"], strict=True)):
+            for i, column in enumerate(table["columns"]):
                 if column == ["u"]:  # a random key: made again, deterministically
                     columns[i] = [
                         uuid.uuid5(uuid.NAMESPACE_URL, f"gridcase-demo:{label}:{pk}")

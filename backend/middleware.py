@@ -53,7 +53,9 @@ class SlidingSessionMiddleware:
             now = int(time.time())
             renewed = session.get(self.KEY)
             if not isinstance(renewed, int) or now - renewed >= settings.SESSION_RENEW_AFTER:
-                session[self.KEY] = now  # modified: SessionMiddleware saves it and re-sends the cookie
+                session[self.KEY] = (
+                    now  # modified: SessionMiddleware saves it and re-sends the cookie
+                )
         return response
 
 
@@ -92,7 +94,8 @@ class SecurityHeadersMiddleware:
                 host = ""
             sockets = f" ws://{host} wss://{host}" if host else ""
             response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY.replace(
-                "connect-src 'self'", "connect-src 'self'" + sockets)
+                "connect-src 'self'", "connect-src 'self'" + sockets
+            )
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
 
@@ -104,7 +107,9 @@ class RefuseNulMiddleware:
     (open311/views.py), so its paths are left to it. Bodies are checked where they are read (DRF's
     fields refuse NUL; cases/text.py strips control characters)."""
 
-    MESSAGE = "请求地址或参数含有 NUL 字符 / the path or a query parameter contains a NUL character."
+    MESSAGE = (
+        "请求地址或参数含有 NUL 字符 / the path or a query parameter contains a NUL character."
+    )
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -112,7 +117,8 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         path = request.path_info
         if not path.startswith("/open311/") and (
-                "\x00" in path or "%00" in request.META.get("QUERY_STRING", "")):
+            "\x00" in path or "%00" in request.META.get("QUERY_STRING", "")
+        ):
             from django.http import HttpResponseBadRequest, JsonResponse
 
             if path.startswith("/api/"):

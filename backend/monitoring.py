@@ -35,7 +35,8 @@ PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
 JOB_SUCCESS = prometheus_client.Gauge(
     "gridcase_scheduler_job_last_success_timestamp_seconds",
     "When each scheduled job last finished without an error (in the process that runs the scheduler).",
-    ["job"])
+    ["job"],
+)
 
 
 def job_succeeded(name: str, at: dt.datetime) -> None:
@@ -46,9 +47,13 @@ def job_succeeded(name: str, at: dt.datetime) -> None:
 class GridcaseCollector:
     """Reads the queues, the outbox and the scheduler's lease at each scrape."""
 
-    NAMES = (("gridcase_cases_open", ["status"]), ("gridcase_reports_waiting", ["state"]),
-             ("gridcase_alerts_unpushed", None), ("gridcase_relay_lag_seconds", None),
-             ("gridcase_scheduler_last_tick_timestamp_seconds", None))
+    NAMES = (
+        ("gridcase_cases_open", ["status"]),
+        ("gridcase_reports_waiting", ["state"]),
+        ("gridcase_alerts_unpushed", None),
+        ("gridcase_relay_lag_seconds", None),
+        ("gridcase_scheduler_last_tick_timestamp_seconds", None),
+    )
 
     def describe(self):
         """The metric names without touching the database (registering must not query it)."""
@@ -63,32 +68,52 @@ class GridcaseCollector:
         from reports.models import Report, State
 
         now = timezone.now()
-        cases = GaugeMetricFamily("gridcase_cases_open", "Open cases per status (the work queues).",
-                                  labels=["status"])
-        counted = dict(Case.objects.filter(status__in=OPEN_STATUSES).values_list("status")
-                       .annotate(n=Count("pk")).values_list("status", "n"))
+        cases = GaugeMetricFamily(
+            "gridcase_cases_open", "Open cases per status (the work queues).", labels=["status"]
+        )
+        counted = dict(
+            Case.objects.filter(status__in=OPEN_STATUSES)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
         for status in OPEN_STATUSES:
             cases.add_metric([status], counted.get(status, 0))
         yield cases
 
-        reports = GaugeMetricFamily("gridcase_reports_waiting", "Reports queued or being built.", labels=["state"])
-        waiting = dict(Report.objects.filter(state__in=[State.QUEUED, State.BUILDING]).values_list("state")
-                       .annotate(n=Count("pk")).values_list("state", "n"))
+        reports = GaugeMetricFamily(
+            "gridcase_reports_waiting", "Reports queued or being built.", labels=["state"]
+        )
+        waiting = dict(
+            Report.objects.filter(state__in=[State.QUEUED, State.BUILDING])
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
         for state in (State.QUEUED, State.BUILDING):
             reports.add_metric([state], waiting.get(state, 0))
         yield reports
 
-        unpushed = Notification.objects.filter(pushed_at__isnull=True).aggregate(n=Count("pk"),
-                                                                                  oldest=Min("created_at"))
-        yield GaugeMetricFamily("gridcase_alerts_unpushed", "Stored alerts the relay has not pushed yet.",
-                                value=unpushed["n"])
+        unpushed = Notification.objects.filter(pushed_at__isnull=True).aggregate(
+            n=Count("pk"), oldest=Min("created_at")
+        )
+        yield GaugeMetricFamily(
+            "gridcase_alerts_unpushed",
+            "Stored alerts the relay has not pushed yet.",
+            value=unpushed["n"],
+        )
         lag = (now - unpushed["oldest"]).total_seconds() if unpushed["oldest"] else 0.0
-        yield GaugeMetricFamily("gridcase_relay_lag_seconds", "Age of the oldest alert not pushed yet.",
-                                value=max(lag, 0.0))
+        yield GaugeMetricFamily(
+            "gridcase_relay_lag_seconds",
+            "Age of the oldest alert not pushed yet.",
+            value=max(lag, 0.0),
+        )
 
         lease = Lease.objects.filter(name="scheduler").values_list("expires_at", flat=True).first()
-        tick = GaugeMetricFamily("gridcase_scheduler_last_tick_timestamp_seconds",
-                                 "When the scheduler last renewed its lease and ran its due jobs.")
+        tick = GaugeMetricFamily(
+            "gridcase_scheduler_last_tick_timestamp_seconds",
+            "When the scheduler last renewed its lease and ran its due jobs.",
+        )
         if lease is not None:
             tick.add_metric([], (lease - dt.timedelta(seconds=LEASE_SECONDS)).timestamp())
         yield tick
@@ -111,8 +136,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format. Under gunicorn with PROMETHEUS_MULTIPROC_DIR set, every worker's
     request counters are summed (prometheus_client's multiprocess mode)."""
     if not allowed(request):
-        return HttpResponse("Forbidden: set GRIDCASE_METRICS_TOKEN and send it as a Bearer token, or ask "
-                            "from this machine (docs/operations.md).\n", status=403, content_type="text/plain")
+        return HttpResponse(
+            "Forbidden: set GRIDCASE_METRICS_TOKEN and send it as a Bearer token, or ask "
+            "from this machine (docs/operations.md).\n",
+            status=403,
+            content_type="text/plain",
+        )
     if settings.PROMETHEUS_MULTIPROC_DIR:
         from prometheus_client import multiprocess
 
@@ -121,4 +150,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         registry.register(_COLLECTOR)
     else:
         registry = prometheus_client.REGISTRY
-    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
+    return HttpResponse(
+        prometheus_client.generate_latest(registry),
+        content_type=prometheus_client.CONTENT_TYPE_LATEST,
+    )

@@ -12,17 +12,29 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-_DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField(),
-                                            "code": serializers.CharField(required=False)})
-_CONFLICT = inline_serializer("ErrorConflict", {"detail": serializers.CharField(), "code": serializers.CharField(),
-                                                "case": serializers.DictField(required=False)})
+_DETAIL = inline_serializer(
+    "ErrorDetail",
+    {"detail": serializers.CharField(), "code": serializers.CharField(required=False)},
+)
+_CONFLICT = inline_serializer(
+    "ErrorConflict",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "case": serializers.DictField(required=False),
+    },
+)
 
 _RESPONSES = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: each field maps to its messages, "
-                                                          "or `detail`."),
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="Invalid input: each field maps to its messages, or `detail`.",
+    ),
     403: OpenApiResponse(_DETAIL, description="Not signed in, or not allowed (`detail` says why)."),
     404: OpenApiResponse(_DETAIL, description="No such object, or not visible to you."),
-    409: OpenApiResponse(_CONFLICT, description="Illegal in this state, stale version or a request in flight."),
+    409: OpenApiResponse(
+        _CONFLICT, description="Illegal in this state, stale version or a request in flight."
+    ),
     412: OpenApiResponse(_CONFLICT, description="Stale `If-Match`."),
     413: OpenApiResponse(_DETAIL, description="The request body is over the size limit."),
     422: OpenApiResponse(_DETAIL, description="Idempotency-Key reused with a different body."),
@@ -41,11 +53,15 @@ def document_refused_nul(result, generator, request, public):
     its path or query is refused before the view runs (backend.middleware.RefuseNulMiddleware) —
     so an operation that documents no 400 of its own gets that one."""
     for operations in result.get("paths", {}).values():
-        for method, operation in operations.items():
+        for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            operation["responses"].setdefault("400", {
-                "content": {"application/json": {"schema": {"type": "object"}}},
-                "description": "Invalid input, or a NUL character in the path or a query parameter "
-                               "(`detail` says so)."})
+            operation["responses"].setdefault(
+                "400",
+                {
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "description": "Invalid input, or a NUL character in the path or a query parameter "
+                    "(`detail` says so).",
+                },
+            )
     return result

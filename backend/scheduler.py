@@ -45,9 +45,11 @@ class Job:
 
 def default_jobs() -> list[Job]:
     sweep, reports = settings.DEADLINE_SWEEP_SECONDS, settings.REPORTS_JOB_SECONDS
-    return [Job("deadline alarms", "cases.alarms.sweep", dt.timedelta(seconds=sweep)),
-            # Monday 08:00 publication and on-demand builds (reports/jobs.py); cheap when idle.
-            Job("reports", "reports.jobs.run", dt.timedelta(seconds=reports))]
+    return [
+        Job("deadline alarms", "cases.alarms.sweep", dt.timedelta(seconds=sweep)),
+        # Monday 08:00 publication and on-demand builds (reports/jobs.py); cheap when idle.
+        Job("reports", "reports.jobs.run", dt.timedelta(seconds=reports)),
+    ]
 
 
 def take_lease(holder: str, now: dt.datetime, name: str = "scheduler") -> bool:

@@ -177,8 +177,13 @@ if DATABASE_URL:
         # psycopg 3 pool, CONN_MAX_AGE=0 (docs/reliability.md §7).
         if env_bool("DB_POOL", True):
             _db.setdefault("OPTIONS", {})["pool"] = {
-                "min_size": 1, "max_size": env_int("DB_POOL_MAX", 20), "timeout": 10}
-        if env_bool("DB_SERVER_SIDE_BINDING", True):  # prepared statements: plans reused (docs/operations.md)
+                "min_size": 1,
+                "max_size": env_int("DB_POOL_MAX", 20),
+                "timeout": 10,
+            }
+        if env_bool(
+            "DB_SERVER_SIDE_BINDING", True
+        ):  # prepared statements: plans reused (docs/operations.md)
             _db.setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES = {"default": _db}
 else:
@@ -233,7 +238,10 @@ if env_bool("GRIDCASE_FAST_HASHER", False):  # the test suite only
 # Sign-in lockout (django-axes, docs/security.md): after LOGIN_FAILURE_LIMIT failures in a row an
 # account is locked, and separately the client address, for LOGIN_LOCKOUT_MINUTES — on
 # /accounts/login/, /admin/login/ and POST /api/auth/token alike.
-AUTHENTICATION_BACKENDS = ["people.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "people.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -313,7 +321,9 @@ if env_str("GRIDCASE_TILES_URL"):
     from urllib.parse import urlsplit
 
     _tiles = urlsplit(env_str("GRIDCASE_TILES_URL"))
-    _TILE_ORIGIN = f" {_tiles.scheme}://{_tiles.netloc}" if _tiles.scheme in ("http", "https") else ""
+    _TILE_ORIGIN = (
+        f" {_tiles.scheme}://{_tiles.netloc}" if _tiles.scheme in ("http", "https") else ""
+    )
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     f"img-src 'self' data: blob:{_TILE_ORIGIN}; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
@@ -336,22 +346,29 @@ REPORTS_JOB_SECONDS = env_float("REPORTS_JOB_SECONDS", 5.0, minimum=0.1)
 # --- Open311 (open311/, docs/open311.md) ----------------------------------------------------
 _RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
 # Requests per period: reads per client address, POSTs per API key (DRF throttle rates).
-OPEN311_RATES = {"read": env_str("OPEN311_READ_RATE", "600/min"),
-                 "post": env_str("OPEN311_POST_RATE", "60/min")}
+OPEN311_RATES = {
+    "read": env_str("OPEN311_READ_RATE", "600/min"),
+    "post": env_str("OPEN311_POST_RATE", "60/min"),
+}
 for _scope, _rate in OPEN311_RATES.items():
     if not re.match(_RATE, _rate):
         raise ImproperlyConfigured(
-            f"OPEN311_{_scope.upper()}_RATE={_rate!r}: use a count per period, e.g. 60/min.")
+            f"OPEN311_{_scope.upper()}_RATE={_rate!r}: use a count per period, e.g. 60/min."
+        )
 # When set, a request naming another jurisdiction_id is refused with 404.
 OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID")
 # What service discovery answers for `contact` and `key_service`.
-OPEN311_CONTACT = env_str("OPEN311_CONTACT", "城市管理监督指挥中心 / city management supervision centre")
+OPEN311_CONTACT = env_str(
+    "OPEN311_CONTACT", "城市管理监督指挥中心 / city management supervision centre"
+)
 OPEN311_KEY_SERVICE = env_str(
     "OPEN311_KEY_SERVICE",
-    "API keys are issued by the supervision centre's administrator (POST only).")
+    "API keys are issued by the supervision centre's administrator (POST only).",
+)
 # An identical POST from the same sender this soon answers with the case the first one made.
 OPEN311_REPEAT_WINDOW = dt.timedelta(
-    hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0))
+    hours=env_float("OPEN311_REPEAT_WINDOW_HOURS", 24.0, minimum=0)
+)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -372,8 +389,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "backend.openapi.document_refused_nul"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.openapi.document_refused_nul",
+    ],
 }
 
 # --- Maps -----------------------------------------------------------------------------------
@@ -398,14 +417,19 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-                   "json": {"()": "backend.jsonlog.JsonFormatter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "backend.jsonlog.JsonFormatter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs every layout step at INFO and fontTools every subset: only their problems.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"},
-                "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Monitoring (backend/monitoring.py, docs/operations.md) ----------------------------------
@@ -417,5 +441,8 @@ METRICS_TOKEN = env_str("GRIDCASE_METRICS_TOKEN")
 # reads the variable itself (it must be in the environment); the view asks this setting.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 INSTALLED_APPS += ["django_prometheus"]
-MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
-              "django_prometheus.middleware.PrometheusAfterMiddleware"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]

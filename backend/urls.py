@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
+from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -10,8 +10,11 @@ from people import views as people_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages without an icon link (the admin's): the app icon.
-    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("frontend/mobile/icons/icon-192.png")),
-         name="favicon"),
+    path(
+        "favicon.ico",
+        lambda request: HttpResponsePermanentRedirect(static("frontend/mobile/icons/icon-192.png")),
+        name="favicon",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

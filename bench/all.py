@@ -120,7 +120,7 @@ def run(name: str, args: list[str], timeout: float) -> tuple[dict | None, str, f
     if done.returncode or not lines:
         return (
             None,
-            (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1][:150],
+            (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:150],
             seconds,
         )
     try:

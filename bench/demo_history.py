@@ -30,7 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weeks", type=int, default=1)
     parser.add_argument("--per-week", type=int, default=300)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     env = environment(GRIDCASE_DEMO="1")
     os.environ.update(env)
@@ -42,8 +44,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     sip = ROOT / "fixtures" / "sip"
-    call_command("import_grids", sip / "sip_grid_comprehensive_826.geojson", sip / "sip_grid_dedicated_475.geojson",
-                 code_map=sip / "code_map.csv", area_names=sip / "area_names.csv", stdout=io.StringIO())
+    call_command(
+        "import_grids",
+        sip / "sip_grid_comprehensive_826.geojson",
+        sip / "sip_grid_dedicated_475.geojson",
+        code_map=sip / "code_map.csv",
+        area_names=sip / "area_names.csv",
+        stdout=io.StringIO(),
+    )
     from cases.categories import seed_categories
     from cases.demo import generate_demo_cases, planned_reports
     from cases.models import CaseEvent
@@ -61,14 +69,25 @@ def main() -> None:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     events = CaseEvent.objects.count()
     default = planned_reports(weeks=13, per_week=300)
-    figures = {"reports": reports, "events": events, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-               "cpu_ms_per_report": round(cpu / reports * 1000, 1), "default_reports": default,
-               "default_cpu_s_estimate": round(cpu / reports * default), "machine": machine()}
+    figures = {
+        "reports": reports,
+        "events": events,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "cpu_ms_per_report": round(cpu / reports * 1000, 1),
+        "default_reports": default,
+        "default_cpu_s_estimate": round(cpu / reports * default),
+        "machine": machine(),
+    }
     print(machine())
-    print(f"{reports} reports, {events} events: {wall:.1f} s wall, {cpu:.1f} s CPU = "
-          f"{figures['cpu_ms_per_report']} ms CPU a report")
-    print(f"default history (13 weeks, 300 registered a week): about {default} reports, "
-          f"about {figures['default_cpu_s_estimate']} s CPU")
+    print(
+        f"{reports} reports, {events} events: {wall:.1f} s wall, {cpu:.1f} s CPU = "
+        f"{figures['cpu_ms_per_report']} ms CPU a report"
+    )
+    print(
+        f"default history (13 weeks, 300 registered a week): about {default} reports, "
+        f"about {figures['default_cpu_s_estimate']} s CPU"
+    )
     if args.json:
         print(json.dumps(figures))
     from django.db import connections

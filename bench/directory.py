@@ -87,7 +87,9 @@ print(applied.summary())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
@@ -97,30 +99,63 @@ def main() -> None:
         env = environment(folder, DATABASE_URL=args.database_url)
         migrate(env)
         started = time.perf_counter()
-        subprocess.run([PY, "-c", "import django; django.setup()\n" + SETUP], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [PY, "-c", "import django; django.setup()\n" + SETUP],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"setup (1,301 grids, categories): {time.perf_counter() - started:.1f} s")
         book = Path(folder) / "city.xlsx"
-        made = subprocess.run([PY, "-c", "import django; django.setup()\n" + WORKBOOK, str(args.people), str(book)],
-                              cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        made = subprocess.run(
+            [PY, "-c", "import django; django.setup()\n" + WORKBOOK, str(args.people), str(book)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         grids, rules = made.stdout.split()
-        print(f"workbook: 40 organisations, {args.people} people, {grids} assignments, {rules} dispatch rules")
+        print(
+            f"workbook: 40 organisations, {args.people} people, {grids} assignments, {rules} dispatch rules"
+        )
         smaller = Path(folder) / "smaller.xlsx"
-        subprocess.run([PY, "-c", "import sys\nfrom openpyxl import load_workbook\nb = load_workbook(sys.argv[1])\n"
-                        "ws = b['人员']\nws.delete_rows(ws.max_row - 99, 100)\nb.save(sys.argv[2])",
-                        str(book), str(smaller)], check=True)
-        for label, path in (("first import", book), ("same workbook again", book),
-                            ("100 people gone", smaller)):
+        subprocess.run(
+            [
+                PY,
+                "-c",
+                "import sys\nfrom openpyxl import load_workbook\nb = load_workbook(sys.argv[1])\n"
+                "ws = b['人员']\nws.delete_rows(ws.max_row - 99, 100)\nb.save(sys.argv[2])",
+                str(book),
+                str(smaller),
+            ],
+            check=True,
+        )
+        for label, path in (
+            ("first import", book),
+            ("same workbook again", book),
+            ("100 people gone", smaller),
+        ):
             started = time.perf_counter()
-            done = subprocess.run([PY, "-c", "import django; django.setup()\n" + TIMED, str(path)],
-                                  cwd=ROOT, env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                [PY, "-c", "import django; django.setup()\n" + TIMED, str(path)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - started
             if done.returncode:
                 raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
             phases, summary = done.stdout.strip().splitlines()[-2:]
-            print(f"{label}: {phases} (the process with Django's start: {seconds:.1f} s) — {summary}")
+            print(
+                f"{label}: {phases} (the process with Django's start: {seconds:.1f} s) — {summary}"
+            )
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {machine()}; load average {load}; database: {'PostgreSQL' if args.database_url else 'SQLite'}")
+    print(
+        f"machine: {machine()}; load average {load}; database: {'PostgreSQL' if args.database_url else 'SQLite'}"
+    )
 
 
 if __name__ == "__main__":

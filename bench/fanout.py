@@ -37,16 +37,25 @@ async def receive_one(ws, arrivals: list[float]) -> None:
 
 def report(port: int, setup: dict) -> None:
     body = json.dumps({"category": setup["category"], "lon": 120.7005, "lat": 31.3005}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/cases/", data=body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Token {setup['officer']}",
-        "Idempotency-Key": str(uuid.uuid4())})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/cases/",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Token {setup['officer']}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 201
 
 
 def last_seq(port: int, setup: dict) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/alerts/?limit=500",
-                                     headers={"Authorization": f"Token {setup['acceptor']}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/alerts/?limit=500",
+        headers={"Authorization": f"Token {setup['acceptor']}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return max((a["seq"] for a in json.loads(response.read())["results"]), default=0)
 
@@ -58,8 +67,12 @@ async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[flo
     sockets = []
     for i in range(clients):
         port = ports[i % len(ports)]
-        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/alerts/?token={setup['acceptor']}",
-                                      origin=f"http://127.0.0.1:{port}", open_timeout=30, compression=None)
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/alerts/?token={setup['acceptor']}",
+            origin=f"http://127.0.0.1:{port}",
+            open_timeout=30,
+            compression=None,
+        )
         await ws.send(json.dumps({"since": since}))
         sockets.append(ws)
     await asyncio.sleep(1.0)  # every group_add done
@@ -86,9 +99,17 @@ def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
             server.terminate()
             server.wait(10)
     ms = np.array(arrivals) * 1000
-    print(f"{label:44} {len(ms):>7} {ms.min():>8.0f} {np.percentile(ms, 50):>8.0f} {np.percentile(ms, 99):>8.0f} {ms.max():>8.0f}")
-    return {"got": len(ms), "clients": clients, "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
+    print(
+        f"{label:44} {len(ms):>7} {ms.min():>8.0f} {np.percentile(ms, 50):>8.0f} "
+        f"{np.percentile(ms, 99):>8.0f} {ms.max():>8.0f}"
+    )
+    return {
+        "got": len(ms),
+        "clients": clients,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+    }
 
 
 async def layer_only(layer, members: int) -> float:
@@ -105,9 +126,10 @@ async def layer_only(layer, members: int) -> float:
 
 
 def layers(members: int) -> dict:
+    import sys
+
     from channels.layers import InMemoryChannelLayer
 
-    import sys
     sys.path.insert(0, str(__import__("common").ROOT))
     from backend.layers import SweepingInMemoryChannelLayer
 
@@ -123,18 +145,28 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--skip-redis", action="store_true")
-    parser.add_argument("--redis-clients", type=int, default=0,
-                        help="clients of the Redis run (default: --clients), e.g. 10000")
+    parser.add_argument(
+        "--redis-clients",
+        type=int,
+        default=0,
+        help="clients of the Redis run (default: --clients), e.g. 10000",
+    )
     parser.add_argument("--layer-members", default="1000", help="e.g. 1000,10000")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     figures = {"layer_only_ms": {m: layers(int(m)) for m in args.layer_members.split(",")}}
     print(f"machine: {machine()}; one event to {args.clients} sockets of one user")
     print(f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     figures["inmemory"] = run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
     if not args.skip_redis:
-        figures["redis"] = run("Redis pub/sub layer, 2 Daphne workers", args.redis_clients or args.clients,
-                               args.redis, 2)
+        figures["redis"] = run(
+            "Redis pub/sub layer, 2 Daphne workers",
+            args.redis_clients or args.clients,
+            args.redis,
+            2,
+        )
     if args.json:
         print(json.dumps({"machine": machine(), **figures}))
 

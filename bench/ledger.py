@@ -29,7 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     env = environment()
     os.environ.update(env)
@@ -44,8 +46,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     sip = ROOT / "fixtures" / "sip"
     started = time.perf_counter()
-    call_command("import_grids", sip / "sip_grid_comprehensive_826.geojson", sip / "sip_grid_dedicated_475.geojson",
-                 code_map=sip / "code_map.csv", area_names=sip / "area_names.csv", stdout=io.StringIO())
+    call_command(
+        "import_grids",
+        sip / "sip_grid_comprehensive_826.geojson",
+        sip / "sip_grid_dedicated_475.geojson",
+        code_map=sip / "code_map.csv",
+        area_names=sip / "area_names.csv",
+        stdout=io.StringIO(),
+    )
     grids_s = time.perf_counter() - started
 
     from campaigns import demo, importer
@@ -58,7 +66,9 @@ def main() -> None:
     bad_rows = [*rows, ["BAD-1", -3, "砖混", "", rows[0][4], rows[0][5], rows[0][6], ""]]
     bad_data = demo.workbook(bad_rows).getvalue()
 
-    def timed(payload: bytes, *, dry_run: bool = False) -> tuple[float, dict, importer.LedgerImport]:
+    def timed(
+        payload: bytes, *, dry_run: bool = False
+    ) -> tuple[float, dict, importer.LedgerImport]:
         phases = {}
         t0 = time.perf_counter()
         report, records = importer.read_workbook(io.BytesIO(payload), name="bench.xlsx")
@@ -68,7 +78,9 @@ def main() -> None:
         if not dry_run:
             importer.apply(report)
         t3 = time.perf_counter()
-        phases.update(read_s=round(t1 - t0, 3), check_s=round(t2 - t1, 3), write_s=round(t3 - t2, 3))
+        phases.update(
+            read_s=round(t1 - t0, 3), check_s=round(t2 - t1, 3), write_s=round(t3 - t2, 3)
+        )
         return t3 - t0, phases, report
 
     bad_s, _bad_phases, bad_report = timed(bad_data)
@@ -79,14 +91,25 @@ def main() -> None:
     for row in rows:
         locate(row[5], row[6])
     naive_locate_s = time.perf_counter() - started
-    figures = {"rows": args.rows, "import_s": round(total_s, 3), **phases, "rows_per_s": round(args.rows / total_s),
-               "refused_workbook_s": round(bad_s, 3), "grids_import_s": round(grids_s, 1),
-               "baseline_locate_one_by_one_s": round(naive_locate_s, 3), "machine": machine()}
+    figures = {
+        "rows": args.rows,
+        "import_s": round(total_s, 3),
+        **phases,
+        "rows_per_s": round(args.rows / total_s),
+        "refused_workbook_s": round(bad_s, 3),
+        "grids_import_s": round(grids_s, 1),
+        "baseline_locate_one_by_one_s": round(naive_locate_s, 3),
+        "machine": machine(),
+    }
     print(f"{machine()}")
-    print(f"{args.rows} rows: import {total_s:.2f} s (read {phases['read_s']} s, check {phases['check_s']} s, "
-          f"write {phases['write_s']} s) = {args.rows / total_s:,.0f} rows/s; aim < 10 s")
+    print(
+        f"{args.rows} rows: import {total_s:.2f} s (read {phases['read_s']} s, check {phases['check_s']} s, "
+        f"write {phases['write_s']} s) = {args.rows / total_s:,.0f} rows/s; aim < 10 s"
+    )
     print(f"same workbook + 1 bad row: refused in {bad_s:.2f} s, nothing written")
-    print(f"baseline: locate() one row at a time {naive_locate_s:.3f} s (bulk placement is inside 'check')")
+    print(
+        f"baseline: locate() one row at a time {naive_locate_s:.3f} s (bulk placement is inside 'check')"
+    )
     if args.json:
         print(json.dumps(figures))
     from django.db import connections

@@ -32,12 +32,22 @@ SIP = ROOT / "fixtures" / "sip"
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, shapely {shapely.__version__}"
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, shapely {shapely.__version__}"
+    )
 
 
 def load_index() -> GridIndex:
-    frame = pd.concat([gpd.read_file(SIP / f) for f in ("sip_grid_comprehensive_826.geojson", "sip_grid_dedicated_475.geojson")])
-    return GridIndex(list(range(len(frame))), frame.grid_code.tolist(), frame.geometry.values, snap_distance_m=50)
+    frame = pd.concat(
+        [
+            gpd.read_file(SIP / f)
+            for f in ("sip_grid_comprehensive_826.geojson", "sip_grid_dedicated_475.geojson")
+        ]
+    )
+    return GridIndex(
+        list(range(len(frame))), frame.grid_code.tolist(), frame.geometry.values, snap_distance_m=50
+    )
 
 
 def main() -> None:
@@ -46,7 +56,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--naive", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     index = load_index()
@@ -90,22 +102,40 @@ def main() -> None:
     q = lambda xs, p: np.percentile(xs, p)  # noqa: E731
     print(f"machine: {machine()}")
     print(f"grids: {len(index)}  index build: {build_ms:.0f} ms (both trees)")
-    print(f"points: {args.points:,} uniform in the layer bbox: {inside:,} inside, {snapped:,} snapped ≤50 m, "
-          f"{args.points - inside - snapped:,} outside")
+    print(
+        f"points: {args.points:,} uniform in the layer bbox: {inside:,} inside, {snapped:,} snapped ≤50 m, "
+        f"{args.points - inside - snapped:,} outside"
+    )
     print(f"{'measure':44} {'value':>14}")
     print(f"{'bulk, uniform in bbox (points/s)':44} {args.points / bulk_s:>14,.0f}")
     print(f"{'bulk, points over the grids (points/s)':44} {inside_rate:>14,.0f}")
-    print(f"{'per call locate(), mixed: p50 / p99 (µs)':44} {q(samples, 50):>6.1f} / {q(samples, 99):>5.1f}")
-    print(f"{'per call locate(), inside: p50 / p99 (µs)':44} {q(in_samples, 50):>6.1f} / {q(in_samples, 99):>5.1f}")
+    print(
+        f"{'per call locate(), mixed: p50 / p99 (µs)':44} {q(samples, 50):>6.1f} / {q(samples, 99):>5.1f}"
+    )
+    print(
+        f"{'per call locate(), inside: p50 / p99 (µs)':44} {q(in_samples, 50):>6.1f} / {q(in_samples, 99):>5.1f}"
+    )
     print(f"{'per call locate(), inside: mean (µs)':44} {statistics.fmean(in_samples):>14.1f}")
     print(f"{'naive loop over polygons (µs per point)':44} {naive_per_point * 1e6:>14.1f}")
     print(f"{'speed-up of bulk over naive':44} {naive_per_point * args.points / bulk_s:>13.0f}×")
     if args.json:
-        print(json.dumps({"machine": machine(), "grids": len(index), "points": args.points,
-                          "bulk_pts_s": args.points / bulk_s, "bulk_inside_pts_s": inside_rate,
-                          "call_p50_us": q(samples, 50), "call_p99_us": q(samples, 99),
-                          "call_inside_p50_us": q(in_samples, 50), "call_inside_p99_us": q(in_samples, 99),
-                          "naive_us_per_point": naive_per_point * 1e6, "naive_pts_s": 1 / naive_per_point}))
+        print(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "grids": len(index),
+                    "points": args.points,
+                    "bulk_pts_s": args.points / bulk_s,
+                    "bulk_inside_pts_s": inside_rate,
+                    "call_p50_us": q(samples, 50),
+                    "call_p99_us": q(samples, 99),
+                    "call_inside_p50_us": q(in_samples, 50),
+                    "call_inside_p99_us": q(in_samples, 99),
+                    "naive_us_per_point": naive_per_point * 1e6,
+                    "naive_pts_s": 1 / naive_per_point,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

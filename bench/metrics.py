@@ -39,12 +39,50 @@ NOW = dt.datetime(2025, 12, 28, 16, 0, tzinfo=UTC)  # Mon 2025-12-29 00:00 in As
 DAYS = 364
 CHUNK = 20_000
 UNITS, OFFICERS = 30, 200
-EVENT_COLUMNS = ("id", "case_id", "seq", "action", "from_status", "to_status", "actor_id", "actor_role", "unit_id",
-                 "at", "reason", "data")
-CASE_COLUMNS = ("id", "number", "source", "category_id", "lon", "lat", "grid_id", "outside_grid", "address",
-                "description", "attributes", "reporter_id", "reporter_contact", "status", "version", "urgent",
-                "unit_id", "supervised", "pending_request", "evidence_flags", "reported_at", "dispatched_at",
-                "deadline", "disposed_at", "closed_at", "suspended_since", "suspended_seconds", "updated_at")
+EVENT_COLUMNS = (
+    "id",
+    "case_id",
+    "seq",
+    "action",
+    "from_status",
+    "to_status",
+    "actor_id",
+    "actor_role",
+    "unit_id",
+    "at",
+    "reason",
+    "data",
+)
+CASE_COLUMNS = (
+    "id",
+    "number",
+    "source",
+    "category_id",
+    "lon",
+    "lat",
+    "grid_id",
+    "outside_grid",
+    "address",
+    "description",
+    "attributes",
+    "reporter_id",
+    "reporter_contact",
+    "status",
+    "version",
+    "urgent",
+    "unit_id",
+    "supervised",
+    "pending_request",
+    "evidence_flags",
+    "reported_at",
+    "dispatched_at",
+    "deadline",
+    "disposed_at",
+    "closed_at",
+    "suspended_since",
+    "suspended_seconds",
+    "updated_at",
+)
 H = dt.timedelta(hours=1)
 
 
@@ -54,8 +92,15 @@ H = dt.timedelta(hours=1)
 class Cast:
     """Ids of the people and things the synthetic events name."""
 
-    def __init__(self, grids: list[int], units: list[int], members: list[int], officers: list[int],
-                 centre: dict[str, int], category: int) -> None:
+    def __init__(
+        self,
+        grids: list[int],
+        units: list[int],
+        members: list[int],
+        officers: list[int],
+        centre: dict[str, int],
+        category: int,
+    ) -> None:
         self.grids, self.units, self.members, self.officers = grids, units, members, officers
         self.centre, self.category = centre, category
 
@@ -63,19 +108,65 @@ class Cast:
 def _path(rng: random.Random, cast: Cast, reported: dt.datetime) -> list[tuple]:
     """The events of one case as (action, from, to, actor, role, unit, at, data)."""
     officer, c, t = rng.choice(cast.officers), cast.centre, reported
-    ev: list[tuple] = [("report", "", "reported", officer, "officer", None, t, {"source": "patrol"})]
+    ev: list[tuple] = [
+        ("report", "", "reported", officer, "officer", None, t, {"source": "patrol"})
+    ]
     r = rng.random()
     if r < 0.03:
-        return ev + [("reject", "reported", "rejected", c["acceptor"], "acceptor", None, t + H / 3, {})]
+        return ev + [
+            ("reject", "reported", "rejected", c["acceptor"], "acceptor", None, t + H / 3, {})
+        ]
     if r < 0.05:
-        return ev + [("self_handle", "reported", "closing", officer, "officer", None, t + H / 12, {}),
-                     ("close", "closing", "closed", c["shift_leader"], "shift_leader", None, t + H / 2,
-                      {"on_time": True})]
-    ev.append(("accept", "reported", "pending_registration", c["acceptor"], "acceptor", None, t + H / 6, {}))
+        return ev + [
+            ("self_handle", "reported", "closing", officer, "officer", None, t + H / 12, {}),
+            (
+                "close",
+                "closing",
+                "closed",
+                c["shift_leader"],
+                "shift_leader",
+                None,
+                t + H / 2,
+                {"on_time": True},
+            ),
+        ]
+    ev.append(
+        (
+            "accept",
+            "reported",
+            "pending_registration",
+            c["acceptor"],
+            "acceptor",
+            None,
+            t + H / 6,
+            {},
+        )
+    )
     if r < 0.07:
-        return ev + [("void", "pending_registration", "voided", c["shift_leader"], "shift_leader", None, t + H / 2, {})]
-    ev.append(("register", "pending_registration", "dispatching", c["shift_leader"], "shift_leader", None, t + H / 2,
-               {"step": "register", "step_on_time": True}))
+        return ev + [
+            (
+                "void",
+                "pending_registration",
+                "voided",
+                c["shift_leader"],
+                "shift_leader",
+                None,
+                t + H / 2,
+                {},
+            )
+        ]
+    ev.append(
+        (
+            "register",
+            "pending_registration",
+            "dispatching",
+            c["shift_leader"],
+            "shift_leader",
+            None,
+            t + H / 2,
+            {"step": "register", "step_on_time": True},
+        )
+    )
     return ev + _handled(rng, cast, officer, t + H)
 
 
@@ -83,38 +174,139 @@ def _handled(rng: random.Random, cast: Cast, officer: int, t: dt.datetime) -> li
     """Dispatch at `t` (deadline a day later), detours, feedback, check, close."""
     c, k = cast.centre, rng.randrange(len(cast.units))
     unit, member, deadline = cast.units[k], cast.members[k], t + 24 * H
-    ev = [("dispatch", "dispatching", "handling", c["dispatcher"], "dispatcher", unit, t,
-           {"unit": unit, "first": True, "deadline": deadline.isoformat()})]
+    ev = [
+        (
+            "dispatch",
+            "dispatching",
+            "handling",
+            c["dispatcher"],
+            "dispatcher",
+            unit,
+            t,
+            {"unit": unit, "first": True, "deadline": deadline.isoformat()},
+        )
+    ]
     if rng.random() < 0.02:  # returned and re-dispatched to another unit; the deadline stands
-        ev += [("request_return", "handling", "handling", member, "unit_member", unit, t + 2 * H, {}),
-               ("approve_return", "handling", "dispatching", c["dispatcher"], "dispatcher", unit, t + 3 * H,
-                {"request": "return", "approved": True})]
+        ev += [
+            ("request_return", "handling", "handling", member, "unit_member", unit, t + 2 * H, {}),
+            (
+                "approve_return",
+                "handling",
+                "dispatching",
+                c["dispatcher"],
+                "dispatcher",
+                unit,
+                t + 3 * H,
+                {"request": "return", "approved": True},
+            ),
+        ]
         k = rng.randrange(len(cast.units))
         unit, member, t = cast.units[k], cast.members[k], t + 4 * H
-        ev.append(("dispatch", "dispatching", "handling", c["dispatcher"], "dispatcher", unit, t,
-                   {"unit": unit, "first": False, "deadline": deadline.isoformat()}))
+        ev.append(
+            (
+                "dispatch",
+                "dispatching",
+                "handling",
+                c["dispatcher"],
+                "dispatcher",
+                unit,
+                t,
+                {"unit": unit, "first": False, "deadline": deadline.isoformat()},
+            )
+        )
     if rng.random() < 0.03:  # a day's extension
         deadline, t = deadline + 24 * H, t + 2 * H
-        ev += [("request_extension", "handling", "handling", member, "unit_member", unit, t - H, {}),
-               ("approve_extension", "handling", "handling", c["dispatcher"], "dispatcher", unit, t,
-                {"request": "extension", "approved": True, "deadline": deadline.isoformat()})]
+        ev += [
+            ("request_extension", "handling", "handling", member, "unit_member", unit, t - H, {}),
+            (
+                "approve_extension",
+                "handling",
+                "handling",
+                c["dispatcher"],
+                "dispatcher",
+                unit,
+                t,
+                {"request": "extension", "approved": True, "deadline": deadline.isoformat()},
+            ),
+        ]
     if rng.random() < 0.01:  # suspended two days
         deadline, t = deadline + 48 * H, t + 50 * H
-        ev += [("request_suspension", "handling", "handling", member, "unit_member", unit, t - 49 * H, {}),
-               ("approve_suspension", "handling", "suspended", c["dispatcher"], "dispatcher", unit, t - 48 * H, {}),
-               ("resume", "suspended", "handling", c["dispatcher"], "dispatcher", unit, t,
-                {"deadline": deadline.isoformat()})]
+        ev += [
+            (
+                "request_suspension",
+                "handling",
+                "handling",
+                member,
+                "unit_member",
+                unit,
+                t - 49 * H,
+                {},
+            ),
+            (
+                "approve_suspension",
+                "handling",
+                "suspended",
+                c["dispatcher"],
+                "dispatcher",
+                unit,
+                t - 48 * H,
+                {},
+            ),
+            (
+                "resume",
+                "suspended",
+                "handling",
+                c["dispatcher"],
+                "dispatcher",
+                unit,
+                t,
+                {"deadline": deadline.isoformat()},
+            ),
+        ]
     rounds = 2 if rng.random() < 0.05 else 1  # 5 % reworked once
     for n in range(rounds):
         t += rng.uniform(2, 40) * H
         passed = n == rounds - 1
-        ev += [("feedback", "handling", "checking", member, "unit_member", unit, t, {"on_time": t <= deadline}),
-               ("check", "checking", "closing" if passed else "handling", officer, "officer", unit, t + H,
-                {"outcome": "pass" if passed else "fail", "rework": not passed, "step": "check",
-                 "step_on_time": rng.random() < 0.9})]
+        ev += [
+            (
+                "feedback",
+                "handling",
+                "checking",
+                member,
+                "unit_member",
+                unit,
+                t,
+                {"on_time": t <= deadline},
+            ),
+            (
+                "check",
+                "checking",
+                "closing" if passed else "handling",
+                officer,
+                "officer",
+                unit,
+                t + H,
+                {
+                    "outcome": "pass" if passed else "fail",
+                    "rework": not passed,
+                    "step": "check",
+                    "step_on_time": rng.random() < 0.9,
+                },
+            ),
+        ]
         t += H
-    return ev + [("close", "closing", "closed", c["shift_leader"], "shift_leader", unit, t + H,
-                  {"on_time": ev[-2][7]["on_time"]})]
+    return ev + [
+        (
+            "close",
+            "closing",
+            "closed",
+            c["shift_leader"],
+            "shift_leader",
+            unit,
+            t + H,
+            {"on_time": ev[-2][7]["on_time"]},
+        )
+    ]
 
 
 def _case_row(i: int, number: str, grid: int, cast: Cast, ev: list[tuple]) -> tuple:
@@ -124,10 +316,36 @@ def _case_row(i: int, number: str, grid: int, cast: Cast, ev: list[tuple]) -> tu
     feedbacks = [e for e in ev if e[0] in ("feedback", "self_handle")]
     deadlines = [e[7]["deadline"] for e in ev if "deadline" in e[7]]
     unit = None if last[0] == "approve_return" else (dispatches[-1][5] if dispatches else None)
-    return (i, number, "patrol", cast.category, None, None, grid, False, "", "", "{}", ev[0][3], "{}", last[2],
-            len(ev), False, unit, False, "", "[]", ev[0][6], dispatches[0][6] if dispatches else None,
-            dt.datetime.fromisoformat(deadlines[-1]) if deadlines else None, feedbacks[-1][6] if feedbacks else None,
-            last[6] if last[0] == "close" else None, last[6] if last[2] == "suspended" else None, 0, last[6])
+    return (
+        i,
+        number,
+        "patrol",
+        cast.category,
+        None,
+        None,
+        grid,
+        False,
+        "",
+        "",
+        "{}",
+        ev[0][3],
+        "{}",
+        last[2],
+        len(ev),
+        False,
+        unit,
+        False,
+        "",
+        "[]",
+        ev[0][6],
+        dispatches[0][6] if dispatches else None,
+        dt.datetime.fromisoformat(deadlines[-1]) if deadlines else None,
+        feedbacks[-1][6] if feedbacks else None,
+        last[6] if last[0] == "close" else None,
+        last[6] if last[2] == "suspended" else None,
+        0,
+        last[6],
+    )
 
 
 def generate(n: int, cast: Cast, seed: int = 1):
@@ -146,7 +364,9 @@ def generate(n: int, cast: Cast, seed: int = 1):
         cases.append(_case_row(i, f"{day}{serials[day]:05d}", rng.choice(cast.grids), cast, ev))
         for seq, (action, frm, to, actor, role, unit, at, data) in enumerate(ev, start=1):
             event_id += 1
-            events.append((event_id, i, seq, action, frm, to, actor, role, unit, at, "", json.dumps(data)))
+            events.append(
+                (event_id, i, seq, action, frm, to, actor, role, unit, at, "", json.dumps(data))
+            )
         if len(cases) == CHUNK or i == n:
             yield cases, events
             cases, events = [], []
@@ -172,7 +392,9 @@ def load(n: int, cast: Cast) -> float:
             cursor.execute(sql)
         if not sqlite:
             for table in ("cases_case", "cases_caseevent"):
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
         cursor.execute("ANALYZE" if sqlite else "VACUUM ANALYZE")
     return time.perf_counter() - started
 
@@ -183,8 +405,10 @@ def _drop_sqlite_indexes(cursor) -> list[str]:
     instead of 7M random insertions each)."""
     cursor.execute("PRAGMA synchronous=OFF")
     cursor.execute("PRAGMA cache_size=-1000000")
-    cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                   "AND tbl_name IN ('cases_case', 'cases_caseevent')")
+    cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('cases_case', 'cases_caseevent')"
+    )
     found = cursor.fetchall()
     for name, _sql in found:
         cursor.execute(f'DROP INDEX "{name}"')
@@ -196,8 +420,10 @@ def _sqlite_insert(cursor, table: str, columns: tuple[str, ...], rows: list[tupl
 
     adapt = connection.ops.adapt_datetimefield_value  # Django's own text form of a moment
     marks = ", ".join("%s" for _ in columns)
-    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                       [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows])
+    cursor.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+        [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows],
+    )
 
 
 def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -216,21 +442,42 @@ def make_cast() -> Cast:
 
     sip = str(ROOT / "fixtures" / "sip") + "/"
     with open(os.devnull, "w") as quiet:
-        call_command("import_grids", sip + "sip_grid_comprehensive_826.geojson", sip + "sip_grid_dedicated_475.geojson",
-                     code_map=sip + "code_map.csv", verbosity=0, stdout=quiet)
+        call_command(
+            "import_grids",
+            sip + "sip_grid_comprehensive_826.geojson",
+            sip + "sip_grid_dedicated_475.geojson",
+            code_map=sip + "code_map.csv",
+            verbosity=0,
+            stdout=quiet,
+        )
     seed_categories()
     centre = Organisation.objects.create(code="centre", name="中心", kind="centre")
-    people = {role: User.objects.create_user(f"bench-{role}", role=role, organisation=centre).pk
-              for role in (Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER)}
+    people = {
+        role: User.objects.create_user(f"bench-{role}", role=role, organisation=centre).pk
+        for role in (Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER)
+    }
     units, members = [], []
     for k in range(UNITS):
-        unit = Organisation.objects.create(code=f"unit{k:02d}", name=f"处置单位{k}", kind="handling_unit")
+        unit = Organisation.objects.create(
+            code=f"unit{k:02d}", name=f"处置单位{k}", kind="handling_unit"
+        )
         units.append(unit.pk)
-        members.append(User.objects.create_user(f"bench-unit{k}", role=Role.UNIT_MEMBER, organisation=unit).pk)
-    officers = [User.objects.create_user(f"bench-officer{k}", role=Role.OFFICER, organisation=centre).pk
-                for k in range(OFFICERS)]
-    category = SmallClass.objects.available().filter(big_class__kind="event").values_list("pk", flat=True).first()
-    return Cast(list(Grid.objects.values_list("pk", flat=True)), units, members, officers, people, category)
+        members.append(
+            User.objects.create_user(f"bench-unit{k}", role=Role.UNIT_MEMBER, organisation=unit).pk
+        )
+    officers = [
+        User.objects.create_user(f"bench-officer{k}", role=Role.OFFICER, organisation=centre).pk
+        for k in range(OFFICERS)
+    ]
+    category = (
+        SmallClass.objects.available()
+        .filter(big_class__kind="event")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return Cast(
+        list(Grid.objects.values_list("pk", flat=True)), units, members, officers, people, category
+    )
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -257,11 +504,15 @@ def measure(args) -> list[dict]:
 
     end = NOW
     cut = end - 9 * H - dt.timedelta(minutes=17)  # 14:43 on the last day, Asia/Shanghai
-    periods = {"week": Period(end - dt.timedelta(days=7), end, end),
-               "4 weeks": Period(end - dt.timedelta(days=28), end, end),
-               "year": Period(end - dt.timedelta(days=DAYS), end, end),
-               # a year cut mid-day at both ends: partial days from the raw engine
-               "year cut": Period(end - dt.timedelta(days=DAYS) + 10 * H + dt.timedelta(minutes=31), cut, cut)}
+    periods = {
+        "week": Period(end - dt.timedelta(days=7), end, end),
+        "4 weeks": Period(end - dt.timedelta(days=28), end, end),
+        "year": Period(end - dt.timedelta(days=DAYS), end, end),
+        # a year cut mid-day at both ends: partial days from the raw engine
+        "year cut": Period(
+            end - dt.timedelta(days=DAYS) + 10 * H + dt.timedelta(minutes=31), cut, cut
+        ),
+    }
     wanted = {p.replace(" ", "") for p in args.periods.split(",")}
     periods = {name: p for name, p in periods.items() if name.replace(" ", "") in wanted}
     grids = list(Grid.objects.order_by("code").values_list("pk", "code"))
@@ -272,7 +523,9 @@ def measure(args) -> list[dict]:
         raw_repeat = 1 if long else args.repeat  # the raw engine takes seconds for a year: once
         grouped_ms, grouped = _timed(lambda p=period: figures_by_level("grid", p), args.repeat)
         raw_ms, raw = _timed(lambda p=period: figures_by_level("grid", p, rollup=False), raw_repeat)
-        if {k: f for k, f in grouped.items() if f != Figures()} != {k: f for k, f in raw.items() if f != Figures()}:
+        if {k: f for k, f in grouped.items() if f != Figures()} != {
+            k: f for k, f in raw.items() if f != Figures()
+        }:
             raise SystemExit(f"rollup and raw engine differ for {name}")
         table_ms, _ = _timed(lambda p=period: evaluate("grid", p), args.repeat)
         loop = sample if not long else sample[:10]
@@ -282,13 +535,26 @@ def measure(args) -> list[dict]:
             for pk, code in loop:
                 one = figures_by_level("grid", period, area=code, rollup=False)
                 if one.get(pk, Figures()) != raw.get(pk, Figures()):
-                    raise SystemExit(f"naive and grouped figures differ for grid {code}: {one} {raw.get(pk)}")
+                    raise SystemExit(
+                        f"naive and grouped figures differ for grid {code}: {one} {raw.get(pk)}"
+                    )
             naive_ms = (time.perf_counter() - started) * 1000 * len(grids) / len(loop)
-        results.append({"period": name, "events": _events_in(period), "grids": len(grouped),
-                        "repeat": args.repeat, "rollup": rollup.figures("grid", period) is not None,
-                        "grouped_ms": statistics.median(grouped_ms), "grouped_min": min(grouped_ms),
-                        "raw_ms": statistics.median(raw_ms), "raw_repeat": raw_repeat,
-                        "table_ms": statistics.median(table_ms), "naive_ms": naive_ms, "naive_grids": len(loop)})
+        results.append(
+            {
+                "period": name,
+                "events": _events_in(period),
+                "grids": len(grouped),
+                "repeat": args.repeat,
+                "rollup": rollup.figures("grid", period) is not None,
+                "grouped_ms": statistics.median(grouped_ms),
+                "grouped_min": min(grouped_ms),
+                "raw_ms": statistics.median(raw_ms),
+                "raw_repeat": raw_repeat,
+                "table_ms": statistics.median(table_ms),
+                "naive_ms": naive_ms,
+                "naive_grids": len(loop),
+            }
+        )
     return results
 
 
@@ -325,13 +591,24 @@ def worker(args) -> None:
     with transaction.atomic():  # the bulk load wrote no events through the workflow: rebuild
         rollup_rows = rollup.rebuild()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE metrics_dailyfigures")
+        cursor.execute(
+            "ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE metrics_dailyfigures"
+        )
     rollup_s = time.perf_counter() - started
     if args.keep:
-        print(f"kept: {os.environ['GRIDCASE_DATA_DIR']} {os.environ.get('DATABASE_URL', '')}", file=sys.stderr)
-    counts = {"cases": Case.objects.count(), "events": CaseEvent.objects.count(), "load_s": round(load_s, 1),
-              "rollup_s": round(rollup_s, 1), "rollup_rows": rollup_rows, "engine": _engine(connection),
-              "load_average": round(os.getloadavg()[0], 2)}
+        print(
+            f"kept: {os.environ['GRIDCASE_DATA_DIR']} {os.environ.get('DATABASE_URL', '')}",
+            file=sys.stderr,
+        )
+    counts = {
+        "cases": Case.objects.count(),
+        "events": CaseEvent.objects.count(),
+        "load_s": round(load_s, 1),
+        "rollup_s": round(rollup_s, 1),
+        "rollup_rows": rollup_rows,
+        "engine": _engine(connection),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps({**counts, "results": measure(args)}))
 
 
@@ -343,13 +620,33 @@ def run_engine(engine: str, args) -> dict:
     url = ""
     if engine == "postgres":
         url = f"{args.pg.rstrip('/')}/gridcase_bench_metrics"
-        _pg_admin(args.pg, "DROP DATABASE IF EXISTS gridcase_bench_metrics", "CREATE DATABASE gridcase_bench_metrics")
+        _pg_admin(
+            args.pg,
+            "DROP DATABASE IF EXISTS gridcase_bench_metrics",
+            "CREATE DATABASE gridcase_bench_metrics",
+        )
     env = environment(data_dir, DATABASE_URL=url)
     try:
-        done = subprocess.run([PY, __file__, "--worker", "--cases", str(args.cases), "--naive-grids",
-                               str(args.naive_grids), "--repeat", str(args.repeat), "--periods", args.periods]
-                              + ["--keep"] * args.keep,
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                PY,
+                __file__,
+                "--worker",
+                "--cases",
+                str(args.cases),
+                "--naive-grids",
+                str(args.naive_grids),
+                "--repeat",
+                str(args.repeat),
+                "--periods",
+                args.periods,
+            ]
+            + ["--keep"] * args.keep,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
         if args.keep:
@@ -374,35 +671,58 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--engines", default="sqlite,postgres")
-    parser.add_argument("--naive-grids", type=int, default=100, help="grids the per-grid loop asks (scaled to 1,301)")
+    parser.add_argument(
+        "--naive-grids",
+        type=int,
+        default=100,
+        help="grids the per-grid loop asks (scaled to 1,301)",
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the databases (for EXPLAIN)")
-    parser.add_argument("--periods", default="week,4weeks,year,yearcut",
-                        help="which of week, 4weeks, year, yearcut (a year cut mid-day) to time")
+    parser.add_argument(
+        "--periods",
+        default="week,4weeks,year,yearcut",
+        help="which of week, 4weeks, year, yearcut (a year cut mid-day) to time",
+    )
     parser.add_argument("--worker", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     if args.worker:
         return worker(args)
-    print(f"machine: {machine()}; {args.cases:,} cases, 1,301 SIP grids; load average before: "
-          f"{os.getloadavg()[0]:.2f}; medians of {args.repeat} runs (a year: one run)")
-    header = (f"{'engine':18} {'period':8} {'events in P':>12} {'grid rows':>9} {'figures ms':>10} {'(min)':>6}"
-              f" {'raw engine ms':>13} {'table ms':>9} {'per-grid loop ms':>17}")
+    print(
+        f"machine: {machine()}; {args.cases:,} cases, 1,301 SIP grids; load average before: "
+        f"{os.getloadavg()[0]:.2f}; medians of {args.repeat} runs (a year: one run)"
+    )
+    header = (
+        f"{'engine':18} {'period':8} {'events in P':>12} {'grid rows':>9} {'figures ms':>10} {'(min)':>6}"
+        f" {'raw engine ms':>13} {'table ms':>9} {'per-grid loop ms':>17}"
+    )
     engines = {}
     for engine in args.engines.split(","):
         done = engines[engine] = run_engine(engine, args)
-        print(f"\n{done['engine']}: {done['cases']:,} cases, {done['events']:,} events, loaded in {done['load_s']} s,"
-              f" rollup rebuilt in {done['rollup_s']} s ({done['rollup_rows']:,} rows); load average after:"
-              f" {done['load_average']}")
+        print(
+            f"\n{done['engine']}: {done['cases']:,} cases, {done['events']:,} events, loaded in {done['load_s']} s,"
+            f" rollup rebuilt in {done['rollup_s']} s ({done['rollup_rows']:,} rows); load average after:"
+            f" {done['load_average']}"
+        )
         print(header)
         for r in done["results"]:
-            naive = f"{r['naive_ms']:>17,.0f} (loop over {r['naive_grids']} grids, scaled)" if r["naive_ms"] else ""
-            print(f"{done['engine']:18} {r['period']:8} {r['events']:>12,} {r['grids']:>9} {r['grouped_ms']:>10.0f}"
-                  f" {r['grouped_min']:>6.0f} {r['raw_ms']:>13,.0f} {r['table_ms']:>9.0f} {naive}"
-                  f"{'' if r['rollup'] else '  (raw engine: a week or less)'}")
+            naive = (
+                f"{r['naive_ms']:>17,.0f} (loop over {r['naive_grids']} grids, scaled)"
+                if r["naive_ms"]
+                else ""
+            )
+            print(
+                f"{done['engine']:18} {r['period']:8} {r['events']:>12,} {r['grids']:>9} {r['grouped_ms']:>10.0f}"
+                f" {r['grouped_min']:>6.0f} {r['raw_ms']:>13,.0f} {r['table_ms']:>9.0f} {naive}"
+                f"{'' if r['rollup'] else '  (raw engine: a week or less)'}"
+            )
     if args.json:
         print(json.dumps({"machine": machine(), "cases": args.cases, "engines": engines}))
+
 
 if __name__ == "__main__":
     main()

@@ -56,19 +56,34 @@ def worker(args) -> None:
     call_command("migrate", verbosity=0)
     sip = str(ROOT / "fixtures" / "sip") + "/"
     with open(os.devnull, "w") as quiet:
-        call_command("import_grids", sip + "sip_grid_comprehensive_826.geojson", sip + "sip_grid_dedicated_475.geojson",
-                     code_map=sip + "code_map.csv", verbosity=0, stdout=quiet)
+        call_command(
+            "import_grids",
+            sip + "sip_grid_comprehensive_826.geojson",
+            sip + "sip_grid_dedicated_475.geojson",
+            code_map=sip + "code_map.csv",
+            verbosity=0,
+            stdout=quiet,
+        )
     Grid.objects.update(valid_from=dt.date(2024, 1, 1))
     centre = Organisation.objects.create(code="centre", name="中心", kind="centre")
-    officers = [User.objects.create_user(f"bench-officer{k}", role=Role.OFFICER, organisation=centre)
-                for k in range(args.officers)]
+    officers = [
+        User.objects.create_user(f"bench-officer{k}", role=Role.OFFICER, organisation=centre)
+        for k in range(args.officers)
+    ]
     grids = list(Grid.objects.order_by("code"))
-    GridAssignment.objects.bulk_create([GridAssignment(grid=g, officer=officers[n % len(officers)],
-                                                       since=dt.date(2024, 1, 1)) for n, g in enumerate(grids)])
+    GridAssignment.objects.bulk_create(
+        [
+            GridAssignment(grid=g, officer=officers[n % len(officers)], since=dt.date(2024, 1, 1))
+            for n, g in enumerate(grids)
+        ]
+    )
     today = timezone.localdate()
     days = coverage.working_days(today - dt.timedelta(days=args.days), today - dt.timedelta(days=1))
     rng = random.Random(5)
-    grids_of = {o.pk: [g for n, g in enumerate(grids) if n % len(officers) == i] for i, o in enumerate(officers)}
+    grids_of = {
+        o.pk: [g for n, g in enumerate(grids) if n % len(officers) == i]
+        for i, o in enumerate(officers)
+    }
     generate_s = store_s = 0.0
     stored = 0
     for officer in officers:
@@ -86,8 +101,12 @@ def worker(args) -> None:
     end = today - dt.timedelta(days=1)
     start = end - dt.timedelta(days=89)
     period = coverage.working_days(start, end)
-    queries = {f"coverage 90 days, {level}": (lambda level=level: coverage.coverage_table(level=level, days=period))
-               for level in ("city", "street", "community", "grid", "officer")}
+    queries = {
+        f"coverage 90 days, {level}": (
+            lambda level=level: coverage.coverage_table(level=level, days=period)
+        )
+        for level in ("city", "street", "community", "grid", "officer")
+    }
     queries["coverage one day, grid"] = lambda: coverage.coverage_table(level="grid", days=[end])
     queries["not patrolled 3 days"] = lambda: coverage.unpatrolled_grids(day=end, min_days=3)
     timings = {}
@@ -96,14 +115,29 @@ def worker(args) -> None:
         best = min(_timed(run) for _ in range(3))
         timings[name] = {"s": round(best, 3), "rows": len(rows)}
     city = coverage.coverage_table(level="city", days=period)[0]
-    engine = (f"SQLite {connection.Database.sqlite_version}" if connection.vendor == "sqlite"
-              else f"PostgreSQL {connection.pg_version // 10000}")
-    print(json.dumps({
-        "engine": engine, "officers": len(officers), "working_days_tracked": len(days), "points": stored,
-        "track_points_rows": TrackPoint.objects.count(), "grid_day_rows": GridDay.objects.count(),
-        "officer_day_rows": OfficerDay.objects.count(), "generate_s": round(generate_s, 1),
-        "store_s": round(store_s, 1), "points_per_s": round(stored / store_s) if store_s else None,
-        "city_coverage_90d": city["coverage"], "queries": timings}))
+    engine = (
+        f"SQLite {connection.Database.sqlite_version}"
+        if connection.vendor == "sqlite"
+        else f"PostgreSQL {connection.pg_version // 10000}"
+    )
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "officers": len(officers),
+                "working_days_tracked": len(days),
+                "points": stored,
+                "track_points_rows": TrackPoint.objects.count(),
+                "grid_day_rows": GridDay.objects.count(),
+                "officer_day_rows": OfficerDay.objects.count(),
+                "generate_s": round(generate_s, 1),
+                "store_s": round(store_s, 1),
+                "points_per_s": round(stored / store_s) if store_s else None,
+                "city_coverage_90d": city["coverage"],
+                "queries": timings,
+            }
+        )
+    )
 
 
 def _timed(run) -> float:
@@ -117,12 +151,20 @@ def run_engine(engine: str, args) -> dict:
     url = ""
     if engine == "postgres":
         url = f"{args.pg.rstrip('/')}/gridcase_bench_patrol"
-        bench_metrics._pg_admin(args.pg, "DROP DATABASE IF EXISTS gridcase_bench_patrol",
-                                "CREATE DATABASE gridcase_bench_patrol")
+        bench_metrics._pg_admin(
+            args.pg,
+            "DROP DATABASE IF EXISTS gridcase_bench_patrol",
+            "CREATE DATABASE gridcase_bench_patrol",
+        )
     env = environment(data_dir, DATABASE_URL=url)
     try:
-        done = subprocess.run([PY, __file__, "--worker", "--officers", str(args.officers), "--days", str(args.days)],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [PY, __file__, "--worker", "--officers", str(args.officers), "--days", str(args.days)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -135,26 +177,43 @@ def run_engine(engine: str, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--officers", type=int, default=200)
-    parser.add_argument("--days", type=int, default=30, help="calendar days of tracks (their working days)")
+    parser.add_argument(
+        "--days", type=int, default=30, help="calendar days of tracks (their working days)"
+    )
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--worker", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     if args.worker:
         return worker(args)
-    print(f"machine: {machine()}; 1,301 SIP grids, {args.officers} officers, {args.days} days of tracks; "
-          f"load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {machine()}; 1,301 SIP grids, {args.officers} officers, {args.days} days of tracks; "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
     engines = {}
     for engine in args.engines.split(","):
         done = engines[engine] = run_engine(engine, args)
-        print(f"\n{done['engine']}: {done['points']:,} points ({done['working_days_tracked']} working days), stored in "
-              f"{done['store_s']} s ({done['points_per_s']:,} points/s, locate + insert + summarise); "
-              f"{done['grid_day_rows']:,} grid-day rows; city coverage over 90 days {done['city_coverage_90d']}")
+        print(
+            f"\n{done['engine']}: {done['points']:,} points ({done['working_days_tracked']} working days), stored in "
+            f"{done['store_s']} s ({done['points_per_s']:,} points/s, locate + insert + summarise); "
+            f"{done['grid_day_rows']:,} grid-day rows; city coverage over 90 days {done['city_coverage_90d']}"
+        )
         for name, t in done["queries"].items():
             print(f"  {name:32} {t['s']:>7.3f} s  {t['rows']:>5} rows")
     if args.json:
-        print(json.dumps({"machine": machine(), "officers": args.officers, "days": args.days, "engines": engines}))
+        print(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "officers": args.officers,
+                    "days": args.days,
+                    "engines": engines,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,16 @@ def worker(args) -> None:
     cast = bench_metrics.make_cast()
     load_s = bench_metrics.load(args.cases, cast)
     grids = list(Grid.objects.values_list("pk", flat=True))
-    GridAssignment.objects.bulk_create([GridAssignment(grid_id=g, officer_id=cast.officers[n % len(cast.officers)],
-                                                       since=dt.date(2024, 1, 1)) for n, g in enumerate(grids)])
+    GridAssignment.objects.bulk_create(
+        [
+            GridAssignment(
+                grid_id=g,
+                officer_id=cast.officers[n % len(cast.officers)],
+                since=dt.date(2024, 1, 1),
+            )
+            for n, g in enumerate(grids)
+        ]
+    )
     results = []
     for kind in args.kinds.split(","):
         span = latest_due(kind, NOW)
@@ -67,8 +75,18 @@ def worker(args) -> None:
         with translation.override("zh-hans"):
             data = build(span, now=NOW)
         build_s = time.perf_counter() - started
-        probe = Report(kind=kind, start=span.start, end=span.end, label=span.label, key=span.key, data=data,
-                       year=span.year, issue=1, serial=1, published_at=NOW)
+        probe = Report(
+            kind=kind,
+            start=span.start,
+            end=span.end,
+            label=span.label,
+            key=span.key,
+            data=data,
+            year=span.year,
+            issue=1,
+            serial=1,
+            published_at=NOW,
+        )
         with translation.override("zh-hans"):
             started = time.perf_counter()
             pdf = render.pdf(probe)
@@ -91,15 +109,38 @@ def worker(args) -> None:
         for pk, code in sample:
             figures_by_level("grid", p, area=code).get(pk, Figures())
         naive_s = (time.perf_counter() - started) * len(grids) / len(sample)
-        results.append({"kind": kind, "period": span.key, "build_s": round(build_s, 2), "pdf_s": round(pdf_s, 2),
-                        "xlsx_s": round(xlsx_s, 2), "publish_s": round(publish_s, 2), "pdf_kb": len(pdf) // 1024,
-                        "xlsx_kb": len(xlsx) // 1024, "snapshot_kb": len(json.dumps(data)) // 1024,
-                        "naive_grid_table_s": round(naive_s, 1),
-                        "events_in_period": CaseEvent.objects.filter(at__gte=span.start, at__lt=span.end).count()})
-    engine = (f"SQLite {connection.Database.sqlite_version}" if connection.vendor == "sqlite"
-              else f"PostgreSQL {connection.pg_version // 10000}")
-    print(json.dumps({"engine": engine, "cases": Case.objects.count(), "load_s": round(load_s, 1),
-                      "results": results}))
+        results.append(
+            {
+                "kind": kind,
+                "period": span.key,
+                "build_s": round(build_s, 2),
+                "pdf_s": round(pdf_s, 2),
+                "xlsx_s": round(xlsx_s, 2),
+                "publish_s": round(publish_s, 2),
+                "pdf_kb": len(pdf) // 1024,
+                "xlsx_kb": len(xlsx) // 1024,
+                "snapshot_kb": len(json.dumps(data)) // 1024,
+                "naive_grid_table_s": round(naive_s, 1),
+                "events_in_period": CaseEvent.objects.filter(
+                    at__gte=span.start, at__lt=span.end
+                ).count(),
+            }
+        )
+    engine = (
+        f"SQLite {connection.Database.sqlite_version}"
+        if connection.vendor == "sqlite"
+        else f"PostgreSQL {connection.pg_version // 10000}"
+    )
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "cases": Case.objects.count(),
+                "load_s": round(load_s, 1),
+                "results": results,
+            }
+        )
+    )
 
 
 def run_engine(engine: str, args) -> dict:
@@ -107,12 +148,20 @@ def run_engine(engine: str, args) -> dict:
     url = ""
     if engine == "postgres":
         url = f"{args.pg.rstrip('/')}/gridcase_bench_reports"
-        bench_metrics._pg_admin(args.pg, "DROP DATABASE IF EXISTS gridcase_bench_reports",
-                                "CREATE DATABASE gridcase_bench_reports")
+        bench_metrics._pg_admin(
+            args.pg,
+            "DROP DATABASE IF EXISTS gridcase_bench_reports",
+            "CREATE DATABASE gridcase_bench_reports",
+        )
     env = environment(data_dir, DATABASE_URL=url)
     try:
-        done = subprocess.run([PY, __file__, "--worker", "--cases", str(args.cases), "--kinds", args.kinds],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [PY, __file__, "--worker", "--cases", str(args.cases), "--kinds", args.kinds],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -129,19 +178,27 @@ def main() -> None:
     parser.add_argument("--kinds", default="weekly,monthly")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--worker", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on the last line"
+    )
     args = parser.parse_args()
     if args.worker:
         return worker(args)
-    print(f"machine: {machine()}; {args.cases:,} cases, 1,301 SIP grids; load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'engine':14} {'report':8} {'period':9} {'events in P':>11} {'snapshot s':>10} {'PDF s':>6} {'xlsx s':>6}"
-          f" {'publish s':>9} {'PDF KB':>7} {'naive grid table s':>18}")
+    print(
+        f"machine: {machine()}; {args.cases:,} cases, 1,301 SIP grids; load average before: {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'engine':14} {'report':8} {'period':9} {'events in P':>11} {'snapshot s':>10} {'PDF s':>6} {'xlsx s':>6}"
+        f" {'publish s':>9} {'PDF KB':>7} {'naive grid table s':>18}"
+    )
     engines = {}
     for engine in args.engines.split(","):
         done = engines[engine] = run_engine(engine, args)
         for r in done["results"]:
-            print(f"{done['engine']:14} {r['kind']:8} {r['period']:9} {r['events_in_period']:>11,} {r['build_s']:>10}"
-                  f" {r['pdf_s']:>6} {r['xlsx_s']:>6} {r['publish_s']:>9} {r['pdf_kb']:>7} {r['naive_grid_table_s']:>18}")
+            print(
+                f"{done['engine']:14} {r['kind']:8} {r['period']:9} {r['events_in_period']:>11,} {r['build_s']:>10}"
+                f" {r['pdf_s']:>6} {r['xlsx_s']:>6} {r['publish_s']:>9} {r['pdf_kb']:>7} {r['naive_grid_table_s']:>18}"
+            )
     if args.json:
         print(json.dumps({"machine": machine(), "cases": args.cases, "engines": engines}))
 

@@ -35,7 +35,9 @@ def figure_scope(user: User, area: str = "") -> str:
     """The code prefix `user` may read figures under, narrowed to `area`; PermissionDenied otherwise."""
     bound = _centre_area(user)
     if bound is None:
-        raise PermissionDenied(_("Campaign figures are for the centre, street offices and administrators."))
+        raise PermissionDenied(
+            _("Campaign figures are for the centre, street offices and administrators.")
+        )
     if area.startswith(bound):
         return area
     if bound.startswith(area):

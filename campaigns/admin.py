@@ -63,18 +63,36 @@ class LedgerUploadForm(forms.Form):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["number", "kind", "status", "area_m2", "demolished_m2", "structure", "found_on", "grid_code",
-                    "source"]
+    list_display = [
+        "number",
+        "kind",
+        "status",
+        "area_m2",
+        "demolished_m2",
+        "structure",
+        "found_on",
+        "grid_code",
+        "source",
+    ]
     list_filter = ["kind", "status", "source", "structure"]
     search_fields = ["number", "address", "grid_code"]
     readonly_fields = ["origin_case", "grid", "created_at", "closed_at", "demolished_m2", "status"]
     inlines = [DispositionInline]
 
     def get_urls(self):
-        return [path("import/", self.admin_site.admin_view(self.import_view), name="campaigns_ledgerentry_import"),
-                path("template/", self.admin_site.admin_view(self.template_view),
-                     name="campaigns_ledgerentry_template"),
-                *super().get_urls()]
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="campaigns_ledgerentry_import",
+            ),
+            path(
+                "template/",
+                self.admin_site.admin_view(self.template_view),
+                name="campaigns_ledgerentry_template",
+            ),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload the existing ledger; the report lists each bad row and field; nothing is written then."""
@@ -85,19 +103,28 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["workbook"]
             try:
-                report = import_ledger(upload, name=upload.name, dry_run=form.cleaned_data["dry_run"])
+                report = import_ledger(
+                    upload, name=upload.name, dry_run=form.cleaned_data["dry_run"]
+                )
             except LedgerFileError as exc:
                 form.add_error("workbook", str(exc))
             else:
                 if report.ok and report.written:
                     self.message_user(request, report.summary(), messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:campaigns_ledgerentry_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "report": report, "title": _("Import the ledger")}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "title": _("Import the ledger"),
+        }
         return TemplateResponse(request, "admin/campaigns/ledgerentry/import.html", context)
 
     def template_view(self, request: HttpRequest) -> HttpResponse:
-        response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
         response["Content-Disposition"] = 'attachment; filename="ledger-template.xlsx"'
         write_template(response)
         return response

@@ -25,7 +25,9 @@ def ledger_rows(count: int, *, seed: int = 2026, prefix: str = "CL") -> list[lis
     """`count` plausible rows of an existing ledger, spread over the grids in force, all found before
     the baseline date."""
     rng = random.Random(seed)
-    grids = list(Grid.objects.current().exclude(geometry="").select_related("community").order_by("code"))
+    grids = list(
+        Grid.objects.current().exclude(geometry="").select_related("community").order_by("code")
+    )
     if not grids:
         raise ValueError("There are no grids to put ledger entries in: import the grids first.")
     baseline = CampaignSettings.current().baseline_date
@@ -37,8 +39,18 @@ def ledger_rows(count: int, *, seed: int = 2026, prefix: str = "CL") -> list[lis
         lon, lat = _point_in(grid, rng)
         found = first + dt.timedelta(days=rng.randrange(span))
         area = round(min(99_999.0, rng.lognormvariate(3.6, 0.9)), 1)
-        rows.append([f"{prefix}-{found.year}-{i + 1:05d}", area, rng.choice(STRUCTURES), rng.choice(USES), found,
-                     round(lon, 7), round(lat, 7), f"{grid.community.name}{grid.name}"])
+        rows.append(
+            [
+                f"{prefix}-{found.year}-{i + 1:05d}",
+                area,
+                rng.choice(STRUCTURES),
+                rng.choice(USES),
+                found,
+                round(lon, 7),
+                round(lat, 7),
+                f"{grid.community.name}{grid.name}",
+            ]
+        )
     return rows
 
 
@@ -59,8 +71,21 @@ def workbook(rows: list[list]) -> io.BytesIO:
 
     book = Workbook()
     sheet = book.active
-    sheet.append([COLUMNS[key][0] for key in ("number", "area_m2", "structure", "use", "found_on", "lon", "lat",
-                                               "address")])
+    sheet.append(
+        [
+            COLUMNS[key][0]
+            for key in (
+                "number",
+                "area_m2",
+                "structure",
+                "use",
+                "found_on",
+                "lon",
+                "lat",
+                "address",
+            )
+        ]
+    )
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()
@@ -79,6 +104,7 @@ def load_demo_ledger(*, count: int = 300, seed: int = 2026) -> LedgerImport | No
     year = timezone.localdate().year
     rng = random.Random(seed)
     for street in Area.objects.current().filter(level=Level.STREET):
-        DemolitionTarget.objects.get_or_create(street=street, year=year, defaults={
-            "target_m2": Decimal(rng.randrange(20, 60) * 100)})
+        DemolitionTarget.objects.get_or_create(
+            street=street, year=year, defaults={"target_m2": Decimal(rng.randrange(20, 60) * 100)}
+        )
     return report

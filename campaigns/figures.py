@@ -51,8 +51,20 @@ from grids.models import Area
 LEVELS = ("street", "community", "district", "city")
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "city": 0}
 NOT_COUNTED = (Status.REJECTED, Status.VOIDED, Status.MERGED)
-CONSTRUCTION_KEYS = ("code", "name", "new_count", "new_area_m2", "existing_count", "existing_area_m2",
-                     "demolished_count", "demolished_area_m2", "open_count", "zero_growth", "target_m2", "progress")
+CONSTRUCTION_KEYS = (
+    "code",
+    "name",
+    "new_count",
+    "new_area_m2",
+    "existing_count",
+    "existing_area_m2",
+    "demolished_count",
+    "demolished_area_m2",
+    "open_count",
+    "zero_growth",
+    "target_m2",
+    "progress",
+)
 DRILLABLE = ("new", "existing", "demolished", "open")
 
 
@@ -83,7 +95,9 @@ def level_areas(level: str, scope: str) -> list[tuple[str, str]]:
     if level == "city":
         return [("", _("City"))]
     areas = Area.objects.filter(level=level).order_by("code").values_list("code", "name")
-    return [(code, name) for code, name in areas if code.startswith(scope) or scope.startswith(code)]
+    return [
+        (code, name) for code, name in areas if code.startswith(scope) or scope.startswith(code)
+    ]
 
 
 def counted_entries(scope: str = ""):
@@ -100,13 +114,18 @@ def _row_code(grid_code: str, length: int) -> str | None:
     return grid_code[:length] if len(grid_code) >= length else None
 
 
-def construction_rows(*, level: str, period: Period, scope: str = "", now: dt.datetime | None = None) -> list[dict]:
+def construction_rows(
+    *, level: str, period: Period, scope: str = "", now: dt.datetime | None = None
+) -> list[dict]:
     """The illegal-construction figures, one dict per row (keys: CONSTRUCTION_KEYS and more)."""
     now = now or timezone.now()
     length = CODE_LENGTH[level]
     rows = {code: _empty_row(code, name) for code, name in level_areas(level, scope)}
-    entries = list(counted_entries(scope).filter(found_on__lt=period.end).values_list(
-        "id", "kind", "area_m2", "found_on", "grid_code", "status", "closed_at"))
+    entries = list(
+        counted_entries(scope)
+        .filter(found_on__lt=period.end)
+        .values_list("id", "kind", "area_m2", "found_on", "grid_code", "status", "closed_at")
+    )
     row_of: dict[int, str | None] = {}
     for pk, kind, area, found_on, grid_code, status, closed_at in entries:
         code = row_of[pk] = _row_code(grid_code, length)
@@ -125,8 +144,11 @@ def construction_rows(*, level: str, period: Period, scope: str = "", now: dt.da
     year = (period.end - dt.timedelta(days=1)).year
     year_start = _midnight(dt.date(year, 1, 1))
     demolitions = Disposition.objects.filter(
-        state=DispositionState.CONFIRMED, kind=DispositionKind.DEMOLISH, entry_id__in=list(kinds),
-        decided_at__gte=min(year_start, period.start_at), decided_at__lt=period.end_at,
+        state=DispositionState.CONFIRMED,
+        kind=DispositionKind.DEMOLISH,
+        entry_id__in=list(kinds),
+        decided_at__gte=min(year_start, period.start_at),
+        decided_at__lt=period.end_at,
     ).values_list("entry_id", "demolished_m2", "decided_at")
     seen: dict[str, set] = defaultdict(set)
     for entry_id, area, decided_at in demolitions:
@@ -161,11 +183,26 @@ def construction_rows(*, level: str, period: Period, scope: str = "", now: dt.da
 
 def _empty_row(code: str, name: str) -> dict:
     zero = Decimal("0")
-    return {"code": code, "name": name, "new_count": 0, "new_area_m2": zero, "existing_count": 0,
-            "existing_area_m2": zero, "demolished_count": 0, "demolished_area_m2": zero, "open_count": 0,
-            "zero_growth": True, "target_m2": None, "progress": None, "demolished_new_count": 0,
-            "demolished_new_area_m2": zero, "demolished_existing_count": 0, "demolished_existing_area_m2": zero,
-            "year_demolished_m2": zero, "year_elapsed": 0.0}
+    return {
+        "code": code,
+        "name": name,
+        "new_count": 0,
+        "new_area_m2": zero,
+        "existing_count": 0,
+        "existing_area_m2": zero,
+        "demolished_count": 0,
+        "demolished_area_m2": zero,
+        "open_count": 0,
+        "zero_growth": True,
+        "target_m2": None,
+        "progress": None,
+        "demolished_new_count": 0,
+        "demolished_new_area_m2": zero,
+        "demolished_existing_count": 0,
+        "demolished_existing_area_m2": zero,
+        "year_demolished_m2": zero,
+        "year_elapsed": 0.0,
+    }
 
 
 def _targets(rows: dict, *, level: str, year: int, scope: str) -> None:
@@ -189,17 +226,25 @@ def _year_elapsed(year: int, at: dt.datetime) -> float:
 def entries_for_figure(entries, *, figure: str, period: Period):
     """The entries behind one figure of a row (the drill-down), from a queryset of entries."""
     if figure == "new":
-        return entries.filter(kind=EntryKind.NEW, found_on__gte=period.start, found_on__lt=period.end)
+        return entries.filter(
+            kind=EntryKind.NEW, found_on__gte=period.start, found_on__lt=period.end
+        )
     if figure == "existing":
         return entries.filter(kind=EntryKind.EXISTING, found_on__lt=period.end)
     if figure == "demolished":
-        ids = Disposition.objects.filter(state=DispositionState.CONFIRMED, kind=DispositionKind.DEMOLISH,
-                                         decided_at__gte=period.start_at, decided_at__lt=period.end_at
-                                         ).values("entry_id")
+        ids = Disposition.objects.filter(
+            state=DispositionState.CONFIRMED,
+            kind=DispositionKind.DEMOLISH,
+            decided_at__gte=period.start_at,
+            decided_at__lt=period.end_at,
+        ).values("entry_id")
         return entries.filter(pk__in=ids)
     if figure == "open":
         return entries.filter(found_on__lt=period.end).filter(
-            Q(status__in=OPEN_ENTRY_STATUSES) | Q(closed_at__isnull=True) | Q(closed_at__gte=period.end_at))
+            Q(status__in=OPEN_ENTRY_STATUSES)
+            | Q(closed_at__isnull=True)
+            | Q(closed_at__gte=period.end_at)
+        )
     raise ValueError(figure)
 
 
@@ -210,11 +255,23 @@ def dumping_rows(*, level: str, period: Period, scope: str = "") -> list[dict]:
     """The earth-dumping figures, one dict per row."""
     settings = CampaignSettings.current()
     length = CODE_LENGTH[level]
-    rows = {code: {"code": code, "name": name, "count": 0, "volume_m3": 0.0, "night_count": 0,
-                   "night_volume_m3": 0.0, "_all": [], "_night": [], "_day": []}
-            for code, name in level_areas(level, scope)}
+    rows = {
+        code: {
+            "code": code,
+            "name": name,
+            "count": 0,
+            "volume_m3": 0.0,
+            "night_count": 0,
+            "night_volume_m3": 0.0,
+            "_all": [],
+            "_night": [],
+            "_day": [],
+        }
+        for code, name in level_areas(level, scope)
+    }
     cases = dumping_cases(period=period, scope=scope).values_list(
-        "grid__code", "reported_at", "dispatched_at", "attributes")
+        "grid__code", "reported_at", "dispatched_at", "attributes"
+    )
     tz = timezone.get_default_timezone()
     for grid_code, reported_at, dispatched_at, attributes in cases:
         row = rows.get(_row_code(grid_code or "", length))
@@ -233,8 +290,11 @@ def dumping_rows(*, level: str, period: Period, scope: str = "") -> list[dict]:
             row["_night" if night else "_day"].append(minutes)
     result = []
     for row in rows.values():
-        for key, name in (("_all", "median_response_minutes"), ("_night", "night_median_response_minutes"),
-                          ("_day", "day_median_response_minutes")):
+        for key, name in (
+            ("_all", "median_response_minutes"),
+            ("_night", "night_median_response_minutes"),
+            ("_day", "day_median_response_minutes"),
+        ):
             values = row.pop(key)
             row[name] = round(statistics.median(values), 1) if values else None
         row["volume_m3"] = round(row["volume_m3"], 2)
@@ -244,9 +304,11 @@ def dumping_rows(*, level: str, period: Period, scope: str = "") -> list[dict]:
 
 
 def dumping_cases(*, period: Period, scope: str = ""):
-    cases = Case.objects.filter(category__campaign_class__campaign=Campaign.DUMPING,
-                                reported_at__gte=period.start_at, reported_at__lt=period.end_at
-                                ).exclude(status__in=NOT_COUNTED)
+    cases = Case.objects.filter(
+        category__campaign_class__campaign=Campaign.DUMPING,
+        reported_at__gte=period.start_at,
+        reported_at__lt=period.end_at,
+    ).exclude(status__in=NOT_COUNTED)
     if scope:
         cases = cases.in_area(scope)
     return cases

@@ -47,9 +47,16 @@ COLUMNS = {  # key → (header written in the template, other names accepted)
     "note": ("备注", ("note",)),
 }
 REQUIRED = ("number", "area_m2", "found_on", "lon", "lat")
-STRUCTURE_NAMES = {"钢结构棚": Structure.STEEL_SHED, "钢棚": Structure.STEEL_SHED, "彩钢棚": Structure.STEEL_SHED,
-                   "砖混": Structure.BRICK, "砖": Structure.BRICK, "砖木": Structure.BRICK, "其他": Structure.OTHER,
-                   **{value: value for value in Structure.values}}
+STRUCTURE_NAMES = {
+    "钢结构棚": Structure.STEEL_SHED,
+    "钢棚": Structure.STEEL_SHED,
+    "彩钢棚": Structure.STEEL_SHED,
+    "砖混": Structure.BRICK,
+    "砖": Structure.BRICK,
+    "砖木": Structure.BRICK,
+    "其他": Structure.OTHER,
+    **{value: value for value in Structure.values},
+}
 CASE_NUMBER = re.compile(r"^[0-9]{13}$")
 _GEOD = Geod(ellps="WGS84")
 
@@ -80,11 +87,15 @@ class LedgerImport:
         lines = [str(p) for p in self.problems]
         kinds = {k: sum(e.kind == k for e in self.entries) for k in EntryKind.values}
         if self.ok:
-            lines.append(f"{self.rows} rows read from {self.source}: no errors; {kinds['existing']} existing and "
-                         f"{kinds['new']} new entries, {sum(e.area_m2 for e in self.entries)} m²; "
-                         f"{self.written} written.")
+            lines.append(
+                f"{self.rows} rows read from {self.source}: no errors; {kinds['existing']} existing and "
+                f"{kinds['new']} new entries, {sum(e.area_m2 for e in self.entries)} m²; "
+                f"{self.written} written."
+            )
         else:
-            lines.append(f"{self.rows} rows read from {self.source}: {len(self.problems)} errors; nothing written.")
+            lines.append(
+                f"{self.rows} rows read from {self.source}: {len(self.problems)} errors; nothing written."
+            )
         return "\n".join(lines)
 
 
@@ -100,12 +111,29 @@ def write_template(target: Path | IO[bytes]) -> None:
     sheet = book.active
     sheet.title = "违建台账"
     sheet.append([header for header, _names in COLUMNS.values()])
-    sheet.append(["WJ-2024-0001", 120.5, "钢结构棚", "仓储", dt.date(2024, 5, 17), 120.7005, 31.3005,
-                  "示例路1号", "示例行，导入前删除"])
+    sheet.append(
+        [
+            "WJ-2024-0001",
+            120.5,
+            "钢结构棚",
+            "仓储",
+            dt.date(2024, 5, 17),
+            120.7005,
+            31.3005,
+            "示例路1号",
+            "示例行，导入前删除",
+        ]
+    )
     notes = book.create_sheet("说明")
     notes.append(["列", "必填", "说明"])
     for key, (header, names) in COLUMNS.items():
-        notes.append([header, "是" if key in REQUIRED else "否", _HELP[key] + f"（也可用列名：{', '.join(names)}）"])
+        notes.append(
+            [
+                header,
+                "是" if key in REQUIRED else "否",
+                _HELP[key] + f"（也可用列名：{', '.join(names)}）",
+            ]
+        )
     book.save(target)
 
 
@@ -129,7 +157,9 @@ def read_workbook(source: Path | IO[bytes], *, name: str = "") -> tuple[LedgerIm
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # zipfile/openpyxl raise many kinds for a file that is no workbook
-        raise LedgerFileError(f"{name or source}: not a readable .xlsx workbook ({exc.__class__.__name__}).") from None
+        raise LedgerFileError(
+            f"{name or source}: not a readable .xlsx workbook ({exc.__class__.__name__})."
+        ) from None
     sheet = book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None) or ()
@@ -142,7 +172,7 @@ def read_workbook(source: Path | IO[bytes], *, name: str = "") -> tuple[LedgerIm
         if values is None or all(v is None or str(v).strip() == "" for v in values):
             continue
         record = {"_row": number}
-        for key, value in zip(keys, values):
+        for key, value in zip(keys, values, strict=False):  # a row may be shorter or longer
             if key:
                 record[key] = value
         records.append(record)
@@ -158,7 +188,9 @@ def _column_key(cell) -> str | None:
     return None
 
 
-def validate(report: LedgerImport, records: list[dict], *, today: dt.date | None = None) -> LedgerImport:
+def validate(
+    report: LedgerImport, records: list[dict], *, today: dt.date | None = None
+) -> LedgerImport:
     """Check every row; fill `report.entries` (unsaved) and `report.problems`. Reads only."""
     today = today or timezone.localdate()
     baseline = CampaignSettings.current().baseline_date
@@ -201,27 +233,62 @@ def validate(report: LedgerImport, records: list[dict], *, today: dt.date | None
             bad("发现日期 found_on", f"{found_on} is before 1950")
         lon, lat = _float(record.get("lon")), _float(record.get("lat"))
         if lon is None or not -180 <= lon <= 180:
-            bad("经度 lon", f"required, a longitude between -180 and 180 (got {record.get('lon')!r})")
+            bad(
+                "经度 lon",
+                f"required, a longitude between -180 and 180 (got {record.get('lon')!r})",
+            )
         if lat is None or not -90 <= lat <= 90:
             bad("纬度 lat", f"required, a latitude between -90 and 90 (got {record.get('lat')!r})")
-        use, address, note = _text(record.get("use")), _text(record.get("address")), _text(record.get("note"))
+        use, address, note = (
+            _text(record.get("use")),
+            _text(record.get("address")),
+            _text(record.get("note")),
+        )
         for label, value, limit in (("用途 use", use, 100), ("地址 address", address, 300)):
             if len(value) > limit:
                 bad(label, f"at most {limit} characters")
-        parsed.append((row, number, area, STRUCTURE_NAMES.get(structure, ""), use, found_on, lon, lat, address, note))
+        parsed.append(
+            (
+                row,
+                number,
+                area,
+                STRUCTURE_NAMES.get(structure, ""),
+                use,
+                found_on,
+                lon,
+                lat,
+                address,
+                note,
+            )
+        )
     taken = set(LedgerEntry.objects.filter(number__in=list(seen)).values_list("number", flat=True))
     for number in sorted(taken):
-        report.problems.append(Problem(seen[number], "编号 number", f"{number} is already in the ledger"))
+        report.problems.append(
+            Problem(seen[number], "编号 number", f"{number} is already in the ledger")
+        )
     _place(report, parsed)
     report.problems.sort(key=lambda p: (p.row, p.field))
     if report.problems:
         report.entries = []
         return report
-    for row, number, area, structure, use, found_on, lon, lat, address, note, grid in parsed:
-        report.entries.append(LedgerEntry(
-            number=number, kind=EntryKind.NEW if found_on >= baseline else EntryKind.EXISTING,
-            source=EntrySource.IMPORT, area_m2=area.quantize(Decimal("0.01")), structure=structure, use=use,
-            found_on=found_on, lon=lon, lat=lat, address=address, note=note, grid_id=grid[0], grid_code=grid[1]))
+    for _row, number, area, structure, use, found_on, lon, lat, address, note, grid in parsed:
+        report.entries.append(
+            LedgerEntry(
+                number=number,
+                kind=EntryKind.NEW if found_on >= baseline else EntryKind.EXISTING,
+                source=EntrySource.IMPORT,
+                area_m2=area.quantize(Decimal("0.01")),
+                structure=structure,
+                use=use,
+                found_on=found_on,
+                lon=lon,
+                lat=lat,
+                address=address,
+                note=note,
+                grid_id=grid[0],
+                grid_code=grid[1],
+            )
+        )
     return report
 
 
@@ -231,17 +298,25 @@ def _place(report: LedgerImport, parsed: list) -> None:
     from grids.geo import NO_GRID, grid_index
 
     index = grid_index()
-    usable = [i for i, p in enumerate(parsed) if p[6] is not None and p[7] is not None
-              and -180 <= p[6] <= 180 and -90 <= p[7] <= 90]
+    usable = [
+        i
+        for i, p in enumerate(parsed)
+        if p[6] is not None and p[7] is not None and -180 <= p[6] <= 180 and -90 <= p[7] <= 90
+    ]
     found = {}
     if usable:
         lons = np.array([parsed[i][6] for i in usable])
         lats = np.array([parsed[i][7] for i in usable])
         positions, _distance = index.locate_many(lons, lats)
-        for i, position in zip(usable, positions):
+        for i, position in zip(usable, positions, strict=True):
             if position == NO_GRID:
-                report.problems.append(Problem(parsed[i][0], "经度/纬度 lon/lat",
-                                               _far_message(index, parsed[i][6], parsed[i][7])))
+                report.problems.append(
+                    Problem(
+                        parsed[i][0],
+                        "经度/纬度 lon/lat",
+                        _far_message(index, parsed[i][6], parsed[i][7]),
+                    )
+                )
             else:
                 found[i] = (int(index.ids[position]), str(index.codes[position]))
     for i, p in enumerate(parsed):
@@ -256,8 +331,10 @@ def _far_message(index, lon: float, lat: float) -> str:
     _a, on_grid = nearest_points(point, nearest)
     _az1, _az2, metres = _GEOD.inv(lon, lat, on_grid.x, on_grid.y)
     where = f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:.0f} m"
-    return (f"({lon}, {lat}) is {where} from the nearest grid, beyond the {index.snap_distance_m:.0f} m a point may "
-            f"be placed from one (a GCJ-02 or swapped coordinate?)")
+    return (
+        f"({lon}, {lat}) is {where} from the nearest grid, beyond the {index.snap_distance_m:.0f} m a point may "
+        f"be placed from one (a GCJ-02 or swapped coordinate?)"
+    )
 
 
 def apply(report: LedgerImport) -> LedgerImport:
@@ -270,7 +347,9 @@ def apply(report: LedgerImport) -> LedgerImport:
     return report
 
 
-def import_ledger(source: Path | IO[bytes], *, name: str = "", dry_run: bool = False) -> LedgerImport:
+def import_ledger(
+    source: Path | IO[bytes], *, name: str = "", dry_run: bool = False
+) -> LedgerImport:
     """Read, validate and (unless `dry_run`) write. Raises LedgerFileError for an unreadable file."""
     report, records = read_workbook(source, name=name)
     validate(report, records)

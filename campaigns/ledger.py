@@ -47,8 +47,12 @@ def _requires_area(category) -> bool:
 
 
 def is_construction_class(category) -> bool:
-    return _requires_area(category) and CampaignClass.objects.filter(
-        small_class=category, campaign=Campaign.CONSTRUCTION).exists()
+    return (
+        _requires_area(category)
+        and CampaignClass.objects.filter(
+            small_class=category, campaign=Campaign.CONSTRUCTION
+        ).exists()
+    )
 
 
 @dataclass
@@ -70,18 +74,39 @@ class LedgerPlan:
         grid = case.grid
         structure = attributes.get("structure", "")
         entry = LedgerEntry.objects.create(
-            number=case.number, kind=self.kind, source=EntrySource.CASE, area_m2=self.area_m2,
+            number=case.number,
+            kind=self.kind,
+            source=EntrySource.CASE,
+            area_m2=self.area_m2,
             structure=structure if structure in Structure.values else "",
-            use=str(attributes.get("use", ""))[:100], found_on=self.found_on,
-            lon=case.lon, lat=case.lat, address=case.address, grid=grid, grid_code=grid.code if grid else "",
-            origin_case=case)
+            use=str(attributes.get("use", ""))[:100],
+            found_on=self.found_on,
+            lon=case.lon,
+            lat=case.lat,
+            address=case.address,
+            grid=grid,
+            grid_code=grid.code if grid else "",
+            origin_case=case,
+        )
         LedgerLink.objects.create(case=case, entry=entry)
         if self.kind == EntryKind.NEW and self.told:
             from alerts.outbox import notify
 
-            notify(self.told, "new_illegal_construction", case=case, event=event, at=event.at,
-                   extra={"entry": {"id": entry.pk, "number": entry.number, "area_m2": float(entry.area_m2),
-                                    "street": grid.code[:9] if grid else None}})
+            notify(
+                self.told,
+                "new_illegal_construction",
+                case=case,
+                event=event,
+                at=event.at,
+                extra={
+                    "entry": {
+                        "id": entry.pk,
+                        "number": entry.number,
+                        "area_m2": float(entry.area_m2),
+                        "street": grid.code[:9] if grid else None,
+                    }
+                },
+            )
         return entry
 
 
@@ -97,11 +122,21 @@ def plan_report(case, *, now: dt.datetime) -> LedgerPlan | None:
     if number:
         existing = LedgerEntry.objects.filter(number=number).first()
         if existing is None:
-            raise ValidationError({"attributes": _("ledger_number: no ledger entry %(number)s.") % {"number": number}})
+            raise ValidationError(
+                {"attributes": _("ledger_number: no ledger entry %(number)s.") % {"number": number}}
+            )
         if not existing.is_open:
-            raise ValidationError({"attributes": _("ledger_number: entry %(number)s is already disposed of (%(status)s).")
-                                   % {"number": number, "status": existing.get_status_display()}})
-        return LedgerPlan(existing=existing, kind=existing.kind, found_on=existing.found_on, told=[])
+            raise ValidationError(
+                {
+                    "attributes": _(
+                        "ledger_number: entry %(number)s is already disposed of (%(status)s)."
+                    )
+                    % {"number": number, "status": existing.get_status_display()}
+                }
+            )
+        return LedgerPlan(
+            existing=existing, kind=existing.kind, found_on=existing.found_on, told=[]
+        )
     found_on = timezone.localdate(case.occurred_at or now)
     if case.occurred_at and case.occurred_at > now:
         found_on = timezone.localdate(now)
@@ -122,12 +157,22 @@ def _area(attributes: dict) -> Decimal:
 
     value = attributes.get("area_m2")
     try:
-        area = Decimal(str(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        area = (
+            Decimal(str(value))
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None
+        )
     except ArithmeticError:
         area = None
     if area is None or not area.is_finite() or area <= 0 or area > MAX_AREA_M2:
-        raise ValidationError({"attributes": _("area_m2: the ledger needs an area in m², more than 0 and at most "
-                                               "%(max)s.") % {"max": MAX_AREA_M2}})
+        raise ValidationError(
+            {
+                "attributes": _(
+                    "area_m2: the ledger needs an area in m², more than 0 and at most %(max)s."
+                )
+                % {"max": MAX_AREA_M2}
+            }
+        )
     return max(area.quantize(Decimal("0.01")), Decimal("0.01"))
 
 
@@ -139,21 +184,33 @@ def disposition_errors(case, *, disposition: str, demolished_m2: Decimal | None)
     link = LedgerLink.objects.select_related("entry").filter(case=case).first()
     if link is None:
         if disposition or demolished_m2 is not None:
-            return {"disposition": _("Only cases of the illegal-construction ledger carry a disposition.")}
+            return {
+                "disposition": _(
+                    "Only cases of the illegal-construction ledger carry a disposition."
+                )
+            }
         return {}
     entry = link.entry
     if disposition not in DispositionKind.values:
-        return {"disposition": _("Feedback on a ledger case needs a disposition: one of %(choices)s.")
-                % {"choices": ", ".join(DispositionKind.values)}}
+        return {
+            "disposition": _("Feedback on a ledger case needs a disposition: one of %(choices)s.")
+            % {"choices": ", ".join(DispositionKind.values)}
+        }
     if not entry.is_open:
-        return {"disposition": _("Ledger entry %(number)s is already disposed of (%(status)s).")
-                % {"number": entry.number, "status": entry.get_status_display()}}
+        return {
+            "disposition": _("Ledger entry %(number)s is already disposed of (%(status)s).")
+            % {"number": entry.number, "status": entry.get_status_display()}
+        }
     if disposition == DispositionKind.DEMOLISH:
         if demolished_m2 is None or demolished_m2 <= 0:
             return {"demolished_m2": _("A demolition needs the area demolished (m², more than 0).")}
         if demolished_m2 > entry.remaining_m2:
-            return {"demolished_m2": _("%(area)s m² is more than the %(left)s m² left standing of entry %(number)s.")
-                    % {"area": demolished_m2, "left": entry.remaining_m2, "number": entry.number}}
+            return {
+                "demolished_m2": _(
+                    "%(area)s m² is more than the %(left)s m² left standing of entry %(number)s."
+                )
+                % {"area": demolished_m2, "left": entry.remaining_m2, "number": entry.number}
+            }
     elif demolished_m2 is not None:
         return {"demolished_m2": _("Only a demolition (demolish) carries demolished_m2.")}
     return {}
@@ -178,11 +235,21 @@ def after_event(case, event, *, now: dt.datetime) -> None:
     elif event.action == "feedback" and event.data.get("disposition"):
         link = LedgerLink.objects.get(case=case)
         area = event.data.get("demolished_m2")
-        Disposition.objects.create(entry_id=link.entry_id, case=case, kind=event.data["disposition"],
-                                   demolished_m2=Decimal(area) if area is not None else None,
-                                   feedback_event=event, recorded_by=event.actor, recorded_at=now)
+        Disposition.objects.create(
+            entry_id=link.entry_id,
+            case=case,
+            kind=event.data["disposition"],
+            demolished_m2=Decimal(area) if area is not None else None,
+            feedback_event=event,
+            recorded_by=event.actor,
+            recorded_at=now,
+        )
     elif event.action == "check":
-        pending = Disposition.objects.filter(case=case, state=DispositionState.PENDING).order_by("id").last()
+        pending = (
+            Disposition.objects.filter(case=case, state=DispositionState.PENDING)
+            .order_by("id")
+            .last()
+        )
         if pending is None:
             return
         pending.check_event, pending.decided_at = event, now
@@ -202,13 +269,16 @@ def _apply(entry: LedgerEntry, disposition: Disposition, *, now: dt.datetime) ->
         return  # closed meanwhile through another case: the disposition is kept, the entry stands
     if disposition.kind == DispositionKind.DEMOLISH:
         entry.demolished_m2 = min(entry.area_m2, entry.demolished_m2 + disposition.demolished_m2)
-        entry.status = EntryStatus.DEMOLISHED if entry.demolished_m2 >= entry.area_m2 else EntryStatus.PARTLY_DEMOLISHED
+        entry.status = (
+            EntryStatus.DEMOLISHED
+            if entry.demolished_m2 >= entry.area_m2
+            else EntryStatus.PARTLY_DEMOLISHED
+        )
     else:
         entry.status = FINAL_STATUS[disposition.kind]
     if entry.status not in OPEN_ENTRY_STATUSES:
         entry.closed_at = now
     entry.save(update_fields=["demolished_m2", "status", "closed_at"])
-
 
 
 def _relocate(case, event) -> None:
@@ -225,9 +295,25 @@ def _relocate(case, event) -> None:
     from alerts.models import Notification
     from alerts.outbox import new_construction_recipients, notify
 
-    told = set(Notification.objects.filter(case=case, kind="new_illegal_construction").values_list("user_id", flat=True))
+    told = set(
+        Notification.objects.filter(case=case, kind="new_illegal_construction").values_list(
+            "user_id", flat=True
+        )
+    )
     users = [u for u in new_construction_recipients(case) if u.pk not in told]
     if users:
-        notify(users, "new_illegal_construction", case=case, event=event, at=event.at,
-               extra={"entry": {"id": entry.pk, "number": entry.number, "area_m2": float(entry.area_m2),
-                                "street": grid.code[:9]}})
+        notify(
+            users,
+            "new_illegal_construction",
+            case=case,
+            event=event,
+            at=event.at,
+            extra={
+                "entry": {
+                    "id": entry.pk,
+                    "number": entry.number,
+                    "area_m2": float(entry.area_m2),
+                    "street": grid.code[:9],
+                }
+            },
+        )

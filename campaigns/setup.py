@@ -14,12 +14,23 @@ from __future__ import annotations
 
 CJT, GBT = "CJ/T 214-2007", "GB/T 47678.5-2026"
 CONSTRUCTION_CLASSES = ((CJT, "0101"), (GBT, "06001"), (GBT, "08016"))
-DUMPING_CLASSES = ((CJT, "0103"), (CJT, "0112"), (GBT, "06011"), (GBT, "06014"), (GBT, "08005"), (GBT, "06032"))
+DUMPING_CLASSES = (
+    (CJT, "0103"),
+    (CJT, "0112"),
+    (GBT, "06011"),
+    (GBT, "06014"),
+    (GBT, "08005"),
+    (GBT, "06032"),
+)
 
 LEDGER_PROPERTIES = {
     "structure": {"type": "string", "enum": ["steel_shed", "brick", "other"], "title": "结构"},
     "use": {"type": "string", "maxLength": 100, "title": "用途"},
-    "ledger_number": {"type": "string", "maxLength": 40, "title": "存量台账编号（处置存量违建时填写）"},
+    "ledger_number": {
+        "type": "string",
+        "maxLength": 40,
+        "title": "存量台账编号（处置存量违建时填写）",
+    },
 }
 CALENDAR_OF = {"work_days": "calendar_days", "work_hours": "calendar_hours"}
 
@@ -36,8 +47,9 @@ def seed_campaign_classes(apps=None) -> dict[str, int]:
         if CampaignClass.objects.filter(campaign=campaign).exists():
             continue  # seeded before: the marks and limits are the administrator's now
         for standard, code in named:
-            small = SmallClass.objects.filter(big_class__standard__code=standard, big_class__kind="event",
-                                              code=code).first()
+            small = SmallClass.objects.filter(
+                big_class__standard__code=standard, big_class__kind="event", code=code
+            ).first()
             if small is None:
                 continue
             CampaignClass.objects.get_or_create(small_class=small, defaults={"campaign": campaign})
@@ -81,7 +93,10 @@ def unseed_campaign_classes(apps) -> None:
     CaseStandard = apps.get_model("cases", "CaseStandard")
     back = {v: k for k, v in CALENDAR_OF.items()}
     for standard, code in DUMPING_CLASSES:
-        for row in CaseStandard.objects.filter(small_class__big_class__standard__code=standard,
-                                               small_class__code=code, time_limit_unit__in=list(back)):
+        for row in CaseStandard.objects.filter(
+            small_class__big_class__standard__code=standard,
+            small_class__code=code,
+            time_limit_unit__in=list(back),
+        ):
             row.time_limit_unit = back[row.time_limit_unit]
             row.save(update_fields=["time_limit_unit"])

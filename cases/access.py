@@ -1,4 +1,5 @@
-"""Who may see which case and grid: the one place these rules live (house rule: access checks live in a few tested helpers).
+"""Who may see which case and grid: the one place these rules live (a house rule: access checks
+live in a few tested helpers).
 
 The HTTP API, exports, map layers and the WebSocket live map (`live_groups_for` / `live_groups_of`)
 all call these helpers.
@@ -23,7 +24,9 @@ from people.models import CENTRE_ROLES, Role, User
 
 def sees_everything(user: User) -> bool:
     """Superusers and the administrator role: every case, grid and area."""
-    return user.is_authenticated and user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+    return (
+        user.is_authenticated and user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+    )
 
 
 def case_scope(user: User) -> Q | None:
@@ -34,7 +37,9 @@ def case_scope(user: User) -> Q | None:
         return None
     own = Q(reporter=user)
     if user.role == Role.OFFICER:
-        return own | Q(grid_id__in=GridAssignment.objects.in_force().filter(officer=user).values("grid_id"))
+        return own | Q(
+            grid_id__in=GridAssignment.objects.in_force().filter(officer=user).values("grid_id")
+        )
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         return Q(unit_id=user.organisation_id) | Q(events__unit_id=user.organisation_id)
     if user.role in CENTRE_ROLES and user.organisation_id:
@@ -58,8 +63,12 @@ def can_view_case(user: User, case: Case) -> bool:
 
 def get_case_for_user(user: User, pk: int) -> Case:
     """The case if `user` may see it, else Http404."""
-    case = visible_cases(user).select_related("category__big_class__standard", "grid__community", "unit",
-                                              "reporter").filter(pk=pk).first()
+    case = (
+        visible_cases(user)
+        .select_related("category__big_class__standard", "grid__community", "unit", "reporter")
+        .filter(pk=pk)
+        .first()
+    )
     if case is None:
         raise Http404("No case with that id is visible to you.")
     return case
@@ -80,8 +89,11 @@ def can_view_grid(user: User, grid: Grid) -> bool:
 
 
 def is_officer_of_grid(user: User, grid_id: int | None) -> bool:
-    return grid_id is not None and user.role == Role.OFFICER and GridAssignment.objects.in_force().filter(
-        grid_id=grid_id, officer=user).exists()
+    return (
+        grid_id is not None
+        and user.role == Role.OFFICER
+        and GridAssignment.objects.in_force().filter(grid_id=grid_id, officer=user).exists()
+    )
 
 
 # --- the live map (WebSocket /ws/cases/): the same rules as groups ------------------------------
@@ -103,7 +115,10 @@ def live_groups_for(user: User) -> list[str]:
         return [area_group(area.code if area else None)]
     groups = [reporter_group(user.pk)]
     if user.role == Role.OFFICER:
-        groups += [grid_group(g) for g in user.grid_assignments.in_force().values_list("grid_id", flat=True).distinct()]
+        groups += [
+            grid_group(g)
+            for g in user.grid_assignments.in_force().values_list("grid_id", flat=True).distinct()
+        ]
     if user.role == Role.UNIT_MEMBER and user.organisation_id:
         groups.append(unit_group(user.organisation_id))  # cases the unit holds or has held
     return groups
@@ -121,8 +136,11 @@ def live_groups_of(case: Case) -> list[str]:
         groups += [area_group(code[:n]) for n in (6, 9, 12)] + [grid_group(case.grid_id)]
     units = {case.unit_id} if case.unit_id else set()
     if case.pk:
-        units |= set(CaseEvent.objects.filter(case_id=case.pk, unit__isnull=False)
-                     .values_list("unit_id", flat=True).distinct())
+        units |= set(
+            CaseEvent.objects.filter(case_id=case.pk, unit__isnull=False)
+            .values_list("unit_id", flat=True)
+            .distinct()
+        )
     groups += [unit_group(u) for u in sorted(units)]
     if case.reporter_id:
         groups.append(reporter_group(case.reporter_id))

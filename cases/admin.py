@@ -8,7 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import AutoDispatch, BigClass, CaseStandard, ClassificationStandard, DispatchRule, SmallClass
+from cases.models import (
+    AutoDispatch,
+    BigClass,
+    CaseStandard,
+    ClassificationStandard,
+    DispatchRule,
+    SmallClass,
+)
 
 
 @admin.register(ClassificationStandard)
@@ -134,7 +141,17 @@ class DeadlineRulesAdmin(admin.ModelAdmin):
 
 class CaseEventInline(admin.TabularInline):
     model = CaseEvent
-    fields = ["seq", "action", "from_status", "to_status", "actor", "actor_role", "unit", "at", "reason"]
+    fields = [
+        "seq",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "actor_role",
+        "unit",
+        "at",
+        "reason",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -149,7 +166,17 @@ class CaseAdmin(admin.ModelAdmin):
     """Cases are read-only in the admin: a status written here would bypass the workflow and its
     events. Act on cases through the console or the API."""
 
-    list_display = ["number", "status", "source", "category", "grid", "unit", "reported_at", "deadline", "supervised"]
+    list_display = [
+        "number",
+        "status",
+        "source",
+        "category",
+        "grid",
+        "unit",
+        "reported_at",
+        "deadline",
+        "supervised",
+    ]
     list_filter = ["status", "source", "supervised", "urgent"]
     search_fields = ["number", "address", "description"]
     date_hierarchy = "reported_at"
@@ -172,7 +199,13 @@ class DispatchRuleAdmin(admin.ModelAdmin):
 
     list_display = ["small_class", "big_class", "area_prefix", "unit", "priority"]
     list_filter = ["unit"]
-    search_fields = ["area_prefix", "small_class__code", "small_class__name", "big_class__code", "unit__name"]
+    search_fields = [
+        "area_prefix",
+        "small_class__code",
+        "small_class__name",
+        "big_class__code",
+        "unit__name",
+    ]
     autocomplete_fields = ["small_class", "big_class", "unit"]
     list_select_related = ["small_class", "big_class__standard", "unit"]
 

@@ -27,8 +27,12 @@ from worktime.clock import calendar_pinned
 
 LEVELS = ("yellow", "red")
 BATCH = 50  # alarms per transaction
-STEP_ROLE = {Step.ACCEPT: Role.ACCEPTOR, Step.REGISTER: Role.SHIFT_LEADER, Step.DISPATCH: Role.DISPATCHER,
-             Step.CLOSE: Role.SHIFT_LEADER}
+STEP_ROLE = {
+    Step.ACCEPT: Role.ACCEPTOR,
+    Step.REGISTER: Role.SHIFT_LEADER,
+    Step.DISPATCH: Role.DISPATCHER,
+    Step.CLOSE: Role.SHIFT_LEADER,
+}
 
 
 def sweep(now: dt.datetime | None = None) -> list[CaseAlarm]:
@@ -43,9 +47,15 @@ def sweep(now: dt.datetime | None = None) -> list[CaseAlarm]:
     wanted: list[tuple[Case, str, dt.datetime, str]] = []
     on_clock = Case.objects.select_related("grid", "unit", "category")
     with calendar_pinned():  # one calendar check per sweep, not two queries per open case
-        for case in on_clock.filter(status="handling", deadline__isnull=False, dispatched_at__isnull=False):
+        for case in on_clock.filter(
+            status="handling", deadline__isnull=False, dispatched_at__isnull=False
+        ):
             wanted += _levels(case, Step.DISPOSE, case.dispatched_at, traffic_light(case, now))
-        stepping = on_clock.open().exclude(status__in=["handling", "suspended"]).filter(step_deadline__isnull=False)
+        stepping = (
+            on_clock.open()
+            .exclude(status__in=["handling", "suspended"])
+            .filter(step_deadline__isnull=False)
+        )
         for case in stepping:
             level = light(case.step_started_at, case.step_deadline, now)
             wanted += _levels(case, _step_of(case), case.step_started_at, level)
@@ -54,15 +64,20 @@ def sweep(now: dt.datetime | None = None) -> list[CaseAlarm]:
     raised: list[CaseAlarm] = []
     for start in range(0, len(new), BATCH):
         with transaction.atomic():
-            raised += [alarm for args in new[start:start + BATCH] if (alarm := _raise(*args, now))]
+            raised += [
+                alarm for args in new[start : start + BATCH] if (alarm := _raise(*args, now))
+            ]
     return raised
 
 
 def _raised_before(case_ids: list[int]) -> set[tuple]:
     found: set[tuple] = set()
     for start in range(0, len(case_ids), 500):
-        found.update(CaseAlarm.objects.filter(case_id__in=case_ids[start:start + 500])
-                     .values_list("case_id", "step", "started_at", "level"))
+        found.update(
+            CaseAlarm.objects.filter(case_id__in=case_ids[start : start + 500]).values_list(
+                "case_id", "step", "started_at", "level"
+            )
+        )
     return found
 
 
@@ -82,7 +97,9 @@ def _levels(case: Case, step: str, started_at: dt.datetime, level: str | None) -
 def _raise(case: Case, step: str, started_at: dt.datetime, level: str, now) -> CaseAlarm | None:
     try:
         with transaction.atomic():  # a savepoint in the batch's transaction
-            alarm = CaseAlarm.objects.create(case=case, step=step, started_at=started_at, level=level, raised_at=now)
+            alarm = CaseAlarm.objects.create(
+                case=case, step=step, started_at=started_at, level=level, raised_at=now
+            )
             kind = Kind.OVERDUE if level == "red" else Kind.DEADLINE_WARNING
             outbox.notify(_recipients(case, step), kind, case=case, at=now, extra={"step": step})
             return alarm

@@ -50,12 +50,21 @@ DEFAULT_LIMIT = (1, LimitUnit.WORK_DAYS)
 CONSTRUCTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "area_m2": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "title": "面积（m²）"},
+        "area_m2": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100000,
+            "title": "面积（m²）",
+        },
         "permanence": {"type": "string", "enum": ["permanent", "temporary"], "title": "永久/临时"},
         # The 违建台账's fields (docs/domain.md §12, campaigns/setup.py adds them to older seeds).
         "structure": {"type": "string", "enum": ["steel_shed", "brick", "other"], "title": "结构"},
         "use": {"type": "string", "maxLength": 100, "title": "用途"},
-        "ledger_number": {"type": "string", "maxLength": 40, "title": "存量台账编号（处置存量违建时填写）"},
+        "ledger_number": {
+            "type": "string",
+            "maxLength": 40,
+            "title": "存量台账编号（处置存量违建时填写）",
+        },
     },
     "required": ["area_m2"],
     "additionalProperties": False,
@@ -124,18 +133,42 @@ VIOLATION_TYPES = (
 # small class: seeded into `SmallClass.keywords` with the class, and added to existing classes by
 # migration cases 0008. Administrators edit them afterwards (admin → small classes).
 EVERYDAY_WORDS = {
-    **{(std, code): "违建 违章建筑 违法建设 私搭乱建 乱搭乱建 搭建 加盖"
-       for std, code in ((CJT, "0101"), (GBT, "06001"), (GBT, "08016"))},
-    **{(std, code): "乱倒垃圾 乱扔垃圾 垃圾 渣土 倾倒 偷倒"
-       for std, code in ((CJT, "0102"), (CJT, "0103"), (GBT, "06010"), (GBT, "06011"))},
-    **{(std, code): "渣土 遗撒 撒漏 乱倒 渣土车"
-       for std, code in ((CJT, "0112"), (GBT, "06014"), (GBT, "08005"))},
-    **{(std, code): "违规广告 乱贴 乱贴广告 乱挂 广告牌 招牌 横幅"
-       for std, code in ((CJT, "0202"), (CJT, "0203"), (GBT, "07003"), (GBT, "07006"), (GBT, "07007"))},
-    **{(std, code): "乱贴 乱贴小广告 小广告 牛皮癣 乱涂乱画 违规广告"
-       for std, code in ((CJT, "0201"), (GBT, "07001"))},
-    **{(std, code): "占道经营 摆摊 流动摊贩 游商 乱摆摊 出店经营"
-       for std, code in ((CJT, "0501"), (CJT, "0504"), (GBT, "09001"), (GBT, "09005"), (GBT, "09006"))},
+    **{
+        (std, code): "违建 违章建筑 违法建设 私搭乱建 乱搭乱建 搭建 加盖"
+        for std, code in ((CJT, "0101"), (GBT, "06001"), (GBT, "08016"))
+    },
+    **{
+        (std, code): "乱倒垃圾 乱扔垃圾 垃圾 渣土 倾倒 偷倒"
+        for std, code in ((CJT, "0102"), (CJT, "0103"), (GBT, "06010"), (GBT, "06011"))
+    },
+    **{
+        (std, code): "渣土 遗撒 撒漏 乱倒 渣土车"
+        for std, code in ((CJT, "0112"), (GBT, "06014"), (GBT, "08005"))
+    },
+    **{
+        (std, code): "违规广告 乱贴 乱贴广告 乱挂 广告牌 招牌 横幅"
+        for std, code in (
+            (CJT, "0202"),
+            (CJT, "0203"),
+            (GBT, "07003"),
+            (GBT, "07006"),
+            (GBT, "07007"),
+        )
+    },
+    **{
+        (std, code): "乱贴 乱贴小广告 小广告 牛皮癣 乱涂乱画 违规广告"
+        for std, code in ((CJT, "0201"), (GBT, "07001"))
+    },
+    **{
+        (std, code): "占道经营 摆摊 流动摊贩 游商 乱摆摊 出店经营"
+        for std, code in (
+            (CJT, "0501"),
+            (CJT, "0504"),
+            (GBT, "09001"),
+            (GBT, "09005"),
+            (GBT, "09006"),
+        )
+    },
 }
 
 
@@ -273,9 +306,19 @@ def _seed_small_class(
         report.count(subject, _sync(existing, name=row.name, big_class=big))
         return
     named = NAMED_CLASSES.get((big.standard.code, row.code))
-    keywords = seeded_keywords(big.standard.code, row.code, named=(
-        named[1].keywords if named and row.kind == Kind.EVENT and named[0] == row.name else ""
-    )) if row.kind == Kind.EVENT else ""
+    keywords = (
+        seeded_keywords(
+            big.standard.code,
+            row.code,
+            named=(
+                named[1].keywords
+                if named and row.kind == Kind.EVENT and named[0] == row.name
+                else ""
+            ),
+        )
+        if row.kind == Kind.EVENT
+        else ""
+    )
     SmallClass.objects.create(big_class=big, code=row.code, name=row.name, keywords=keywords)
     report.count(subject, "created")
 

@@ -56,8 +56,14 @@ def working_minutes(start: dt.datetime, end: dt.datetime) -> float:
     return clock.elapsed(start, end, WORK_MINUTES, clock.current_calendar())
 
 
-def light(start: dt.datetime, deadline: dt.datetime, now: dt.datetime, *, urgent: bool = False,
-          paused_minutes: float = 0.0) -> str:
+def light(
+    start: dt.datetime,
+    deadline: dt.datetime,
+    now: dt.datetime,
+    *,
+    urgent: bool = False,
+    paused_minutes: float = 0.0,
+) -> str:
     """red past the deadline; yellow once the yellow share of the allowed time is used; green."""
     if now > deadline:
         return "red"
@@ -74,8 +80,13 @@ def traffic_light(case, now: dt.datetime) -> str | None:
         if case.deadline is None or case.dispatched_at is None:
             return None
         moment = case.suspended_since or now
-        return light(case.dispatched_at, case.deadline, moment, urgent=case.urgent,
-                     paused_minutes=case.suspended_seconds / 60)
+        return light(
+            case.dispatched_at,
+            case.deadline,
+            moment,
+            urgent=case.urgent,
+            paused_minutes=case.suspended_seconds / 60,
+        )
     if case.step_deadline is None or case.step_started_at is None or not case.is_open:
         return None
     return light(case.step_started_at, case.step_deadline, now)

@@ -41,11 +41,21 @@ from people.models import Organisation, Role, User
 CLASSES: dict[str, tuple[float, str, tuple[str, ...], bool]] = {
     # 市容环境
     "06014": (11, "unit-sanitation", ("道路遗撒泥土约{n}米", "路面洒落建筑垃圾"), True),
-    "06011": (10, "unit-sanitation", ("绿化带内积存垃圾渣土约{n}立方米", "路边积存生活垃圾未清运"), False),
+    "06011": (
+        10,
+        "unit-sanitation",
+        ("绿化带内积存垃圾渣土约{n}立方米", "路边积存生活垃圾未清运"),
+        False,
+    ),
     "06020": (4, "unit-landscape", ("绿地内焚烧树叶", "小区角落焚烧垃圾"), True),
     "06004": (4, "unit-municipal", ("建筑物外立面污损", "墙面涂鸦{n}处"), False),
     "06002": (3, "unit-enforcement", ("沿街店面无证装修",), False),
-    "06001": (3, "unit-enforcement", ("人行道旁私搭乱建彩钢棚约{n}平方米", "院内违规搭建棚屋"), False),  # 违建
+    "06001": (
+        3,
+        "unit-enforcement",
+        ("人行道旁私搭乱建彩钢棚约{n}平方米", "院内违规搭建棚屋"),
+        False,
+    ),  # 违建
     # 街面秩序
     "09005": (9, "unit-enforcement", ("店外经营摆放货架", "餐饮店店外占道经营"), True),
     "09006": (7, "unit-enforcement", ("路口占道经营水果摊", "人行道占道经营"), False),
@@ -58,7 +68,12 @@ CLASSES: dict[str, tuple[float, str, tuple[str, ...], bool]] = {
     "07003": (2, "unit-enforcement", ("楼顶违规设置户外广告牌", "未经审批设置广告横幅"), False),
     "07006": (2, "unit-enforcement", ("店招店牌破损", "违规设置牌匾标识"), False),
     # 施工管理: 违建 and 渣土
-    "08016": (1.5, "unit-construction", ("小区内无证建设二层砖混结构", "厂区内无证建设仓库"), False),
+    "08016": (
+        1.5,
+        "unit-construction",
+        ("小区内无证建设二层砖混结构", "厂区内无证建设仓库"),
+        False,
+    ),
     "08005": (2, "unit-construction", ("夜间违法倾倒渣土", "工地施工废弃料未清运"), False),
     # 部件
     "01001": (2, "unit-municipal", ("供水井盖破损缺失", "井盖松动异响"), False),
@@ -81,25 +96,79 @@ class Profile:
 
 
 PROFILES = {
-    "unit-sanitation": Profile(within=(0.05, 0.45), late=0.02, rework=0.015, extension=0.01, suspension=0.005),
-    "unit-enforcement": Profile(within=(0.4, 0.97), late=0.3, rework=0.14, extension=0.12, suspension=0.04),
-    "unit-municipal": Profile(within=(0.2, 0.85), late=0.1, rework=0.05, extension=0.05, suspension=0.03,
-                              misrouted=0.04),
-    "unit-landscape": Profile(within=(0.2, 0.85), late=0.12, rework=0.06, extension=0.06, suspension=0.03),
-    "unit-traffic": Profile(within=(0.1, 0.7), late=0.06, rework=0.04, extension=0.02, suspension=0.01),
-    "unit-construction": Profile(within=(0.3, 0.9), late=0.18, rework=0.08, extension=0.15, suspension=0.06),
+    "unit-sanitation": Profile(
+        within=(0.05, 0.45), late=0.02, rework=0.015, extension=0.01, suspension=0.005
+    ),
+    "unit-enforcement": Profile(
+        within=(0.4, 0.97), late=0.3, rework=0.14, extension=0.12, suspension=0.04
+    ),
+    "unit-municipal": Profile(
+        within=(0.2, 0.85), late=0.1, rework=0.05, extension=0.05, suspension=0.03, misrouted=0.04
+    ),
+    "unit-landscape": Profile(
+        within=(0.2, 0.85), late=0.12, rework=0.06, extension=0.06, suspension=0.03
+    ),
+    "unit-traffic": Profile(
+        within=(0.1, 0.7), late=0.06, rework=0.04, extension=0.02, suspension=0.01
+    ),
+    "unit-construction": Profile(
+        within=(0.3, 0.9), late=0.18, rework=0.08, extension=0.15, suspension=0.06
+    ),
 }
 # source → (share of reports, reporter kind)
-SOURCES = [(Source.PATROL, 70), (Source.HOTLINE_12345, 15), (Source.PUBLIC, 8), (Source.HOTLINE_12319, 3),
-           (Source.LEADER, 2), (Source.MEDIA, 2)]
-ROADS = ["星湖街", "现代大道", "金鸡湖大道", "苏州大道东", "星海街", "东环路", "娄江大道", "唯新路", "青秋浦路",
-         "胜浦路", "星港街", "南施街", "松涛街", "钟南街", "金湖路", "通园路", "葑亭大道", "淞江路", "华池街", "月亮湾路"]
+SOURCES = [
+    (Source.PATROL, 70),
+    (Source.HOTLINE_12345, 15),
+    (Source.PUBLIC, 8),
+    (Source.HOTLINE_12319, 3),
+    (Source.LEADER, 2),
+    (Source.MEDIA, 2),
+]
+ROADS = [
+    "星湖街",
+    "现代大道",
+    "金鸡湖大道",
+    "苏州大道东",
+    "星海街",
+    "东环路",
+    "娄江大道",
+    "唯新路",
+    "青秋浦路",
+    "胜浦路",
+    "星港街",
+    "南施街",
+    "松涛街",
+    "钟南街",
+    "金湖路",
+    "通园路",
+    "葑亭大道",
+    "淞江路",
+    "华池街",
+    "月亮湾路",
+]
 CALLERS = ["张先生", "李女士", "王先生", "陈女士", "刘先生", "周女士", "吴先生", "徐女士"]
 # Rare paths, each forced once on the first cases so that even a small demo shows every one.
-FORCED = ["reject", "merge", "not_confirmed", "decline", "return", "return_denied", "extension",
-          "extension_denied", "suspension", "suspension_denied", "rework", "self_handle", "void", "supervise"]
+FORCED = [
+    "reject",
+    "merge",
+    "not_confirmed",
+    "decline",
+    "return",
+    "return_denied",
+    "extension",
+    "extension_denied",
+    "suspension",
+    "suspension_denied",
+    "rework",
+    "self_handle",
+    "void",
+    "supervise",
+]
 REGISTERED_SHARE = 0.8  # of the reports planned, about this share gets registered (with margin)
-WORK = ((8 * 60 + 30, 12 * 60), (13 * 60 + 30, 17 * 60 + 30))  # docs/domain.md §5 default working periods
+WORK = (
+    (8 * 60 + 30, 12 * 60),
+    (13 * 60 + 30, 17 * 60 + 30),
+)  # docs/domain.md §5 default working periods
 
 
 @dataclass
@@ -125,32 +194,56 @@ class City:
 
 
 def _cast() -> Cast:
-    units = {o.code: o for o in Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True)}
+    units = {
+        o.code: o
+        for o in Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True)
+    }
     members = {}
     for code, unit in units.items():
         member = unit.members.filter(role=Role.UNIT_MEMBER, is_active=True).order_by("pk").first()
         if member is None:
-            member = User.objects.create(username=f"{code}-member", role=Role.UNIT_MEMBER, organisation=unit,
-                                         first_name=f"{unit.name}处置员")
+            member = User.objects.create(
+                username=f"{code}-member",
+                role=Role.UNIT_MEMBER,
+                organisation=unit,
+                first_name=f"{unit.name}处置员",
+            )
             member.set_unusable_password()
             member.save()
         members[code] = member
     officers = {}
-    for a in GridAssignment.objects.in_force(timezone.localdate()).select_related("officer").order_by("pk"):
+    for a in (
+        GridAssignment.objects.in_force(timezone.localdate())
+        .select_related("officer")
+        .order_by("pk")
+    ):
         officers.setdefault(a.grid_id, a.officer)
-    return Cast(acceptor=User.objects.get(username="acceptor"), shift_leader=User.objects.get(username="shiftleader"),
-                dispatcher=User.objects.get(username="dispatcher"), viewer=User.objects.get(username="viewer"),
-                units=units, members=members, officers=officers)
+    return Cast(
+        acceptor=User.objects.get(username="acceptor"),
+        shift_leader=User.objects.get(username="shiftleader"),
+        dispatcher=User.objects.get(username="dispatcher"),
+        viewer=User.objects.get(username="viewer"),
+        units=units,
+        members=members,
+        officers=officers,
+    )
 
 
 def _city(cast: Cast, rng: random.Random) -> City:
-    grids = [g for g in Grid.objects.current().select_related("community").order_by("code") if g.pk in cast.officers]
+    grids = [
+        g
+        for g in Grid.objects.current().select_related("community").order_by("code")
+        if g.pk in cast.officers
+    ]
     streets = sorted({g.code[:9] for g in grids})
     volume = {s: rng.uniform(0.5, 1.6) for s in streets}
     slowness = {s: rng.uniform(0.5, 1.8) for s in streets}
     communities = sorted({g.code[:12] for g in grids})
     busy = {c: rng.choice([0.4, 0.7, 1.0, 1.0, 1.3, 2.0]) for c in communities}
-    weights = [volume[g.code[:9]] * busy[g.code[:12]] * (1.0 if g.grid_type != "专属网格" else 0.4) for g in grids]
+    weights = [
+        volume[g.code[:9]] * busy[g.code[:12]] * (1.0 if g.grid_type != "专属网格" else 0.4)
+        for g in grids
+    ]
     picked = rng.sample(grids, k=min(len(grids), 16))
     hot_classes = ["09005", "06014", "09010", "07001", "06011", "09006", "09001", "08005"]
     hot = [(g, hot_classes[i % len(hot_classes)]) for i, g in enumerate(picked)]
@@ -202,7 +295,9 @@ class Clock:
                     begin = max(minute, start)
                     if begin + left <= end:
                         total = begin + left
-                        return dt.datetime.combine(day, dt.time(0), self.tz) + dt.timedelta(minutes=total)
+                        return dt.datetime.combine(day, dt.time(0), self.tz) + dt.timedelta(
+                            minutes=total
+                        )
                     left -= end - begin
                     minute = end
             day, minute = day + dt.timedelta(days=1), 0
@@ -213,9 +308,16 @@ class Clock:
         return self.later(moment, 0)
 
 
-def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | None = None, seed: int = 20261129,
-                        now: dt.datetime | None = None, progress: Callable[[int], object] | None = None,
-                        since: dt.date | None = None) -> int:
+def generate_demo_cases(
+    *,
+    weeks: int = 13,
+    per_week: int = 300,
+    count: int | None = None,
+    seed: int = 20261129,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], object] | None = None,
+    since: dt.date | None = None,
+) -> int:
     """Make the history; returns how many cases were reported (0 if any case exists).
 
     `weeks` full weeks before the current one, and the current one up to yesterday, with about
@@ -238,8 +340,12 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
     city = _city(cast, rng)
     if since is not None:  # the same city (hot spots, the streets' pace), other days' draws
         rng = random.Random(seed + since.toordinal())
-    classes = {c.code: c for c in SmallClass.objects.available().filter(
-        code__in=CLASSES, big_class__kind="event").select_related("case_standard")}
+    classes = {
+        c.code: c
+        for c in SmallClass.objects.available()
+        .filter(code__in=CLASSES, big_class__kind="event")
+        .select_related("case_standard")
+    }
     codes = [c for c in CLASSES if c in classes]
     class_weights = [CLASSES[c][0] for c in codes]
     make_photo = _photo_maker(rng)
@@ -256,7 +362,19 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
                 for at, source in todays:
                     flags = _forced(forced, source) if at < now - dt.timedelta(days=4) else set()
                     code, grid = _what_and_where(city, codes, class_weights, source, flags, rng)
-                    Story(cast, city, clock, classes[code], grid, source, at, now, rng, make_photo, flags).run()
+                    Story(
+                        cast,
+                        city,
+                        clock,
+                        classes[code],
+                        grid,
+                        source,
+                        at,
+                        now,
+                        rng,
+                        make_photo,
+                        flags,
+                    ).run()
                     made += 1
             if progress is not None:
                 progress(len(todays))
@@ -266,8 +384,11 @@ def generate_demo_cases(*, weeks: int = 13, per_week: int = 300, count: int | No
 def _forced(forced: list[str], source: str) -> set[str]:
     """The next rare path still to show that suits a report from `source` (taken off the list)."""
     public = {"merge", "not_confirmed"}
-    fits = public if source in (Source.HOTLINE_12345, Source.PUBLIC) else (set(FORCED) - public
-                                                                           if source == Source.PATROL else set())
+    fits = (
+        public
+        if source in (Source.HOTLINE_12345, Source.PUBLIC)
+        else (set(FORCED) - public if source == Source.PATROL else set())
+    )
     flag = next((f for f in forced if f in fits), None)
     if flag is None:
         return set()
@@ -282,8 +403,9 @@ def planned_reports(*, weeks: int, per_week: int, now: dt.datetime | None = None
     return round(days / 7 * per_week / REGISTERED_SHARE * 1.04)
 
 
-def _plan_days(days: list[dt.date], clock: Clock, per_week: float, rng: random.Random
-               ) -> list[tuple[dt.datetime, str]]:
+def _plan_days(
+    days: list[dt.date], clock: Clock, per_week: float, rng: random.Random
+) -> list[tuple[dt.datetime, str]]:
     """(moment, source) of every report, in time order."""
     tz = timezone.get_current_timezone()
     patrol_share = dict(SOURCES)[Source.PATROL] / sum(w for _s, w in SOURCES)
@@ -297,9 +419,16 @@ def _plan_days(days: list[dt.date], clock: Clock, per_week: float, rng: random.R
         for source_pick, expected in ((Source.PATROL, patrol), (None, public)):
             n = round(expected * rng.uniform(0.85, 1.15)) if expected else 0
             for _ in range(n):
-                source = source_pick or rng.choices([s for s, _w in others], [w for _s, w in others])[0]
+                source = (
+                    source_pick or rng.choices([s for s, _w in others], [w for _s, w in others])[0]
+                )
                 minute = _minute_of_day(source, workday, rng)
-                plans.append((dt.datetime.combine(day, dt.time(0), tz) + dt.timedelta(minutes=minute), source))
+                plans.append(
+                    (
+                        dt.datetime.combine(day, dt.time(0), tz) + dt.timedelta(minutes=minute),
+                        source,
+                    )
+                )
     plans.sort()
     return plans
 
@@ -317,8 +446,14 @@ def _minute_of_day(source: str, workday: bool, rng: random.Random) -> float:
     return hour * 60 + rng.uniform(0, 60)
 
 
-def _what_and_where(city: City, codes: list[str], weights: list[float], source: str, flags: set[str],
-                    rng: random.Random) -> tuple[str, Grid]:
+def _what_and_where(
+    city: City,
+    codes: list[str],
+    weights: list[float],
+    source: str,
+    flags: set[str],
+    rng: random.Random,
+) -> tuple[str, Grid]:
     if "self_handle" in flags:
         return "07001", rng.choices(city.grids, city.weights)[0]
     if source in (Source.PATROL, Source.HOTLINE_12345) and rng.random() < 0.14:
@@ -335,10 +470,35 @@ class Stop(Exception):
 class Story:
     """One case's life, step by step through the workflow, each at its historical moment."""
 
-    def __init__(self, cast: Cast, city: City, clock: Clock, category: SmallClass, grid: Grid, source: str,
-                 at: dt.datetime, now: dt.datetime, rng: random.Random, make_photo, flags: set[str]) -> None:
-        self.cast, self.city, self.clock, self.category, self.grid = cast, city, clock, category, grid
-        self.source, self.t, self.now, self.rng, self.make_photo, self.flags = source, at, now, rng, make_photo, flags
+    def __init__(
+        self,
+        cast: Cast,
+        city: City,
+        clock: Clock,
+        category: SmallClass,
+        grid: Grid,
+        source: str,
+        at: dt.datetime,
+        now: dt.datetime,
+        rng: random.Random,
+        make_photo,
+        flags: set[str],
+    ) -> None:
+        self.cast, self.city, self.clock, self.category, self.grid = (
+            cast,
+            city,
+            clock,
+            category,
+            grid,
+        )
+        self.source, self.t, self.now, self.rng, self.make_photo, self.flags = (
+            source,
+            at,
+            now,
+            rng,
+            make_photo,
+            flags,
+        )
         self.officer = cast.officers[grid.pk]
         self.case: Case | None = None
 
@@ -346,19 +506,34 @@ class Story:
         """A forced case takes its one rare path and no other."""
         return flag in self.flags if self.flags else self.rng.random() < p
 
-    def act(self, action: str, actor: User, minutes: tuple[float, float] = (5, 45), *, case: Case | None = None,
-            **inputs) -> None:
+    def act(
+        self,
+        action: str,
+        actor: User,
+        minutes: tuple[float, float] = (5, 45),
+        *,
+        case: Case | None = None,
+        **inputs,
+    ) -> None:
         """`action` after that many working minutes; Stop when that moment is not past yet."""
         at = self.clock.later(self.t, self.rng.uniform(*minutes))
         self._at(action, actor, at, case=case, **inputs)
 
-    def _at(self, action: str, actor: User, at: dt.datetime, *, case: Case | None = None, **inputs) -> None:
+    def _at(
+        self, action: str, actor: User, at: dt.datetime, *, case: Case | None = None, **inputs
+    ) -> None:
         if at >= self.now:
             raise Stop
         self.t = at
         # version None: the workflow reads the case under its lock (nobody else acts on demo cases)
-        workflow.transition(case or self.case, action, actor=actor, version=None, inputs=workflow.Inputs(**inputs),
-                            now=at)
+        workflow.transition(
+            case or self.case,
+            action,
+            actor=actor,
+            version=None,
+            inputs=workflow.Inputs(**inputs),
+            now=at,
+        )
 
     def step_minutes(self) -> tuple[float, float]:
         """A centre step: mostly within its 1 工作时 limit, now and then late."""
@@ -374,11 +549,16 @@ class Story:
 
     def _report(self, at: dt.datetime, source: str, *, self_handle: bool = False) -> Case:
         rng, grid, code = self.rng, self.grid, self.category.code
-        reporter = {Source.PATROL: self.officer, Source.PUBLIC: None}.get(source, self.cast.acceptor)
+        reporter = {Source.PATROL: self.officer, Source.PUBLIC: None}.get(
+            source, self.cast.acceptor
+        )
         lon, lat = _point_in(self.city, grid, rng)
         attributes: dict = {}
         if code in CONSTRUCTION:
-            attributes = {"area_m2": rng.randrange(6, 120), "structure": rng.choice(["steel_shed", "brick", "other"])}
+            attributes = {
+                "area_m2": rng.randrange(6, 120),
+                "structure": rng.choice(["steel_shed", "brick", "other"]),
+            }
         elif code in DUMPING:
             attributes = {"volume_m3": rng.randrange(2, 40)}
         contact = {}
@@ -389,10 +569,23 @@ class Story:
         texts = CLASSES[code][2]
         description = rng.choice(texts).format(n=rng.randrange(2, 30))
         address = f"{grid.community.name if grid.community_id else ''}{rng.choice(ROADS)}{rng.randrange(1, 400)}号附近"
-        return workflow.report_case(workflow.Report(
-            category=self.category, source=source, lon=lon, lat=lat, address=address, description=description,
-            attributes=attributes, contact=contact, photos=self.make_photo(), category_checked=True),
-            reporter=reporter, now=at, self_handle=self_handle)
+        return workflow.report_case(
+            workflow.Report(
+                category=self.category,
+                source=source,
+                lon=lon,
+                lat=lat,
+                address=address,
+                description=description,
+                attributes=attributes,
+                contact=contact,
+                photos=self.make_photo(),
+                category_checked=True,
+            ),
+            reporter=reporter,
+            now=at,
+            self_handle=self_handle,
+        )
 
     def _run(self) -> None:
         cast = self.cast
@@ -405,21 +598,42 @@ class Story:
             if self.case is not None:
                 return self.act("close", cast.shift_leader, self.step_minutes())
         self.case = self._report(self.t, self.source)
-        self.officer = cast.officers.get(self.case.grid_id, self.officer)  # the grid the point fell in
-        if self.source in (Source.HOTLINE_12345, Source.HOTLINE_12319, Source.PUBLIC) and self.chance("merge", 0.04):
+        self.officer = cast.officers.get(
+            self.case.grid_id, self.officer
+        )  # the grid the point fell in
+        if self.source in (
+            Source.HOTLINE_12345,
+            Source.HOTLINE_12319,
+            Source.PUBLIC,
+        ) and self.chance("merge", 0.04):
             self._duplicate()
         if self.source in (Source.HOTLINE_12345, Source.HOTLINE_12319, Source.PUBLIC):
             if self.source == Source.PUBLIC and self.chance("reject", 0.06):
-                return self.act("reject", cast.acceptor, self.step_minutes(), reason="信息不全，无法定位")
+                return self.act(
+                    "reject", cast.acceptor, self.step_minutes(), reason="信息不全，无法定位"
+                )
             self.act("send_verify", cast.acceptor, self.step_minutes())
             if self.chance("not_confirmed", 0.1):
-                return self.act("verify", self.officer, (20, 120), outcome="not_confirmed", reason="现场未发现该问题")
+                return self.act(
+                    "verify",
+                    self.officer,
+                    (20, 120),
+                    outcome="not_confirmed",
+                    reason="现场未发现该问题",
+                )
             self.act("verify", self.officer, (20, 100), outcome="confirmed")
         elif self.chance("reject", 0.025):
-            return self.act("reject", cast.acceptor, self.step_minutes(), reason="不属于城市管理范围")
+            return self.act(
+                "reject", cast.acceptor, self.step_minutes(), reason="不属于城市管理范围"
+            )
         self.act("accept", cast.acceptor, self.step_minutes())
         if self.chance("decline", 0.02):
-            return self.act("decline", cast.shift_leader, self.step_minutes(), reason="已由其他部门处理，不予立案")
+            return self.act(
+                "decline",
+                cast.shift_leader,
+                self.step_minutes(),
+                reason="已由其他部门处理，不予立案",
+            )
         self.act("register", cast.shift_leader, self.step_minutes())
         if self.chance("void", 0.012):
             return self.act("void", cast.shift_leader, (5, 30), reason="重复录入，作废")
@@ -434,8 +648,14 @@ class Story:
         when = self.clock.later(at, self.rng.uniform(5, 30))
         if when >= self.now:
             raise Stop
-        workflow.transition(duplicate, "merge", actor=self.cast.acceptor, version=None,
-                            inputs=workflow.Inputs(duplicate_of=self.case), now=when)
+        workflow.transition(
+            duplicate,
+            "merge",
+            actor=self.cast.acceptor,
+            version=None,
+            inputs=workflow.Inputs(duplicate_of=self.case),
+            now=when,
+        )
         self.t = max(self.t, when)
 
     def _dispatch_and_handle(self) -> None:
@@ -445,7 +665,11 @@ class Story:
         first = home
         wrong = [code for code, p in PROFILES.items() if code != home and code in cast.units]
         if "return" in self.flags or "return_denied" in self.flags:
-            first = "unit-municipal" if home != "unit-municipal" and "unit-municipal" in cast.units else wrong[0]
+            first = (
+                "unit-municipal"
+                if home != "unit-municipal" and "unit-municipal" in cast.units
+                else wrong[0]
+            )
         elif wrong and rng.random() < sum(PROFILES[c].misrouted for c in wrong):
             first = rng.choices(wrong, [PROFILES[c].misrouted for c in wrong])[0]
         self.case.refresh_from_db()
@@ -454,9 +678,19 @@ class Story:
         self.case.refresh_from_db()
         unit = next((code for code, o in cast.units.items() if o.pk == self.case.unit_id), home)
         if unit != home:
-            self.act("request_return", cast.members[unit], (30, 240), reason="不属于本单位职责范围，申请回退")
+            self.act(
+                "request_return",
+                cast.members[unit],
+                (30, 240),
+                reason="不属于本单位职责范围，申请回退",
+            )
             if self.chance("return_denied", 0.12) and "return" not in self.flags:
-                self.act("deny_return", cast.dispatcher, self.step_minutes(), reason="属于本单位养护范围，请处置")
+                self.act(
+                    "deny_return",
+                    cast.dispatcher,
+                    self.step_minutes(),
+                    reason="属于本单位养护范围，请处置",
+                )
             else:
                 self.act("approve_return", cast.dispatcher, self.step_minutes())
                 self.act("dispatch", cast.dispatcher, self.step_minutes(), unit=cast.units[home])
@@ -471,27 +705,50 @@ class Story:
         if self.chance("supervise", 0.02 + (0.15 if late else 0)):
             self.act("supervise", rng.choice([cast.shift_leader] * 4 + [cast.viewer]), (60, 600))
         if self.chance("extension", profile.extension) or "extension_denied" in self.flags:
-            self.act("request_extension", member, (30, 300), reason="工程量较大，申请延期",
-                     amount_minutes=rng.choice([240, 450, 900]))
-            if "extension_denied" in self.flags or ("extension" not in self.flags and rng.random() < 0.25):
-                self.act("deny_extension", cast.dispatcher, self.step_minutes(), reason="可在时限内完成，不予延期")
+            self.act(
+                "request_extension",
+                member,
+                (30, 300),
+                reason="工程量较大，申请延期",
+                amount_minutes=rng.choice([240, 450, 900]),
+            )
+            if "extension_denied" in self.flags or (
+                "extension" not in self.flags and rng.random() < 0.25
+            ):
+                self.act(
+                    "deny_extension",
+                    cast.dispatcher,
+                    self.step_minutes(),
+                    reason="可在时限内完成，不予延期",
+                )
             else:
                 self.act("approve_extension", cast.dispatcher, self.step_minutes())
         if self.chance("suspension", profile.suspension) or "suspension_denied" in self.flags:
             self.act("request_suspension", member, (30, 300), reason="涉及产权纠纷，待相关部门认定")
-            if "suspension_denied" in self.flags or ("suspension" not in self.flags and rng.random() < 0.15):
-                self.act("deny_suspension", cast.dispatcher, self.step_minutes(), reason="不属于挂账情形，请继续处置")
+            if "suspension_denied" in self.flags or (
+                "suspension" not in self.flags and rng.random() < 0.15
+            ):
+                self.act(
+                    "deny_suspension",
+                    cast.dispatcher,
+                    self.step_minutes(),
+                    reason="不属于挂账情形，请继续处置",
+                )
             else:
                 self.act("approve_suspension", cast.dispatcher, self.step_minutes())
                 self.act("resume", cast.dispatcher, (450, 5 * 450))
         self._feedback(member, profile, late)
         if self.chance("rework", profile.rework):
-            self.act("check", self.officer, (20, 240), outcome="fail", reason="现场仍有残留，需返工")
+            self.act(
+                "check", self.officer, (20, 240), outcome="fail", reason="现场仍有残留，需返工"
+            )
             self._feedback(member, profile, late=False, rework=True)
         self.act("check", self.officer, (20, 200), outcome="pass", photos=self.make_photo())
         self.act("close", cast.shift_leader, self.step_minutes())
 
-    def _feedback(self, member: User, profile: Profile, late: bool, *, rework: bool = False) -> None:
+    def _feedback(
+        self, member: User, profile: Profile, late: bool, *, rework: bool = False
+    ) -> None:
         self.case.refresh_from_db()
         deadline = self.case.deadline
         if rework:
@@ -503,7 +760,10 @@ class Story:
             share = self.rng.uniform(*profile.within)
             at = self.clock.snap(start + (deadline - start) * share)
             if at > deadline:
-                at = max(start + dt.timedelta(minutes=1), deadline - dt.timedelta(minutes=self.rng.uniform(5, 40)))
+                at = max(
+                    start + dt.timedelta(minutes=1),
+                    deadline - dt.timedelta(minutes=self.rng.uniform(5, 40)),
+                )
         if at <= self.t:
             at = self.t + dt.timedelta(minutes=2)
         self._at("feedback", member, at, photos=self.make_photo(), **self._disposition())

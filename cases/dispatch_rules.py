@@ -50,10 +50,13 @@ class RuleBook:
     def __init__(self) -> None:
         self.by_small: dict[int, list[_Rule]] = {}
         self.by_big: dict[int, list[_Rule]] = {}
-        rows = DispatchRule.objects.select_related("unit").filter(unit__active=True,
-                                                                 unit__kind=Organisation.Kind.HANDLING_UNIT)
+        rows = DispatchRule.objects.select_related("unit").filter(
+            unit__active=True, unit__kind=Organisation.Kind.HANDLING_UNIT
+        )
         for row in rows:
-            rule = _Rule(row.small_class_id, row.big_class_id, row.area_prefix, row.priority, row.unit)
+            rule = _Rule(
+                row.small_class_id, row.big_class_id, row.area_prefix, row.priority, row.unit
+            )
             if row.small_class_id:
                 self.by_small.setdefault(row.small_class_id, []).append(rule)
             else:
@@ -63,9 +66,14 @@ class RuleBook:
         """The unit the rules send `small_class` to at `grid_code` (None: outside every grid, where
         only whole-city rules apply); None when no rule matches."""
         code = grid_code or ""
-        candidates = [r for r in (*self.by_small.get(small_class.pk, ()),
-                                  *self.by_big.get(small_class.big_class_id, ()))
-                      if code.startswith(r.prefix) and (code or not r.prefix)]
+        candidates = [
+            r
+            for r in (
+                *self.by_small.get(small_class.pk, ()),
+                *self.by_big.get(small_class.big_class_id, ()),
+            )
+            if code.startswith(r.prefix) and (code or not r.prefix)
+        ]
         return min(candidates, key=_Rule.rank).unit if candidates else None
 
 
@@ -85,10 +93,16 @@ def system_actor() -> User:
     """The account automatic actions are recorded under (created on first use)."""
     organisation, _created = Organisation.objects.get_or_create(
         code=SYSTEM_ORGANISATION,
-        defaults={"name": "系统", "kind": Organisation.Kind.CENTRE, "area": None, "active": False})
+        defaults={"name": "系统", "kind": Organisation.Kind.CENTRE, "area": None, "active": False},
+    )
     user = User.objects.filter(username=SYSTEM_USERNAME).first()
     if user is None:
-        user = User(username=SYSTEM_USERNAME, first_name="系统", role=Role.DISPATCHER, organisation=organisation)
+        user = User(
+            username=SYSTEM_USERNAME,
+            first_name="系统",
+            role=Role.DISPATCHER,
+            organisation=organisation,
+        )
         user.set_unusable_password()
         user.save()
     return user
@@ -105,7 +119,9 @@ def dispatch_automatically(case: Case, *, now: dt.datetime | None = None):
     is logged; the registration stands."""
     from cases import workflow
 
-    case = Case.objects.select_related("category__case_standard__default_handling_unit", "grid").get(pk=case.pk)
+    case = Case.objects.select_related(
+        "category__case_standard__default_handling_unit", "grid"
+    ).get(pk=case.pk)
     if not auto_dispatch_on(case.category):
         return None
     unit = suggest_unit(case)
@@ -113,8 +129,14 @@ def dispatch_automatically(case: Case, *, now: dt.datetime | None = None):
         return None
     try:
         with transaction.atomic():
-            return workflow.transition(case, "dispatch", actor=system_actor(), version=case.version,
-                                       inputs=workflow.Inputs(unit=unit), now=now)
+            return workflow.transition(
+                case,
+                "dispatch",
+                actor=system_actor(),
+                version=case.version,
+                inputs=workflow.Inputs(unit=unit),
+                now=now,
+            )
     except (ValidationError, PermissionDenied, workflow.TransitionNotAllowed) as refused:
         log.warning("automatic dispatch of case %s refused: %s", case.number, refused)
         return None

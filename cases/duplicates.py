@@ -23,9 +23,17 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
-def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | None, exclude_id: int | None = None,
-                         now: dt.datetime | None = None, limit: int = 10, radius: float | None = None,
-                         among: QuerySet[Case] | None = None) -> list[tuple[Case, float]]:
+def duplicate_candidates(
+    *,
+    category_id: int,
+    lon: float | None,
+    lat: float | None,
+    exclude_id: int | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 10,
+    radius: float | None = None,
+    among: QuerySet[Case] | None = None,
+) -> list[tuple[Case, float]]:
     """(case, distance in m) pairs, nearest first. Uses the (lon, lat) index for a bbox first.
     `among` limits the candidates (callers answering a person pass `visible_cases(user)`);
     `radius`: the class's radius when the caller has it (else read from its case standard)."""
@@ -34,13 +42,26 @@ def duplicate_candidates(*, category_id: int, lon: float | None, lat: float | No
     from cases.models import CaseStandard
 
     if radius is None:
-        radius = (CaseStandard.objects.filter(small_class_id=category_id)
-                  .values_list("duplicate_radius_m", flat=True).first() or 30)
+        radius = (
+            CaseStandard.objects.filter(small_class_id=category_id)
+            .values_list("duplicate_radius_m", flat=True)
+            .first()
+            or 30
+        )
     dlat = radius / 110_540
     dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
     now = now or timezone.now()
-    nearby = ((among if among is not None else Case.objects.all()).open().filter(category_id=category_id, reported_at__gte=now - WINDOW,
-                                         lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat))
-              .exclude(pk=exclude_id).select_related("grid"))
+    nearby = (
+        (among if among is not None else Case.objects.all())
+        .open()
+        .filter(
+            category_id=category_id,
+            reported_at__gte=now - WINDOW,
+            lon__range=(lon - dlon, lon + dlon),
+            lat__range=(lat - dlat, lat + dlat),
+        )
+        .exclude(pk=exclude_id)
+        .select_related("grid")
+    )
     found = [(c, distance_m(lon, lat, c.lon, c.lat)) for c in nearby]
     return sorted([(c, d) for c, d in found if d <= radius], key=lambda pair: pair[1])[:limit]

@@ -22,16 +22,38 @@ from cases.models import Case, Source, Status
 from cases.text import spreadsheet_text
 
 COLUMNS = [
-    ("number", "案卷号"), ("status", "状态"), ("source", "来源"), ("category__big_class__name", "大类"),
-    ("category__code", "小类编码"), ("category__name", "小类"), ("grid__code", "网格编码"), ("grid__name", "网格"),
-    ("grid__community__name", "社区"), ("grid__community__parent__name", "街道"), ("address", "地址"),
-    ("lon", "经度"), ("lat", "纬度"), ("description", "描述"), ("unit__name", "处置单位"),
-    ("reported_at", "上报时间"), ("dispatched_at", "派遣时间"), ("deadline", "处置时限"),
-    ("disposed_at", "反馈时间"), ("closed_at", "结案时间"), ("supervised", "督办"),
+    ("number", "案卷号"),
+    ("status", "状态"),
+    ("source", "来源"),
+    ("category__big_class__name", "大类"),
+    ("category__code", "小类编码"),
+    ("category__name", "小类"),
+    ("grid__code", "网格编码"),
+    ("grid__name", "网格"),
+    ("grid__community__name", "社区"),
+    ("grid__community__parent__name", "街道"),
+    ("address", "地址"),
+    ("lon", "经度"),
+    ("lat", "纬度"),
+    ("description", "描述"),
+    ("unit__name", "处置单位"),
+    ("reported_at", "上报时间"),
+    ("dispatched_at", "派遣时间"),
+    ("deadline", "处置时限"),
+    ("disposed_at", "反馈时间"),
+    ("closed_at", "结案时间"),
+    ("supervised", "督办"),
 ]
 CHUNK = 2000
-SOURCE_NAMES = {"patrol": "监督员上报", "public": "公众举报", "hotline_12345": "12345热线",
-                "hotline_12319": "12319热线", "leader": "领导交办", "media": "媒体曝光", "video": "视频监控"}
+SOURCE_NAMES = {
+    "patrol": "监督员上报",
+    "public": "公众举报",
+    "hotline_12345": "12345热线",
+    "hotline_12319": "12319热线",
+    "leader": "领导交办",
+    "media": "媒体曝光",
+    "video": "视频监控",
+}
 assert set(SOURCE_NAMES) == set(Source.values)
 
 
@@ -103,22 +125,26 @@ _STATIC = {
         '<Override PartName="/xl/workbook.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
         '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+    ),
     "_rels/.rels": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
     "xl/workbook.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        '<sheets><sheet name="案卷" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        '<sheets><sheet name="案卷" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
     "xl/_rels/workbook.xml.rels": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+    ),
 }
 
 
@@ -138,8 +164,10 @@ def xlsx_chunks(data: Iterable[list]) -> Iterator[bytes]:
             archive.writestr(name, xml)
         yield pipe.take()
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            sheet.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            )
             header = "".join(_cell(title) for _name, title in COLUMNS)
             sheet.write(f"<row>{header}</row>".encode())
             for i, row in enumerate(data, 1):

@@ -39,7 +39,9 @@ class IdempotencyError(Exception):
 def fingerprint(data: dict, files: list[bytes]) -> str:
     try:
         encoded = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: still a body, still fingerprinted
+    except (
+        orjson.JSONEncodeError
+    ):  # e.g. an integer beyond 64 bits: still a body, still fingerprinted
         encoded = json.dumps(data, sort_keys=True, default=str).encode()
     digest = hashlib.sha256(encoded)
     for content in files:
@@ -47,10 +49,14 @@ def fingerprint(data: dict, files: list[bytes]) -> str:
     return digest.hexdigest()
 
 
-def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None, IdempotencyRecord | None]:
+def begin(
+    user, key: str | None, print_: str
+) -> tuple[IdempotencyRecord | None, IdempotencyRecord | None]:
     """(record to complete, None) for new work, or (None, finished record) to replay."""
     if not key:
-        raise IdempotencyError(400, "Idempotency-Key header is required (a UUID made once per report).")
+        raise IdempotencyError(
+            400, "Idempotency-Key header is required (a UUID made once per report)."
+        )
     if not KEY_PATTERN.match(key):
         raise IdempotencyError(400, "Idempotency-Key must be 1–255 printable ASCII characters.")
     # Insert, or read the record that holds the key. Between a failed insert and the read, the
@@ -65,15 +71,18 @@ def begin(user, key: str | None, print_: str) -> tuple[IdempotencyRecord | None,
         if record is not None:
             break
     else:
-        raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
+        raise IdempotencyError(
+            409, "A request is outstanding for this Idempotency-Key; retry later."
+        )
     if record.fingerprint != print_:
         raise IdempotencyError(422, "This Idempotency-Key was used with a different request body.")
     if record.state == IdempotencyRecord.State.DONE:
         return None, record
     stale = getattr(settings, "IDEMPOTENCY_STALE_SECONDS", None)
     cutoff = timezone.now() - (dt.timedelta(seconds=stale) if stale is not None else STALE_AFTER)
-    taken = IdempotencyRecord.objects.filter(pk=record.pk, state="in_flight", created_at__lt=cutoff).update(
-        created_at=timezone.now())
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, state="in_flight", created_at__lt=cutoff
+    ).update(created_at=timezone.now())
     if taken and (record := IdempotencyRecord.objects.filter(pk=record.pk).first()) is not None:
         return record, None  # the first attempt died without finishing: this retry does the work
     raise IdempotencyError(409, "A request is outstanding for this Idempotency-Key; retry later.")
@@ -92,7 +101,11 @@ def _insert(record: IdempotencyRecord) -> IdempotencyRecord:
 
 
 def complete(record: IdempotencyRecord, status: int, body: dict) -> None:
-    record.state, record.status_code, record.completed_at = IdempotencyRecord.State.DONE, status, timezone.now()
+    record.state, record.status_code, record.completed_at = (
+        IdempotencyRecord.State.DONE,
+        status,
+        timezone.now(),
+    )
     record.body = orjson.loads(orjson.dumps(body))
     record.save(update_fields=["state", "status_code", "body", "completed_at"])
 

@@ -617,12 +617,22 @@ def _time_flags(
     return []
 
 
-def photo_record(processed: ProcessedPhoto, stored: StoredPhoto, flags: list[str] | None = None) -> dict:
+def photo_record(
+    processed: ProcessedPhoto, stored: StoredPhoto, flags: list[str] | None = None
+) -> dict:
     """The fields of a `cases.models.Photo` row for a processed and stored photo."""
     return {
-        "sha256": processed.sha256, "original": stored.original_name, "public": stored.public_name,
-        "thumbnail": stored.thumbnail_name, "format": processed.format, "width": processed.width,
-        "height": processed.height, "size": len(processed.original), "taken_at": processed.taken_at,
-        "gps_lon": processed.gps_lon, "gps_lat": processed.gps_lat, "camera": processed.camera[:100],
+        "sha256": processed.sha256,
+        "original": stored.original_name,
+        "public": stored.public_name,
+        "thumbnail": stored.thumbnail_name,
+        "format": processed.format,
+        "width": processed.width,
+        "height": processed.height,
+        "size": len(processed.original),
+        "taken_at": processed.taken_at,
+        "gps_lon": processed.gps_lon,
+        "gps_lat": processed.gps_lat,
+        "camera": processed.camera[:100],
         "flags": list(flags or []),
     }

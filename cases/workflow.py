@@ -55,7 +55,9 @@ class Rule:
 
     to: str | dict[str, str] | None
     roles: frozenset[str]
-    needs: tuple[str, ...] = ()  # inputs: reason, unit, outcome, photos, duplicate_of, amount, location, assignee
+    needs: tuple[
+        str, ...
+    ] = ()  # inputs: reason, unit, outcome, photos, duplicate_of, amount, location, assignee
     answers: str = ""  # the pending request this action approves or denies
     opens: str = ""  # the pending request this action files
 
@@ -66,7 +68,9 @@ def _r(to, roles, *needs, answers="", opens="") -> Rule:
 
 TABLE: dict[tuple[str, str], Rule] = {
     (S.REPORTED, "send_verify"): _r(S.VERIFYING, {ACCEPTOR}),
-    (S.VERIFYING, "verify"): _r({"confirmed": S.REPORTED, "not_confirmed": S.REJECTED}, {OFFICER}, "outcome"),
+    (S.VERIFYING, "verify"): _r(
+        {"confirmed": S.REPORTED, "not_confirmed": S.REJECTED}, {OFFICER}, "outcome"
+    ),
     (S.REPORTED, "accept"): _r(S.PENDING_REGISTRATION, {ACCEPTOR}),
     (S.REPORTED, "reject"): _r(S.REJECTED, {ACCEPTOR}, "reason"),
     (S.REPORTED, "self_handle"): _r(S.CLOSING, {OFFICER}, "photos"),
@@ -76,19 +80,32 @@ TABLE: dict[tuple[str, str], Rule] = {
     (S.HANDLING, "request_return"): _r(None, {UNIT}, "reason", opens=PendingRequest.RETURN),
     (S.HANDLING, "approve_return"): _r(S.DISPATCHING, {DISPATCHER}, answers=PendingRequest.RETURN),
     (S.HANDLING, "deny_return"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.RETURN),
-    (S.HANDLING, "request_extension"): _r(None, {UNIT}, "reason", "amount", opens=PendingRequest.EXTENSION),
+    (S.HANDLING, "request_extension"): _r(
+        None, {UNIT}, "reason", "amount", opens=PendingRequest.EXTENSION
+    ),
     (S.HANDLING, "approve_extension"): _r(None, {DISPATCHER}, answers=PendingRequest.EXTENSION),
-    (S.HANDLING, "deny_extension"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.EXTENSION),
+    (S.HANDLING, "deny_extension"): _r(
+        None, {DISPATCHER}, "reason", answers=PendingRequest.EXTENSION
+    ),
     (S.HANDLING, "request_suspension"): _r(None, {UNIT}, "reason", opens=PendingRequest.SUSPENSION),
-    (S.HANDLING, "approve_suspension"): _r(S.SUSPENDED, {DISPATCHER}, answers=PendingRequest.SUSPENSION),
-    (S.HANDLING, "deny_suspension"): _r(None, {DISPATCHER}, "reason", answers=PendingRequest.SUSPENSION),
+    (S.HANDLING, "approve_suspension"): _r(
+        S.SUSPENDED, {DISPATCHER}, answers=PendingRequest.SUSPENSION
+    ),
+    (S.HANDLING, "deny_suspension"): _r(
+        None, {DISPATCHER}, "reason", answers=PendingRequest.SUSPENSION
+    ),
     (S.SUSPENDED, "resume"): _r(S.HANDLING, {DISPATCHER}),
     (S.HANDLING, "feedback"): _r(S.CHECKING, {UNIT}, "photos"),
     # 二级派遣 inside a unit (docs/units.md): its leader names a member; the unit stays the holder.
     (S.HANDLING, "assign"): _r(None, {UNIT}, "assignee"),
-    (S.CHECKING, "check"): _r({"pass": S.CLOSING, "fail": S.HANDLING}, {OFFICER}, "outcome", "photos"),
+    (S.CHECKING, "check"): _r(
+        {"pass": S.CLOSING, "fail": S.HANDLING}, {OFFICER}, "outcome", "photos"
+    ),
     (S.CLOSING, "close"): _r(S.CLOSED, {SHIFT_LEADER}),
-    **{(s, "merge"): _r(S.MERGED, {ACCEPTOR, SHIFT_LEADER}, "duplicate_of") for s in PRE_REGISTRATION},
+    **{
+        (s, "merge"): _r(S.MERGED, {ACCEPTOR, SHIFT_LEADER}, "duplicate_of")
+        for s in PRE_REGISTRATION
+    },
     **{(s, "relocate"): _r(None, {ACCEPTOR}, "location") for s in PRE_REGISTRATION},
     **{(s, "void"): _r(S.VOIDED, {SHIFT_LEADER}, "reason") for s in OPEN_STATUSES},
     **{(s, "supervise"): _r(None, {SHIFT_LEADER, VIEWER}) for s in OPEN_STATUSES},
@@ -96,7 +113,6 @@ TABLE: dict[tuple[str, str], Rule] = {
 ACTIONS = sorted({action for _status, action in TABLE} | {"report"})
 OUTCOMES = {"verify": ("confirmed", "not_confirmed"), "check": ("pass", "fail")}
 REPORT_ROLES = frozenset({OFFICER, ACCEPTOR, Role.PUBLIC})
-
 
 
 # The words for the table's actions and outcomes (the timeline, the buttons, the phone's forms).
@@ -147,29 +163,58 @@ def describe() -> dict:
     it needs a photo. Labels are in the active language. Derived from TABLE: nothing restated."""
     actions: dict[str, dict] = {}
     for (status, action), rule in TABLE.items():
-        entry = actions.setdefault(action, {
-            "key": action, "label": str(ACTION_LABELS[action]), "from": [], "roles": sorted(rule.roles),
-            "inputs": _inputs_of(action, rule), "reason_required": "reason" in rule.needs,
-            "photos_required": "photos" in rule.needs and action not in OUTCOMES,
-            "outcomes": [], "to": None, "answers": rule.answers or None, "opens": rule.opens or None,
-        })
+        entry = actions.setdefault(
+            action,
+            {
+                "key": action,
+                "label": str(ACTION_LABELS[action]),
+                "from": [],
+                "roles": sorted(rule.roles),
+                "inputs": _inputs_of(action, rule),
+                "reason_required": "reason" in rule.needs,
+                "photos_required": "photos" in rule.needs and action not in OUTCOMES,
+                "outcomes": [],
+                "to": None,
+                "answers": rule.answers or None,
+                "opens": rule.opens or None,
+            },
+        )
         entry["from"].append(status)
         if isinstance(rule.to, dict):
             entry["outcomes"] = [
-                {"key": o, "label": str(OUTCOME_LABELS[o]), "to": rule.to[o],
-                 "photos_required": "photos" in rule.needs and not (action == "check" and o == "fail")}
-                for o in OUTCOMES[action]]
+                {
+                    "key": o,
+                    "label": str(OUTCOME_LABELS[o]),
+                    "to": rule.to[o],
+                    "photos_required": "photos" in rule.needs
+                    and not (action == "check" and o == "fail"),
+                }
+                for o in OUTCOMES[action]
+            ]
         else:
             entry["to"] = rule.to
     actions["report"] = {  # not a row of the table: report_case() makes the case
-        "key": "report", "label": str(ACTION_LABELS["report"]), "from": [], "roles": sorted(REPORT_ROLES),
-        "inputs": {"category": "required", "description": "optional", "photos": "optional",
-                   "self_handle": "optional"},
-        "reason_required": False, "photos_required": False, "outcomes": [], "to": S.REPORTED,
-        "answers": None, "opens": None,
+        "key": "report",
+        "label": str(ACTION_LABELS["report"]),
+        "from": [],
+        "roles": sorted(REPORT_ROLES),
+        "inputs": {
+            "category": "required",
+            "description": "optional",
+            "photos": "optional",
+            "self_handle": "optional",
+        },
+        "reason_required": False,
+        "photos_required": False,
+        "outcomes": [],
+        "to": S.REPORTED,
+        "answers": None,
+        "opens": None,
     }
     return {
-        "statuses": [{"key": s.value, "label": str(s.label), "open": s.value in OPEN_STATUSES} for s in S],
+        "statuses": [
+            {"key": s.value, "label": str(s.label), "open": s.value in OPEN_STATUSES} for s in S
+        ],
         "actions": actions,
     }
 
@@ -184,7 +229,9 @@ def _inputs_of(action: str, rule: Rule) -> dict[str, str]:
     if action == "check":
         inputs["photos"] = "required unless outcome is fail"
     if action == "feedback":
-        inputs.update(disposition="required on a ledger case", demolished_m2="required for demolish")
+        inputs.update(
+            disposition="required on a ledger case", demolished_m2="required for demolish"
+        )
     return inputs
 
 
@@ -200,8 +247,10 @@ class VersionConflict(Exception):
     """The case changed since the caller read it (→ HTTP 409, or 412 for If-Match)."""
 
     def __init__(self, case: Case, seen: int) -> None:
-        super().__init__(_("The case has changed (version %(now)d, you saw %(seen)d): reload it and try again.")
-                         % {"now": case.version, "seen": seen})
+        super().__init__(
+            _("The case has changed (version %(now)d, you saw %(seen)d): reload it and try again.")
+            % {"now": case.version, "seen": seen}
+        )
         self.case = case
 
 
@@ -244,7 +293,9 @@ def _acts_on_case(case: Case, actor: User, action: str) -> bool:
 def may_assign(actor: User) -> bool:
     """二级派遣: a leader of a handling unit that uses it (Organisation.secondary_dispatch)."""
     org = actor.organisation if actor.organisation_id else None
-    return bool(actor.role == UNIT and actor.unit_leader and org is not None and org.secondary_dispatch)
+    return bool(
+        actor.role == UNIT and actor.unit_leader and org is not None and org.secondary_dispatch
+    )
 
 
 def allowed_actions(case: Case, actor: User, *, seen: bool = False) -> list[str]:
@@ -272,8 +323,15 @@ def allowed_actions(case: Case, actor: User, *, seen: bool = False) -> list[str]
 # --- the transition --------------------------------------------------------------------------
 
 
-def transition(case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs | None = None,
-               now: dt.datetime | None = None) -> CaseEvent:
+def transition(
+    case: Case,
+    action: str,
+    *,
+    actor: User,
+    version: int | None,
+    inputs: Inputs | None = None,
+    now: dt.datetime | None = None,
+) -> CaseEvent:
     """Apply `action` to `case` as `actor`; return the event it wrote.
 
     Steps, always the same: lock the case row; refuse a stale `version` (VersionConflict); find the
@@ -297,14 +355,29 @@ def transition(case: Case, action: str, *, actor: User, version: int | None, inp
         case.version += 1
         case.save()
         event = CaseEvent.objects.create(
-            case=case, seq=case.version, action=action, from_status=from_status, to_status=to_status,
-            actor=actor, actor_role=actor.role, unit=case.unit or unit_before, at=now, reason=inputs.reason,
-            data=data)
+            case=case,
+            seq=case.version,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            actor_role=actor.role,
+            unit=case.unit or unit_before,
+            at=now,
+            reason=inputs.reason,
+            data=data,
+        )
         _attach_photos(case, event, inputs.photos, actor, stage=action)
         notify_event(event)
-        if action == "register":  # small classes the city dispatches automatically (cases/dispatch_rules.py)
+        if (
+            action == "register"
+        ):  # small classes the city dispatches automatically (cases/dispatch_rules.py)
             dispatch_automatically(case, now=now)
-        if action in ("feedback", "check", "relocate"):  # the ledger (docs/domain.md §12): dispositions, place
+        if action in (
+            "feedback",
+            "check",
+            "relocate",
+        ):  # the ledger (docs/domain.md §12): dispositions, place
             from campaigns import ledger
 
             ledger.after_event(case, event, now=now)
@@ -319,8 +392,10 @@ def _checked(case: Case, action: str, *, actor: User, version: int | None, input
     if rule is None:
         raise TransitionNotAllowed(_not_possible(case, action), case)
     if actor.role not in rule.roles:
-        raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
-                               % {"role": actor.get_role_display() or "—", "action": action})
+        raise PermissionDenied(
+            _("Your role (%(role)s) may not %(action)s a case.")
+            % {"role": actor.get_role_display() or "—", "action": action}
+        )
     if not _acts_on_case(case, actor, action):
         raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": action})
     _check_pending(case, rule, action)
@@ -328,7 +403,9 @@ def _checked(case: Case, action: str, *, actor: User, version: int | None, input
     return rule
 
 
-def check_transition(case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs) -> None:
+def check_transition(
+    case: Case, action: str, *, actor: User, version: int | None, inputs: Inputs
+) -> None:
     """Run the checks of `transition()` without writing anything (no lock either): the API calls it
     before it writes a request's photo files, so a refused action leaves no file behind.
     `inputs.photos` only needs to say how many photos come. `transition()` checks again under its lock."""
@@ -339,15 +416,22 @@ def _not_possible(case: Case, action: str) -> str:
     if action not in ACTIONS:
         return _("There is no action %(action)r.") % {"action": action}
     return _("A case that is “%(status)s” cannot %(action)s.") % {
-        "status": case.get_status_display(), "action": action}
+        "status": case.get_status_display(),
+        "action": action,
+    }
 
 
 def _check_pending(case: Case, rule: Rule, action: str) -> None:
     if rule.answers and case.pending_request != rule.answers:
-        raise TransitionNotAllowed(_("There is no pending %(kind)s request to answer.") % {"kind": rule.answers}, case)
+        raise TransitionNotAllowed(
+            _("There is no pending %(kind)s request to answer.") % {"kind": rule.answers}, case
+        )
     if rule.opens and case.pending_request:
-        raise TransitionNotAllowed(_("A %(kind)s request is already waiting for the dispatcher.")
-                                   % {"kind": case.pending_request}, case)
+        raise TransitionNotAllowed(
+            _("A %(kind)s request is already waiting for the dispatcher.")
+            % {"kind": case.pending_request},
+            case,
+        )
 
 
 def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
@@ -355,18 +439,27 @@ def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
     if "reason" in rule.needs and not inputs.reason.strip():
         errors["reason"] = _("A reason is required to %(action)s.") % {"action": action}
     if "outcome" in rule.needs and inputs.outcome not in OUTCOMES[action]:
-        errors["outcome"] = _("outcome must be one of %(choices)s.") % {"choices": ", ".join(OUTCOMES[action])}
+        errors["outcome"] = _("outcome must be one of %(choices)s.") % {
+            "choices": ", ".join(OUTCOMES[action])
+        }
     if "unit" in rule.needs:
         unit = inputs.unit
         if unit is None or unit.kind != Organisation.Kind.HANDLING_UNIT or not unit.active:
             errors["unit"] = _("Choose an active handling unit.")
     if "amount" in rule.needs and not (inputs.amount_minutes and inputs.amount_minutes > 0):
-        errors["amount_minutes"] = _("The extension asked for must be a positive number of minutes.")
+        errors["amount_minutes"] = _(
+            "The extension asked for must be a positive number of minutes."
+        )
     if "duplicate_of" in rule.needs:
         errors.update(_duplicate_errors(case, inputs.duplicate_of, inputs.duplicate_ref))
     if "assignee" in rule.needs:
         who = inputs.assignee
-        if who is None or who.organisation_id != case.unit_id or who.role != UNIT or not who.is_active:
+        if (
+            who is None
+            or who.organisation_id != case.unit_id
+            or who.role != UNIT
+            or not who.is_active
+        ):
             errors["assignee"] = _("Choose an active member of the unit that holds the case.")
     if "location" in rule.needs and inputs.location is None:
         errors["location"] = _("Give lon and lat, or an address.")
@@ -376,8 +469,11 @@ def _check_inputs(case: Case, rule: Rule, action: str, inputs: Inputs) -> None:
     if action == "feedback":  # a ledger case's feedback names its disposition (docs/domain.md §12)
         from campaigns import ledger
 
-        errors.update(ledger.disposition_errors(case, disposition=inputs.disposition,
-                                                demolished_m2=inputs.demolished_m2))
+        errors.update(
+            ledger.disposition_errors(
+                case, disposition=inputs.disposition, demolished_m2=inputs.demolished_m2
+            )
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -440,7 +536,9 @@ def _dispatch(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     if first:
         case.dispatched_at = now
         standard = getattr(case.category, "case_standard", None)
-        limit, unit = (standard.time_limit, standard.time_limit_unit) if standard else (1, "work_days")
+        limit, unit = (
+            (standard.time_limit, standard.time_limit_unit) if standard else (1, "work_days")
+        )
         computed = deadlines.add_limit(now, limit=limit, unit=unit)
         case.deadline = computed.at
         data.update(limit=limit, limit_unit=unit, calendar_fallback=list(computed.fallback_years))
@@ -451,7 +549,9 @@ def _dispatch(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
 def _open_request(kind: str) -> Callable[[Case, Inputs, dt.datetime], dict]:
     def effect(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
         case.pending_request = kind
-        case.pending_amount_minutes = inputs.amount_minutes if kind == PendingRequest.EXTENSION else None
+        case.pending_amount_minutes = (
+            inputs.amount_minutes if kind == PendingRequest.EXTENSION else None
+        )
         return {"request": kind, "amount_minutes": case.pending_amount_minutes}
 
     return effect
@@ -485,21 +585,27 @@ def _later_by(case: Case, moment: dt.datetime, minutes: float) -> dt.datetime:
 def _resume(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     """The clock was paused: the deadline moves by the (working) time spent suspended."""
     since = case.suspended_since or now
-    paused = (now - since).total_seconds() / 60 if case.urgent else deadlines.working_minutes(since, now)
+    paused = (
+        (now - since).total_seconds() / 60 if case.urgent else deadlines.working_minutes(since, now)
+    )
     case.suspended_seconds += int(paused * 60)
     case.suspended_since = None
     if case.deadline:
         case.deadline = _later_by(case, case.deadline, paused)
-    return {"suspended_minutes": round(paused, 1),
-            "deadline": case.deadline.isoformat() if case.deadline else None}
+    return {
+        "suspended_minutes": round(paused, 1),
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+    }
 
 
 def _feedback(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     from campaigns.ledger import disposition_data
 
     case.disposed_at = now
-    return {"on_time": case.deadline is None or now <= case.deadline,
-            **disposition_data(inputs.disposition, inputs.demolished_m2)}
+    return {
+        "on_time": case.deadline is None or now <= case.deadline,
+        **disposition_data(inputs.disposition, inputs.demolished_m2),
+    }
 
 
 def _check(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
@@ -512,13 +618,18 @@ def _verify(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
 
 def _close(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     case.closed_at = now
-    passed_on_time = case.deadline is None or (case.disposed_at is not None and case.disposed_at <= case.deadline)
+    passed_on_time = case.deadline is None or (
+        case.disposed_at is not None and case.disposed_at <= case.deadline
+    )
     return {"on_time": passed_on_time}
 
 
 def _merge(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     case.duplicate_of = inputs.duplicate_of
-    return {"duplicate_of": inputs.duplicate_of.pk, "duplicate_of_number": inputs.duplicate_of.number}
+    return {
+        "duplicate_of": inputs.duplicate_of.pk,
+        "duplicate_of_number": inputs.duplicate_of.number,
+    }
 
 
 def _supervise(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
@@ -530,15 +641,20 @@ def _relocate(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     lon, lat, address = inputs.location
     before = {"lon": case.lon, "lat": case.lat, "grid": case.grid_id, "address": case.address}
     _place(case, lon, lat, address)
-    return {"before": before, "after": {"lon": case.lon, "lat": case.lat, "grid": case.grid_id,
-                                        "address": case.address}}
+    return {
+        "before": before,
+        "after": {"lon": case.lon, "lat": case.lat, "grid": case.grid_id, "address": case.address},
+    }
 
 
 def _assign(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
     before = case.assignee_id
     case.assignee = inputs.assignee
-    return {"assignee": inputs.assignee.pk, "assignee_name": inputs.assignee.get_full_name() or inputs.assignee.username,
-            "before": before}
+    return {
+        "assignee": inputs.assignee.pk,
+        "assignee_name": inputs.assignee.get_full_name() or inputs.assignee.username,
+        "before": before,
+    }
 
 
 def _self_handle(case: Case, inputs: Inputs, now: dt.datetime) -> dict:
@@ -551,9 +667,12 @@ EFFECTS: dict[str, Callable[[Case, Inputs, dt.datetime], dict]] = {
     "request_return": _open_request(PendingRequest.RETURN),
     "request_extension": _open_request(PendingRequest.EXTENSION),
     "request_suspension": _open_request(PendingRequest.SUSPENSION),
-    "approve_return": _answer(True), "deny_return": _answer(False),
-    "approve_extension": _answer(True), "deny_extension": _answer(False),
-    "approve_suspension": _answer(True), "deny_suspension": _answer(False),
+    "approve_return": _answer(True),
+    "deny_return": _answer(False),
+    "approve_extension": _answer(True),
+    "deny_extension": _answer(False),
+    "approve_suspension": _answer(True),
+    "deny_suspension": _answer(False),
     "resume": _resume,
     "feedback": _feedback,
     "check": _check,
@@ -567,11 +686,13 @@ EFFECTS: dict[str, Callable[[Case, Inputs, dt.datetime], dict]] = {
 }
 
 
-def _attach_photos(case: Case, event: CaseEvent, photos: Sequence[dict], actor: User, *,
-                   stage: str) -> list[Photo]:
+def _attach_photos(
+    case: Case, event: CaseEvent, photos: Sequence[dict], actor: User, *, stage: str
+) -> list[Photo]:
     stage = stage if stage in Photo.Stage.values else Photo.Stage.REPORT
-    return Photo.objects.bulk_create([Photo(case=case, event=event, stage=stage, uploaded_by=actor, **p)
-                                      for p in photos])
+    return Photo.objects.bulk_create(
+        [Photo(case=case, event=event, stage=stage, uploaded_by=actor, **p) for p in photos]
+    )
 
 
 # --- creating a case -------------------------------------------------------------------------
@@ -588,9 +709,15 @@ def _place(case: Case, lon: float | None, lat: float | None, address: str) -> No
     found = locate(lon, lat)
     case.outside_grid = found.outside
     # Loaded once here for the alerts, the live map and the answer (the geometry is not needed).
-    case.grid = (Grid.objects.select_related("community").defer("geometry", "community__geometry",
-                                                                "community__derived_geometry")
-                 .get(pk=found.grid_id)) if found.grid_id else None
+    case.grid = (
+        (
+            Grid.objects.select_related("community")
+            .defer("geometry", "community__geometry", "community__derived_geometry")
+            .get(pk=found.grid_id)
+        )
+        if found.grid_id
+        else None
+    )
 
 
 def next_case_number(now: dt.datetime) -> str:
@@ -629,8 +756,9 @@ class Report:
     category_checked: bool = False
 
 
-def check_report(report: Report, *, reporter: User | None, self_handle: bool = False,
-                 photos: int | None = None) -> None:
+def check_report(
+    report: Report, *, reporter: User | None, self_handle: bool = False, photos: int | None = None
+) -> None:
     """Every check `report_case()` makes, without writing anything: the API runs it before it
     writes a request's photo files. `photos`: how many photos come (default: `report.photos`).
 
@@ -638,9 +766,16 @@ def check_report(report: Report, *, reporter: User | None, self_handle: bool = F
     table's self_handle row run too: an officer, at least one (after-)photo, a point in one of the
     officer's grids."""
     if reporter is not None and reporter.role not in REPORT_ROLES:
-        raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
-    if not report.category_checked and not SmallClass.objects.available().filter(pk=report.category.pk).exists():
-        raise ValidationError({"category": _("Category %(code)s is not in use.") % {"code": report.category.code}})
+        raise PermissionDenied(
+            _("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()}
+        )
+    if (
+        not report.category_checked
+        and not SmallClass.objects.available().filter(pk=report.category.pk).exists()
+    ):
+        raise ValidationError(
+            {"category": _("Category %(code)s is not in use.") % {"code": report.category.code}}
+        )
     validate_attributes(report.category, report.attributes)
     if not self_handle:
         return
@@ -649,17 +784,36 @@ def check_report(report: Report, *, reporter: User | None, self_handle: bool = F
 
     rule = TABLE[(S.REPORTED, "self_handle")]
     if reporter is None or reporter.role not in rule.roles:
-        raise PermissionDenied(_("Your role (%(role)s) may not %(action)s a case.")
-                               % {"role": reporter.get_role_display() if reporter else "—", "action": "self_handle"})
+        raise PermissionDenied(
+            _("Your role (%(role)s) may not %(action)s a case.")
+            % {"role": reporter.get_role_display() if reporter else "—", "action": "self_handle"}
+        )
     if not (report.photos if photos is None else photos):
-        raise ValidationError({"photos": _("At least one photo is required to %(action)s.") % {"action": "self_handle"}})
-    grid_id = locate(report.lon, report.lat).grid_id if report.lon is not None and report.lat is not None else None
+        raise ValidationError(
+            {
+                "photos": _("At least one photo is required to %(action)s.")
+                % {"action": "self_handle"}
+            }
+        )
+    grid_id = (
+        locate(report.lon, report.lat).grid_id
+        if report.lon is not None and report.lat is not None
+        else None
+    )
     if not is_officer_of_grid(reporter, grid_id):
-        raise PermissionDenied(_("This case is not yours to %(action)s.") % {"action": "self_handle"})
+        raise PermissionDenied(
+            _("This case is not yours to %(action)s.") % {"action": "self_handle"}
+        )
 
 
-def report_case(report: Report, *, reporter: User | None, now: dt.datetime | None = None,
-                also: Callable[[Case], object] | None = None, self_handle: bool = False) -> Case:
+def report_case(
+    report: Report,
+    *,
+    reporter: User | None,
+    now: dt.datetime | None = None,
+    also: Callable[[Case], object] | None = None,
+    self_handle: bool = False,
+) -> Case:
     """Create a case in `reported` with its first event ("report").
 
     Rules: officers, acceptors (hotline) and the public report; the category must be available;
@@ -676,41 +830,76 @@ def report_case(report: Report, *, reporter: User | None, now: dt.datetime | Non
     """
     now = now or timezone.now()
     if reporter is not None and reporter.role not in REPORT_ROLES:
-        raise PermissionDenied(_("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()})
-    if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
+        raise PermissionDenied(
+            _("Your role (%(role)s) does not report cases.") % {"role": reporter.get_role_display()}
+        )
+    if report.client_uuid and (
+        existing := Case.objects.filter(client_uuid=report.client_uuid).first()
+    ):
         return existing
     check_report(report, reporter=reporter, self_handle=self_handle)
     standard = getattr(report.category, "case_standard", None)
-    case = Case(category=report.category, source=report.source, description=report.description,
-                attributes=report.attributes, client_uuid=report.client_uuid, occurred_at=report.occurred_at,
-                reporter=reporter, reporter_contact=report.contact, reported_at=now,
-                urgent=bool(standard and standard.urgency == "urgent"), evidence_flags=report.evidence_flags)
+    case = Case(
+        category=report.category,
+        source=report.source,
+        description=report.description,
+        attributes=report.attributes,
+        client_uuid=report.client_uuid,
+        occurred_at=report.occurred_at,
+        reporter=reporter,
+        reporter_contact=report.contact,
+        reported_at=now,
+        urgent=bool(standard and standard.urgency == "urgent"),
+        evidence_flags=report.evidence_flags,
+    )
     _place(case, report.lon, report.lat, report.address)
     _enter_step(case, S.REPORTED, now)
-    event = CaseEvent(case=case, seq=1, action="report", from_status="", to_status=S.REPORTED, actor=reporter,
-                      actor_role=reporter.role if reporter else Role.PUBLIC, at=now,
-                      data={"source": report.source, "grid": case.grid_id})
+    event = CaseEvent(
+        case=case,
+        seq=1,
+        action="report",
+        from_status="",
+        to_status=S.REPORTED,
+        actor=reporter,
+        actor_role=reporter.role if reporter else Role.PUBLIC,
+        at=now,
+        data={"source": report.source, "grid": case.grid_id},
+    )
     told = recipients(event)  # reads only: done before the day's serial row is locked
     from campaigns.ledger import plan_report
 
-    ledger_plan = plan_report(case, now=now)  # None unless an illegal-construction class (docs/domain.md §12)
+    ledger_plan = plan_report(
+        case, now=now
+    )  # None unless an illegal-construction class (docs/domain.md §12)
     try:
         with transaction.atomic():
             case.number = next_case_number(now)  # from here to commit, other reports wait
             case.save()
             event.case = case
             event.save(force_insert=True)
-            photos = [] if self_handle else _attach_photos(case, event, report.photos, reporter, stage="report")
+            photos = (
+                []
+                if self_handle
+                else _attach_photos(case, event, report.photos, reporter, stage="report")
+            )
             notify_event(event, told=told)
             if ledger_plan is not None:
                 ledger_plan.write(case, event)
             if also is not None:
                 also(case)
             if self_handle:
-                transition(case, "self_handle", actor=reporter, version=case.version,
-                           inputs=Inputs(photos=report.photos), now=now)
+                transition(
+                    case,
+                    "self_handle",
+                    actor=reporter,
+                    version=case.version,
+                    inputs=Inputs(photos=report.photos),
+                    now=now,
+                )
     except IntegrityError:
-        if report.client_uuid and (existing := Case.objects.filter(client_uuid=report.client_uuid).first()):
+        if report.client_uuid and (
+            existing := Case.objects.filter(client_uuid=report.client_uuid).first()
+        ):
             return existing  # a concurrent request with the same client id won
         raise
     if self_handle:

@@ -51,7 +51,9 @@ class Proxy:
         path = request_line[1] if len(request_line) > 1 else b"/"
         return next(self.ws) if path.startswith(b"/ws/") else self.web
 
-    async def handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         upstream_writer = None
         try:
             try:
@@ -61,11 +63,15 @@ class Proxy:
             try:
                 upstream_reader, upstream_writer = await asyncio.open_connection(*self.route(head))
             except OSError:
-                client_writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                client_writer.write(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
                 await client_writer.drain()
                 return
             upstream_writer.write(head)
-            await asyncio.gather(_copy(client_reader, upstream_writer), _copy(upstream_reader, client_writer))
+            await asyncio.gather(
+                _copy(client_reader, upstream_writer), _copy(upstream_reader, client_writer)
+            )
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -89,7 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", required=True, help="[host:]port to listen on")
     parser.add_argument("--web", required=True, help="host:port of the WSGI (gunicorn) server")
-    parser.add_argument("--ws", default="", help="comma-separated host:port of the ASGI servers for /ws/")
+    parser.add_argument(
+        "--ws", default="", help="comma-separated host:port of the ASGI servers for /ws/"
+    )
     args = parser.parse_args()
     listen = _address(args.listen if ":" in args.listen else f"127.0.0.1:{args.listen}")
     ws = [_address(a) for a in args.ws.split(",") if a]

@@ -87,7 +87,9 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: floa
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before listening on {port}")
+            raise RuntimeError(
+                f"{what} exited with {process.returncode} before listening on {port}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), 0.2):
                 return
@@ -118,11 +120,21 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
 
 
-def production_env(*, database_url: str, redis_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+def production_env(
+    *, database_url: str, redis_url: str, data_dir: str, **extra: str
+) -> dict[str, str]:
     """Production mode (DEBUG off) on plain HTTP; `extra` overrides (SECRET_KEY, ALLOWED_HOSTS, …)."""
-    env = {**os.environ, "DEBUG": "0", "HTTPS": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "GRIDCASE_DATA_DIR": data_dir, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "DJANGO_SETTINGS_MODULE": "backend.settings", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "HTTPS": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "GRIDCASE_DATA_DIR": data_dir,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     env.setdefault("LOG_LEVEL", "WARNING")
     env.update(extra)
@@ -132,8 +144,21 @@ def production_env(*, database_url: str, redis_url: str, data_dir: str, **extra:
 def web_command(port: int, workers: int, *, threads: int = 1, host: str = "127.0.0.1") -> list[str]:
     """gunicorn for the REST API and pages: sync workers (one request each at a time) unless
     `threads` > 1 (gthread)."""
-    command = [PY, "-m", "gunicorn", "backend.wsgi", "--bind", f"{host}:{port}", "--workers", str(workers),
-               "--timeout", "30", "--graceful-timeout", "10", "--no-control-socket"]
+    command = [
+        PY,
+        "-m",
+        "gunicorn",
+        "backend.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+    ]
     if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
     return command
@@ -197,17 +222,33 @@ def _check(command: list[str], env: dict, what: str) -> None:
 
 
 @contextlib.contextmanager
-def topology(*, database_url: str, redis_url: str, web: int = 2, ws: int = 1, threads: int = 1,
-             scheduler: bool = True, front: str = "auto", port: int | None = None, data_dir: str | None = None,
-             migrate: bool = True, collectstatic: bool = True, env: dict[str, str] | None = None) -> Iterator[Running]:
+def topology(
+    *,
+    database_url: str,
+    redis_url: str,
+    web: int = 2,
+    ws: int = 1,
+    threads: int = 1,
+    scheduler: bool = True,
+    front: str = "auto",
+    port: int | None = None,
+    data_dir: str | None = None,
+    migrate: bool = True,
+    collectstatic: bool = True,
+    env: dict[str, str] | None = None,
+) -> Iterator[Running]:
     """Start the topology; stop every process on exit. `front`: auto (nginx if installed, else the
     Python proxy), nginx, python or none (clients use `web_url` and `ws_urls` directly)."""
     if not database_url.startswith(("postgres://", "postgresql://")):
         raise ValueError("the scaled topology runs on PostgreSQL: DATABASE_URL=postgres://…")
     if not redis_url:
-        raise ValueError("the scaled topology needs REDIS_URL: the channel layer spans the ASGI processes")
+        raise ValueError(
+            "the scaled topology needs REDIS_URL: the channel layer spans the ASGI processes"
+        )
     data_dir = data_dir or tempfile.mkdtemp(prefix="gridcase-topology-")
-    full_env = production_env(database_url=database_url, redis_url=redis_url, data_dir=data_dir, **(env or {}))
+    full_env = production_env(
+        database_url=database_url, redis_url=redis_url, data_dir=data_dir, **(env or {})
+    )
     logs = Path(data_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     if migrate:
@@ -222,8 +263,14 @@ def topology(*, database_url: str, redis_url: str, web: int = 2, ws: int = 1, th
 
     def start(name: str, command: list[str]) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")
-        processes[name] = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+        processes[name] = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         return processes[name]
 
@@ -235,12 +282,29 @@ def topology(*, database_url: str, redis_url: str, web: int = 2, ws: int = 1, th
             start("scheduler", scheduler_command())
         if front == "nginx":
             conf = Path(data_dir) / "nginx.conf"
-            conf.write_text(NGINX_CONF.format(dir=data_dir, web=web_port, port=front_port,
-                                              ws=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports)))
+            conf.write_text(
+                NGINX_CONF.format(
+                    dir=data_dir,
+                    web=web_port,
+                    port=front_port,
+                    ws=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports),
+                )
+            )
             start("front", ["nginx", "-c", str(conf), "-p", data_dir, "-g", "daemon off;"])
         elif front == "python":
-            start("front", [PY, str(ROOT / "deploy" / "proxy.py"), "--listen", f"127.0.0.1:{front_port}",
-                            "--web", f"127.0.0.1:{web_port}", "--ws", ",".join(f"127.0.0.1:{p}" for p in ws_ports)])
+            start(
+                "front",
+                [
+                    PY,
+                    str(ROOT / "deploy" / "proxy.py"),
+                    "--listen",
+                    f"127.0.0.1:{front_port}",
+                    "--web",
+                    f"127.0.0.1:{web_port}",
+                    "--ws",
+                    ",".join(f"127.0.0.1:{p}" for p in ws_ports),
+                ],
+            )
         elif front != "none":
             raise ValueError(f"front={front!r}: use auto, nginx, python or none")
         wait_for_port(web_port, processes["web"], "gunicorn")
@@ -249,9 +313,15 @@ def topology(*, database_url: str, redis_url: str, web: int = 2, ws: int = 1, th
         if front != "none":
             wait_for_port(front_port, processes["front"], front)
         web_url = f"http://127.0.0.1:{web_port}"
-        running = Running(url=f"http://127.0.0.1:{front_port}" if front != "none" else web_url, web_url=web_url,
-                          ws_urls=[f"http://127.0.0.1:{p}" for p in ws_ports], front=front, processes=processes,
-                          logs=logs, env=full_env)
+        running = Running(
+            url=f"http://127.0.0.1:{front_port}" if front != "none" else web_url,
+            web_url=web_url,
+            ws_urls=[f"http://127.0.0.1:{p}" for p in ws_ports],
+            front=front,
+            processes=processes,
+            logs=logs,
+            env=full_env,
+        )
         _wait_healthy(running)
         yield running
     finally:
@@ -267,7 +337,9 @@ def _wait_healthy(running: Running, seconds: float = 60) -> None:
                     return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError("the topology did not answer /api/health:\n" + running.log_tail()) from None
+                raise RuntimeError(
+                    "the topology did not answer /api/health:\n" + running.log_tail()
+                ) from None
             time.sleep(0.2)
 
 
@@ -277,28 +349,49 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the scaled Gridcase topology locally (PostgreSQL + Redis).")
-    parser.add_argument("--web", type=int, default=3, help="gunicorn worker processes (REST + pages)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (>1: gthread)")
+    parser = argparse.ArgumentParser(
+        description="Run the scaled Gridcase topology locally (PostgreSQL + Redis)."
+    )
+    parser.add_argument(
+        "--web", type=int, default=3, help="gunicorn worker processes (REST + pages)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (>1: gthread)"
+    )
     parser.add_argument("--ws", type=int, default=2, help="Daphne processes for /ws/")
     parser.add_argument("--port", type=int, default=8000, help="the front's port")
     parser.add_argument("--front", default="auto", choices=["auto", "nginx", "python", "none"])
     parser.add_argument("--no-scheduler", action="store_true")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
-    parser.add_argument("--data-dir", default=os.environ.get("GRIDCASE_DATA_DIR"),
-                        help="media, static and logs (default: a new temporary folder)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("GRIDCASE_DATA_DIR"),
+        help="media, static and logs (default: a new temporary folder)",
+    )
     args = parser.parse_args()
     if not args.database_url or not args.redis_url:
-        parser.error("set DATABASE_URL (postgres://…) and REDIS_URL (redis://…), or pass --database-url/--redis-url")
+        parser.error(
+            "set DATABASE_URL (postgres://…) and REDIS_URL (redis://…), or pass --database-url/--redis-url"
+        )
     if not os.environ.get("SECRET_KEY"):
         print("SECRET_KEY is not set: using a random one (sessions end when the topology stops).")
     signal.signal(signal.SIGTERM, _interrupt)
-    with topology(database_url=args.database_url, redis_url=args.redis_url, web=args.web, ws=args.ws,
-                  threads=args.threads, scheduler=not args.no_scheduler, front=args.front, port=args.port,
-                  data_dir=args.data_dir) as running:
+    with topology(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        web=args.web,
+        ws=args.ws,
+        threads=args.threads,
+        scheduler=not args.no_scheduler,
+        front=args.front,
+        port=args.port,
+        data_dir=args.data_dir,
+    ) as running:
         print(f"Gridcase on {running.url}/  (front: {running.front}; Ctrl-C stops all)")
-        print(f"  web  {running.web_url}  gunicorn, {args.web} workers, pid {running.processes['web'].pid}")
+        print(
+            f"  web  {running.web_url}  gunicorn, {args.web} workers, pid {running.processes['web'].pid}"
+        )
         for i, url in enumerate(running.ws_urls):
             print(f"  ws{i + 1}  {url}  daphne, pid {running.processes[f'ws{i + 1}'].pid}")
         if "scheduler" in running.processes:

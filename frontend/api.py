@@ -20,7 +20,7 @@ from backend.openapi import errors
 from cases import workflow
 from cases.access import get_case_for_user, visible_cases
 from cases.dispatch_rules import RuleBook, suggest_unit
-from cases.models import OPEN_STATUSES, Case, Status, overdue_at
+from cases.models import OPEN_STATUSES, Case, overdue_at
 from cases.serializers import CaseListQuery, case_row
 from cases.views import CASE_ID
 from frontend import console
@@ -40,7 +40,9 @@ ROLE_QUEUES: dict[str, tuple[str, ...]] = {
 
 def is_console_user(user: User) -> bool:
     """Centre roles and administrators use the console."""
-    return user.is_authenticated and (user.is_superuser or user.role in CENTRE_ROLES or user.role == Role.ADMIN)
+    return user.is_authenticated and (
+        user.is_superuser or user.role in CENTRE_ROLES or user.role == Role.ADMIN
+    )
 
 
 def _require_console(user: User) -> None:
@@ -59,13 +61,23 @@ def _suggested(case: Case, book: RuleBook | None = None) -> dict | None:
     return None if unit is None else {"id": unit.pk, "name": unit.name}
 
 
-@extend_schema(responses={200: inline_serializer("HandlingUnit", {
-    "id": serializers.IntegerField(), "name": serializers.CharField()}, many=True), **errors(403)})
+@extend_schema(
+    responses={
+        200: inline_serializer(
+            "HandlingUnit",
+            {"id": serializers.IntegerField(), "name": serializers.CharField()},
+            many=True,
+        ),
+        **errors(403),
+    }
+)
 @api_view(["GET"])
 def units(request):
     """Active handling units: `[{id, name}]`, by name."""
     _require_console(request.user)
-    rows = Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by("name", "pk")
+    rows = Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by(
+        "name", "pk"
+    )
     return Response([{"id": o.pk, "name": o.name} for o in rows])
 
 
@@ -106,15 +118,25 @@ def queues(request):
         selected = rows.filter(QUEUES[key])
         if key == "overdue":
             selected = selected.overdue(now)
-        selected = selected.select_related("category__case_standard__default_handling_unit", "grid", "unit")
+        selected = selected.select_related(
+            "category__case_standard__default_handling_unit", "grid", "unit"
+        )
         ordered = selected.order_by("deadline" if key == "overdue" else "reported_at", "pk")
         page = list(ordered[:QUEUE_LIMIT])
-        result.append({
-            "key": key,
-            "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
-            "rows": [{**case_row(c, now), "allowed_actions": workflow.allowed_actions(c, request.user, seen=True),
-                      "suggested_unit": _suggested(c, book)} for c in page],
-        })
+        result.append(
+            {
+                "key": key,
+                "count": selected.count() if len(page) == QUEUE_LIMIT else len(page),
+                "rows": [
+                    {
+                        **case_row(c, now),
+                        "allowed_actions": workflow.allowed_actions(c, request.user, seen=True),
+                        "suggested_unit": _suggested(c, book),
+                    }
+                    for c in page
+                ],
+            }
+        )
     return Response({"as_of": now, "queues": result})
 
 
@@ -126,7 +148,16 @@ def grid_counts(request):
     _require_console(request.user)
     rows, _f = _filtered(request)
     now = timezone.now()
-    counted = (rows.filter(status__in=OPEN_STATUSES, grid__isnull=False).values("grid__code")
-               .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_at(now))))
-    return Response({"as_of": now, "results": {r["grid__code"]: {"open": r["open"], "overdue": r["overdue"]}
-                                               for r in counted}})
+    counted = (
+        rows.filter(status__in=OPEN_STATUSES, grid__isnull=False)
+        .values("grid__code")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_at(now)))
+    )
+    return Response(
+        {
+            "as_of": now,
+            "results": {
+                r["grid__code"]: {"open": r["open"], "overdue": r["overdue"]} for r in counted
+            },
+        }
+    )

@@ -49,23 +49,51 @@ ORDERS = {"oldest": _c("Oldest first"), "newest": _c("Newest first")}
 
 # What each workflow action is called on a button (every action of cases.workflow.ACTIONS).
 ACTION_LABELS = {
-    "send_verify": _c("Send to verify"), "verify": _c("Verify"), "accept": _c("Accept"),
-    "reject": _c("Reject"), "merge": _c("Merge"), "relocate": _c("Relocate"),
-    "register": _c("Register"), "decline": _c("Decline"), "dispatch": _c("Dispatch"),
-    "request_return": _c("Request return"), "approve_return": _c("Approve return"),
-    "deny_return": _c("Deny return"), "request_extension": _c("Request extension"),
-    "approve_extension": _c("Approve extension"), "deny_extension": _c("Deny extension"),
-    "request_suspension": _c("Request suspension"), "approve_suspension": _c("Approve suspension"),
-    "deny_suspension": _c("Deny suspension"), "resume": _c("Resume"), "feedback": _c("Feedback"),
-    "check": _c("Check"), "self_handle": _c("Self-handle"), "close": _c("Close"), "void": _c("Void"),
-    "supervise": _c("Supervise"), "report": _c("Report a case"), "assign": _c("Assign"),
+    "send_verify": _c("Send to verify"),
+    "verify": _c("Verify"),
+    "accept": _c("Accept"),
+    "reject": _c("Reject"),
+    "merge": _c("Merge"),
+    "relocate": _c("Relocate"),
+    "register": _c("Register"),
+    "decline": _c("Decline"),
+    "dispatch": _c("Dispatch"),
+    "request_return": _c("Request return"),
+    "approve_return": _c("Approve return"),
+    "deny_return": _c("Deny return"),
+    "request_extension": _c("Request extension"),
+    "approve_extension": _c("Approve extension"),
+    "deny_extension": _c("Deny extension"),
+    "request_suspension": _c("Request suspension"),
+    "approve_suspension": _c("Approve suspension"),
+    "deny_suspension": _c("Deny suspension"),
+    "resume": _c("Resume"),
+    "feedback": _c("Feedback"),
+    "check": _c("Check"),
+    "self_handle": _c("Self-handle"),
+    "close": _c("Close"),
+    "void": _c("Void"),
+    "supervise": _c("Supervise"),
+    "report": _c("Report a case"),
+    "assign": _c("Assign"),
 }
-OUTCOME_LABELS = {"confirmed": _c("Confirmed"), "not_confirmed": _c("Not confirmed"),
-                  "pass": _c("Pass"), "fail": _c("Fail")}
-INPUT_LABELS = {"reason": _c("Reason"), "unit": _c("Handling unit"), "outcome": _c("Outcome"),
-                "duplicate_of": _c("Duplicate of (case number)"), "amount": _c("Extension (minutes)"),
-                "location": _c("Location"), "photos": _c("Photos"), "assignee": _c("Member"),
-                "confirm": _c("Confirmation")}
+OUTCOME_LABELS = {
+    "confirmed": _c("Confirmed"),
+    "not_confirmed": _c("Not confirmed"),
+    "pass": _c("Pass"),
+    "fail": _c("Fail"),
+}
+INPUT_LABELS = {
+    "reason": _c("Reason"),
+    "unit": _c("Handling unit"),
+    "outcome": _c("Outcome"),
+    "duplicate_of": _c("Duplicate of (case number)"),
+    "amount": _c("Extension (minutes)"),
+    "location": _c("Location"),
+    "photos": _c("Photos"),
+    "assignee": _c("Member"),
+    "confirm": _c("Confirmation"),
+}
 # Actions the console's forms can carry; photos and a member are given on the phone and the desk.
 FORM_INPUTS = frozenset({"reason", "unit", "outcome", "duplicate_of", "amount", "location"})
 
@@ -95,9 +123,12 @@ def action_form(status: str, action: str) -> ActionForm:
     # Closing is the normal end after a passed check; the other final states end a case early.
     final = bool(targets & (FINAL_STATUSES - {Status.CLOSED})) and not isinstance(rule.to, dict)
     return ActionForm(
-        key=action, label=str(ACTION_LABELS.get(action, action)), needs=rule.needs,
+        key=action,
+        label=str(ACTION_LABELS.get(action, action)),
+        needs=rule.needs,
         outcomes=[(o, str(OUTCOME_LABELS[o])) for o in workflow.OUTCOMES.get(action, ())],
-        reason_required="reason" in rule.needs, final=final,
+        reason_required="reason" in rule.needs,
+        final=final,
         danger=final or action.startswith("deny_"),
         supported=set(rule.needs) <= FORM_INPUTS,
     )
@@ -145,12 +176,21 @@ def annotate(rows: list[Case], user: User, now: dt.datetime, book: RuleBook | No
         case.light = deadlines.traffic_light(case, now)
         case.left = time_left(case, now)
         case.forms = action_forms(case, workflow.allowed_actions(case, user, seen=True))
-        case.suggested = (suggest_unit(case, book=book) if book is not None
-                          and any(f.key == "dispatch" for f in case.forms) else None)
+        case.suggested = (
+            suggest_unit(case, book=book)
+            if book is not None and any(f.key == "dispatch" for f in case.forms)
+            else None
+        )
 
 
-def queues(user: User, *, area: str = "", category: int | None = None, order: str = "oldest",
-           now: dt.datetime | None = None) -> list[Queue]:
+def queues(
+    user: User,
+    *,
+    area: str = "",
+    category: int | None = None,
+    order: str = "oldest",
+    now: dt.datetime | None = None,
+) -> list[Queue]:
     """The person's work queues, their own first, each with its full count and up to QUEUE_LIMIT
     rows, oldest first (or newest first); overdue ones by deadline."""
     from frontend.api import ROLE_QUEUES, queue_order
@@ -165,15 +205,26 @@ def queues(user: User, *, area: str = "", category: int | None = None, order: st
         selected = rows.filter(condition)
         if key == "overdue":
             selected = selected.filter(deadline__lt=now)
-        selected = selected.select_related("category__case_standard__default_handling_unit", "grid", "unit")
+        selected = selected.select_related(
+            "category__case_standard__default_handling_unit", "grid", "unit"
+        )
         if key == "overdue":
             ordered = selected.order_by("-deadline" if newest else "deadline", "pk")
         else:
-            ordered = selected.order_by(*(("-reported_at", "-pk") if newest else ("reported_at", "pk")))
+            ordered = selected.order_by(
+                *(("-reported_at", "-pk") if newest else ("reported_at", "pk"))
+            )
         page = list(ordered[:QUEUE_LIMIT])
         annotate(page, user, now, book)
-        result.append(Queue(key=key, label=str(label), rows=page, mine=key in ROLE_QUEUES.get(user.role, ()),
-                            count=selected.count() if len(page) == QUEUE_LIMIT else len(page)))
+        result.append(
+            Queue(
+                key=key,
+                label=str(label),
+                rows=page,
+                mine=key in ROLE_QUEUES.get(user.role, ()),
+                count=selected.count() if len(page) == QUEUE_LIMIT else len(page),
+            )
+        )
     return result
 
 
@@ -184,8 +235,12 @@ def search(user: User, q: str, *, now: dt.datetime | None = None) -> list[Case]:
     if not q:
         return []
     now = now or timezone.now()
-    rows = (visible_cases(user).filter(Q(number__contains=q) | Q(address__icontains=q) | Q(description__icontains=q))
-            .select_related("category", "grid", "unit").order_by("-reported_at", "-pk"))
+    rows = (
+        visible_cases(user)
+        .filter(Q(number__contains=q) | Q(address__icontains=q) | Q(description__icontains=q))
+        .select_related("category", "grid", "unit")
+        .order_by("-reported_at", "-pk")
+    )
     found = list(rows[:SEARCH_LIMIT])
     for case in found:
         case.light = deadlines.traffic_light(case, now)

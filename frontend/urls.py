@@ -34,5 +34,9 @@ urlpatterns = [
     path("api/units/", console_api.units, name="console-units"),
     path("api/console/queues", console_api.queues, name="console-queues"),
     path("api/console/grid-counts", console_api.grid_counts, name="console-grid-counts"),
-    path("api/console/case/<int:pk>/suggestion", console_api.case_suggestion, name="console-suggestion"),
+    path(
+        "api/console/case/<int:pk>/suggestion",
+        console_api.case_suggestion,
+        name="console-suggestion",
+    ),
 ]

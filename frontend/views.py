@@ -7,8 +7,8 @@ from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import get_language, pgettext, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from cases import workflow
 from grids.models import Grid
@@ -76,7 +76,11 @@ def _map_strings() -> dict[str, str]:
 MOBILE_PAGES = {
     # page: (template, script, title)
     "home": ("frontend/mobile/home.html", "home.js", pgettext_lazy("mobile", "Grid patrol")),
-    "report": ("frontend/mobile/report.html", "report.js", pgettext_lazy("mobile", "Report a case")),
+    "report": (
+        "frontend/mobile/report.html",
+        "report.js",
+        pgettext_lazy("mobile", "Report a case"),
+    ),
     "tasks": ("frontend/mobile/tasks.html", "tasks.js", pgettext_lazy("mobile", "My tasks")),
     "task": ("frontend/mobile/task.html", "task.js", pgettext_lazy("mobile", "Task")),
     "mine": ("frontend/mobile/mine.html", "mine.js", pgettext_lazy("mobile", "My reports")),
@@ -106,9 +110,16 @@ def mobile_page(request: HttpRequest, page: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     template, script, title = MOBILE_PAGES[page]
-    response = render(request, template, {
-        "page": page, "title": title, "script": f"frontend/mobile/{script}", "m_config": _mobile_config(),
-    })
+    response = render(
+        request,
+        template,
+        {
+            "page": page,
+            "title": title,
+            "script": f"frontend/mobile/{script}",
+            "m_config": _mobile_config(),
+        },
+    )
     response["Cache-Control"] = "no-cache"  # the service worker keeps the offline copy
     return response
 
@@ -127,13 +138,25 @@ def _mobile_config() -> dict:
         "workflow": _phone_workflow(),
         "labels": _mobile_labels(),
         "urls": {
-            "session": reverse("m-session"), "me": reverse("api-me"), "cases": reverse("cases"),
-            "categories": reverse("categories"), "locate": reverse("grid-locate"), "grids": reverse("grid-layer"),
-            "nearby": reverse("case-nearby"), "mine": reverse("case-mine"), "alerts": reverse("alerts"),
-            "alertsUnread": reverse("alerts-unread"), "alertsRead": reverse("alerts-read"),
-            "points": reverse("patrol-points"), "coverage": reverse("patrol-coverage"),
-            "login": reverse("login"), "logout": reverse("logout"), "home": reverse("m-home"),
-            "sw": reverse("m-sw"), "websocket": "/ws/alerts/", "task": reverse("m-task"),
+            "session": reverse("m-session"),
+            "me": reverse("api-me"),
+            "cases": reverse("cases"),
+            "categories": reverse("categories"),
+            "locate": reverse("grid-locate"),
+            "grids": reverse("grid-layer"),
+            "nearby": reverse("case-nearby"),
+            "mine": reverse("case-mine"),
+            "alerts": reverse("alerts"),
+            "alertsUnread": reverse("alerts-unread"),
+            "alertsRead": reverse("alerts-read"),
+            "points": reverse("patrol-points"),
+            "coverage": reverse("patrol-coverage"),
+            "login": reverse("login"),
+            "logout": reverse("logout"),
+            "home": reverse("m-home"),
+            "sw": reverse("m-sw"),
+            "websocket": "/ws/alerts/",
+            "task": reverse("m-task"),
             "reports": reverse("reports-page"),
         },
     }
@@ -143,8 +166,10 @@ def _phone_workflow() -> dict:
     """workflow.describe() without the roles: the phone acts on each case's `allowed_actions`, and
     a shell names no role (it is handed to whoever opens the app)."""
     described = workflow.describe()
-    described["actions"] = {key: {k: v for k, v in action.items() if k != "roles"}
-                            for key, action in described["actions"].items()}
+    described["actions"] = {
+        key: {k: v for k, v in action.items() if k != "roles"}
+        for key, action in described["actions"].items()
+    }
     return described
 
 
@@ -158,8 +183,12 @@ def _mobile_labels() -> dict:
     def words(choices) -> dict[str, str]:
         return {value: str(label) for value, label in choices.choices if value}
 
-    return {"alerts": words(AlertKind), "stages": words(Photo.Stage), "requests": words(PendingRequest),
-            "dispositions": words(DispositionKind)}
+    return {
+        "alerts": words(AlertKind),
+        "stages": words(Photo.Stage),
+        "requests": words(PendingRequest),
+        "dispositions": words(DispositionKind),
+    }
 
 
 def mobile_session(request: HttpRequest) -> HttpResponse:
@@ -172,8 +201,14 @@ def mobile_session(request: HttpRequest) -> HttpResponse:
     user = request.user
     body = {
         "authenticated": user.is_authenticated,
-        "user": {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username,
-                 "role": user.role} if user.is_authenticated else None,
+        "user": {
+            "id": user.pk,
+            "username": user.username,
+            "name": user.get_full_name() or user.username,
+            "role": user.role,
+        }
+        if user.is_authenticated
+        else None,
         "csrf_token": get_token(request),  # also sets or refreshes the csrftoken cookie
     }
     response = JsonResponse(body)
@@ -188,17 +223,37 @@ def mobile_manifest(request: HttpRequest) -> HttpResponse:
 
     home = reverse("m-home")
     body = {
-        "name": "Gridcase " + pgettext("mobile", "Grid patrol"), "short_name": pgettext("mobile", "Grid patrol"),
+        "name": "Gridcase " + pgettext("mobile", "Grid patrol"),
+        "short_name": pgettext("mobile", "Grid patrol"),
         "lang": get_language(),
-        "description": pgettext("mobile", "Grid-based city management · the officers' phone app: report, "
-                                "verify, check, patrol"),
-        "id": home, "start_url": home, "scope": home, "display": "standalone", "orientation": "portrait",
-        "background_color": "#ffffff", "theme_color": "#12355b",
+        "description": pgettext(
+            "mobile",
+            "Grid-based city management · the officers' phone app: report, verify, check, patrol",
+        ),
+        "id": home,
+        "start_url": home,
+        "scope": home,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#12355b",
         "icons": [
-            {"src": static("frontend/mobile/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-            {"src": static("frontend/mobile/icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-            {"src": static("frontend/mobile/icons/maskable-512.png"), "sizes": "512x512", "type": "image/png",
-             "purpose": "maskable"},
+            {
+                "src": static("frontend/mobile/icons/icon-192.png"),
+                "sizes": "192x192",
+                "type": "image/png",
+            },
+            {
+                "src": static("frontend/mobile/icons/icon-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+            },
+            {
+                "src": static("frontend/mobile/icons/maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
         ],
     }
     response = JsonResponse(body, json_dumps_params={"ensure_ascii": False})
@@ -216,11 +271,19 @@ def mobile_service_worker(request: HttpRequest) -> HttpResponse:
 
     shell_pages = [reverse(f"m-{page}") for page in MOBILE_PAGES] + [reverse("javascript-catalog")]
     assets = [static(path) for path in MOBILE_STATIC]
-    response = render(request, "frontend/mobile/sw.js", {
-        "version": _mobile_version(), "pages": json.dumps(shell_pages), "assets": json.dumps(assets),
-        "home": reverse("m-home"),
-        "core": static("frontend/mobile/core.js"), "catalog": reverse("javascript-catalog"),
-    }, content_type="text/javascript; charset=utf-8")
+    response = render(
+        request,
+        "frontend/mobile/sw.js",
+        {
+            "version": _mobile_version(),
+            "pages": json.dumps(shell_pages),
+            "assets": json.dumps(assets),
+            "home": reverse("m-home"),
+            "core": static("frontend/mobile/core.js"),
+            "catalog": reverse("javascript-catalog"),
+        },
+        content_type="text/javascript; charset=utf-8",
+    )
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("m-home")
     return response
@@ -236,7 +299,9 @@ def _mobile_version() -> str:
 
         digest = hashlib.sha256()
         templates = Path(__file__).resolve().parent / "templates" / "frontend" / "mobile"
-        files = [finders.find(path) for path in MOBILE_STATIC] + sorted(str(p) for p in templates.iterdir())
+        files = [finders.find(path) for path in MOBILE_STATIC] + sorted(
+            str(p) for p in templates.iterdir()
+        )
         for name in files:
             if name:
                 digest.update(Path(name).read_bytes())
@@ -266,18 +331,32 @@ def console(request: HttpRequest) -> HttpResponse:
 
             return redirect("desk")
         return render(request, "frontend/console/forbidden.html", status=403)
-    return _console_page(request, panel=_console_panel(request, request.GET.get("case", ""), by_ref=True))
+    return _console_page(
+        request, panel=_console_panel(request, request.GET.get("case", ""), by_ref=True)
+    )
 
 
 def _console_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -> HttpResponse:
     from frontend import console as centre
 
-    return render(request, "frontend/console/console.html", {
-        "console_config": _console_config(request), "queues": centre.queues(request.user), "order": "oldest",
-        "units": _handling_units(),
-        "orders": centre.ORDERS, "panel": panel, "scales": CONSOLE_SCALES, "metrics": CONSOLE_METRICS,
-        "periods": CONSOLE_PERIODS, "statuses": _status_choices(), "alert_kinds": _alert_kinds(),
-    }, status=status)
+    return render(
+        request,
+        "frontend/console/console.html",
+        {
+            "console_config": _console_config(request),
+            "queues": centre.queues(request.user),
+            "order": "oldest",
+            "units": _handling_units(),
+            "orders": centre.ORDERS,
+            "panel": panel,
+            "scales": CONSOLE_SCALES,
+            "metrics": CONSOLE_METRICS,
+            "periods": CONSOLE_PERIODS,
+            "statuses": _status_choices(),
+            "alert_kinds": _alert_kinds(),
+        },
+        status=status,
+    )
 
 
 def _console_config(request: HttpRequest) -> dict:
@@ -288,40 +367,66 @@ def _console_config(request: HttpRequest) -> dict:
     config = _map_config()
     user = request.user
     return {
-        "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
-        "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
-        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02, "scales": CONSOLE_SCALES,
+        "center": config["center"],
+        "zoom": config["zoom"],
+        "minZoom": config["minZoom"],
+        "maxZoom": config["maxZoom"],
+        "extent": config["extent"],
+        "tilesUrl": config["tilesUrl"],
+        "tilesGcj02": settings.GRIDCASE_TILES_GCJ02,
+        "scales": CONSOLE_SCALES,
         "user": {"id": user.pk, "username": user.username, "role": user.role},
-        "queues": queue_order(user), "myQueues": list(ROLE_QUEUES.get(user.role, ())),
+        "queues": queue_order(user),
+        "myQueues": list(ROLE_QUEUES.get(user.role, ())),
         "urls": {
-            "grids": reverse("grid-layer"), "areas": reverse("area-layer"), "cases": reverse("cases"),
-            "metrics": reverse("metrics"), "alerts": reverse("alerts"), "gridCounts": reverse("console-grid-counts"),
+            "grids": reverse("grid-layer"),
+            "areas": reverse("area-layer"),
+            "cases": reverse("cases"),
+            "metrics": reverse("metrics"),
+            "alerts": reverse("alerts"),
+            "gridCounts": reverse("console-grid-counts"),
             "categories": reverse("categories"),
-            "panel": reverse("console-case", args=[0]), "find": reverse("console-find"),
-            "wsCases": "/ws/cases/", "wsAlerts": "/ws/alerts/",
+            "panel": reverse("console-case", args=[0]),
+            "find": reverse("console-find"),
+            "wsCases": "/ws/cases/",
+            "wsAlerts": "/ws/alerts/",
         },
     }
 
 
 # The map's colour scales: the legend (console.html) and the grid fills (console.js) read the same.
 CONSOLE_SCALES = {
-    "rate": [{"min": 95, "colour": "#15803d", "label": "≥ 95%"}, {"min": 85, "colour": "#84cc16", "label": "85–95%"},
-             {"min": 70, "colour": "#facc15", "label": "70–85%"}, {"min": 50, "colour": "#f97316", "label": "50–70%"},
-             {"min": -1, "colour": "#dc2626", "label": "< 50%"}],
-    "count": [{"min": 7, "colour": "#7f1d1d", "label": "≥ 7"}, {"min": 4, "colour": "#ef4444", "label": "4–6"},
-              {"min": 2, "colour": "#fb923c", "label": "2–3"}, {"min": 1, "colour": "#fde68a", "label": "1"},
-              {"min": 0, "colour": "#f1f5f9", "label": "0"}],
-    "noData": "#e5e7eb", "hatch": "url(#gcc-hatch)",
+    "rate": [
+        {"min": 95, "colour": "#15803d", "label": "≥ 95%"},
+        {"min": 85, "colour": "#84cc16", "label": "85–95%"},
+        {"min": 70, "colour": "#facc15", "label": "70–85%"},
+        {"min": 50, "colour": "#f97316", "label": "50–70%"},
+        {"min": -1, "colour": "#dc2626", "label": "< 50%"},
+    ],
+    "count": [
+        {"min": 7, "colour": "#7f1d1d", "label": "≥ 7"},
+        {"min": 4, "colour": "#ef4444", "label": "4–6"},
+        {"min": 2, "colour": "#fb923c", "label": "2–3"},
+        {"min": 1, "colour": "#fde68a", "label": "1"},
+        {"min": 0, "colour": "#f1f5f9", "label": "0"},
+    ],
+    "noData": "#e5e7eb",
+    "hatch": "url(#gcc-hatch)",
 }
 CONSOLE_METRICS = {
     "closure_rate": pgettext_lazy("console", "Closure rate"),
     "closure_on_time_rate": pgettext_lazy("console", "On-time closure rate"),
     "disposal_rate": pgettext_lazy("console", "Disposal rate"),
     "disposal_on_time_rate": pgettext_lazy("console", "On-time disposal rate"),
-    "open": pgettext_lazy("console", "Open cases (now)"), "overdue": pgettext_lazy("console", "Overdue open cases"),
+    "open": pgettext_lazy("console", "Open cases (now)"),
+    "overdue": pgettext_lazy("console", "Overdue open cases"),
 }
-CONSOLE_PERIODS = {"this_week": pgettext_lazy("console", "This week"), "last_week": pgettext_lazy("console", "Last week"),
-                   "this_month": pgettext_lazy("console", "This month"), "custom": pgettext_lazy("console", "Dates…")}
+CONSOLE_PERIODS = {
+    "this_week": pgettext_lazy("console", "This week"),
+    "last_week": pgettext_lazy("console", "Last week"),
+    "this_month": pgettext_lazy("console", "This month"),
+    "custom": pgettext_lazy("console", "Dates…"),
+}
 
 
 def _status_choices() -> list[tuple[str, str]]:
@@ -348,8 +453,17 @@ def _console_gate(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _console_panel(request: HttpRequest, ref, *, by_ref: bool = False, open_action: str = "", message: str = "",
-                   error: str = "", errors: dict | None = None, posted: dict | None = None) -> dict | None:
+def _console_panel(
+    request: HttpRequest,
+    ref,
+    *,
+    by_ref: bool = False,
+    open_action: str = "",
+    message: str = "",
+    error: str = "",
+    errors: dict | None = None,
+    posted: dict | None = None,
+) -> dict | None:
     """What the console's case panel shows: the case (by number or id when `by_ref`), its facts,
     the forms of the actions the workflow allows the person, photos, duplicates and timeline."""
     from cases import deadlines, workflow
@@ -369,8 +483,11 @@ def _console_panel(request: HttpRequest, ref, *, by_ref: bool = False, open_acti
         case = None
     if case is None:
         return {"missing": True, "ref": ref}
-    case = (visible_cases(request.user).select_related("category__big_class", "grid", "unit", "reporter", "assignee")
-            .get(pk=case.pk))
+    case = (
+        visible_cases(request.user)
+        .select_related("category__big_class", "grid", "unit", "reporter", "assignee")
+        .get(pk=case.pk)
+    )
     now = _now()
     case.light = deadlines.traffic_light(case, now)
     case.left = centre.time_left(case, now)
@@ -383,27 +500,51 @@ def _console_panel(request: HttpRequest, ref, *, by_ref: bool = False, open_acti
         suggested = suggest_unit(case)
     duplicates = []
     if case.status in workflow.PRE_REGISTRATION:
-        duplicates = duplicate_candidates(category_id=case.category_id, lon=case.lon, lat=case.lat,
-                                          exclude_id=case.pk, now=now, among=visible_cases(request.user))
-    shown = open_action if any(f.key == open_action for f in forms) else (
-        "dispatch" if suggested is not None or any(f.key == "dispatch" for f in forms) else "")
+        duplicates = duplicate_candidates(
+            category_id=case.category_id,
+            lon=case.lon,
+            lat=case.lat,
+            exclude_id=case.pk,
+            now=now,
+            among=visible_cases(request.user),
+        )
+    shown = (
+        open_action
+        if any(f.key == open_action for f in forms)
+        else (
+            "dispatch" if suggested is not None or any(f.key == "dispatch" for f in forms) else ""
+        )
+    )
     return {
-        "case": case, "events": events, "photos": photos, "forms": forms, "shown": shown,
-        "quick": [f for f in forms if f.quick], "slow": [f for f in forms if not f.quick],
+        "case": case,
+        "events": events,
+        "photos": photos,
+        "forms": forms,
+        "shown": shown,
+        "quick": [f for f in forms if f.quick],
+        "slow": [f for f in forms if not f.quick],
         "merge": next((f for f in forms if f.key == "merge"), None),
         "duplicates": [{"case": c, "distance": round(d)} for c, d in duplicates],
         "units": _handling_units() if any(f.key == "dispatch" for f in forms) else [],
-        "suggested": suggested, "final": centre.is_final(case),
+        "suggested": suggested,
+        "final": centre.is_final(case),
         "light_label": unit_desk.LIGHT_LABELS.get(case.light or "", ""),
         "request_label": unit_desk.REQUEST_LABELS.get(case.pending_request, ""),
-        "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
+        "message": message,
+        "error": error,
+        "errors": errors or {},
+        "posted": posted or {},
     }
 
 
 def _handling_units() -> list:
     from people.models import Organisation
 
-    return list(Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by("name", "pk"))
+    return list(
+        Organisation.objects.filter(kind=Organisation.Kind.HANDLING_UNIT, active=True).order_by(
+            "name", "pk"
+        )
+    )
 
 
 def _console_queues_context(request: HttpRequest) -> dict:
@@ -414,9 +555,17 @@ def _console_queues_context(request: HttpRequest) -> dict:
     category = request.GET.get("category", "")
     order = request.GET.get("order", "oldest")
     order = order if order in centre.ORDERS else "oldest"
-    return {"queues": centre.queues(request.user, area=area, order=order,
-                                    category=int(category) if category.isdigit() and len(category) < 18 else None),
-            "order": order, "orders": centre.ORDERS, "units": _handling_units()}
+    return {
+        "queues": centre.queues(
+            request.user,
+            area=area,
+            order=order,
+            category=int(category) if category.isdigit() and len(category) < 18 else None,
+        ),
+        "order": order,
+        "orders": centre.ORDERS,
+        "units": _handling_units(),
+    }
 
 
 def console_queues(request: HttpRequest) -> HttpResponse:
@@ -433,7 +582,11 @@ def console_search(request: HttpRequest) -> HttpResponse:
     if (other := _console_gate(request)) is not None:
         return other
     q = request.GET.get("q", "")[:100]
-    return render(request, "frontend/console/_search.html", {"q": q.strip(), "found": centre.search(request.user, q)})
+    return render(
+        request,
+        "frontend/console/_search.html",
+        {"q": q.strip(), "found": centre.search(request.user, q)},
+    )
 
 
 def console_case(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -442,15 +595,29 @@ def console_case(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if (other := _console_gate(request)) is not None:
         return other
     ref, by_ref = (pk, False) if pk is not None else (request.GET.get("ref", ""), True)
-    panel = _console_panel(request, ref, by_ref=by_ref, open_action=request.GET.get("action", "")[:24])
+    panel = _console_panel(
+        request, ref, by_ref=by_ref, open_action=request.GET.get("action", "")[:24]
+    )
     status = 404 if panel is None or panel.get("missing") else 200
     if not _is_htmx(request):
         return _console_page(request, panel=panel, status=status)
-    return render(request, "frontend/console/_case.html", {"panel": panel or {"missing": True}}, status=status)
+    return render(
+        request, "frontend/console/_case.html", {"panel": panel or {"missing": True}}, status=status
+    )
 
 
-CONSOLE_FIELDS = ("action", "version", "reason", "outcome", "unit", "duplicate_of", "amount_minutes", "lon", "lat",
-                  "address")
+CONSOLE_FIELDS = (
+    "action",
+    "version",
+    "reason",
+    "outcome",
+    "unit",
+    "duplicate_of",
+    "amount_minutes",
+    "lon",
+    "lat",
+    "address",
+)
 
 
 def console_act(request: HttpRequest, pk: int) -> HttpResponse:
@@ -485,16 +652,28 @@ def console_act(request: HttpRequest, pk: int) -> HttpResponse:
         if "version" not in v:
             raise ValidationError({"version": pgettext("console", "Send the version you saw.")})
         if centre.confirm_missing(case, action, request.POST.get("confirm", "")):
-            raise ValidationError({"confirm": pgettext("console", "This cannot be undone: tick the box to confirm.")})
+            raise ValidationError(
+                {"confirm": pgettext("console", "This cannot be undone: tick the box to confirm.")}
+            )
         inputs = transition_inputs(request.user, case, v)  # the API's reading of the same fields
         workflow.transition(case, action, actor=request.user, version=v["version"], inputs=inputs)
 
     status, message, error, errors, settled = _acted(
-        run, number=case.number, action=centre.ACTION_LABELS.get(action, action),
-        field_label=lambda k: centre.INPUT_LABELS.get(k, _field_label(k)))
+        run,
+        number=case.number,
+        action=centre.ACTION_LABELS.get(action, action),
+        field_label=lambda k: centre.INPUT_LABELS.get(k, _field_label(k)),
+    )
     posted = {} if settled else posted
-    panel = _console_panel(request, case.pk, open_action="" if status == 200 else action, message=message,
-                           error=error, errors=errors, posted=posted)
+    panel = _console_panel(
+        request,
+        case.pk,
+        open_action="" if status == 200 else action,
+        message=message,
+        error=error,
+        errors=errors,
+        posted=posted,
+    )
     if not _is_htmx(request):
         if status == 200:
             return redirect(f"{reverse('console')}?case={case.number}")
@@ -516,13 +695,20 @@ def console_alerts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         up_to = request.POST.get("up_to", "")
         if not up_to.isdigit() or len(up_to) > 18:
-            return HttpResponse(pgettext("console", "up_to: a whole number is required."), status=400)
+            return HttpResponse(
+                pgettext("console", "up_to: a whole number is required."), status=400
+            )
         mine.filter(read_at__isnull=True, seq__lte=int(up_to)).update(read_at=timezone.now())
     rows = list(mine.order_by("-seq")[:50])
-    response = render(request, "frontend/console/_alerts.html", {
-        "alerts": rows, "top": rows[0].seq if rows else 0,
-        "unread": mine.filter(read_at__isnull=True).count(),
-    })
+    response = render(
+        request,
+        "frontend/console/_alerts.html",
+        {
+            "alerts": rows,
+            "top": rows[0].seq if rows else 0,
+            "unread": mine.filter(read_at__isnull=True).count(),
+        },
+    )
     if request.method == "POST":
         response["HX-Trigger"] = "console-alerts-read"
     return response
@@ -568,24 +754,49 @@ def _desk_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -
     q = request.GET.get("q", "")[:100]
     user = request.user
     config = _map_config()
-    return render(request, "frontend/desk/desk.html", {
-        "queues": unit_desk.queues(user, q=q), "q": q, "panel": panel,
-        "desk_config": {
-            "center": config["center"], "zoom": config["zoom"], "minZoom": config["minZoom"],
-            "maxZoom": config["maxZoom"], "extent": config["extent"], "tilesUrl": config["tilesUrl"],
-            "user": {"id": user.pk, "unit": user.organisation_id},
-            # The alerts' words from the catalogue (no label table in desk.js).
-            "alertKinds": {kind: str(label) for kind, label in _alert_kinds()},
-            "words": {"none": pgettext("console", "No alerts")},
-            "urls": {"cases": reverse("cases"), "grids": reverse("grid-layer"), "panel": reverse("desk-case", args=[0]),
-                     "queues": reverse("desk-queues"), "alerts": reverse("alerts"),
-                     "alertsRead": reverse("alerts-read"), "wsAlerts": "/ws/alerts/", "wsCases": "/ws/cases/"},
+    return render(
+        request,
+        "frontend/desk/desk.html",
+        {
+            "queues": unit_desk.queues(user, q=q),
+            "q": q,
+            "panel": panel,
+            "desk_config": {
+                "center": config["center"],
+                "zoom": config["zoom"],
+                "minZoom": config["minZoom"],
+                "maxZoom": config["maxZoom"],
+                "extent": config["extent"],
+                "tilesUrl": config["tilesUrl"],
+                "user": {"id": user.pk, "unit": user.organisation_id},
+                # The alerts' words from the catalogue (no label table in desk.js).
+                "alertKinds": {kind: str(label) for kind, label in _alert_kinds()},
+                "words": {"none": pgettext("console", "No alerts")},
+                "urls": {
+                    "cases": reverse("cases"),
+                    "grids": reverse("grid-layer"),
+                    "panel": reverse("desk-case", args=[0]),
+                    "queues": reverse("desk-queues"),
+                    "alerts": reverse("alerts"),
+                    "alertsRead": reverse("alerts-read"),
+                    "wsAlerts": "/ws/alerts/",
+                    "wsCases": "/ws/cases/",
+                },
+            },
         },
-    }, status=status)
+        status=status,
+    )
 
 
-def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: str = "",
-                   errors: dict | None = None, posted: dict | None = None) -> dict | None:
+def _panel_context(
+    request: HttpRequest,
+    case_id,
+    *,
+    message: str = "",
+    error: str = "",
+    errors: dict | None = None,
+    posted: dict | None = None,
+) -> dict | None:
     """What the case panel shows; None when no (visible) case is named."""
     from cases.access import visible_cases
     from cases.workflow import allowed_actions, may_assign
@@ -593,8 +804,12 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
 
     if not case_id or not str(case_id).isdigit() or len(str(case_id)) > 18:
         return None
-    case = (visible_cases(request.user).select_related("category__big_class", "grid", "unit", "assignee", "reporter")
-            .filter(pk=int(case_id)).first())
+    case = (
+        visible_cases(request.user)
+        .select_related("category__big_class", "grid", "unit", "assignee", "reporter")
+        .filter(pk=int(case_id))
+        .first()
+    )
     if case is None:
         return {"missing": True, "error": error}
     now = _now()
@@ -607,15 +822,25 @@ def _panel_context(request: HttpRequest, case_id, *, message: str = "", error: s
 
     link = LedgerLink.objects.select_related("entry").filter(case=case).first()
     allowed = allowed_actions(case, request.user)
-    actions = [{"key": a, "label": unit_desk.ACTION_LABELS[a]} for a in unit_desk.DESK_ACTIONS if a in allowed]
+    actions = [
+        {"key": a, "label": unit_desk.ACTION_LABELS[a]}
+        for a in unit_desk.DESK_ACTIONS
+        if a in allowed
+    ]
     return {
-        "case": case, "events": events, "photos": photos, "actions": actions,
+        "case": case,
+        "events": events,
+        "photos": photos,
+        "actions": actions,
         "light_label": unit_desk.LIGHT_LABELS.get(case.light or "", ""),
         "request_label": unit_desk.REQUEST_LABELS.get(case.pending_request, ""),
         "members": unit_desk.members_to_assign(request.user) if may_assign(request.user) else [],
         "ledger_entry": link.entry if link else None,
         "disposition_choices": DispositionKind.choices,
-        "message": message, "error": error, "errors": errors or {}, "posted": posted or {},
+        "message": message,
+        "error": error,
+        "errors": errors or {},
+        "posted": posted or {},
     }
 
 
@@ -626,13 +851,19 @@ def _case_story(case) -> tuple[list, list]:
     from frontend import desk as unit_desk
     from people.models import Role
 
-    events = list(case.events.select_related("actor", "unit").prefetch_related("photos").order_by("-seq"))
+    events = list(
+        case.events.select_related("actor", "unit").prefetch_related("photos").order_by("-seq")
+    )
     for event in events:
         event.label = unit_desk.EVENT_LABELS.get(event.action, event.action)
-        event.outcome_label = unit_desk.OUTCOME_LABELS.get((event.data or {}).get("outcome", ""), "")
+        event.outcome_label = unit_desk.OUTCOME_LABELS.get(
+            (event.data or {}).get("outcome", ""), ""
+        )
         event.role_label = Role(event.actor_role).label if event.actor_role in Role.values else ""
         changed = event.to_status and event.to_status != event.from_status
-        event.status_label = Status(event.to_status).label if changed and event.to_status in Status.values else ""
+        event.status_label = (
+            Status(event.to_status).label if changed and event.to_status in Status.values else ""
+        )
     photos = list(case.photos.all())
     for photo in photos:
         photo.stage_label = unit_desk.STAGE_LABELS.get(photo.stage, photo.stage)
@@ -653,7 +884,11 @@ def desk_queues(request: HttpRequest) -> HttpResponse:
     if (other := _desk_gate(request)) is not None:
         return other
     q = request.GET.get("q", "")[:100]
-    return render(request, "frontend/desk/_queues.html", {"queues": unit_desk.queues(request.user, q=q), "q": q})
+    return render(
+        request,
+        "frontend/desk/_queues.html",
+        {"queues": unit_desk.queues(request.user, q=q), "q": q},
+    )
 
 
 def desk_case(request: HttpRequest, pk: int) -> HttpResponse:
@@ -687,8 +922,10 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
         return other
     case = get_case_for_user(request.user, pk)
     action = request.POST.get("action", "")
-    posted = {k: request.POST.get(k, "") for k in ("action", "reason", "hours", "assignee", "disposition",
-                                                   "demolished_m2")}
+    posted = {
+        k: request.POST.get(k, "")
+        for k in ("action", "reason", "hours", "assignee", "disposition", "demolished_m2")
+    }
     if action not in unit_desk.DESK_ACTIONS:
         raise Http404("No such desk action.")
 
@@ -702,7 +939,9 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
             from cases.views import _assignee
 
             inputs.assignee = _assignee(case, _posted_int(request, "assignee"))
-        if action == "feedback":  # an illegal-construction (ledger) case names its disposition (docs/domain.md §12)
+        if (
+            action == "feedback"
+        ):  # an illegal-construction (ledger) case names its disposition (docs/domain.md §12)
             inputs.disposition = request.POST.get("disposition", "")
             inputs.demolished_m2 = _posted_decimal(request, "demolished_m2")
         from cases.views import attach_uploads
@@ -711,9 +950,12 @@ def desk_act(request: HttpRequest, pk: int) -> HttpResponse:
         workflow.transition(case, action, actor=request.user, version=version, inputs=inputs)
 
     status, message, error, errors, settled = _acted(
-        run, number=case.number, action=unit_desk.ACTION_LABELS[action], field_label=_field_label)
+        run, number=case.number, action=unit_desk.ACTION_LABELS[action], field_label=_field_label
+    )
     posted = {} if settled else posted
-    panel = _panel_context(request, case.pk, message=message, error=error, errors=errors, posted=posted)
+    panel = _panel_context(
+        request, case.pk, message=message, error=error, errors=errors, posted=posted
+    )
     if not _is_htmx(request):
         if status == 200:
             return redirect(f"{reverse('desk')}?case={case.pk}")
@@ -735,24 +977,54 @@ def _acted(run, *, number: str, action: str, field_label) -> tuple[int, str, str
     try:
         run()
     except workflow.VersionConflict as exc:
-        return 409, "", pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.") % {
-            "detail": exc}, {}, True
+        return (
+            409,
+            "",
+            pgettext("desk", "Someone else changed this case: %(detail)s It has been reloaded.")
+            % {"detail": exc},
+            {},
+            True,
+        )
     except workflow.TransitionNotAllowed as exc:
         return 409, "", str(exc), {}, False
     except PermissionDenied as exc:
         return 403, "", str(exc) or pgettext("desk", "You may not do this."), {}, False
     except ValidationError as exc:
-        errors = {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()} \
-            if hasattr(exc, "error_dict") else {"": " ".join(exc.messages)}
-        return 400, "", pgettext("desk", "Check the form: %(fields)s") % {"fields": "; ".join(
-            (f"{field_label(k)}: {m}" if k else m) for k, m in errors.items())}, errors, False
-    return 200, pgettext("desk", "%(number)s: %(action)s — done.") % {"number": number, "action": action}, "", {}, True
+        errors = (
+            {k: " ".join(str(m) for m in v) for k, v in exc.message_dict.items()}
+            if hasattr(exc, "error_dict")
+            else {"": " ".join(exc.messages)}
+        )
+        return (
+            400,
+            "",
+            pgettext("desk", "Check the form: %(fields)s")
+            % {
+                "fields": "; ".join(
+                    (f"{field_label(k)}: {m}" if k else m) for k, m in errors.items()
+                )
+            },
+            errors,
+            False,
+        )
+    return (
+        200,
+        pgettext("desk", "%(number)s: %(action)s — done.") % {"number": number, "action": action},
+        "",
+        {},
+        True,
+    )
 
 
 def _field_label(key: str) -> str:
-    return {"reason": pgettext("desk", "Reason"), "photos": pgettext("desk", "Photos"),
-            "amount_minutes": pgettext("desk", "Working hours asked for"), "hours": pgettext("desk", "Working hours asked for"),
-            "assignee": pgettext("desk", "Member"), "version": pgettext("desk", "Version")}.get(key, key)
+    return {
+        "reason": pgettext("desk", "Reason"),
+        "photos": pgettext("desk", "Photos"),
+        "amount_minutes": pgettext("desk", "Working hours asked for"),
+        "hours": pgettext("desk", "Working hours asked for"),
+        "assignee": pgettext("desk", "Member"),
+        "version": pgettext("desk", "Version"),
+    }.get(key, key)
 
 
 def _posted_int(request: HttpRequest, name: str, *, required: bool = False) -> int | None:
@@ -814,9 +1086,21 @@ def desk_figures(request: HttpRequest) -> HttpResponse:
     if metric in known and week in ("this", "last"):
         chosen = next(f for f in figures if f["key"] == week)
         start, end = chosen["start"], chosen["end"]
-        drill = {"metric": metric, "week": week, "start": start, "end": end - dt.timedelta(days=1),
-                 "cases": unit_desk.cases_behind(request.user, metric=metric, start=start, end=end)}
-    return render(request, "frontend/desk/figures.html", {
-        "figures": figures, "drill": drill, "drills": unit_desk.DRILL, "unit": request.user.organisation,
-        "metrics_url": f"{reverse('metrics-page')}?level=unit",
-    })
+        drill = {
+            "metric": metric,
+            "week": week,
+            "start": start,
+            "end": end - dt.timedelta(days=1),
+            "cases": unit_desk.cases_behind(request.user, metric=metric, start=start, end=end),
+        }
+    return render(
+        request,
+        "frontend/desk/figures.html",
+        {
+            "figures": figures,
+            "drill": drill,
+            "drills": unit_desk.DRILL,
+            "unit": request.user.organisation,
+            "metrics_url": f"{reverse('metrics-page')}?level=unit",
+        },
+    )

@@ -204,8 +204,14 @@ class GridAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         today = timezone.localdate()
-        in_force = Q(assignments__since__lte=today) & (Q(assignments__until__isnull=True) | Q(assignments__until__gt=today))
-        return super().get_queryset(request).annotate(officer_count=Count("assignments", filter=in_force))
+        in_force = Q(assignments__since__lte=today) & (
+            Q(assignments__until__isnull=True) | Q(assignments__until__gt=today)
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(officer_count=Count("assignments", filter=in_force))
+        )
 
     @admin.display(description=_("officers"), ordering="officer_count")
     def officer_count(self, grid: Grid) -> int:

@@ -16,7 +16,9 @@ from grids.models import GridAssignment
 from people.models import User
 
 
-def set_officer_grids(*, officer: User, grid_ids: Iterable[int], on: dt.date | None = None) -> tuple[int, int]:
+def set_officer_grids(
+    *, officer: User, grid_ids: Iterable[int], on: dt.date | None = None
+) -> tuple[int, int]:
     """From `on` (today by default) `officer` patrols exactly `grid_ids`: open assignments of other
     grids are closed on `on`, grids without an open assignment get one from `on`. An assignment
     that would have started on or after `on` and is no longer wanted ends the day it starts.
@@ -24,7 +26,9 @@ def set_officer_grids(*, officer: User, grid_ids: Iterable[int], on: dt.date | N
     on = on or timezone.localdate()
     wanted = set(grid_ids)
     with transaction.atomic():
-        open_rows = list(GridAssignment.objects.select_for_update().filter(officer=officer, until__isnull=True))
+        open_rows = list(
+            GridAssignment.objects.select_for_update().filter(officer=officer, until__isnull=True)
+        )
         closed = 0
         for row in open_rows:
             if row.grid_id not in wanted:
@@ -32,6 +36,8 @@ def set_officer_grids(*, officer: User, grid_ids: Iterable[int], on: dt.date | N
                 row.save(update_fields=["until"])
                 closed += 1
         have = {row.grid_id for row in open_rows}
-        fresh = [GridAssignment(grid_id=g, officer=officer, since=on) for g in sorted(wanted - have)]
+        fresh = [
+            GridAssignment(grid_id=g, officer=officer, since=on) for g in sorted(wanted - have)
+        ]
         GridAssignment.objects.bulk_create(fresh)
     return closed, len(fresh)

@@ -163,7 +163,9 @@ class GridIndex:
         near_idx, _grids = self._near_buckets.candidates(lons, lats)
         near = np.unique(near_idx)
         if len(near) < len(lons):  # only points within reach of some grid go to the metric tree
-            sub_out, sub_dist = self._nearest(lons[near], lats[near]) if len(near) else (out[:0], dist[:0])
+            sub_out, sub_dist = (
+                self._nearest(lons[near], lats[near]) if len(near) else (out[:0], dist[:0])
+            )
             out[near], dist[near] = sub_out, sub_dist
             return out, dist
         x, y = self._to_m.transform(lons, lats)
@@ -229,7 +231,9 @@ class _Buckets:
         return point_idx[keep], grid_idx[keep]
 
 
-def build_index(rows: list[tuple[int, str, str]], *, snap_distance_m: float, version: object = 0) -> GridIndex:
+def build_index(
+    rows: list[tuple[int, str, str]], *, snap_distance_m: float, version: object = 0
+) -> GridIndex:
     """Index from (id, code, GeoJSON text) rows."""
     ids = [r[0] for r in rows]
     codes = [r[1] for r in rows]
@@ -252,11 +256,12 @@ def grid_index() -> GridIndex:
         return current
     with _index_lock:
         if _index is None or _index.version != key:
-            rows = list(Grid.objects.current().exclude(geometry="").values_list("id", "code", "geometry"))
+            rows = list(
+                Grid.objects.current().exclude(geometry="").values_list("id", "code", "geometry")
+            )
             _index = build_index(rows, snap_distance_m=key[2], version=key)
         return _index
 
 
 def locate(lon: float, lat: float) -> Located:
     return grid_index().locate(lon, lat)
-

@@ -128,7 +128,9 @@ def _resolve_path(path: Path) -> str:
     if path.is_dir():
         shapefiles = sorted(path.glob("*.shp"))
         if len(shapefiles) != 1:
-            raise ImportFileError(f"{path}: a folder must hold exactly one .shp (found {len(shapefiles)})")
+            raise ImportFileError(
+                f"{path}: a folder must hold exactly one .shp (found {len(shapefiles)})"
+            )
         return str(shapefiles[0])
     if path.suffix.lower() == ".zip":
         try:
@@ -137,14 +139,18 @@ def _resolve_path(path: Path) -> str:
         except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
             raise ImportFileError(f"{path}: not a readable zip archive ({exc})") from None
         if len(inner) != 1:
-            raise ImportFileError(f"{path}: the zip must hold exactly one .shp (found {len(inner)})")
+            raise ImportFileError(
+                f"{path}: the zip must hold exactly one .shp (found {len(inner)})"
+            )
         return f"/vsizip/{path}/{inner[0]}"
     if path.suffix.lower() in {".geojson", ".json"}:
         _check_geojson_crs(path)
     return str(path)
 
 
-CRS_NAME = re.compile(r"^(EPSG:\d{4,6}|urn:ogc:def:crs:EPSG:[0-9.]*:\d{4,6}|urn:ogc:def:crs:OGC:1\.3:CRS84)$")
+CRS_NAME = re.compile(
+    r"^(EPSG:\d{4,6}|urn:ogc:def:crs:EPSG:[0-9.]*:\d{4,6}|urn:ogc:def:crs:OGC:1\.3:CRS84)$"
+)
 
 
 def _check_geojson_crs(path: Path) -> None:
@@ -157,40 +163,66 @@ def _check_geojson_crs(path: Path) -> None:
             doc = json.load(f)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ImportFileError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise ImportFileError(f"{path}: the top level must be a FeatureCollection with a `features` list")
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
+        raise ImportFileError(
+            f"{path}: the top level must be a FeatureCollection with a `features` list"
+        )
     if not doc["features"]:
         raise ImportFileError(f"{path}: the FeatureCollection holds no features")
     for i, feature in enumerate(doc["features"]):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            raise ImportFileError(f"{path} #{i + 1}: not a GeoJSON Feature (got {str(feature)[:60]})")
+            raise ImportFileError(
+                f"{path} #{i + 1}: not a GeoJSON Feature (got {str(feature)[:60]})"
+            )
         if not isinstance(feature.get("properties"), (dict, type(None))):
             raise ImportFileError(f"{path} #{i + 1}: `properties` must be an object")
     crs = doc.get("crs")
     if crs is not None and (not isinstance(crs, dict) or crs.get("type") != "name"):
-        raise ImportFileError(f"{path}: only a named `crs` member is accepted (got {str(crs)[:80]})")
-    if crs is not None:  # GDAL ignores a name it cannot resolve and assumes lon/lat: refuse it instead
-        name = crs.get("properties", {}).get("name") if isinstance(crs.get("properties"), dict) else None
+        raise ImportFileError(
+            f"{path}: only a named `crs` member is accepted (got {str(crs)[:80]})"
+        )
+    if (
+        crs is not None
+    ):  # GDAL ignores a name it cannot resolve and assumes lon/lat: refuse it instead
+        name = (
+            crs.get("properties", {}).get("name")
+            if isinstance(crs.get("properties"), dict)
+            else None
+        )
         if not isinstance(name, str) or not CRS_NAME.match(name):
-            raise ImportFileError(f"{path}: `crs` must name a CRS like EPSG:4547 or urn:ogc:def:crs:EPSG::4547 "
-                                  f"(got {str(name)[:80]})")
+            raise ImportFileError(
+                f"{path}: `crs` must name a CRS like EPSG:4547 or urn:ogc:def:crs:EPSG::4547 "
+                f"(got {str(name)[:80]})"
+            )
         try:
             pyproj.CRS.from_user_input(name)
         except pyproj.exceptions.CRSError:
-            raise ImportFileError(f"{path}: `crs` names an unknown coordinate system {name!r}") from None
+            raise ImportFileError(
+                f"{path}: `crs` names an unknown coordinate system {name!r}"
+            ) from None
 
 
-def read_file(path: Path, *, layer: str | None = None, source_crs: str | None = None) -> gpd.GeoDataFrame:
+def read_file(
+    path: Path, *, layer: str | None = None, source_crs: str | None = None
+) -> gpd.GeoDataFrame:
     """Read one layer and reproject it to lon/lat (EPSG:4326; CGCS2000 is treated as equal)."""
     target = _resolve_path(path)
     try:
         frame = gpd.read_file(target, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, …
-        raise ImportFileError(f"{path}: cannot be read as GeoJSON, Shapefile or GeoPackage ({exc})") from None
+        raise ImportFileError(
+            f"{path}: cannot be read as GeoJSON, Shapefile or GeoPackage ({exc})"
+        ) from None
     if source_crs:
         frame = frame.set_crs(source_crs, allow_override=True)
     if frame.crs is None:
-        raise ImportFileError(f"{path}: the file names no coordinate system; pass --source-crs (e.g. EPSG:4547)")
+        raise ImportFileError(
+            f"{path}: the file names no coordinate system; pass --source-crs (e.g. EPSG:4547)"
+        )
     if frame.crs.to_epsg() not in (4326, 4490):
         frame = frame.to_crs("EPSG:4326")
     return frame
@@ -199,7 +231,9 @@ def read_file(path: Path, *, layer: str | None = None, source_crs: str | None = 
 def _pick(frame: pd.DataFrame, wanted: str | None, key: str) -> str | None:
     if wanted:
         if wanted not in frame.columns:
-            raise ImportFileError(f"field {wanted!r} is not in the file (fields: {', '.join(map(str, frame.columns))})")
+            raise ImportFileError(
+                f"field {wanted!r} is not in the file (fields: {', '.join(map(str, frame.columns))})"
+            )
         return wanted
     return next((c for c in DEFAULT_FIELDS[key] if c in frame.columns), None)
 
@@ -212,8 +246,13 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def read_layers(paths: list[Path], *, fields: dict[str, str | None], layer: str | None = None,
-                source_crs: str | None = None) -> ImportReport:
+def read_layers(
+    paths: list[Path],
+    *,
+    fields: dict[str, str | None],
+    layer: str | None = None,
+    source_crs: str | None = None,
+) -> ImportReport:
     report = ImportReport(files=[p.name for p in paths])
     for path in paths:
         frame = read_file(path, layer=layer, source_crs=source_crs)
@@ -222,18 +261,25 @@ def read_layers(paths: list[Path], *, fields: dict[str, str | None], layer: str 
             raise ImportFileError(f"{path}: no code field found; pass --code-field")
         records = frame.drop(columns=frame.geometry.name).to_dict("records")
         for i, (record, geom) in enumerate(zip(records, frame.geometry.values, strict=True)):
-            def get(key: str) -> str:
+
+            def get(key: str, record=record, cols=cols) -> str:
                 return _text(record.get(cols[key])) if cols[key] else ""
 
             code = get("code")
             region = get("region_class")
-            report.rows.append(GridRow(
-                source=f"{path.name} #{i + 1}", source_code=code, code=code, name=get("name"),
-                parent_field=get("parent"), grid_type=get("type"),
-                region_class=int(region) if region.isdigit() else None,
-                names={k: get(k) for k in ("community_name", "street_name", "district_name")},
-                geometry=geom,
-            ))
+            report.rows.append(
+                GridRow(
+                    source=f"{path.name} #{i + 1}",
+                    source_code=code,
+                    code=code,
+                    name=get("name"),
+                    parent_field=get("parent"),
+                    grid_type=get("type"),
+                    region_class=int(region) if region.isdigit() else None,
+                    names={k: get(k) for k in ("community_name", "street_name", "district_name")},
+                    geometry=geom,
+                )
+            )
     return report
 
 
@@ -243,7 +289,11 @@ def read_layers(paths: list[Path], *, fields: dict[str, str | None], layer: str 
 def load_code_map(path: Path) -> dict[str, str]:
     """old_code,new_code rows: corrections an administrator decided on."""
     with Path(path).open(newline="", encoding="utf-8") as f:
-        return {r["old_code"].strip(): r["new_code"].strip() for r in csv.DictReader(f) if r.get("old_code")}
+        return {
+            r["old_code"].strip(): r["new_code"].strip()
+            for r in csv.DictReader(f)
+            if r.get("old_code")
+        }
 
 
 def check_codes(report: ImportReport, code_map: dict[str, str]) -> None:
@@ -251,7 +301,9 @@ def check_codes(report: ImportReport, code_map: dict[str, str]) -> None:
     for row in report.rows:
         code = code_map.get(row.source_code, row.source_code)
         if code != row.source_code:
-            report.add(WARNING, "code_mapped", row, f"code {row.source_code} mapped to {code} (--code-map)")
+            report.add(
+                WARNING, "code_mapped", row, f"code {row.source_code} mapped to {code} (--code-map)"
+            )
         if not (code.isascii() and code.isdigit()):  # str.isdigit() alone takes ３ and ³ for digits
             report.add(ERROR, "bad_code", row, f"code {code!r} must be digits 0-9 only")
             continue
@@ -260,17 +312,29 @@ def check_codes(report: ImportReport, code_map: dict[str, str]) -> None:
             report.add(WARNING, "legacy_code", row, f"legacy 14-digit code padded to {padded}")
             code = padded
         elif len(code) != 15:
-            report.add(ERROR, "bad_code", row,
-                       f"code {code} has {len(code)} digits; a grid code has 15 "
-                       "(6 county + 3 street + 3 community + 3 serial); fix it or map it with --code-map")
+            report.add(
+                ERROR,
+                "bad_code",
+                row,
+                f"code {code} has {len(code)} digits; a grid code has 15 "
+                "(6 county + 3 street + 3 community + 3 serial); fix it or map it with --code-map",
+            )
             continue
         row.code = code
         if row.parent_field and row.parent_field != code[:12]:
-            report.add(ERROR, "parent_mismatch", row,
-                       f"parent field says community {row.parent_field} but the code's prefix is {code[:12]}")
+            report.add(
+                ERROR,
+                "parent_mismatch",
+                row,
+                f"parent field says community {row.parent_field} but the code's prefix is {code[:12]}",
+            )
         if code in seen:
-            report.add(ERROR, "duplicate_code", row, f"duplicate code {code}: also {seen[code].source}")
-            report.add(ERROR, "duplicate_code", seen[code], f"duplicate code {code}: also {row.source}")
+            report.add(
+                ERROR, "duplicate_code", row, f"duplicate code {code}: also {seen[code].source}"
+            )
+            report.add(
+                ERROR, "duplicate_code", seen[code], f"duplicate code {code}: also {row.source}"
+            )
         else:
             seen[code] = row
 
@@ -287,23 +351,41 @@ def check_geometries(report: ImportReport) -> None:
             report.add(ERROR, "no_geometry", row, "the feature has no geometry")
             continue
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            report.add(ERROR, "not_polygon", row, f"geometry is a {geom.geom_type}; a grid is a polygon")
+            report.add(
+                ERROR, "not_polygon", row, f"geometry is a {geom.geom_type}; a grid is a polygon"
+            )
             continue
         xy = shapely.get_coordinates(geom)
         if not np.isfinite(xy).all():
-            report.add(ERROR, "bad_coordinates", row, "a coordinate is not a finite number (NaN or infinity)")
-            row.geometry = None  # refused: no measuring it against the others (GEOS fails on NaN/inf)
+            report.add(
+                ERROR,
+                "bad_coordinates",
+                row,
+                "a coordinate is not a finite number (NaN or infinity)",
+            )
+            row.geometry = (
+                None  # refused: no measuring it against the others (GEOS fails on NaN/inf)
+            )
             continue
         if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
-            report.add(ERROR, "bad_coordinates", row, f"coordinates outside longitude/latitude {geom.bounds}: "
-                                                      "a wrong or missing CRS? (--source-crs)")
+            report.add(
+                ERROR,
+                "bad_coordinates",
+                row,
+                f"coordinates outside longitude/latitude {geom.bounds}: "
+                "a wrong or missing CRS? (--source-crs)",
+            )
             row.geometry = None
             continue
         x0, y0, x1, y1 = geom.bounds
         if max(x1 - x0, y1 - y0) > MAX_GRID_SPAN_DEG:
-            report.add(ERROR, "bad_coordinates", row,
-                       f"the grid spans {x1 - x0:.3f}° of longitude and {y1 - y0:.3f}° of latitude {geom.bounds}; a "
-                       f"unit grid is about 100 m across (at most {MAX_GRID_SPAN_DEG}° here): a wrong coordinate?")
+            report.add(
+                ERROR,
+                "bad_coordinates",
+                row,
+                f"the grid spans {x1 - x0:.3f}° of longitude and {y1 - y0:.3f}° of latitude {geom.bounds}; a "
+                f"unit grid is about 100 m across (at most {MAX_GRID_SPAN_DEG}° here): a wrong coordinate?",
+            )
             row.geometry = None
             continue
         if geom.is_valid:
@@ -311,14 +393,27 @@ def check_geometries(report: ImportReport) -> None:
         reason = shapely.is_valid_reason(geom)
         repaired = shapely.make_valid(geom, method="structure", keep_collapsed=False)
         parts_before = shapely.get_num_geometries(geom)
-        if (repaired.geom_type in ("Polygon", "MultiPolygon") and not repaired.is_empty
-                and shapely.get_num_geometries(repaired) == parts_before
-                and abs(repaired.area - shapely.buffer(geom, 0).area) <= 1e-3 * max(repaired.area, 1e-12)):
+        if (
+            repaired.geom_type in ("Polygon", "MultiPolygon")
+            and not repaired.is_empty
+            and shapely.get_num_geometries(repaired) == parts_before
+            and abs(repaired.area - shapely.buffer(geom, 0).area)
+            <= 1e-3 * max(repaired.area, 1e-12)
+        ):
             row.geometry = repaired
-            report.add(WARNING, "repaired_geometry", row, f"invalid geometry ({reason}) repaired by make_valid")
+            report.add(
+                WARNING,
+                "repaired_geometry",
+                row,
+                f"invalid geometry ({reason}) repaired by make_valid",
+            )
         else:
-            report.add(ERROR, "invalid_geometry", row,
-                       f"invalid geometry ({reason}); refused: repairing it would split or change the grid")
+            report.add(
+                ERROR,
+                "invalid_geometry",
+                row,
+                f"invalid geometry ({reason}); refused: repairing it would split or change the grid",
+            )
 
 
 def _metric(geoms: list[shapely.Geometry]) -> tuple[gpd.GeoSeries, object]:
@@ -327,15 +422,26 @@ def _metric(geoms: list[shapely.Geometry]) -> tuple[gpd.GeoSeries, object]:
         crs = series.estimate_utm_crs()
     except (RuntimeError, IndexError):  # no UTM zone (polar, or a layer spanning the globe)
         x0, y0, x1, y1 = series.total_bounds
-        crs = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={(y0 + y1) / 2} +lon_0={(x0 + x1) / 2} +datum=WGS84 +units=m")
+        crs = pyproj.CRS.from_proj4(
+            f"+proj=aeqd +lat_0={(y0 + y1) / 2} +lon_0={(x0 + x1) / 2} +datum=WGS84 +units=m"
+        )
     return series.to_crs(crs), crs
 
 
-def check_topology(report: ImportReport, *, tolerance_m2: float, communities: dict[str, shapely.Geometry]) -> None:
+def check_topology(
+    report: ImportReport, *, tolerance_m2: float, communities: dict[str, shapely.Geometry]
+) -> None:
     """Overlaps between any two grids; gaps inside each community; grids outside their community."""
-    rows = [r for r in report.rows if r.geometry is not None and not r.geometry.is_empty
-            and r.geometry.geom_type in ("Polygon", "MultiPolygon") and r.geometry.is_valid
-            and r.code.isdigit() and len(r.code) == 15]
+    rows = [
+        r
+        for r in report.rows
+        if r.geometry is not None
+        and not r.geometry.is_empty
+        and r.geometry.geom_type in ("Polygon", "MultiPolygon")
+        and r.geometry.is_valid
+        and r.code.isdigit()
+        and len(r.code) == 15
+    ]
     if not rows:
         return
     metric, crs = _metric([r.geometry for r in rows])
@@ -349,11 +455,18 @@ def check_topology(report: ImportReport, *, tolerance_m2: float, communities: di
         if overlap > tolerance_m2:
             report.overlaps += 1
             report.overlap_m2 += overlap
-            report.add(ERROR, "overlap", rows[i], f"overlaps grid {rows[j].code} ({rows[j].source}) by {overlap:.1f} m²")
+            report.add(
+                ERROR,
+                "overlap",
+                rows[i],
+                f"overlaps grid {rows[j].code} ({rows[j].source}) by {overlap:.1f} m²",
+            )
     by_community: dict[str, list[int]] = defaultdict(list)
     for k, row in enumerate(rows):
         by_community[row.code[:12]].append(k)
-    for community, members in tqdm(by_community.items(), desc="gaps", unit="community", leave=False, mininterval=0.5):
+    for community, members in tqdm(
+        by_community.items(), desc="gaps", unit="community", leave=False, mininterval=0.5
+    ):
         union = shapely.union_all(geoms[members])
         parent = communities.get(community)
         if parent is not None:
@@ -362,21 +475,33 @@ def check_topology(report: ImportReport, *, tolerance_m2: float, communities: di
             for k in members:
                 outside = shapely.area(shapely.difference(geoms[k], parent_m))
                 if outside > tolerance_m2:
-                    report.add(ERROR, "outside_parent", rows[k],
-                               f"lies {outside:.1f} m² outside its community {community}")
+                    report.add(
+                        ERROR,
+                        "outside_parent",
+                        rows[k],
+                        f"lies {outside:.1f} m² outside its community {community}",
+                    )
         else:
             # Without the community's own outline, a gap is a hole in its grids' union that no
             # other grid fills (a hole filled by a neighbour's grid is an enclave, not a gap).
             holes = shapely.union_all([shapely.Polygon(ring) for ring in _interior_rings(union)])
             fillers = tree.query(holes, predicate="intersects") if not holes.is_empty else []
-            gaps = shapely.difference(holes, shapely.union_all(geoms[fillers])) if len(fillers) else holes
+            gaps = (
+                shapely.difference(holes, shapely.union_all(geoms[fillers]))
+                if len(fillers)
+                else holes
+            )
         for piece in shapely.get_parts(gaps):
             if piece.area > tolerance_m2:
                 at = gpd.GeoSeries([piece.representative_point()], crs=crs).to_crs(4326).values[0]
                 report.gaps += 1
                 report.gap_m2 += piece.area
-                report.add(WARNING, "gap", f"community {community}",
-                           f"gap of {piece.area:.1f} m² between its grids near {at.x:.6f},{at.y:.6f}")
+                report.add(
+                    WARNING,
+                    "gap",
+                    f"community {community}",
+                    f"gap of {piece.area:.1f} m² between its grids near {at.x:.6f},{at.y:.6f}",
+                )
 
 
 def _interior_rings(geom: shapely.Geometry) -> list[shapely.LinearRing]:
@@ -387,7 +512,9 @@ def _interior_rings(geom: shapely.Geometry) -> list[shapely.LinearRing]:
     return rings
 
 
-def validate(report: ImportReport, *, code_map: dict[str, str] | None = None, tolerance_m2: float = 1.0) -> ImportReport:
+def validate(
+    report: ImportReport, *, code_map: dict[str, str] | None = None, tolerance_m2: float = 1.0
+) -> ImportReport:
     from grids.models import Area
 
     check_codes(report, code_map or {})
@@ -395,7 +522,9 @@ def validate(report: ImportReport, *, code_map: dict[str, str] | None = None, to
     community_codes = {r.code[:12] for r in report.rows}
     communities = {
         a.code: shapely.from_geojson(a.geometry)
-        for a in Area.objects.current().filter(code__in=community_codes, derived_geometry=False).exclude(geometry="")
+        for a in Area.objects.current()
+        .filter(code__in=community_codes, derived_geometry=False)
+        .exclude(geometry="")
     }
     check_topology(report, tolerance_m2=tolerance_m2, communities=communities)
     return report
@@ -412,8 +541,13 @@ class ImportResult:
     areas_created: int = 0
 
 
-def apply(report: ImportReport, *, region_class: int | None = None, area_names: dict[str, str] | None = None,
-          today: dt.date | None = None) -> ImportResult:
+def apply(
+    report: ImportReport,
+    *,
+    region_class: int | None = None,
+    area_names: dict[str, str] | None = None,
+    today: dt.date | None = None,
+) -> ImportResult:
     """Write a validated import in one transaction. Refuses a report with errors."""
     from grids.models import Grid, GridLayer
 
@@ -438,12 +572,30 @@ def apply(report: ImportReport, *, region_class: int | None = None, area_names: 
             grid.valid_to = None
             (to_update if grid.pk else to_create).append(grid)
         Grid.objects.bulk_create(to_create, batch_size=500)
-        Grid.objects.bulk_update(to_update, ["name", "legacy_code", "grid_type", "community", "geometry",
-                                             "area_m2", "min_lon", "min_lat", "max_lon", "max_lat",
-                                             "region_class", "valid_to"], batch_size=500)
+        Grid.objects.bulk_update(
+            to_update,
+            [
+                "name",
+                "legacy_code",
+                "grid_type",
+                "community",
+                "geometry",
+                "area_m2",
+                "min_lon",
+                "min_lat",
+                "max_lon",
+                "max_lat",
+                "region_class",
+                "valid_to",
+            ],
+            batch_size=500,
+        )
         imported = {r.code for r in report.rows}
-        replaced = (Grid.objects.current().filter(community__code__in={c[:12] for c in imported})
-                    .exclude(code__in=imported))
+        replaced = (
+            Grid.objects.current()
+            .filter(community__code__in={c[:12] for c in imported})
+            .exclude(code__in=imported)
+        )
         result.closed = replaced.update(valid_to=today)
         result.created, result.updated = len(to_create), len(to_update)
         _derive_area_geometries(set(areas.values()))
@@ -468,8 +620,12 @@ def _ensure_areas(rows: list[GridRow], names: dict[str, str], result: ImportResu
             continue
         parent = existing.get(code[:9] if len(code) == 12 else code[:6]) if len(code) > 6 else None
         existing[code] = Area.objects.create(
-            code=code, name=wanted[code] or default_name[len(code)] + code, level=level_of[len(code)],
-            parent=parent, derived_geometry=True)
+            code=code,
+            name=wanted[code] or default_name[len(code)] + code,
+            level=level_of[len(code)],
+            parent=parent,
+            derived_geometry=True,
+        )
         result.areas_created += 1
     return {c: a for c, a in existing.items() if len(c) == 12}
 
@@ -482,7 +638,11 @@ def _derive_area_geometries(communities: set) -> None:
     for length in (12, 9, 6):
         codes = {c[:length] for c in touched}
         for area in Area.objects.filter(code__in=codes, derived_geometry=True):
-            texts = list(Grid.objects.current().filter(code__startswith=area.code).values_list("geometry", flat=True))
+            texts = list(
+                Grid.objects.current()
+                .filter(code__startswith=area.code)
+                .values_list("geometry", flat=True)
+            )
             if texts:
                 union = shapely.union_all(shapely.from_geojson(texts))
                 area.geometry = to_geojson(union)

@@ -42,11 +42,20 @@ class Layer:
         else:
             min_lon, min_lat, max_lon, max_lat = bbox
             b = self.bounds
-            mask = (b[:, 0] <= max_lon) & (b[:, 2] >= min_lon) & (b[:, 1] <= max_lat) & (b[:, 3] >= min_lat)
+            mask = (
+                (b[:, 0] <= max_lon)
+                & (b[:, 2] >= min_lon)
+                & (b[:, 1] <= max_lat)
+                & (b[:, 3] >= min_lat)
+            )
             selected = np.flatnonzero(mask)
         return [
-            {"type": "Feature", "id": self.properties[i]["code"], "properties": self.properties[i],
-             "geometry": orjson.Fragment(self.geometries[i])}
+            {
+                "type": "Feature",
+                "id": self.properties[i]["code"],
+                "properties": self.properties[i],
+                "geometry": orjson.Fragment(self.geometries[i]),
+            }
             for i in selected
         ]
 

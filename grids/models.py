@@ -76,7 +76,8 @@ class Area(Geometry):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     derived_geometry = models.BooleanField(
-        _("geometry derived from grids"), default=False,
+        _("geometry derived from grids"),
+        default=False,
         help_text=_("Recomputed as the union of its grids after each grid import."),
     )
     parent = models.ForeignKey(
@@ -115,13 +116,21 @@ class Area(Geometry):
     def clean(self) -> None:
         expected = LEVEL_CODE_LENGTH.get(self.level)
         if expected and (len(self.code) != expected or not self.code.isdigit()):
-            raise ValidationError({"code": _("A %(level)s code has %(n)d digits.") % {
-                "level": self.get_level_display(), "n": expected}})
-        want_parent = parent_code(self.code)
-        if self.level != Level.DISTRICT and (self.parent is None or self.parent.code != want_parent):
             raise ValidationError(
-                {"parent": _("The parent of %(code)s must be the area with code %(parent)s.")
-                 % {"code": self.code, "parent": want_parent}}
+                {
+                    "code": _("A %(level)s code has %(n)d digits.")
+                    % {"level": self.get_level_display(), "n": expected}
+                }
+            )
+        want_parent = parent_code(self.code)
+        if self.level != Level.DISTRICT and (
+            self.parent is None or self.parent.code != want_parent
+        ):
+            raise ValidationError(
+                {
+                    "parent": _("The parent of %(code)s must be the area with code %(parent)s.")
+                    % {"code": self.code, "parent": want_parent}
+                }
             )
 
     def save(self, *args, **kwargs):
@@ -140,7 +149,9 @@ class Grid(Geometry):
 
     code = models.CharField(_("code"), max_length=15, unique=True)
     legacy_code = models.CharField(
-        _("original code"), max_length=32, blank=True,
+        _("original code"),
+        max_length=32,
+        blank=True,
         help_text=_("The code as it was in the source, when it had to be padded or mapped."),
     )
     name = models.CharField(_("name"), max_length=100)
@@ -180,8 +191,12 @@ class Grid(Geometry):
         ordering = ["code"]
         indexes = [models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"])]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{15}$"), name="grid_code_15_digits"),
-            models.CheckConstraint(condition=Q(region_class__in=[1, 2, 3]), name="grid_region_class_valid"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{15}$"), name="grid_code_15_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(region_class__in=[1, 2, 3]), name="grid_region_class_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
                 name="grid_validity_ordered",
@@ -196,8 +211,10 @@ class Grid(Geometry):
             raise ValidationError({"code": _("A grid code has exactly 15 digits.")})
         if self.community_id and self.community.code != self.code[:12]:
             raise ValidationError(
-                {"community": _("Grid %(code)s belongs to community %(parent)s by its code.")
-                 % {"code": self.code, "parent": self.code[:12]}}
+                {
+                    "community": _("Grid %(code)s belongs to community %(parent)s by its code.")
+                    % {"code": self.code, "parent": self.code[:12]}
+                }
             )
 
     def save(self, *args, **kwargs):
@@ -239,7 +256,10 @@ class GridAssignment(models.Model):
     )
     since = models.DateField(_("since"), default=timezone.localdate)
     until = models.DateField(
-        _("until"), null=True, blank=True, help_text=_("First day it is no longer in force; empty: still in force.")
+        _("until"),
+        null=True,
+        blank=True,
+        help_text=_("First day it is no longer in force; empty: still in force."),
     )
 
     objects = AssignmentQuerySet.as_manager()
@@ -250,10 +270,13 @@ class GridAssignment(models.Model):
         indexes = [models.Index(fields=["officer", "since"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["grid", "officer"], condition=Q(until__isnull=True), name="grid_assignment_one_open"
+                fields=["grid", "officer"],
+                condition=Q(until__isnull=True),
+                name="grid_assignment_one_open",
             ),
             models.CheckConstraint(
-                condition=Q(until__isnull=True) | Q(until__gte=F("since")), name="grid_assignment_ordered"
+                condition=Q(until__isnull=True) | Q(until__gte=F("since")),
+                name="grid_assignment_ordered",
             ),
         ]
 
@@ -298,7 +321,9 @@ class GridLayer(models.Model):
         The timestamp guards against a version number seen before coming back (a restored backup,
         a rolled-back transaction).
         """
-        row = cls.objects.filter(pk=1).values_list("version", "updated_at", "snap_distance_m").first()
+        row = (
+            cls.objects.filter(pk=1).values_list("version", "updated_at", "snap_distance_m").first()
+        )
         return row or (0, None, 50.0)
 
     @classmethod
@@ -308,5 +333,7 @@ class GridLayer(models.Model):
 
     def save(self, *args, **kwargs):
         self.pk = 1
-        self.version = (type(self).objects.filter(pk=1).values_list("version", flat=True).first() or 0) + 1
+        self.version = (
+            type(self).objects.filter(pk=1).values_list("version", flat=True).first() or 0
+        ) + 1
         super().save(*args, **kwargs)

@@ -14,20 +14,28 @@ class LocateQuery(serializers.Serializer):
 def _parse_bbox(value: str) -> tuple[float, float, float, float]:
     parts = value.split(",")
     if len(parts) != 4:
-        raise serializers.ValidationError(_("bbox is min_lon,min_lat,max_lon,max_lat (four numbers)."))
+        raise serializers.ValidationError(
+            _("bbox is min_lon,min_lat,max_lon,max_lat (four numbers).")
+        )
     try:
         min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
     except ValueError:
         raise serializers.ValidationError(_("bbox holds a value that is not a number.")) from None
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise serializers.ValidationError(_("bbox must satisfy min ≤ max within lon ±180 and lat ±90."))
+        raise serializers.ValidationError(
+            _("bbox must satisfy min ≤ max within lon ±180 and lat ±90.")
+        )
     return min_lon, min_lat, max_lon, max_lat
 
 
 class LayerQuery(serializers.Serializer):
     bbox = serializers.CharField(required=False, help_text=_("min_lon,min_lat,max_lon,max_lat"))
-    zoom = serializers.IntegerField(required=False, min_value=0, max_value=22,
-                                    help_text=_("Map zoom: lower zooms get simplified geometry"))
+    zoom = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=22,
+        help_text=_("Map zoom: lower zooms get simplified geometry"),
+    )
 
     def validate_bbox(self, value: str):
         return _parse_bbox(value)
@@ -47,9 +55,23 @@ class GridDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Grid
-        fields = ["id", "code", "legacy_code", "name", "grid_type", "community", "street", "district",
-                  "area_m2", "region_class", "region_class_display", "responsible_unit", "officers",
-                  "valid_from", "valid_to"]
+        fields = [
+            "id",
+            "code",
+            "legacy_code",
+            "name",
+            "grid_type",
+            "community",
+            "street",
+            "district",
+            "area_m2",
+            "region_class",
+            "region_class_display",
+            "responsible_unit",
+            "officers",
+            "valid_from",
+            "valid_to",
+        ]
 
     @staticmethod
     def _area(area) -> dict | None:
@@ -70,5 +92,7 @@ class GridDetailSerializer(serializers.ModelSerializer):
         return {"id": unit.id, "name": unit.name} if unit else None
 
     def get_officers(self, grid: Grid) -> list[dict]:
-        return [{"id": u.id, "username": u.username, "name": u.get_full_name() or u.username}
-                for u in grid.officers.filter(grid_assignments__in=grid.assignments.in_force())]
+        return [
+            {"id": u.id, "username": u.username, "name": u.get_full_name() or u.username}
+            for u in grid.officers.filter(grid_assignments__in=grid.assignments.in_force())
+        ]

@@ -38,8 +38,10 @@ def _layer_version() -> tuple:
     return GridLayer.identity()
 
 
-@extend_schema(parameters=[LayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT,
-                                                              **errors(400)})
+@extend_schema(
+    parameters=[LayerQuery],
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, **errors(400)},
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def grid_layer(request):
@@ -49,19 +51,43 @@ def grid_layer(request):
     band = layers.zoom_band(query.validated_data.get("zoom"))
 
     def load() -> layers.Layer:
-        rows = list(Grid.objects.current().exclude(geometry="").select_related("community")
-                    .values_list("id", "code", "name", "grid_type", "region_class", "community__code",
-                                 "community__name", "geometry"))
-        props = [{"id": r[0], "code": r[1], "name": r[2], "grid_type": r[3], "region_class": r[4],
-                  "community": r[5], "community_name": r[6]} for r in rows]
+        rows = list(
+            Grid.objects.current()
+            .exclude(geometry="")
+            .select_related("community")
+            .values_list(
+                "id",
+                "code",
+                "name",
+                "grid_type",
+                "region_class",
+                "community__code",
+                "community__name",
+                "geometry",
+            )
+        )
+        props = [
+            {
+                "id": r[0],
+                "code": r[1],
+                "name": r[2],
+                "grid_type": r[3],
+                "region_class": r[4],
+                "community": r[5],
+                "community_name": r[6],
+            }
+            for r in rows
+        ]
         return layers.build_layer(props, [r[7] for r in rows], band)
 
     layer = layers.cached_layer(("grids", _layer_version(), band), load)
     return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
-@extend_schema(parameters=[AreaLayerQuery], responses={(200, "application/geo+json"): OpenApiTypes.OBJECT,
-                                                              **errors(400)})
+@extend_schema(
+    parameters=[AreaLayerQuery],
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, **errors(400)},
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def area_layer(request):
@@ -72,18 +98,36 @@ def area_layer(request):
     band = layers.zoom_band(query.validated_data.get("zoom"))
 
     def load() -> layers.Layer:
-        rows = list(Area.objects.current().filter(level=level).exclude(geometry="")
-                    .values_list("id", "code", "name", "parent__code", "geometry"))
-        props = [{"id": r[0], "code": r[1], "name": r[2], "level": level, "parent": r[3]} for r in rows]
+        rows = list(
+            Area.objects.current()
+            .filter(level=level)
+            .exclude(geometry="")
+            .values_list("id", "code", "name", "parent__code", "geometry")
+        )
+        props = [
+            {"id": r[0], "code": r[1], "name": r[2], "level": level, "parent": r[3]} for r in rows
+        ]
         return layers.build_layer(props, [r[4] for r in rows], band)
 
     layer = layers.cached_layer(("areas", level, _layer_version(), band), load)
     return _geojson_response(request, layer.features(query.validated_data.get("bbox")))
 
 
-@extend_schema(parameters=[LocateQuery], responses={200: inline_serializer("Located", {
-    "grid": serializers.DictField(allow_null=True), "outside_grid": serializers.BooleanField(),
-    "snapped": serializers.BooleanField(), "distance_m": serializers.FloatField(allow_null=True)}), **errors(400)})
+@extend_schema(
+    parameters=[LocateQuery],
+    responses={
+        200: inline_serializer(
+            "Located",
+            {
+                "grid": serializers.DictField(allow_null=True),
+                "outside_grid": serializers.BooleanField(),
+                "snapped": serializers.BooleanField(),
+                "distance_m": serializers.FloatField(allow_null=True),
+            },
+        ),
+        **errors(400),
+    },
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def locate(request):
@@ -95,10 +139,20 @@ def locate(request):
     grid = None
     if found.grid_id is not None:
         g = Grid.objects.select_related("community").get(pk=found.grid_id)
-        grid = {"id": g.id, "code": g.code, "name": g.name,
-                "community": {"code": g.community.code, "name": g.community.name}}
-    return Response({"grid": grid, "outside_grid": found.outside, "snapped": found.snapped,
-                     "distance_m": found.distance_m})
+        grid = {
+            "id": g.id,
+            "code": g.code,
+            "name": g.name,
+            "community": {"code": g.community.code, "name": g.community.name},
+        }
+    return Response(
+        {
+            "grid": grid,
+            "outside_grid": found.outside,
+            "snapped": found.snapped,
+            "distance_m": found.distance_m,
+        }
+    )
 
 
 @extend_schema(responses={200: GridDetailSerializer, **errors(403, 404)})
@@ -109,8 +163,11 @@ def grid_detail(request, code: str):
     from cases.access import can_view_grid
 
     grid = get_object_or_404(
-        Grid.objects.select_related("community__parent__parent", "responsible_unit")
-        .prefetch_related("officers"), code=code)
+        Grid.objects.select_related(
+            "community__parent__parent", "responsible_unit"
+        ).prefetch_related("officers"),
+        code=code,
+    )
     data = GridDetailSerializer(grid).data
     if not can_view_grid(request.user, grid):
         data["officers"] = []

@@ -22,18 +22,27 @@ class Indicator(models.TextChoices):
 
     DISPOSAL_RATE = "disposal_rate", _("Disposal rate")  # 处置率
     DISPOSAL_ON_TIME_RATE = "disposal_on_time_rate", _("On-time disposal rate")  # 按期处置率
-    OVERDUE_RATE = "overdue_rate", _("Overdue rate (overdue open / due for disposal)")  # 超期未处置率
+    OVERDUE_RATE = (
+        "overdue_rate",
+        _("Overdue rate (overdue open / due for disposal)"),
+    )  # 超期未处置率
     CLOSURE_RATE = "closure_rate", _("Closure rate")  # 结案率
     CLOSURE_ON_TIME_RATE = "closure_on_time_rate", _("On-time closure rate")  # 按期结案率
     REWORK_RATE = "rework_rate", _("Rework rate")  # 返工率
-    DISPOSAL_REWORK_RATE = "disposal_rework_rate", _("Rework rate (of cases due for disposal)")  # 单位返工率
+    DISPOSAL_REWORK_RATE = (
+        "disposal_rework_rate",
+        _("Rework rate (of cases due for disposal)"),
+    )  # 单位返工率
     EXTENSION_RATE = "extension_rate", _("Extension rate")  # 延期率
     REGISTRATION_RATE = "registration_rate", _("Registration rate")  # 立案率
     DISPATCH_RATE = "dispatch_rate", _("Dispatch rate")  # 派遣率
     VALID_REPORT_RATE = "valid_report_rate", _("Valid report rate")  # 有效上报率
     VERIFY_ON_TIME_RATE = "verify_on_time_rate", _("On-time verification rate")  # 按时核实率
     CHECK_ON_TIME_RATE = "check_on_time_rate", _("On-time check rate")  # 按时核查率
-    REGISTRATION_DENSITY = "registration_density", _("Registered cases per grid per week (points)")  # 立案数分值
+    REGISTRATION_DENSITY = (
+        "registration_density",
+        _("Registered cases per grid per week (points)"),
+    )  # 立案数分值
 
 
 class ScoreScheme(models.Model):
@@ -41,7 +50,9 @@ class ScoreScheme(models.Model):
     weights; an indicator without data scores 0; an object whose main denominator is 0 has no
     score (see metrics/scores.py). Weight 0 keeps an indicator listed but off."""
 
-    kind = models.CharField(_("objects scored"), max_length=10, choices=SchemeKind.choices, unique=True)
+    kind = models.CharField(
+        _("objects scored"), max_length=10, choices=SchemeKind.choices, unique=True
+    )
     name = models.CharField(_("name"), max_length=100)
     note = models.TextField(_("note"), blank=True)
 
@@ -49,7 +60,11 @@ class ScoreScheme(models.Model):
         verbose_name = _("score scheme")
         verbose_name_plural = _("score schemes")
         ordering = ["kind"]
-        constraints = [models.CheckConstraint(condition=Q(kind__in=SchemeKind.values), name="score_scheme_kind_valid")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SchemeKind.values), name="score_scheme_kind_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -58,10 +73,14 @@ class ScoreScheme(models.Model):
 class ScoreIndicator(models.Model):
     scheme = models.ForeignKey(ScoreScheme, on_delete=models.CASCADE, related_name="indicators")
     indicator = models.CharField(_("indicator"), max_length=24, choices=Indicator.choices)
-    weight = models.DecimalField(_("weight (points)"), max_digits=5, decimal_places=2,
-                                 validators=[MinValueValidator(0)])
-    inverse = models.BooleanField(_("score 1 − value"), default=False,
-                                  help_text=_("For rates where less is better, e.g. (1 − rework rate) × 10."))
+    weight = models.DecimalField(
+        _("weight (points)"), max_digits=5, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    inverse = models.BooleanField(
+        _("score 1 − value"),
+        default=False,
+        help_text=_("For rates where less is better, e.g. (1 − rework rate) × 10."),
+    )
 
     class Meta:
         verbose_name = _("score indicator")
@@ -69,8 +88,12 @@ class ScoreIndicator(models.Model):
         ordering = ["scheme", "id"]
         constraints = [
             models.UniqueConstraint(fields=["scheme", "indicator"], name="score_indicator_once"),
-            models.CheckConstraint(condition=Q(indicator__in=Indicator.values), name="score_indicator_valid"),
-            models.CheckConstraint(condition=Q(weight__gte=0), name="score_indicator_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(indicator__in=Indicator.values), name="score_indicator_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0), name="score_indicator_weight_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,8 +107,14 @@ class RegistrationBand(models.Model):
     `up_to` takes the rest."""
 
     region_class = models.PositiveSmallIntegerField(_("region class"), choices=RegionClass.choices)
-    up_to = models.DecimalField(_("up to (per grid per week)"), max_digits=7, decimal_places=2, null=True,
-                                blank=True, help_text=_("Empty: any higher number."))
+    up_to = models.DecimalField(
+        _("up to (per grid per week)"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: any higher number."),
+    )
     points = models.PositiveSmallIntegerField(_("points"), validators=[MaxValueValidator(100)])
 
     class Meta:
@@ -93,9 +122,15 @@ class RegistrationBand(models.Model):
         verbose_name_plural = _("registration score bands")
         ordering = ["region_class", models.F("up_to").asc(nulls_last=True)]
         constraints = [
-            models.UniqueConstraint(fields=["region_class", "up_to"], name="registration_band_once"),
-            models.CheckConstraint(condition=Q(region_class__in=[1, 2, 3]), name="registration_band_class_valid"),
-            models.CheckConstraint(condition=Q(points__lte=100), name="registration_band_points_max"),
+            models.UniqueConstraint(
+                fields=["region_class", "up_to"], name="registration_band_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(region_class__in=[1, 2, 3]), name="registration_band_class_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(points__lte=100), name="registration_band_points_max"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -108,11 +143,15 @@ class EvaluationSettings(models.Model):
     its main denominator (grids and areas: 应结案数; units: 应处置数) reaches it. One row."""
 
     min_sample_grid = models.PositiveSmallIntegerField(
-        _("grids: cases due for closure to be named best or worst"), default=3)
+        _("grids: cases due for closure to be named best or worst"), default=3
+    )
     min_sample_area = models.PositiveSmallIntegerField(
-        _("communities, streets, districts: cases due for closure to be named best or worst"), default=1)
+        _("communities, streets, districts: cases due for closure to be named best or worst"),
+        default=1,
+    )
     min_sample_unit = models.PositiveSmallIntegerField(
-        _("handling units: cases due for disposal to be named best or worst"), default=1)
+        _("handling units: cases due for disposal to be named best or worst"), default=1
+    )
 
     class Meta:
         verbose_name = _("evaluation settings")
@@ -162,8 +201,11 @@ class DailyFigures(models.Model):
     class Meta:
         verbose_name = _("daily figures")
         verbose_name_plural = _("daily figures")
-        constraints = [models.UniqueConstraint(fields=["dim", "day", "obj", "counted_until"],
-                                               name="daily_figures_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dim", "day", "obj", "counted_until"], name="daily_figures_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dim} {self.obj} {self.day}"

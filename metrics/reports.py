@@ -82,16 +82,44 @@ from cases.workflow import ACTIONS, TABLE
 
 TZ = ZoneInfo("Asia/Shanghai")
 LEVELS = ("grid", "community", "street", "district", "unit", "officer")
-STEP_LEVELS = ("person", "step")  # the step figures of people and of the centre's steps (API levels too)
-CITY = "city"  # the whole city in one row (key 1), cases outside every grid included (reports.build)
+STEP_LEVELS = (
+    "person",
+    "step",
+)  # the step figures of people and of the centre's steps (API levels too)
+CITY = (
+    "city"  # the whole city in one row (key 1), cases outside every grid included (reports.build)
+)
 AREA_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 
 # The figures the API shows for every object (docs/domain.md §6), and an officer's own (§6 person metrics).
-COUNT_KEYS = ("accepted", "registered", "dispatched", "disposed", "disposed_on_time", "overdue_open",
-              "due_disposal", "closed", "closed_on_time", "due_closure", "rework", "extensions", "returns",
-              "suspended", "voided", "self_handled")
-OFFICER_KEYS = ("reports", "valid_reports", "verified", "verified_on_time", "checked", "checked_on_time",
-                "verify_late_undone", "check_late_undone")
+COUNT_KEYS = (
+    "accepted",
+    "registered",
+    "dispatched",
+    "disposed",
+    "disposed_on_time",
+    "overdue_open",
+    "due_disposal",
+    "closed",
+    "closed_on_time",
+    "due_closure",
+    "rework",
+    "extensions",
+    "returns",
+    "suspended",
+    "voided",
+    "self_handled",
+)
+OFFICER_KEYS = (
+    "reports",
+    "valid_reports",
+    "verified",
+    "verified_on_time",
+    "checked",
+    "checked_on_time",
+    "verify_late_undone",
+    "check_late_undone",
+)
 RATES = {
     "registration_rate": ("registered", "accepted"),
     "dispatch_rate": ("dispatched", "to_dispatch"),  # self-handled cases need no dispatch
@@ -108,41 +136,88 @@ OFFICER_RATES = {  # a verification or check still undone past its step deadline
     "check_on_time_rate": ("checked_on_time", "checked_due"),
 }
 # Used by composite scores (超期未处置率 and a unit's 返工率 over its 应处置数), not shown as figures.
-SCORE_RATES = {"overdue_rate": ("overdue_open", "due_disposal"),
-               "disposal_rework_rate": ("rework", "due_disposal")}
+SCORE_RATES = {
+    "overdue_rate": ("overdue_open", "due_disposal"),
+    "disposal_rework_rate": ("rework", "due_disposal"),
+}
 
 # The centre's steps (docs/domain.md §6): the waiting status, the actions by which its owner does the step
 # (leaving it by a void, a merge or a self-handling is nobody's step done), the role that owes it.
 STEPS = ("accept", "verify", "register", "dispatch", "check", "close")
-STEP_STATUS = {"accept": Status.REPORTED, "verify": Status.VERIFYING, "register": Status.PENDING_REGISTRATION,
-               "dispatch": Status.DISPATCHING, "check": Status.CHECKING, "close": Status.CLOSING}
-STEP_ACTIONS = {"accept": ("accept", "send_verify", "reject"), "verify": ("verify",),
-                "register": ("register", "decline"), "dispatch": ("dispatch",), "check": ("check",),
-                "close": ("close",)}
-STEP_ROLE = {"accept": "acceptor", "verify": "officer", "register": "shift_leader", "dispatch": "dispatcher",
-             "check": "officer", "close": "shift_leader"}
+STEP_STATUS = {
+    "accept": Status.REPORTED,
+    "verify": Status.VERIFYING,
+    "register": Status.PENDING_REGISTRATION,
+    "dispatch": Status.DISPATCHING,
+    "check": Status.CHECKING,
+    "close": Status.CLOSING,
+}
+STEP_ACTIONS = {
+    "accept": ("accept", "send_verify", "reject"),
+    "verify": ("verify",),
+    "register": ("register", "decline"),
+    "dispatch": ("dispatch",),
+    "check": ("check",),
+    "close": ("close",),
+}
+STEP_ROLE = {
+    "accept": "acceptor",
+    "verify": "officer",
+    "register": "shift_leader",
+    "dispatch": "dispatcher",
+    "check": "officer",
+    "close": "shift_leader",
+}
 # 中心待办超时 (docs/domain.md §6 table): the statuses of the centre's backlog.
 CENTRE_BACKLOG_STEPS = ("verify", "register", "dispatch", "check", "close")
 OFFICER_STEPS = ("verify", "check")  # undone: charged to the grid's officers
 STEP_KEYS = tuple(f"{step}_{what}" for step in STEPS for what in ("done", "on_time", "late_undone"))
 STEP_DUE = {f"{step}_due": step for step in STEPS}
 STEP_RATES = {f"{step}_on_time_rate": (f"{step}_on_time", f"{step}_due") for step in STEPS}
-ALL_RATES = {**STEP_RATES, **RATES, **OFFICER_RATES, **SCORE_RATES}  # an officer's rates by their own keys
+ALL_RATES = {
+    **STEP_RATES,
+    **RATES,
+    **OFFICER_RATES,
+    **SCORE_RATES,
+}  # an officer's rates by their own keys
 
 # Registered and open: the statuses a case can be in between registration and closure.
-REGISTERED_OPEN = (Status.DISPATCHING, Status.HANDLING, Status.SUSPENDED, Status.CHECKING, Status.CLOSING)
+REGISTERED_OPEN = (
+    Status.DISPATCHING,
+    Status.HANDLING,
+    Status.SUSPENDED,
+    Status.CHECKING,
+    Status.CLOSING,
+)
 DUE_FOR_CLOSURE = (Status.DISPATCHING, Status.HANDLING, Status.CHECKING, Status.CLOSING)
-PERIOD_ACTIONS = ("accept", "register", "dispatch", "close", "check", "approve_extension",
-                  "approve_return", "void", "self_handle")
+PERIOD_ACTIONS = (
+    "accept",
+    "register",
+    "dispatch",
+    "close",
+    "check",
+    "approve_extension",
+    "approve_return",
+    "void",
+    "self_handle",
+)
 WAITING = tuple(STEP_STATUS.values())  # statuses with a step clock
 STEP_OF = {status: step for step, status in STEP_STATUS.items()}
-CHANGING_ACTIONS = tuple(sorted({action for (status, action), rule in TABLE.items() if rule.to is not None}))
+CHANGING_ACTIONS = tuple(
+    sorted({action for (status, action), rule in TABLE.items() if rule.to is not None})
+)
 OFFICER_ACTIONS = ("report", "verify", "check")
-DEADLINE_ACTIONS = ("dispatch", "approve_extension", "resume")  # events that record data["deadline"]
+DEADLINE_ACTIONS = (
+    "dispatch",
+    "approve_extension",
+    "resume",
+)  # events that record data["deadline"]
 # Every query on events names its actions: the event-log index leads with (action, at), so an
 # `action IN (...)` turns a range on `at` into a few index ranges on both engines.
 ALL_ACTIONS = tuple(ACTIONS)
-LEAVING_REGISTERED_OPEN = tuple(sorted({action for status, action in TABLE if status in REGISTERED_OPEN}))
+LEAVING_REGISTERED_OPEN = tuple(
+    sorted({action for status, action in TABLE if status in REGISTERED_OPEN})
+)
 
 
 @dataclass(frozen=True)
@@ -229,7 +304,9 @@ class Figures:
         return self.disposed + self.overdue_open
 
     @property
-    def verified_due(self) -> int:  # an officer's verifications done, and undone past their deadline
+    def verified_due(
+        self,
+    ) -> int:  # an officer's verifications done, and undone past their deadline
         return self.verified + self.verify_late_undone
 
     @property
@@ -251,7 +328,9 @@ class Figures:
         return int(getattr(self, key))
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return Figures(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
 
     def ratio(self, name: str) -> float | None:
         """The exact fraction behind a rate (for scores), None without a denominator."""
@@ -275,7 +354,9 @@ class Figures:
     def steps_dict(self) -> dict[str, int | float | None]:
         """A person's step figures: done, on time, undone past the deadline, and the on-time rate."""
         result: dict[str, int | float | None] = {key: self.count(key) for key in STEP_KEYS}
-        result.update({name: rate(self.count(n), self.count(d)) for name, (n, d) in STEP_RATES.items()})
+        result.update(
+            {name: rate(self.count(n), self.count(d)) for name, (n, d) in STEP_RATES.items()}
+        )
         return result
 
 
@@ -357,14 +438,16 @@ def _in_area(rows: QuerySet, to_case: str, area: str) -> QuerySet:
 
 def _period_part(level: str, period: Period, area: str) -> _Part:
     """Counts of events in [start, end), but disposal (see `_disposal_part`)."""
-    rows = CaseEvent.objects.filter(action__in=PERIOD_ACTIONS, at__gte=period.start, at__lt=period.end)
+    rows = CaseEvent.objects.filter(
+        action__in=PERIOD_ACTIONS, at__gte=period.start, at__lt=period.end
+    )
     measures = {
         "accepted": Q(action__in=("accept", "self_handle")),
         "registered": Q(action__in=("register", "self_handle")),
         "dispatched": Q(action="dispatch", case__dispatched_at=F("at")),
         "closed": Q(action="close"),
-        "closed_on_time": Q(action="close") & (Q(case__deadline__isnull=True)
-                                               | Q(case__disposed_at__lte=F("case__deadline"))),
+        "closed_on_time": Q(action="close")
+        & (Q(case__deadline__isnull=True) | Q(case__disposed_at__lte=F("case__deadline"))),
         "rework": Q(action="check", to_status=Status.HANDLING),
         "extensions": Q(action="approve_extension"),
         "returns": Q(action="approve_return"),
@@ -375,8 +458,9 @@ def _period_part(level: str, period: Period, area: str) -> _Part:
     return _Part(_in_area(rows, "case__", area), _key(level, "case__"), "case__number", measures)
 
 
-def _disposal_part(level: str, period: Period, area: str, *,
-                   cutoff: dt.datetime | None = None) -> _Part:
+def _disposal_part(
+    level: str, period: Period, area: str, *, cutoff: dt.datetime | None = None
+) -> _Part:
     """Feedback events in [start, end) that are the case's latest feedback before `end` and not
     followed by a failed check before `end`: one row per case at most (no DISTINCT), attributed to
     the unit that fed it back, and whether it was on time. A part of its own because it reads the
@@ -384,9 +468,12 @@ def _disposal_part(level: str, period: Period, area: str, *,
     in the big part would be read for every event. `cutoff` (default `end`): the moment a later
     feedback or failed check must come before to undo it — the period's end when the rollup asks
     for the feedbacks of a part of a day at one edge of the period."""
-    undone = CaseEvent.objects.filter(Q(action="feedback") | Q(action="check", to_status=Status.HANDLING),
-                                      case=OuterRef("case"), seq__gt=OuterRef("seq"),
-                                      at__lt=cutoff or period.end)
+    undone = CaseEvent.objects.filter(
+        Q(action="feedback") | Q(action="check", to_status=Status.HANDLING),
+        case=OuterRef("case"),
+        seq__gt=OuterRef("seq"),
+        at__lt=cutoff or period.end,
+    )
     rows = CaseEvent.objects.filter(action="feedback", at__gte=period.start, at__lt=period.end)
     rows = rows.filter(~Exists(undone))
     measures = {"disposed": Q(), "disposed_on_time": Q(_Flag("on_time"))}
@@ -405,7 +492,9 @@ def _held_part(level: str, period: Period, area: str) -> _Part:
     and the check) is the centre's, not due for closure."""
     open_now = Case.objects.filter(status__in=REGISTERED_OPEN)
     since = CaseEvent.objects.filter(action__in=ALL_ACTIONS, at__gte=period.as_of).values("case")
-    rows = open_now.filter(pk__in=open_now.values("pk"), reported_at__lt=period.as_of).exclude(pk__in=since)
+    rows = open_now.filter(pk__in=open_now.values("pk"), reported_at__lt=period.as_of).exclude(
+        pk__in=since
+    )
     past = Q(deadline__lt=period.as_of)
     centre_owes = Q(status__in=WAITS_FOR_CENTRE, disposed_at__lte=F("deadline"))
     measures = {
@@ -421,17 +510,30 @@ def _changed_part(level: str, period: Period, area: str) -> _Part:
     at/after `as_of`, whose from_status is the state then. The case's key is read by a subquery,
     not a join, so both engines start from the few events after `as_of` (joined, SQLite walks
     every case in grid order to save the GROUP BY sort)."""
-    before = CaseEvent.objects.filter(case=OuterRef("case"), seq=OuterRef("seq") - 1, at__lt=period.as_of)
-    rows = CaseEvent.objects.filter(action__in=LEAVING_REGISTERED_OPEN, at__gte=period.as_of,
-                                    from_status__in=REGISTERED_OPEN).filter(Exists(before))
+    before = CaseEvent.objects.filter(
+        case=OuterRef("case"), seq=OuterRef("seq") - 1, at__lt=period.as_of
+    )
+    rows = CaseEvent.objects.filter(
+        action__in=LEAVING_REGISTERED_OPEN, at__gte=period.as_of, from_status__in=REGISTERED_OPEN
+    ).filter(Exists(before))
     if area:
-        rows = rows.filter(Exists(Case.objects.filter(pk=OuterRef("case"), grid__code__startswith=area)))
+        rows = rows.filter(
+            Exists(Case.objects.filter(pk=OuterRef("case"), grid__code__startswith=area))
+        )
     deadline = Subquery(
-        CaseEvent.objects.filter(case=OuterRef("case"), at__lt=period.as_of, action__in=DEADLINE_ACTIONS)
-        .order_by("-seq").values_list(KeyTextTransform("deadline", "data"))[:1])
+        CaseEvent.objects.filter(
+            case=OuterRef("case"), at__lt=period.as_of, action__in=DEADLINE_ACTIONS
+        )
+        .order_by("-seq")
+        .values_list(KeyTextTransform("deadline", "data"))[:1]
+    )
     fed_back_on_time = Subquery(
         CaseEvent.objects.filter(case=OuterRef("case"), at__lt=period.as_of, action="feedback")
-        .order_by("-seq").annotate(flag=_Flag("on_time")).values("flag")[:1], output_field=BooleanField())
+        .order_by("-seq")
+        .annotate(flag=_Flag("on_time"))
+        .values("flag")[:1],
+        output_field=BooleanField(),
+    )
     past = Q(_MomentBefore(deadline, period.as_of))
     centre_owes = Q(from_status__in=WAITS_FOR_CENTRE) & Q(fed_back_on_time)
     measures = {
@@ -442,8 +544,11 @@ def _changed_part(level: str, period: Period, area: str) -> _Part:
     if level == CITY:
         key: Expression = _key(CITY, "")
     elif level == "unit":  # waiting for a re-dispatch: no unit holds it
-        key = SqlCase(When(from_status=Status.DISPATCHING, then=Value(None)), default=F("unit"),
-                                  output_field=IntegerField())
+        key = SqlCase(
+            When(from_status=Status.DISPATCHING, then=Value(None)),
+            default=F("unit"),
+            output_field=IntegerField(),
+        )
     else:
         key = Subquery(Case.objects.filter(pk=OuterRef("case")).values_list(_key(level, ""))[:1])
     return _Part(rows, key, "case__number", measures)
@@ -452,9 +557,12 @@ def _changed_part(level: str, period: Period, area: str) -> _Part:
 def _officer_part(period: Period, area: str) -> _Part:
     """An officer's own reports, verifications and checks in [start, end). A valid report is one
     registered (or self-handled) before `as_of`."""
-    registered = CaseEvent.objects.filter(case=OuterRef("case"), action__in=("register", "self_handle"),
-                                          at__lt=period.as_of)
-    rows = CaseEvent.objects.filter(at__gte=period.start, at__lt=period.end, action__in=OFFICER_ACTIONS)
+    registered = CaseEvent.objects.filter(
+        case=OuterRef("case"), action__in=("register", "self_handle"), at__lt=period.as_of
+    )
+    rows = CaseEvent.objects.filter(
+        at__gte=period.start, at__lt=period.end, action__in=OFFICER_ACTIONS
+    )
     measures = {
         "reports": Q(action="report"),
         "valid_reports": Q(action="report") & Exists(registered),
@@ -470,8 +578,9 @@ def _step_done_part(level: str, period: Period, area: str) -> _Part:
     """Steps done in [start, end): the owner's action leaving the step's waiting status, on time by
     the `step_on_time` flag recorded then. Per person: the actor; per step: one row (key 1)."""
     actions = sorted({a for step in STEPS for a in STEP_ACTIONS[step]})
-    rows = CaseEvent.objects.filter(action__in=actions, at__gte=period.start, at__lt=period.end,
-                                    from_status__in=WAITING)
+    rows = CaseEvent.objects.filter(
+        action__in=actions, at__gte=period.start, at__lt=period.end, from_status__in=WAITING
+    )
     measures: dict[str, Q] = {}
     for step in STEPS:
         done = Q(from_status=STEP_STATUS[step], action__in=STEP_ACTIONS[step])
@@ -485,10 +594,13 @@ def _undone_held_part(level: str, period: Period, area: str) -> _Part:
     """Steps undone at `as_of` past their step deadline, of cases with no event since: the row's
     status and `step_deadline`. Per person only verifications and checks, charged to every officer
     assigned to the case's grid (no one person owes an acceptor's or a shift leader's step)."""
-    statuses = [STEP_STATUS[s] for s in (OFFICER_STEPS if level in ("person", "officer") else STEPS)]
+    statuses = [
+        STEP_STATUS[s] for s in (OFFICER_STEPS if level in ("person", "officer") else STEPS)
+    ]
     since = CaseEvent.objects.filter(action__in=ALL_ACTIONS, at__gte=period.as_of).values("case")
-    rows = Case.objects.filter(status__in=statuses, reported_at__lt=period.as_of,
-                               step_deadline__lt=period.as_of).exclude(pk__in=since)
+    rows = Case.objects.filter(
+        status__in=statuses, reported_at__lt=period.as_of, step_deadline__lt=period.as_of
+    ).exclude(pk__in=since)
     measures = {f"{STEP_OF[s]}_late_undone": Q(status=s) for s in statuses}
     if level in ("person", "officer"):
         rows = rows.filter(_assigned_at(period.as_of, ""))
@@ -503,20 +615,28 @@ def _assigned_at(as_of: dt.datetime, prefix: str) -> Q:
     history: a step undone at the cut-off is charged to the officers assigned then, docs/domain.md §8)."""
     day = (as_of - dt.timedelta(microseconds=1)).astimezone(TZ).date()
     field = f"{prefix}grid__assignments__"
-    return Q(**{f"{field}since__lte": day}) & (Q(**{f"{field}until__isnull": True}) | Q(**{f"{field}until__gt": day}))
+    return Q(**{f"{field}since__lte": day}) & (
+        Q(**{f"{field}until__isnull": True}) | Q(**{f"{field}until__gt": day})
+    )
 
 
 def _undone_changed_part(level: str, period: Period, area: str) -> _Part:
     """Steps undone at `as_of` of cases that changed since: the first status change at/after
     `as_of` leaves the status the case was in then, and recorded that step's deadline."""
-    statuses = [STEP_STATUS[s] for s in (OFFICER_STEPS if level in ("person", "officer") else STEPS)]
+    statuses = [
+        STEP_STATUS[s] for s in (OFFICER_STEPS if level in ("person", "officer") else STEPS)
+    ]
     changes = Q(action__in=CHANGING_ACTIONS) & ~Q(from_status=F("to_status"))
-    earlier_change = CaseEvent.objects.filter(changes, case=OuterRef("case"), seq__lt=OuterRef("seq"),
-                                              at__gte=period.as_of)
+    earlier_change = CaseEvent.objects.filter(
+        changes, case=OuterRef("case"), seq__lt=OuterRef("seq"), at__gte=period.as_of
+    )
     existed = CaseEvent.objects.filter(case=OuterRef("case"), action="report", at__lt=period.as_of)
-    rows = (CaseEvent.objects.filter(changes, at__gte=period.as_of, from_status__in=statuses)
-            .filter(Exists(existed)).filter(~Exists(earlier_change))
-            .filter(_MomentBefore(KeyTextTransform("step_deadline", "data"), period.as_of)))
+    rows = (
+        CaseEvent.objects.filter(changes, at__gte=period.as_of, from_status__in=statuses)
+        .filter(Exists(existed))
+        .filter(~Exists(earlier_change))
+        .filter(_MomentBefore(KeyTextTransform("step_deadline", "data"), period.as_of))
+    )
     measures = {f"{STEP_OF[s]}_late_undone": Q(from_status=s) for s in statuses}
     if level in ("person", "officer"):
         rows = rows.filter(_assigned_at(period.as_of, "case__"))
@@ -530,13 +650,23 @@ def _parts(level: str, period: Period, area: str) -> list[_Part]:
     if level not in LEVELS and level not in STEP_LEVELS and level != CITY:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
     if level in STEP_LEVELS:
-        return [_step_done_part(level, period, area), _undone_held_part(level, period, area),
-                _undone_changed_part(level, period, area)]
-    parts = [_period_part(level, period, area), _disposal_part(level, period, area),
-             _held_part(level, period, area), _changed_part(level, period, area)]
+        return [
+            _step_done_part(level, period, area),
+            _undone_held_part(level, period, area),
+            _undone_changed_part(level, period, area),
+        ]
+    parts = [
+        _period_part(level, period, area),
+        _disposal_part(level, period, area),
+        _held_part(level, period, area),
+        _changed_part(level, period, area),
+    ]
     if level == "officer":
-        parts += [_officer_part(period, area), _undone_held_part(level, period, area),
-                  _undone_changed_part(level, period, area)]
+        parts += [
+            _officer_part(period, area),
+            _undone_held_part(level, period, area),
+            _undone_changed_part(level, period, area),
+        ]
     return parts
 
 
@@ -555,8 +685,9 @@ def _grouped(part: _Part, columns: tuple[str, ...]) -> QuerySet:
     return part.rows.annotate(key=part.key).order_by().values("key").annotate(**counts)
 
 
-def figures_by_level(level: str, period: Period, *, area: str = "",
-                     rollup: bool = True) -> dict[Any, Figures]:
+def figures_by_level(
+    level: str, period: Period, *, area: str = "", rollup: bool = True
+) -> dict[Any, Figures]:
     """Every object's figures at `level` for `period`, keyed by grid id, area code, unit id or
     officer (user) id, in one SQL statement. `area` (a district/street/community/grid code)
     counts only cases filed under it. Objects without any figure are absent.
@@ -614,10 +745,14 @@ def _fetch(query: QuerySet) -> list[dict]:
 def cases_behind(level: str, key: Any, metric: str, period: Period, *, area: str = "") -> list[str]:
     """The case numbers behind one count of one object, sorted; a case counted twice (two
     failed checks in P, say) is listed twice, so len(result) equals the figure."""
-    components = {"due_disposal": ("disposed", "overdue_open"), "due_closure": ("closed", "open_past_deadline"),
-                  "verified_due": ("verified", "verify_late_undone"), "checked_due": ("checked", "check_late_undone"),
-                  "centre_backlog": tuple(f"{s}_late_undone" for s in CENTRE_BACKLOG_STEPS),
-                  **{due: (f"{step}_done", f"{step}_late_undone") for due, step in STEP_DUE.items()}}
+    components = {
+        "due_disposal": ("disposed", "overdue_open"),
+        "due_closure": ("closed", "open_past_deadline"),
+        "verified_due": ("verified", "verify_late_undone"),
+        "checked_due": ("checked", "check_late_undone"),
+        "centre_backlog": tuple(f"{s}_late_undone" for s in CENTRE_BACKLOG_STEPS),
+        **{due: (f"{step}_done", f"{step}_late_undone") for due, step in STEP_DUE.items()},
+    }
     wanted = components.get(metric, (metric,))
     if any(m not in COLUMNS for m in wanted):
         raise ValueError(f"{metric!r} is not a count")
@@ -643,7 +778,15 @@ def step_rows(period: Period, *, area: str = "") -> list[dict[str, Any]]:
     for step in STEPS:
         done, on_time = figures.count(f"{step}_done"), figures.count(f"{step}_on_time")
         late_undone = figures.count(f"{step}_late_undone")
-        rows.append({"step": step, "role": STEP_ROLE[step], "done": done, "on_time": on_time,
-                     "late_undone": late_undone, "on_time_rate": rate(on_time, done + late_undone),
-                     "centre_backlog": step in CENTRE_BACKLOG_STEPS})
+        rows.append(
+            {
+                "step": step,
+                "role": STEP_ROLE[step],
+                "done": done,
+                "on_time": on_time,
+                "late_undone": late_undone,
+                "on_time_rate": rate(on_time, done + late_undone),
+                "centre_backlog": step in CENTRE_BACKLOG_STEPS,
+            }
+        )
     return rows

@@ -29,11 +29,23 @@ from metrics.reports import AREA_CODE_LENGTH, Figures, Period, figures_by_level
 from metrics.subjects import Subject, grids_in, subjects
 
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
-SCHEME_OF_LEVEL = {"grid": SchemeKind.AREA, "community": SchemeKind.AREA, "street": SchemeKind.AREA,
-                   "district": SchemeKind.AREA, "unit": SchemeKind.UNIT, "officer": SchemeKind.OFFICER}
+SCHEME_OF_LEVEL = {
+    "grid": SchemeKind.AREA,
+    "community": SchemeKind.AREA,
+    "street": SchemeKind.AREA,
+    "district": SchemeKind.AREA,
+    "unit": SchemeKind.UNIT,
+    "officer": SchemeKind.OFFICER,
+}
 # The count an object must have above 0 to be scored (docs/domain.md §6), per level.
-MAIN_DENOMINATOR = {"grid": "due_closure", "community": "due_closure", "street": "due_closure",
-                    "district": "due_closure", "unit": "due_disposal", "officer": "reports"}
+MAIN_DENOMINATOR = {
+    "grid": "due_closure",
+    "community": "due_closure",
+    "street": "due_closure",
+    "district": "due_closure",
+    "unit": "due_disposal",
+    "officer": "reports",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,9 @@ class Weight:
 @dataclass(frozen=True)
 class Scheme:
     weights: tuple[Weight, ...]
-    bands: dict[int, tuple[tuple[float | None, int], ...]] = field(default_factory=dict)  # class → (up_to, points)
+    bands: dict[int, tuple[tuple[float | None, int], ...]] = field(
+        default_factory=dict
+    )  # class → (up_to, points)
 
 
 @dataclass
@@ -62,13 +76,27 @@ class Row:
 
     def as_dict(self, *, officer: bool = False) -> dict[str, Any]:
         s = self.subject
-        return {"id": s.id, "code": s.code, "name": s.name, **self.figures.as_dict(officer=officer),
-                "score": self.score, "grade": self.grade, "rank": self.rank, "tied": self.tied}
+        return {
+            "id": s.id,
+            "code": s.code,
+            "name": s.name,
+            **self.figures.as_dict(officer=officer),
+            "score": self.score,
+            "grade": self.grade,
+            "rank": self.rank,
+            "tied": self.tied,
+        }
 
     def person_dict(self) -> dict[str, Any]:
         """A person's step figures (level "person"): no score, no rank."""
         s = self.subject
-        return {"id": s.id, "code": s.code, "name": s.name, "role": s.role, **self.figures.steps_dict()}
+        return {
+            "id": s.id,
+            "code": s.code,
+            "name": s.name,
+            "role": s.role,
+            **self.figures.steps_dict(),
+        }
 
 
 def load_scheme(kind: str) -> Scheme | None:
@@ -76,10 +104,14 @@ def load_scheme(kind: str) -> Scheme | None:
     scheme = ScoreScheme.objects.filter(kind=kind).first()
     if scheme is None:
         return None
-    weights = tuple(Weight(i.indicator, float(i.weight), i.inverse) for i in scheme.indicators.all())
+    weights = tuple(
+        Weight(i.indicator, float(i.weight), i.inverse) for i in scheme.indicators.all()
+    )
     bands: dict[int, list[tuple[float | None, int]]] = defaultdict(list)
     for band in RegistrationBand.objects.order_by("region_class", F("up_to").asc(nulls_last=True)):
-        bands[band.region_class].append((float(band.up_to) if band.up_to is not None else None, band.points))
+        bands[band.region_class].append(
+            (float(band.up_to) if band.up_to is not None else None, band.points)
+        )
     return Scheme(weights, {k: tuple(v) for k, v in bands.items()})
 
 
@@ -91,8 +123,9 @@ def band_points(per_week: float, bands: tuple[tuple[float | None, int], ...]) ->
     return None
 
 
-def composite(figures: Figures, scheme: Scheme, *, density: float | None = None,
-              main: str | None = None) -> float | None:
+def composite(
+    figures: Figures, scheme: Scheme, *, density: float | None = None, main: str | None = None
+) -> float | None:
     """The 0–100 score of one object (rules in the module docstring), 2 decimals; None when the
     object's main denominator `main` (a count key) is 0 or the scheme weighs nothing."""
     if main is not None and not figures.count(main):
@@ -166,26 +199,39 @@ def named(rows: list[Row], n: int, *, worst: bool, min_sample: int, main: str) -
 
 
 def _registered_by_grid(period: Period, area: str) -> dict[int, int]:
-    rows = CaseEvent.objects.filter(action="register", at__gte=period.start, at__lt=period.end,
-                                    case__grid__code__startswith=area, case__grid__isnull=False)
+    rows = CaseEvent.objects.filter(
+        action="register",
+        at__gte=period.start,
+        at__lt=period.end,
+        case__grid__code__startswith=area,
+        case__grid__isnull=False,
+    )
     return dict(rows.order_by().values_list("case__grid").annotate(n=Count("pk")))
 
 
-def _densities(level: str, rows: list[Row], period: Period, area: str, scheme: Scheme) -> dict[Any, float]:
+def _densities(
+    level: str, rows: list[Row], period: Period, area: str, scheme: Scheme
+) -> dict[Any, float]:
     """立案数分值 per row key: the grid's band points, or the mean over an area's grids."""
     weeks = period.weeks
     if level == "grid":
-        found = {r.subject.key: band_points(r.figures.registered / weeks,
-                                            scheme.bands.get(r.subject.region_class or 1, ())) for r in rows}
+        found = {
+            r.subject.key: band_points(
+                r.figures.registered / weeks, scheme.bands.get(r.subject.region_class or 1, ())
+            )
+            for r in rows
+        }
         return {k: float(v) for k, v in found.items() if v is not None}
     if level not in AREA_CODE_LENGTH:
         return {}
     registered = _registered_by_grid(period, area)
     per_area: dict[str, list[int]] = defaultdict(list)
     for grid in grids_in(period, area):
-        points = band_points(registered.get(grid.pk, 0) / weeks, scheme.bands.get(grid.region_class, ()))
+        points = band_points(
+            registered.get(grid.pk, 0) / weeks, scheme.bands.get(grid.region_class, ())
+        )
         if points is not None:
-            per_area[grid.code[:AREA_CODE_LENGTH[level]]].append(points)
+            per_area[grid.code[: AREA_CODE_LENGTH[level]]].append(points)
     return {code: sum(p) / len(p) for code, p in per_area.items()}
 
 
@@ -194,12 +240,19 @@ def evaluate(level: str, period: Period, *, area: str = "") -> list[Row]:
     sorted by rank then code, the unscored (无数据) after the ranked (objects without any event
     show zeros)."""
     figures = figures_by_level(level, period, area=area)
-    rows = [Row(s, figures.get(s.key, Figures())) for s in subjects(level, period, area=area, keys=figures)]
+    rows = [
+        Row(s, figures.get(s.key, Figures()))
+        for s in subjects(level, period, area=area, keys=figures)
+    ]
     scheme = load_scheme(SCHEME_OF_LEVEL[level]) if level in SCHEME_OF_LEVEL else None
     if scheme is not None:
         density = _densities(level, rows, period, area, scheme)
         for row in rows:
-            row.score = composite(row.figures, scheme, density=density.get(row.subject.key),
-                                  main=MAIN_DENOMINATOR[level])
+            row.score = composite(
+                row.figures,
+                scheme,
+                density=density.get(row.subject.key),
+                main=MAIN_DENOMINATOR[level],
+            )
             row.grade = grade(row.score)
     return rank_competition(rows)

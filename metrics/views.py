@@ -42,8 +42,18 @@ PERSON_ROW_KEYS = ("id", "code", "name", "role", *reports.STEP_KEYS, *reports.ST
 STEP_ROW_KEYS = ("step", "role", "done", "on_time", "late_undone", "on_time_rate", "centre_backlog")
 STEP_METRICS = ("done", "on_time", "late_undone", "due")
 PERSON_METRICS = (*reports.STEP_KEYS, *reports.STEP_DUE)
-DRILLABLE = tuple(dict.fromkeys((*COUNT_KEYS, *reports.OFFICER_KEYS, "verified_due", "checked_due",
-                                 *PERSON_METRICS, *STEP_METRICS)))
+DRILLABLE = tuple(
+    dict.fromkeys(
+        (
+            *COUNT_KEYS,
+            *reports.OFFICER_KEYS,
+            "verified_due",
+            "checked_due",
+            *PERSON_METRICS,
+            *STEP_METRICS,
+        )
+    )
+)
 DEFAULT_ORDER = {"person": "code", "step": ""}  # the others: by rank
 EARLIEST = dt.date(2000, 1, 1)  # before any case; also keeps date arithmetic away from year 1
 
@@ -52,27 +62,41 @@ class PeriodQuery(serializers.Serializer):
     level = serializers.ChoiceField(choices=(*LEVELS, *STEP_LEVELS))
     start = serializers.DateField(help_text="First day (Asia/Shanghai), YYYY-MM-DD")
     end = serializers.DateField(help_text="Day after the last (exclusive), YYYY-MM-DD")
-    area = serializers.RegexField(r"^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$", required=False, default="",
-                                  help_text="District, street, community or grid code: count only cases filed there")
+    area = serializers.RegexField(
+        r"^([0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15})$",
+        required=False,
+        default="",
+        help_text="District, street, community or grid code: count only cases filed there",
+    )
 
     def validate(self, data: dict) -> dict:
         if data["start"] < EARLIEST:
-            raise serializers.ValidationError({"start": _("Periods start on or after %(day)s.") % {"day": EARLIEST}})
+            raise serializers.ValidationError(
+                {"start": _("Periods start on or after %(day)s.") % {"day": EARLIEST}}
+            )
         if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": _("end must be after start (end is exclusive).")})
+            raise serializers.ValidationError(
+                {"end": _("end must be after start (end is exclusive).")}
+            )
         if data["start"] > timezone.localdate():
             raise serializers.ValidationError({"start": _("The period has not started yet.")})
         return data
 
 
 def row_keys(level: str) -> tuple[str, ...]:
-    return {"officer": OFFICER_ROW_KEYS, "person": PERSON_ROW_KEYS, "step": STEP_ROW_KEYS}.get(level, ROW_KEYS)
+    return {"officer": OFFICER_ROW_KEYS, "person": PERSON_ROW_KEYS, "step": STEP_ROW_KEYS}.get(
+        level, ROW_KEYS
+    )
 
 
 class TableQuery(PeriodQuery):
-    ordering = serializers.CharField(required=False, default=None, allow_blank=True,
-                                     help_text="A row key, e.g. score or -closure_rate; empty values last. "
-                                               "Default: rank (person: code; step: the steps' order)")
+    ordering = serializers.CharField(
+        required=False,
+        default=None,
+        allow_blank=True,
+        help_text="A row key, e.g. score or -closure_rate; empty values last. "
+        "Default: rank (person: code; step: the steps' order)",
+    )
 
     def validate(self, data: dict) -> dict:
         data = super().validate(data)
@@ -80,7 +104,8 @@ class TableQuery(PeriodQuery):
             data["ordering"] = DEFAULT_ORDER.get(data["level"], "rank")
         elif data["ordering"].lstrip("-") not in row_keys(data["level"]):
             raise serializers.ValidationError(
-                {"ordering": _("Order by one of the row keys, e.g. rank, -score, closure_rate.")})
+                {"ordering": _("Order by one of the row keys, e.g. rank, -score, closure_rate.")}
+            )
         return data
 
 
@@ -131,12 +156,20 @@ def _ordered(rows: list[dict], ordering: str) -> list[dict]:
         return rows
     key, descending = ordering.lstrip("-"), ordering.startswith("-")
     rows = sorted(rows, key=lambda r: r.get("code", ""))
-    present = sorted((r for r in rows if r[key] is not None), key=lambda r: r[key], reverse=descending)
+    present = sorted(
+        (r for r in rows if r[key] is not None), key=lambda r: r[key], reverse=descending
+    )
     return present + [r for r in rows if r[key] is None]
 
 
 def _head(q: dict, period: Period, scope: Scope) -> dict:
-    return {"level": q["level"], "start": q["start"], "end": q["end"], "as_of": period.as_of, "area": scope.area}
+    return {
+        "level": q["level"],
+        "start": q["start"],
+        "end": q["end"],
+        "as_of": period.as_of,
+        "area": scope.area,
+    }
 
 
 @extend_schema(parameters=[TableQuery], responses={200: dict, **errors(400, 403)})
@@ -147,8 +180,12 @@ def metrics(request):
     person) and of the centre's steps (level step)."""
     q, period, scope = _parse(TableQuery, request)
     if q["level"] == "step":
-        return Response({**_head(q, period, scope), "results": _ordered(reports.step_rows(period, area=scope.area),
-                                                                        q["ordering"])})
+        return Response(
+            {
+                **_head(q, period, scope),
+                "results": _ordered(reports.step_rows(period, area=scope.area), q["ordering"]),
+            }
+        )
     rows = evaluate(q["level"], period, area=scope.area)
     if scope.own is not None:
         rows = [r for r in rows if r.subject.key == scope.own]
@@ -165,11 +202,18 @@ def metric_cases(request):
     """The case numbers behind one figure of one object (a case counted twice is listed twice)."""
     q, period, scope = _parse(CasesQuery, request)
     level, metric = q["level"], q["metric"]
-    allowed = {"officer": (*COUNT_KEYS, *reports.OFFICER_KEYS, "verified_due", "checked_due"),
-               "person": PERSON_METRICS, "step": STEP_METRICS}.get(level, COUNT_KEYS)
+    allowed = {
+        "officer": (*COUNT_KEYS, *reports.OFFICER_KEYS, "verified_due", "checked_due"),
+        "person": PERSON_METRICS,
+        "step": STEP_METRICS,
+    }.get(level, COUNT_KEYS)
     if metric not in allowed:
-        raise ValidationError({"metric": _("%(metric)s is not a figure of level %(level)s.")
-                               % {"metric": metric, "level": level}})
+        raise ValidationError(
+            {
+                "metric": _("%(metric)s is not a figure of level %(level)s.")
+                % {"metric": metric, "level": level}
+            }
+        )
     subject = find_subject(level, q["id_or_code"])
     if scope.own is not None and subject["key"] != scope.own:
         raise PermissionDenied(_("You may read your own figures only."))
@@ -177,8 +221,15 @@ def metric_cases(request):
     if level == "step":  # one row of figures for all steps: the metric names the step
         key, metric = 1, f"{q['id_or_code']}_{metric}"
     numbers = reports.cases_behind(level, key, metric, period, area=scope.area)
-    return Response({**_head(q, period, scope), "object": subject, "metric": q["metric"], "count": len(numbers),
-                     "cases": numbers})
+    return Response(
+        {
+            **_head(q, period, scope),
+            "object": subject,
+            "metric": q["metric"],
+            "count": len(numbers),
+            "cases": numbers,
+        }
+    )
 
 
 def _digits(value: str) -> bool:
@@ -201,22 +252,46 @@ def find_subject(level: str, id_or_code: str) -> dict:
     ValidationError naming id_or_code when there is none."""
     if level == "step":
         if id_or_code not in reports.STEPS:
-            raise ValidationError({"id_or_code": _("A step is one of %(steps)s.") % {"steps": ", ".join(reports.STEPS)}})
-        return {"key": id_or_code, "id": None, "code": id_or_code, "name": id_or_code,
-                "role": reports.STEP_ROLE[id_or_code]}
+            raise ValidationError(
+                {
+                    "id_or_code": _("A step is one of %(steps)s.")
+                    % {"steps": ", ".join(reports.STEPS)}
+                }
+            )
+        return {
+            "key": id_or_code,
+            "id": None,
+            "code": id_or_code,
+            "name": id_or_code,
+            "role": reports.STEP_ROLE[id_or_code],
+        }
     if level in AREA_CODE_LENGTH:
         if len(id_or_code) != AREA_CODE_LENGTH[level] or not _digits(id_or_code):
-            raise ValidationError({"id_or_code": _("A %(level)s code has %(n)d digits.") % {
-                "level": level, "n": AREA_CODE_LENGTH[level]}})
+            raise ValidationError(
+                {
+                    "id_or_code": _("A %(level)s code has %(n)d digits.")
+                    % {"level": level, "n": AREA_CODE_LENGTH[level]}
+                }
+            )
         area = Area.objects.filter(code=id_or_code).first()
-        return {"key": id_or_code, "id": area.pk if area else None, "code": id_or_code,
-                "name": area.name if area else ""}
+        return {
+            "key": id_or_code,
+            "id": area.pk if area else None,
+            "code": id_or_code,
+            "name": area.name if area else "",
+        }
     rows, code_field = _candidates(level)
     found = rows.filter(**{code_field: id_or_code}).first()
     if found is None and _digits(id_or_code) and len(id_or_code) < 19:
         found = rows.filter(pk=int(id_or_code)).first()
     if found is None:
-        raise ValidationError({"id_or_code": _("No %(level)s with id or code %(value)s.") % {
-            "level": level, "value": id_or_code}})
-    name = (found.get_full_name() or found.username) if level in ("officer", "person") else found.name
+        raise ValidationError(
+            {
+                "id_or_code": _("No %(level)s with id or code %(value)s.")
+                % {"level": level, "value": id_or_code}
+            }
+        )
+    name = (
+        (found.get_full_name() or found.username) if level in ("officer", "person") else found.name
+    )
     return {"key": found.pk, "id": found.pk, "code": getattr(found, code_field), "name": name}

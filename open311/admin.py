@@ -12,7 +12,15 @@ from open311.models import ApiClient, Submission
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_prefix", "active", "created", "last_used_at", "revoked_at", "submission_count"]
+    list_display = [
+        "name",
+        "key_prefix",
+        "active",
+        "created",
+        "last_used_at",
+        "revoked_at",
+        "submission_count",
+    ]
     list_filter = ["active"]
     search_fields = ["name", "contact", "key_prefix"]
     fields = ["name", "contact", "key_prefix", "active", "created", "last_used_at", "revoked_at"]
@@ -31,15 +39,21 @@ class ApiClientAdmin(admin.ModelAdmin):
         key = None if change else obj.set_new_key()
         super().save_model(request, obj, form, change)
         if key:
-            self.message_user(request, _("The API key of %(name)s is %(key)s — copy it now: it is not shown again.")
-                              % {"name": obj.name, "key": key}, messages.WARNING)
+            self.message_user(
+                request,
+                _("The API key of %(name)s is %(key)s — copy it now: it is not shown again.")
+                % {"name": obj.name, "key": key},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset) -> None:
         clients = list(queryset.filter(active=True))
         for client in clients:
             client.revoke()
-        self.message_user(request, _("%(n)d key(s) revoked.") % {"n": len(clients)}, messages.SUCCESS)
+        self.message_user(
+            request, _("%(n)d key(s) revoked.") % {"n": len(clients)}, messages.SUCCESS
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: submissions keep pointing at their client

@@ -71,8 +71,11 @@ def choice_key(value: Any) -> str:
 
 
 def available_services() -> QuerySet[SmallClass]:
-    return (SmallClass.objects.available().select_related("big_class__standard", "case_standard")
-            .order_by("big_class__kind", "big_class__code", "code", "pk"))
+    return (
+        SmallClass.objects.available()
+        .select_related("big_class__standard", "case_standard")
+        .order_by("big_class__kind", "big_class__code", "code", "pk")
+    )
 
 
 def find_service(code: str | None) -> SmallClass:
@@ -110,13 +113,21 @@ def _keywords(small: SmallClass) -> list[str]:
 
 
 def definition_dict(small: SmallClass) -> dict:
-    return {"service_code": str(small.pk), "attributes": [_attribute_dict(a) for a in attributes_of(small)]}
+    return {
+        "service_code": str(small.pk),
+        "attributes": [_attribute_dict(a) for a in attributes_of(small)],
+    }
 
 
 def _attribute_dict(a: Attribute) -> dict:
     body: dict[str, Any] = {
-        "variable": a.variable, "code": a.code, "datatype": a.datatype, "required": a.required,
-        "datatype_description": a.datatype_description, "order": a.order, "description": a.description,
+        "variable": a.variable,
+        "code": a.code,
+        "datatype": a.datatype,
+        "required": a.required,
+        "datatype_description": a.datatype_description,
+        "order": a.order,
+        "description": a.description,
     }
     if a.datatype in ("singlevaluelist", "multivaluelist"):
         body["values"] = [{"key": choice_key(value), "name": name} for value, name in a.choices]
@@ -136,8 +147,15 @@ def attributes_of(small: SmallClass) -> list[Attribute]:
         return (explicit if isinstance(explicit, int) else 10**6, code not in required, code)
 
     codes = sorted(properties, key=rank)
-    return [_attribute(code, properties[code] if isinstance(properties[code], dict) else {}, code in required, n)
-            for n, code in enumerate(codes, start=1)]
+    return [
+        _attribute(
+            code,
+            properties[code] if isinstance(properties[code], dict) else {},
+            code in required,
+            n,
+        )
+        for n, code in enumerate(codes, start=1)
+    ]
 
 
 def _attribute(code: str, prop: dict, required: bool, order: int) -> Attribute:
@@ -145,9 +163,17 @@ def _attribute(code: str, prop: dict, required: bool, order: int) -> Attribute:
     items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
     source = items if datatype == "multivaluelist" else prop
     return Attribute(
-        code=code, datatype=datatype, required=required, variable=not prop.get("readOnly", False), order=order,
-        description=str(prop.get("title") or code), datatype_description=_hint(prop, datatype),
-        choices=_choices(source), integer=_type(prop) == "integer", date_only=prop.get("format") == "date")
+        code=code,
+        datatype=datatype,
+        required=required,
+        variable=not prop.get("readOnly", False),
+        order=order,
+        description=str(prop.get("title") or code),
+        datatype_description=_hint(prop, datatype),
+        choices=_choices(source),
+        integer=_type(prop) == "integer",
+        date_only=prop.get("format") == "date",
+    )
 
 
 def _type(prop: dict) -> str | None:
@@ -162,8 +188,10 @@ def _choices(prop: dict) -> tuple[tuple[Any, str], ...]:
         return BOOLEAN_CHOICES
     if isinstance(prop.get("enum"), list):
         names = prop.get("x-enumNames") or prop.get("enumNames") or []
-        return tuple((value, str(names[i]) if i < len(names) else choice_key(value))
-                     for i, value in enumerate(prop["enum"]))
+        return tuple(
+            (value, str(names[i]) if i < len(names) else choice_key(value))
+            for i, value in enumerate(prop["enum"])
+        )
     options = prop.get("oneOf") or prop.get("anyOf") or []
     if options and all(isinstance(o, dict) and "const" in o for o in options):
         return tuple((o["const"], str(o.get("title") or choice_key(o["const"]))) for o in options)
@@ -193,9 +221,21 @@ def _hint(prop: dict, datatype: str) -> str | None:
     if prop.get("description"):
         return str(prop["description"])
     if datatype == "datetime":
-        return "YYYY-MM-DD" if prop.get("format") == "date" else "W3C date-time, e.g. 2026-11-29T09:30:00+08:00"
-    bounds = [f"{sign} {prop[key]}" for key, sign in (("exclusiveMinimum", ">"), ("minimum", "≥"),
-                                                         ("exclusiveMaximum", "<"), ("maximum", "≤")) if key in prop]
+        return (
+            "YYYY-MM-DD"
+            if prop.get("format") == "date"
+            else "W3C date-time, e.g. 2026-11-29T09:30:00+08:00"
+        )
+    bounds = [
+        f"{sign} {prop[key]}"
+        for key, sign in (
+            ("exclusiveMinimum", ">"),
+            ("minimum", "≥"),
+            ("exclusiveMaximum", "<"),
+            ("maximum", "≤"),
+        )
+        if key in prop
+    ]
     if datatype == "number":
         return " ".join(["integer" if _type(prop) == "integer" else "number", *bounds])
     if "maxLength" in prop:
@@ -272,7 +312,9 @@ def _datetime(value: str, *, date_only: bool) -> str:
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     if date_only:
-        return (day or timezone.localtime(moment, timezone.get_default_timezone()).date()).isoformat()
+        return (
+            day or timezone.localtime(moment, timezone.get_default_timezone()).date()
+        ).isoformat()
     if moment is None:
         moment = dt.datetime.combine(day, dt.time(), timezone.get_default_timezone())
     return w3c(moment) or ""

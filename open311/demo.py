@@ -20,7 +20,8 @@ def ensure_demo_key() -> ApiClient | None:
         return None
     client, _ = ApiClient.objects.get_or_create(
         key_hash=hash_key(DEMO_KEY),
-        defaults={"name": DEMO_CLIENT_NAME, "key_prefix": DEMO_KEY[:8], "contact": "demo"})
+        defaults={"name": DEMO_CLIENT_NAME, "key_prefix": DEMO_KEY[:8], "contact": "demo"},
+    )
     if not client.active:
         client.active, client.revoked_at = True, None
         client.save(update_fields=["active", "revoked_at"])

@@ -25,8 +25,13 @@ from django.utils import timezone
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 MIME_TYPES = {"xml": "text/xml", "json": "application/json"}
 ITEM_TAGS = {
-    "services": "service", "attributes": "attribute", "values": "value", "service_requests": "request",
-    "errors": "error", "endpoints": "endpoint", "formats": "format",
+    "services": "service",
+    "attributes": "attribute",
+    "values": "value",
+    "service_requests": "request",
+    "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 # Characters XML 1.0 cannot carry, and NUL, which PostgreSQL text cannot store either.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -54,11 +59,16 @@ def w3c(value: dt.datetime | None) -> str | None:
     """2026-11-29T09:47:13+08:00: whole seconds, Asia/Shanghai offset, as the w3 note allows."""
     if value is None:
         return None
-    return timezone.localtime(value, timezone.get_default_timezone()).replace(microsecond=0).isoformat()
+    return (
+        timezone.localtime(value, timezone.get_default_timezone())
+        .replace(microsecond=0)
+        .isoformat()
+    )
 
 
-def respond(data: Any, *, root: str, fmt: str, status: int = 200, headers: dict[str, str] | None = None
-            ) -> HttpResponse:
+def respond(
+    data: Any, *, root: str, fmt: str, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
     """`data` (a list or dict of plain values) as JSON, or as XML under the element `root`."""
     if fmt == "json":
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

@@ -39,11 +39,19 @@ class ApiClientQuerySet(models.QuerySet):
 
 
 class ApiClient(models.Model):
-    name = models.CharField(_("name"), max_length=100, help_text=_("The app or organisation using the key."))
-    contact = models.CharField(_("contact"), max_length=200, blank=True,
-                               help_text=_("Who to call about this client (not shown publicly)."))
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("The app or organisation using the key.")
+    )
+    contact = models.CharField(
+        _("contact"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who to call about this client (not shown publicly)."),
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(_("key starts with"), max_length=KEY_PREFIX_LENGTH, editable=False)
+    key_prefix = models.CharField(
+        _("key starts with"), max_length=KEY_PREFIX_LENGTH, editable=False
+    )
     active = models.BooleanField(_("active"), default=True, editable=False)
     created = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
@@ -81,11 +89,21 @@ def issue_key(*, name: str, contact: str = "", raw: str | None = None) -> tuple[
 
 
 class Submission(models.Model):
-    client = models.ForeignKey(ApiClient, verbose_name=_("API client"), on_delete=models.PROTECT,
-                               related_name="submissions")
-    case = models.OneToOneField("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT,
-                                related_name="open311_submission")
-    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the submitted parameters."))
+    client = models.ForeignKey(
+        ApiClient,
+        verbose_name=_("API client"),
+        on_delete=models.PROTECT,
+        related_name="submissions",
+    )
+    case = models.OneToOneField(
+        "cases.Case",
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="open311_submission",
+    )
+    fingerprint = models.CharField(
+        max_length=64, help_text=_("SHA-256 of the submitted parameters.")
+    )
     idempotency_key = models.CharField(max_length=255, blank=True)
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
     media_urls = models.JSONField(default=list, blank=True)
@@ -98,8 +116,11 @@ class Submission(models.Model):
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["client", "fingerprint", "received_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["client", "idempotency_key"], condition=~Q(idempotency_key=""),
-                                    name="open311_submission_idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="open311_submission_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,44 +32,78 @@ STATUS_WORDS: dict[str, tuple[str, str, str]] = {
     "dispatching": ("待派遣", "已立案，等待派遣处置单位", "registered, waiting to be dispatched"),
     "handling": ("处置中", "{unit}正在处置", "being handled by {unit}"),
     "suspended": ("挂账", "暂停处置（{unit}）", "on hold at {unit}"),
-    "checking": ("待核查", "已处置，网格监督员正在现场核查", "handled; a grid officer is checking the result on site"),
+    "checking": (
+        "待核查",
+        "已处置，网格监督员正在现场核查",
+        "handled; a grid officer is checking the result on site",
+    ),
     "closing": ("待结案", "核查通过，等待结案", "checked, about to be closed"),
     "closed": ("已结案", "问题已处置并结案", "resolved and closed"),
     "rejected": ("不予受理", "经审核不予受理或不予立案", "not accepted for handling"),
     "voided": ("作废", "案卷已作废", "voided"),
     "merged": ("已合并", "与案卷 {number} 合并处理", "merged into request {number}"),
 }
-LIMIT_UNITS = {"minutes": ("分钟", "minutes"), "work_hours": ("工作时", "working hours"),
-               "work_days": ("工作日", "working days"), "calendar_hours": ("小时", "hours"),
-               "calendar_days": ("天", "days")}
+LIMIT_UNITS = {
+    "minutes": ("分钟", "minutes"),
+    "work_hours": ("工作时", "working hours"),
+    "work_days": ("工作日", "working days"),
+    "calendar_hours": ("小时", "hours"),
+    "calendar_days": ("天", "days"),
+}
 # The steps the public sees, in fixed words; other actions (requests, denials, supervision,
 # relocation) are internal and left out.
 STEP_WORDS: dict[str, str] = {
-    "report": "收到上报", "send_verify": "派网格监督员现场核实", "accept": "已受理", "reject": "不予受理",
-    "register": "已立案", "decline": "不予立案", "dispatch": "派遣至{unit}", "approve_return": "退回，待重新派遣",
-    "approve_extension": "处置期限延长", "approve_suspension": "挂账，暂停处置", "resume": "恢复处置",
-    "feedback": "处置单位反馈已处置", "self_handle": "网格监督员现场处置", "close": "已结案", "void": "作废",
+    "report": "收到上报",
+    "send_verify": "派网格监督员现场核实",
+    "accept": "已受理",
+    "reject": "不予受理",
+    "register": "已立案",
+    "decline": "不予立案",
+    "dispatch": "派遣至{unit}",
+    "approve_return": "退回，待重新派遣",
+    "approve_extension": "处置期限延长",
+    "approve_suspension": "挂账，暂停处置",
+    "resume": "恢复处置",
+    "feedback": "处置单位反馈已处置",
+    "self_handle": "网格监督员现场处置",
+    "close": "已结案",
+    "void": "作废",
     "merge": "与案卷 {number} 合并处理",
 }
 WITHDRAWN = (Status.REJECTED, Status.VOIDED)
-OUTCOME_WORDS = {("verify", "confirmed"): "现场核实属实", ("verify", "not_confirmed"): "现场核实不属实",
-                 ("check", "pass"): "现场核查通过", ("check", "fail"): "现场核查未通过，返工"}
+OUTCOME_WORDS = {
+    ("verify", "confirmed"): "现场核实属实",
+    ("verify", "not_confirmed"): "现场核实不属实",
+    ("check", "pass"): "现场核查通过",
+    ("check", "fail"): "现场核查未通过，返工",
+}
 
 
 def public_requests() -> QuerySet[Case]:
     """The service requests, with what their public shape needs loaded."""
-    report_photos = Prefetch("photos", queryset=Photo.objects.filter(stage=Photo.Stage.REPORT).order_by("id"),
-                             to_attr="report_photos")
-    return (Case.objects.filter(source=Source.PUBLIC)
-            .select_related("category__big_class", "category__case_standard", "unit", "duplicate_of",
-                            "open311_submission")
-            .prefetch_related(report_photos))
+    report_photos = Prefetch(
+        "photos",
+        queryset=Photo.objects.filter(stage=Photo.Stage.REPORT).order_by("id"),
+        to_attr="report_photos",
+    )
+    return (
+        Case.objects.filter(source=Source.PUBLIC)
+        .select_related(
+            "category__big_class",
+            "category__case_standard",
+            "unit",
+            "duplicate_of",
+            "open311_submission",
+        )
+        .prefetch_related(report_photos)
+    )
 
 
 def published_photos() -> QuerySet[Photo]:
     """Photos anyone may fetch: report photos of public requests that are not withdrawn."""
     return Photo.objects.filter(stage=Photo.Stage.REPORT, case__source=Source.PUBLIC).exclude(
-        case__status__in=WITHDRAWN)
+        case__status__in=WITHDRAWN
+    )
 
 
 def is_withdrawn(case: Case) -> bool:
@@ -85,8 +119,11 @@ def status_words(case: Case) -> tuple[str, str, str]:
     label, zh, en = STATUS_WORDS[case.status]
     unit = case.unit.name if case.unit_id else ""
     number = case.duplicate_of.number if case.duplicate_of_id else ""
-    return (label, zh.format(unit=unit or "处置单位", number=number),
-            en.format(unit=unit or "the handling unit", number=number))
+    return (
+        label,
+        zh.format(unit=unit or "处置单位", number=number),
+        en.format(unit=unit or "the handling unit", number=number),
+    )
 
 
 def status_notes(case: Case) -> str:
@@ -100,7 +137,9 @@ def service_notice(case: Case) -> str | None:
     if standard is None:
         return None
     limit = standard.time_limit
-    zh, en = LIMIT_UNITS.get(standard.time_limit_unit, (standard.time_limit_unit, standard.time_limit_unit))
+    zh, en = LIMIT_UNITS.get(
+        standard.time_limit_unit, (standard.time_limit_unit, standard.time_limit_unit)
+    )
     return f"处置时限 {limit} {zh} / disposal time limit: {limit} {en.removesuffix('s') if limit == 1 else en}"
 
 
@@ -126,7 +165,9 @@ def request_dict(case: Case, *, photo_url: Callable[[Photo], str]) -> dict:
     submission = submission_of(case)
     photo = report_photo(case)
     withdrawn = is_withdrawn(case)
-    submitted_media = submission.media_urls[0] if submission and submission.media_urls and not withdrawn else None
+    submitted_media = (
+        submission.media_urls[0] if submission and submission.media_urls and not withdrawn else None
+    )
     return {
         "service_request_id": case.number,
         "status": open311_status(case),

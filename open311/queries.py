@@ -41,8 +41,8 @@ MAX_RADIUS_M = 50_000.0
 M_PER_DEG_LAT = 110_540.0
 M_PER_DEG_LON_AT_EQUATOR = 111_320.0
 
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 Window = tuple[dt.datetime, dt.datetime]
 # A "+08:00" offset sent without URL-encoding arrives as " 08:00".
@@ -70,17 +70,31 @@ def parse_query(params: QueryDict, *, now: dt.datetime) -> RequestQuery:
         if len(ids) > MAX_IDS:
             raise Open311Error(400, f"service_request_id: at most {MAX_IDS} ids at once.")
         return RequestQuery(ids=list(dict.fromkeys(ids)))
-    query = RequestQuery(service_ids=_service_ids(params, errors), statuses=_statuses(params, errors))
-    start, end = _moment(params, "start_date", errors), _moment(params, "end_date", errors, end=True)
-    after, before = _moment(params, "updated_after", errors), _moment(params, "updated_before", errors, end=True)
+    query = RequestQuery(
+        service_ids=_service_ids(params, errors), statuses=_statuses(params, errors)
+    )
+    start, end = (
+        _moment(params, "start_date", errors),
+        _moment(params, "end_date", errors, end=True),
+    )
+    after, before = (
+        _moment(params, "updated_after", errors),
+        _moment(params, "updated_before", errors, end=True),
+    )
     if start or end or not (after or before):
-        query.requested = _window(start, end, now=now, names=("start_date", "end_date"), errors=errors)
+        query.requested = _window(
+            start, end, now=now, names=("start_date", "end_date"), errors=errors
+        )
     if after or before:
-        query.updated = _window(after, before, now=now, names=("updated_after", "updated_before"), errors=errors)
+        query.updated = _window(
+            after, before, now=now, names=("updated_after", "updated_before"), errors=errors
+        )
     query.near = _near(params, errors)
     query.bbox = _bbox(params, errors)
     query.page = _int(params, "page", errors, low=1, high=10**6, default=1)
-    query.page_size = _int(params, "page_size", errors, low=1, high=MAX_PAGE_SIZE, default=MAX_PAGE_SIZE)
+    query.page_size = _int(
+        params, "page_size", errors, low=1, high=MAX_PAGE_SIZE, default=MAX_PAGE_SIZE
+    )
     if errors:
         raise Open311Error(400, *errors)
     return query
@@ -94,8 +108,8 @@ def find_requests(query: RequestQuery) -> tuple[list[Case], bool]:
         return [found[number] for number in query.ids if number in found], False
     rows = _filter(rows, query).order_by("-reported_at", "-id")
     offset = (query.page - 1) * query.page_size
-    page = list(rows[offset:offset + query.page_size + 1])
-    return page[:query.page_size], len(page) > query.page_size
+    page = list(rows[offset : offset + query.page_size + 1])
+    return page[: query.page_size], len(page) > query.page_size
 
 
 def _filter(rows: QuerySet[Case], query: RequestQuery) -> QuerySet[Case]:
@@ -125,7 +139,9 @@ def _within(rows: QuerySet[Case], lon: float, lat: float, radius: float) -> Quer
     dlon, dlat = radius / kx, radius / M_PER_DEG_LAT
     rows = rows.filter(lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat))
     dx, dy = (F("lon") - lon) * kx, (F("lat") - lat) * M_PER_DEG_LAT
-    return rows.alias(d2=ExpressionWrapper(dx * dx + dy * dy, output_field=FloatField())).filter(d2__lte=radius**2)
+    return rows.alias(d2=ExpressionWrapper(dx * dx + dy * dy, output_field=FloatField())).filter(
+        d2__lte=radius**2
+    )
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -133,7 +149,9 @@ def _within(rows: QuerySet[Case], lon: float, lat: float, radius: float) -> Quer
 
 def _values(params: QueryDict, name: str) -> list[str]:
     """Every value of a comma-list parameter that may also be repeated; empty ones dropped."""
-    return [part.strip() for value in params.getlist(name) for part in value.split(",") if part.strip()]
+    return [
+        part.strip() for value in params.getlist(name) for part in value.split(",") if part.strip()
+    ]
 
 
 def _one(params: QueryDict, name: str) -> str | None:
@@ -152,11 +170,15 @@ def _service_ids(params: QueryDict, errors: list[str]) -> list[int] | None:
 def _statuses(params: QueryDict, errors: list[str]) -> set[str] | None:
     statuses = {s.lower() for s in _values(params, "status")}
     if statuses - {"open", "closed"}:
-        errors.append(f"status: {', '.join(sorted(statuses - {'open', 'closed'}))} — use open, closed.")
+        errors.append(
+            f"status: {', '.join(sorted(statuses - {'open', 'closed'}))} — use open, closed."
+        )
     return statuses & {"open", "closed"} or None
 
 
-def _moment(params: QueryDict, name: str, errors: list[str], *, end: bool = False) -> dt.datetime | None:
+def _moment(
+    params: QueryDict, name: str, errors: list[str], *, end: bool = False
+) -> dt.datetime | None:
     """A W3C date-time; a date alone is that whole day (its start, or its end for `end`)."""
     value = _one(params, name)
     if value is None:
@@ -173,7 +195,7 @@ def _moment(params: QueryDict, name: str, errors: list[str], *, end: bool = Fals
         start = dt.datetime.combine(day, dt.time(), tz)
         moment = start + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else start
     elif day is not None:
-        moment = dt.datetime.combine(day, dt.time(), dt.timezone.utc)  # refused just below
+        moment = dt.datetime.combine(day, dt.time(), dt.UTC)  # refused just below
     if moment is not None:
         # Windows are 90 days wide and compared in UTC: far ends of the calendar would overflow.
         if not EARLIEST <= moment <= LATEST:
@@ -184,8 +206,14 @@ def _moment(params: QueryDict, name: str, errors: list[str], *, end: bool = Fals
     return None
 
 
-def _window(start: dt.datetime | None, end: dt.datetime | None, *, now: dt.datetime, names: tuple[str, str],
-            errors: list[str]) -> Window | None:
+def _window(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    *,
+    now: dt.datetime,
+    names: tuple[str, str],
+    errors: list[str],
+) -> Window | None:
     if start is None and end is None:
         return now - WINDOW, now
     if start is None:
@@ -201,7 +229,9 @@ def _window(start: dt.datetime | None, end: dt.datetime | None, *, now: dt.datet
     return start, end
 
 
-def _float(params: QueryDict, name: str, errors: list[str], *, low: float, high: float) -> float | None:
+def _float(
+    params: QueryDict, name: str, errors: list[str], *, low: float, high: float
+) -> float | None:
     value = _one(params, name)
     if value is None:
         return None
@@ -215,7 +245,9 @@ def _float(params: QueryDict, name: str, errors: list[str], *, low: float, high:
     return number
 
 
-def _int(params: QueryDict, name: str, errors: list[str], *, low: int, high: int, default: int) -> int:
+def _int(
+    params: QueryDict, name: str, errors: list[str], *, low: int, high: int, default: int
+) -> int:
     value = _one(params, name)
     if value is None:
         return default
@@ -247,8 +279,12 @@ def _bbox(params: QueryDict, errors: list[str]) -> tuple[float, float, float, fl
         box = tuple(float(part) for part in value.split(","))
     except ValueError:
         box = ()
-    ok = (len(box) == 4 and all(math.isfinite(v) for v in box) and -180 <= box[0] <= box[2] <= 180
-          and -90 <= box[1] <= box[3] <= 90)
+    ok = (
+        len(box) == 4
+        and all(math.isfinite(v) for v in box)
+        and -180 <= box[0] <= box[2] <= 180
+        and -90 <= box[1] <= box[3] <= 90
+    )
     if not ok:
         errors.append(f"bbox: {value!r} is not min_lon,min_lat,max_lon,max_lat.")
         return None

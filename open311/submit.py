@@ -76,7 +76,11 @@ def parse_post(params: QueryDict, *, service: SmallClass) -> NewRequest:
     new.address_id = _text(params, "address_id", MAX_ADDRESS_ID, errors)
     _check_location(params, errors)
     new.description = _text(params, "description", MAX_DESCRIPTION, errors)
-    new.contact = {name: value for name in CONTACT_FIELDS if (value := _text(params, name, MAX_CONTACT, errors))}
+    new.contact = {
+        name: value
+        for name in CONTACT_FIELDS
+        if (value := _text(params, name, MAX_CONTACT, errors))
+    }
     if "email" in new.contact and not _valid(EmailValidator(), new.contact["email"]):
         errors.append(f"email: {new.contact['email']!r} is not an email address.")
     new.media_urls = _media_urls(params, errors)
@@ -101,14 +105,23 @@ def submitted_attributes(params: QueryDict) -> dict[str, list[str]]:
 def fingerprint(params: QueryDict) -> str:
     """SHA-256 of the parameters (api_key and jurisdiction_id aside, empty values dropped as the
     absent ones they stand for), independent of their order."""
-    data = {name: sorted(v.strip() for v in values if v.strip()) for name, values in params.lists()
-            if name not in IGNORED_IN_FINGERPRINT}
+    data = {
+        name: sorted(v.strip() for v in values if v.strip())
+        for name, values in params.lists()
+        if name not in IGNORED_IN_FINGERPRINT
+    }
     data = {name: values for name, values in data.items() if values}
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def submit_request(new: NewRequest, *, client: ApiClient, fingerprint: str, idempotency_key: str = "",
-                   now: dt.datetime | None = None) -> tuple[Submission, bool]:
+def submit_request(
+    new: NewRequest,
+    *,
+    client: ApiClient,
+    fingerprint: str,
+    idempotency_key: str = "",
+    now: dt.datetime | None = None,
+) -> tuple[Submission, bool]:
     """Make the case for a POST, or find the one an earlier identical POST made: (submission, made now).
 
     Rules and side effects: in one transaction, locks the client's row (so identical POSTs racing
@@ -127,20 +140,34 @@ def submit_request(new: NewRequest, *, client: ApiClient, fingerprint: str, idem
             return earlier, False
         case = workflow.report_case(_report(new, client), reporter=None, now=now)
         submission = Submission.objects.create(
-            client=client, case=case, fingerprint=fingerprint, idempotency_key=idempotency_key,
-            media_urls=new.media_urls, address_id=new.address_id, received_at=now)
+            client=client,
+            case=case,
+            fingerprint=fingerprint,
+            idempotency_key=idempotency_key,
+            media_urls=new.media_urls,
+            address_id=new.address_id,
+            received_at=now,
+        )
     return submission, True
 
 
-def _earlier(client: ApiClient, fingerprint: str, idempotency_key: str, now: dt.datetime) -> Submission | None:
+def _earlier(
+    client: ApiClient, fingerprint: str, idempotency_key: str, now: dt.datetime
+) -> Submission | None:
     mine = Submission.objects.filter(client=client).select_related("case")
     if idempotency_key:
         found = mine.filter(idempotency_key=idempotency_key).first()
         if found is not None and found.fingerprint != fingerprint:
-            raise Open311Error(400, "Idempotency-Key: already used for a request with other parameters.")
+            raise Open311Error(
+                400, "Idempotency-Key: already used for a request with other parameters."
+            )
         return found
     since = now - settings.OPEN311_REPEAT_WINDOW
-    return mine.filter(fingerprint=fingerprint, received_at__gte=since).order_by("-received_at").first()
+    return (
+        mine.filter(fingerprint=fingerprint, received_at__gte=since)
+        .order_by("-received_at")
+        .first()
+    )
 
 
 def _report(new: NewRequest, client: ApiClient) -> workflow.Report:
@@ -148,8 +175,16 @@ def _report(new: NewRequest, client: ApiClient) -> workflow.Report:
     if new.media_urls:
         contact["media_url"] = " ".join(new.media_urls)
     address = new.address or (f"address_id {new.address_id}" if new.address_id else "")
-    return workflow.Report(category=new.service, source=Source.PUBLIC, lon=new.lon, lat=new.lat, address=address,
-                           description=new.description, attributes=new.attributes, contact=contact)
+    return workflow.Report(
+        category=new.service,
+        source=Source.PUBLIC,
+        lon=new.lon,
+        lat=new.lat,
+        address=address,
+        description=new.description,
+        attributes=new.attributes,
+        contact=contact,
+    )
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -178,7 +213,9 @@ def _coordinate(params: QueryDict, name: str, limit: int, errors: list[str]) -> 
     except ValueError:
         number = math.nan
     if not -limit <= number <= limit:
-        errors.append(f"{name}: {value!r} is not a number from -{limit} to {limit} (WGS84 degrees).")
+        errors.append(
+            f"{name}: {value!r} is not a number from -{limit} to {limit} (WGS84 degrees)."
+        )
         return None
     return number
 
@@ -188,7 +225,9 @@ def _check_location(params: QueryDict, errors: list[str]) -> None:
     if lat_given != long_given:
         errors.append("long: required with lat." if lat_given else "lat: required with long.")
     elif not (lat_given or _one(params, "address_string") or _one(params, "address_id")):
-        errors.append("lat, long: a location is required: lat and long, address_string or address_id.")
+        errors.append(
+            "lat, long: a location is required: lat and long, address_string or address_id."
+        )
 
 
 # What RFC 3986 allows in a URL, less the quote: no <, >, ", `, spaces or braces (a media_url
@@ -201,10 +240,17 @@ def _media_urls(params: QueryDict, errors: list[str]) -> list[str]:
     if len(urls) > MAX_MEDIA:
         errors.append(f"media_url: at most {MAX_MEDIA} URLs.")
         return []
-    bad = [u for u in urls if len(u) > MAX_URL or not _URL_CHARACTERS.match(u)
-           or not _valid(URLValidator(schemes=["http", "https"]), u)]
+    bad = [
+        u
+        for u in urls
+        if len(u) > MAX_URL
+        or not _URL_CHARACTERS.match(u)
+        or not _valid(URLValidator(schemes=["http", "https"]), u)
+    ]
     if bad:
-        errors.append(f"media_url: {bad[0][:100]!r} is not an http(s) URL of at most {MAX_URL} characters.")
+        errors.append(
+            f"media_url: {bad[0][:100]!r} is not an http(s) URL of at most {MAX_URL} characters."
+        )
         return []
     return urls
 

@@ -1,12 +1,12 @@
 """The Open311 GeoReport v2 endpoints under /open311/v2/ and the public status page /status/<n>.
 
-Plain Django function views rather than DRF's @api_view (the house default is one @api_view function per operation), because the spec
-fixes what DRF would otherwise decide: the format comes from the resource's extension, POST bodies
-are form-encoded and authenticated by an `api_key` parameter (so no session, no CSRF), and every
-error, including a 405 or a rate limit, has the spec's shape in the requested format. The
-`open311_endpoint` decorator is the one place where errors become answers (rule 15). DRF's
-SimpleRateThrottle does the rate limiting: per client IP for every call, per key for POSTs.
-"""
+Plain Django function views rather than DRF's @api_view (the house default is one @api_view function
+per operation), because the spec fixes what DRF would otherwise decide: the format comes from the
+resource's extension, POST bodies are form-encoded and authenticated by an `api_key` parameter (so
+no session, no CSRF), and every error, including a 405 or a rate limit, has the spec's shape in the
+requested format. The `open311_endpoint` decorator is the one place where errors become answers
+(rule 15). DRF's SimpleRateThrottle does the rate limiting: per client IP for every call, per key
+for POSTs."""
 
 from __future__ import annotations
 
@@ -76,10 +76,14 @@ def open311_endpoint(*methods: str) -> Callable:
         def wrapper(request: HttpRequest, *args, fmt: str, **kwargs) -> HttpResponse:
             fmt = fmt.lower()
             if fmt not in CONTENT_TYPES:
-                return error_response(Open311Error(400, f"format: .{fmt} is not served; use .xml or .json."), "xml")
+                return error_response(
+                    Open311Error(400, f"format: .{fmt} is not served; use .xml or .json."), "xml"
+                )
             try:
                 if request.method not in methods:
-                    raise Open311Error(405, f"{request.method} is not allowed here; use {' or '.join(methods)}.")
+                    raise Open311Error(
+                        405, f"{request.method} is not allowed here; use {' or '.join(methods)}."
+                    )
                 _check_no_nul(request, kwargs)
                 _check_jurisdiction(request)
                 _throttle(request, "read")
@@ -100,16 +104,26 @@ def _check_no_nul(request: HttpRequest, path_args: dict) -> None:
     parameter: a query or path carrying one is refused (400, naming every such parameter) before
     anything reads the database. A POST's free text drops control characters (clean_text)."""
     named = [name for name, value in path_args.items() if "\x00" in str(value)]
-    named += [name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)]
+    named += [
+        name
+        for name, values in request.GET.lists()
+        if "\x00" in name or any("\x00" in v for v in values)
+    ]
     if named:
-        raise Open311Error(400, *(f"{name!r}: contains a NUL character." for name in dict.fromkeys(named)))
+        raise Open311Error(
+            400, *(f"{name!r}: contains a NUL character." for name in dict.fromkeys(named))
+        )
 
 
 def _check_jurisdiction(request: HttpRequest) -> None:
     ours = settings.OPEN311_JURISDICTION_ID
-    asked = (request.POST.get("jurisdiction_id") or request.GET.get("jurisdiction_id") or "").strip()
+    asked = (
+        request.POST.get("jurisdiction_id") or request.GET.get("jurisdiction_id") or ""
+    ).strip()
     if ours and asked and asked != ours:
-        raise Open311Error(404, f"jurisdiction_id: {asked!r} is not served here (this is {ours!r}).")
+        raise Open311Error(
+            404, f"jurisdiction_id: {asked!r} is not served here (this is {ours!r})."
+        )
 
 
 # --- discovery and services -------------------------------------------------------------------
@@ -118,15 +132,27 @@ def _check_jurisdiction(request: HttpRequest) -> None:
 @open311_endpoint("GET")
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     """Service discovery: where the GeoReport v2 endpoint is and which formats it speaks."""
-    endpoint = request.build_absolute_uri(reverse("open311-discovery", kwargs={"fmt": fmt})).rsplit("/", 1)[0]
-    return respond({
-        "changeset": CHANGESET,
-        "contact": settings.OPEN311_CONTACT,
-        "key_service": settings.OPEN311_KEY_SERVICE,
-        "endpoints": [{"specification": SPECIFICATION, "url": endpoint, "changeset": CHANGESET,
-                       "type": "test" if settings.DEMO else "production",
-                       "formats": [MIME_TYPES["xml"], MIME_TYPES["json"]]}],
-    }, root="discovery", fmt=fmt)
+    endpoint = request.build_absolute_uri(reverse("open311-discovery", kwargs={"fmt": fmt})).rsplit(
+        "/", 1
+    )[0]
+    return respond(
+        {
+            "changeset": CHANGESET,
+            "contact": settings.OPEN311_CONTACT,
+            "key_service": settings.OPEN311_KEY_SERVICE,
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": endpoint,
+                    "changeset": CHANGESET,
+                    "type": "test" if settings.DEMO else "production",
+                    "formats": [MIME_TYPES["xml"], MIME_TYPES["json"]],
+                }
+            ],
+        },
+        root="discovery",
+        fmt=fmt,
+    )
 
 
 @open311_endpoint("GET")
@@ -160,13 +186,27 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     _throttle(request, "post", f"client{client.pk}")
     new = parse_post(params, service=find_service(params.get("service_code", "").strip()))
     try:
-        submission, made = submit_request(new, client=client, fingerprint=fingerprint(params),
-                                          idempotency_key=_idempotency_key(request))
+        submission, made = submit_request(
+            new,
+            client=client,
+            fingerprint=fingerprint(params),
+            idempotency_key=_idempotency_key(request),
+        )
     except ValidationError as exc:  # the workflow's last word on the category or attributes
         raise Open311Error(400, *exc.messages) from None
-    body = [{"service_request_id": submission.case.number, "service_notice": _received(request, submission.case),
-             "account_id": new.contact.get("account_id")}]
-    return respond(body, root="service_requests", fmt=fmt, headers=None if made else {"Idempotent-Replayed": "true"})
+    body = [
+        {
+            "service_request_id": submission.case.number,
+            "service_notice": _received(request, submission.case),
+            "account_id": new.contact.get("account_id"),
+        }
+    ]
+    return respond(
+        body,
+        root="service_requests",
+        fmt=fmt,
+        headers=None if made else {"Idempotent-Replayed": "true"},
+    )
 
 
 def _post_params(request: HttpRequest) -> QueryDict:
@@ -183,7 +223,9 @@ def _client(key: str) -> ApiClient:
         raise Open311Error(403, "api_key: required to create a service request.")
     client = ApiClient.objects.for_key(key)
     if client is None:
-        raise Open311Error(403, "api_key: not valid (unknown or revoked) — can't create the service request.")
+        raise Open311Error(
+            403, "api_key: not valid (unknown or revoked) — can't create the service request."
+        )
     return client
 
 
@@ -196,7 +238,10 @@ def _idempotency_key(request: HttpRequest) -> str:
 
 def _received(request: HttpRequest, case: Case) -> str:
     url = request.build_absolute_uri(reverse("case-status", args=[case.number]))
-    return f"已收到，网格监督员将现场核实。进度查询：{url} / Received; a grid officer will verify it on site. Progress: {url}"
+    return (
+        f"已收到，网格监督员将现场核实。进度查询：{url} / "
+        f"Received; a grid officer will verify it on site. Progress: {url}"
+    )
 
 
 @open311_endpoint("GET")
@@ -204,7 +249,9 @@ def request_detail(request: HttpRequest, request_id: str, fmt: str) -> HttpRespo
     case = public.public_requests().filter(number=request_id).first()
     if case is None:
         raise Open311Error(404, f"service_request_id: no request {request_id!r}.")
-    return respond([public.request_dict(case, photo_url=_photo_url(request))], root="service_requests", fmt=fmt)
+    return respond(
+        [public.request_dict(case, photo_url=_photo_url(request))], root="service_requests", fmt=fmt
+    )
 
 
 @open311_endpoint("GET")
@@ -212,8 +259,11 @@ def token_detail(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
     submission = Submission.objects.select_related("case").filter(token=token).first()
     if submission is None:
         raise Open311Error(404, f"token: no token {token!r}.")
-    return respond([{"service_request_id": submission.case.number, "token": submission.token}],
-                   root="service_requests", fmt=fmt)
+    return respond(
+        [{"service_request_id": submission.case.number, "token": submission.token}],
+        root="service_requests",
+        fmt=fmt,
+    )
 
 
 @open311_endpoint("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -222,8 +272,13 @@ def not_found(request: HttpRequest, fmt: str, path: str = "") -> HttpResponse:
 
 
 def not_found_without_format(request: HttpRequest, path: str = "") -> HttpResponse:
-    return error_response(Open311Error(404, f"No resource {request.path!r}: resources end in .xml or .json "
-                                            "(see discovery.xml)."), "xml")
+    return error_response(
+        Open311Error(
+            404,
+            f"No resource {request.path!r}: resources end in .xml or .json (see discovery.xml).",
+        ),
+        "xml",
+    )
 
 
 def _page_url(request: HttpRequest, page: int) -> str:
@@ -259,8 +314,15 @@ def status_page(request: HttpRequest, number: str) -> HttpResponse:
         raise Http404("No public request with this number.")
     label, detail, _english = public.status_words(case)
     photo_obj = public.report_photo(case)
-    return render(request, "open311/status.html", {
-        "case": case, "status_label": label, "status_detail": detail, "closed": public.open311_status(case) == "closed",
-        "steps": public.timeline(case),
-        "photo_url": reverse("open311-photo", args=[photo_obj.pk]) if photo_obj else None,
-    })
+    return render(
+        request,
+        "open311/status.html",
+        {
+            "case": case,
+            "status_label": label,
+            "status_detail": detail,
+            "closed": public.open311_status(case) == "closed",
+            "steps": public.timeline(case),
+            "photo_url": reverse("open311-photo", args=[photo_obj.pk]) if photo_obj else None,
+        },
+    )

@@ -10,8 +10,15 @@ from patrol.models import GridDay, OfficerDay, PatrolSettings, TrackPoint
 
 @admin.register(PatrolSettings)
 class PatrolSettingsAdmin(admin.ModelAdmin):
-    list_display = ["interval_seconds", "dwell_points", "dwell_minutes", "gap_minutes", "max_speed_kmh",
-                    "max_accuracy_m", "unpatrolled_days"]
+    list_display = [
+        "interval_seconds",
+        "dwell_points",
+        "dwell_minutes",
+        "gap_minutes",
+        "max_speed_kmh",
+        "max_accuracy_m",
+        "unpatrolled_days",
+    ]
 
     def has_add_permission(self, request):
         return not PatrolSettings.objects.exists()
@@ -22,7 +29,14 @@ class PatrolSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(TrackPoint)
 class TrackPointAdmin(admin.ModelAdmin):
-    list_display = ["officer", "recorded_at", "received_at", "grid", "grid_distance_m", "accuracy_m"]
+    list_display = [
+        "officer",
+        "recorded_at",
+        "received_at",
+        "grid",
+        "grid_distance_m",
+        "accuracy_m",
+    ]
     list_filter = ["recorded_at"]
     search_fields = ["officer__username", "grid__code"]
     date_hierarchy = "recorded_at"
@@ -48,7 +62,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(OfficerDay)
 class OfficerDayAdmin(ReadOnlyAdmin):
-    list_display = ["officer", "day", "points", "counted", "on_duty_seconds", "distance_m", "first_at", "last_at"]
+    list_display = [
+        "officer",
+        "day",
+        "points",
+        "counted",
+        "on_duty_seconds",
+        "distance_m",
+        "first_at",
+        "last_at",
+    ]
     list_filter = ["day"]
     search_fields = ["officer__username"]
     date_hierarchy = "day"
@@ -57,7 +80,15 @@ class OfficerDayAdmin(ReadOnlyAdmin):
 
 @admin.register(GridDay)
 class GridDayAdmin(ReadOnlyAdmin):
-    list_display = ["officer", "grid", "day", "points", "visit_points", "visit_seconds", "patrolled"]
+    list_display = [
+        "officer",
+        "grid",
+        "day",
+        "points",
+        "visit_points",
+        "visit_seconds",
+        "patrolled",
+    ]
     list_filter = ["patrolled", "day"]
     search_fields = ["officer__username", "grid__code"]
     date_hierarchy = "day"

@@ -80,32 +80,51 @@ def daily_coverage(day: dt.date, officers: QuerySet[User]) -> Coverage:
     """Coverage on `day` of `officers`' assigned grids (assignments in force that day, grids valid
     that day). Read-only."""
     assignments = list(
-        GridAssignment.objects.in_force(day).filter(officer__in=officers, grid__in=Grid.objects.valid_on(day))
-        .select_related("grid", "officer").order_by("grid__code", "officer__username"))
-    grids = Grid.objects.filter(pk__in=GridAssignment.objects.in_force(day).filter(officer__in=officers)
-                                .values("grid_id"))
+        GridAssignment.objects.in_force(day)
+        .filter(officer__in=officers, grid__in=Grid.objects.valid_on(day))
+        .select_related("grid", "officer")
+        .order_by("grid__code", "officer__username")
+    )
+    grids = Grid.objects.filter(
+        pk__in=GridAssignment.objects.in_force(day).filter(officer__in=officers).values("grid_id")
+    )
     patrolled = _patrolled_on(day, grids)
-    points = dict(OfficerDay.objects.filter(officer__in=officers, day=day).values_list("officer_id", "points"))
+    points = dict(
+        OfficerDay.objects.filter(officer__in=officers, day=day).values_list("officer_id", "points")
+    )
     by_officer: dict[int, OfficerCoverage] = {}
     by_grid: dict[int, GridCoverage] = {}
     for a in assignments:
-        row = by_officer.setdefault(a.officer_id, OfficerCoverage(a.officer, [], [], points.get(a.officer_id, 0)))
+        row = by_officer.setdefault(
+            a.officer_id, OfficerCoverage(a.officer, [], [], points.get(a.officer_id, 0))
+        )
         row.assigned.append(a.grid.code)
         if a.grid_id in patrolled:
             row.patrolled.append(a.grid.code)
         by_grid.setdefault(a.grid_id, GridCoverage(a.grid, a.grid_id in patrolled)).officers.append(
-            a.officer.username)
+            a.officer.username
+        )
     rows = sorted(by_officer.values(), key=lambda r: r.officer.username)
-    return Coverage(day=day, officers=rows, grids=sorted(by_grid.values(), key=lambda g: g.grid.code))
+    return Coverage(
+        day=day, officers=rows, grids=sorted(by_grid.values(), key=lambda g: g.grid.code)
+    )
 
 
 def _patrolled_on(day: dt.date, grids: QuerySet[Grid]) -> set[int]:
     """Grids patrolled on `day` by an officer assigned to them that day (any officer, not only
     those asked about)."""
-    done = set(GridDay.objects.filter(day=day, patrolled=True, grid__in=grids).values_list("grid_id", "officer_id"))
+    done = set(
+        GridDay.objects.filter(day=day, patrolled=True, grid__in=grids).values_list(
+            "grid_id", "officer_id"
+        )
+    )
     if not done:
         return set()
-    assigned = set(GridAssignment.objects.in_force(day).filter(grid__in=grids).values_list("grid_id", "officer_id"))
+    assigned = set(
+        GridAssignment.objects.in_force(day)
+        .filter(grid__in=grids)
+        .values_list("grid_id", "officer_id")
+    )
     return {g for g, o in done & assigned}
 
 
@@ -149,11 +168,17 @@ def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
     SQL: EXISTS over the assignments)."""
     days = sorted(days)
     scoped = bool(grids.query.where)
-    grids = grids.filter(Q(valid_from__lte=days[-1]), Q(valid_to__isnull=True) | Q(valid_to__gt=days[0])) \
-        if days else grids.none()
+    grids = (
+        grids.filter(
+            Q(valid_from__lte=days[-1]), Q(valid_to__isnull=True) | Q(valid_to__gt=days[0])
+        )
+        if days
+        else grids.none()
+    )
     info, validity, ids = {}, {}, []
     for pk, code, name, valid_from, valid_to in grids.order_by("code").values_list(
-            "pk", "code", "name", "valid_from", "valid_to"):
+        "pk", "code", "name", "valid_from", "valid_to"
+    ):
         info[pk] = GridInfo(code, name)
         validity[pk] = (valid_from, valid_to)
         ids.append(pk)
@@ -164,8 +189,11 @@ def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
     if not ids:
         return GridDays(days, ids, info, assigned, patrolled, spans)
     first, last = days[0], days[-1]
-    for grid_id, officer_id, since, until in GridAssignment.objects.overlapping(first, last).filter(
-            grid__in=grids).values_list("grid_id", "officer_id", "since", "until"):
+    for grid_id, officer_id, since, until in (
+        GridAssignment.objects.overlapping(first, last)
+        .filter(grid__in=grids)
+        .values_list("grid_id", "officer_id", "since", "until")
+    ):
         valid_from, valid_to = validity[grid_id]
         lo = bisect.bisect_left(days, max(since, valid_from))
         ends = [d for d in (until, valid_to) if d is not None]
@@ -174,11 +202,13 @@ def grid_days(*, grids: QuerySet[Grid], days: list[dt.date]) -> GridDays:
             assigned[row_of[grid_id], lo:hi] = True
             spans.append((officer_id, row_of[grid_id], lo, hi))
     by_assigned_officer = GridAssignment.objects.filter(
-        grid_id=OuterRef("grid_id"), officer_id=OuterRef("officer_id"), since__lte=OuterRef("day")).filter(
-        Q(until__isnull=True) | Q(until__gt=OuterRef("day")))
+        grid_id=OuterRef("grid_id"), officer_id=OuterRef("officer_id"), since__lte=OuterRef("day")
+    ).filter(Q(until__isnull=True) | Q(until__gt=OuterRef("day")))
     column = {d: i for i, d in enumerate(days)}
     done = GridDay.objects.filter(day__gte=first, day__lte=last, patrolled=True)
-    if scoped:  # the whole city needs no grid filter (and SQLite then reads the patrolled index alone)
+    if (
+        scoped
+    ):  # the whole city needs no grid filter (and SQLite then reads the patrolled index alone)
         done = done.filter(grid__in=grids)
     done = done.filter(Exists(by_assigned_officer)).values_list("grid_id", "day").distinct()
     for grid_id, day in done:
@@ -196,8 +226,13 @@ def _rate(patrolled: int, assigned: int) -> float | None:
     return round(patrolled / assigned, 4) if assigned else None
 
 
-def coverage_table(*, level: str, days: list[dt.date], grids: QuerySet[Grid] | None = None,
-                   officers: QuerySet[User] | None = None) -> list[dict]:
+def coverage_table(
+    *,
+    level: str,
+    days: list[dt.date],
+    grids: QuerySet[Grid] | None = None,
+    officers: QuerySet[User] | None = None,
+) -> list[dict]:
     """Rows of `level` (LEVELS) over `days`: `code` (officers: `id`, `username`), `name`,
     `assigned` and `patrolled` grid-days, `coverage`; officers also `on_duty_minutes` and
     `distance_km` summed over every day from the first to the last of `days`. `grids` limits the
@@ -208,7 +243,12 @@ def coverage_table(*, level: str, days: list[dt.date], grids: QuerySet[Grid] | N
     per_grid_assigned = matrix.assigned.sum(axis=1).tolist()
     per_grid_patrolled = matrix.patrolled.sum(axis=1).tolist()
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    key = {"grid": lambda c: c, "community": lambda c: c[:12], "street": lambda c: c[:9], "city": lambda c: ""}[level]
+    key = {
+        "grid": lambda c: c,
+        "community": lambda c: c[:12],
+        "street": lambda c: c[:9],
+        "city": lambda c: "",
+    }[level]
     for i, grid_id in enumerate(matrix.ids):
         if per_grid_assigned[i]:
             row = totals[key(matrix.grids[grid_id].code)]
@@ -220,8 +260,16 @@ def coverage_table(*, level: str, days: list[dt.date], grids: QuerySet[Grid] | N
         names = {"": str(_city_name())}
     else:
         names = dict(Area.objects.filter(code__in=list(totals)).values_list("code", "name"))
-    return [{"code": code or None, "name": names.get(code, code), "assigned": a, "patrolled": p,
-             "coverage": _rate(p, a)} for code, (a, p) in sorted(totals.items())]
+    return [
+        {
+            "code": code or None,
+            "name": names.get(code, code),
+            "assigned": a,
+            "patrolled": p,
+            "coverage": _rate(p, a),
+        }
+        for code, (a, p) in sorted(totals.items())
+    ]
 
 
 def _city_name() -> str:
@@ -241,20 +289,38 @@ def _officer_rows(matrix: GridDays, officers: QuerySet[User] | None) -> list[dic
     people = list(people.order_by("username"))
     duty = {}
     if matrix.days:
-        duty = {o: (s or 0, m or 0) for o, s, m in OfficerDay.objects.filter(
-            officer__in=people, day__gte=matrix.days[0], day__lte=matrix.days[-1]).values("officer_id").annotate(
-            s=Sum("on_duty_seconds"), m=Sum("distance_m")).values_list("officer_id", "s", "m")}
+        duty = {
+            o: (s or 0, m or 0)
+            for o, s, m in OfficerDay.objects.filter(
+                officer__in=people, day__gte=matrix.days[0], day__lte=matrix.days[-1]
+            )
+            .values("officer_id")
+            .annotate(s=Sum("on_duty_seconds"), m=Sum("distance_m"))
+            .values_list("officer_id", "s", "m")
+        }
     rows = []
     for u in people:
         a, p = counts[u.pk]
         seconds, metres = duty.get(u.pk, (0, 0))
-        rows.append({"id": u.pk, "code": u.username, "username": u.username, "name": u.get_full_name() or u.username,
-                     "assigned": a, "patrolled": p, "coverage": _rate(p, a),
-                     "on_duty_minutes": round(seconds / 60), "distance_km": round(metres / 1000, 2)})
+        rows.append(
+            {
+                "id": u.pk,
+                "code": u.username,
+                "username": u.username,
+                "name": u.get_full_name() or u.username,
+                "assigned": a,
+                "patrolled": p,
+                "coverage": _rate(p, a),
+                "on_duty_minutes": round(seconds / 60),
+                "distance_km": round(metres / 1000, 2),
+            }
+        )
     return rows
 
 
-def unpatrolled_grids(*, day: dt.date, min_days: int = 1, grids: QuerySet[Grid] | None = None) -> list[dict]:
+def unpatrolled_grids(
+    *, day: dt.date, min_days: int = 1, grids: QuerySet[Grid] | None = None
+) -> list[dict]:
     """Grids assigned on `day` and not patrolled on it nor on the working days before, `min_days`
     days in a row or more (`day` itself counts as one, working day or not). Rows, longest streak
     first: `code`, `name`, `community`, `street` (code and name), `officers` assigned on `day`,
@@ -262,7 +328,7 @@ def unpatrolled_grids(*, day: dt.date, min_days: int = 1, grids: QuerySet[Grid] 
     (the last day of the lookback it was patrolled, or None). Read-only."""
     lookback = max(min_days, STREAK_LOOKBACK)
     back = working_days(day - dt.timedelta(days=lookback * 2 + 14), day - dt.timedelta(days=1))
-    days = back[-(lookback - 1):] + [day] if lookback > 1 else [day]
+    days = back[-(lookback - 1) :] + [day] if lookback > 1 else [day]
     matrix = grid_days(grids=grids if grids is not None else Grid.objects.all(), days=days)
     found = []
     last = len(matrix.days) - 1
@@ -278,27 +344,45 @@ def unpatrolled_grids(*, day: dt.date, min_days: int = 1, grids: QuerySet[Grid] 
             streak, since = streak + 1, matrix.days[j]
         if streak >= min_days:
             found.append((grid_id, matrix.grids[grid_id], streak, since, last_patrolled))
-    codes = {info.code[:12] for _g, info, *_rest in found} | {info.code[:9] for _g, info, *_rest in found}
+    codes = {info.code[:12] for _g, info, *_rest in found} | {
+        info.code[:9] for _g, info, *_rest in found
+    }
     names = dict(Area.objects.filter(code__in=list(codes)).values_list("code", "name"))
     wanted = {f[0] for f in found}
     officers = defaultdict(list)
     scope = grids if grids is not None else Grid.objects.all()
-    for grid_id, officer_id in GridAssignment.objects.in_force(day).filter(grid__in=scope).values_list(
-            "grid_id", "officer_id"):
+    for grid_id, officer_id in (
+        GridAssignment.objects.in_force(day)
+        .filter(grid__in=scope)
+        .values_list("grid_id", "officer_id")
+    ):
         if grid_id in wanted:
             officers[grid_id].append(officer_id)
-    people = {u.pk: u for u in User.objects.filter(pk__in={o for ids in officers.values() for o in ids})}
+    people = {
+        u.pk: u for u in User.objects.filter(pk__in={o for ids in officers.values() for o in ids})
+    }
     rows = []
     for grid_id, info, streak, since, last_patrolled in found:
-        rows.append({
-            "code": info.code, "name": info.name,
-            "community": {"code": info.code[:12], "name": names.get(info.code[:12], "")},
-            "street": {"code": info.code[:9], "name": names.get(info.code[:9], "")},
-            "officers": [{"id": o, "username": people[o].username, "name": people[o].get_full_name() or people[o].username}
-                         for o in sorted(officers.get(grid_id, [])) if o in people],
-            "days": streak, "since": since.isoformat(),
-            "last_patrolled": last_patrolled.isoformat() if last_patrolled else None,
-        })
+        rows.append(
+            {
+                "code": info.code,
+                "name": info.name,
+                "community": {"code": info.code[:12], "name": names.get(info.code[:12], "")},
+                "street": {"code": info.code[:9], "name": names.get(info.code[:9], "")},
+                "officers": [
+                    {
+                        "id": o,
+                        "username": people[o].username,
+                        "name": people[o].get_full_name() or people[o].username,
+                    }
+                    for o in sorted(officers.get(grid_id, []))
+                    if o in people
+                ],
+                "days": streak,
+                "since": since.isoformat(),
+                "last_patrolled": last_patrolled.isoformat() if last_patrolled else None,
+            }
+        )
     rows.sort(key=lambda r: (-r["days"], r["code"]))
     return rows
 
@@ -324,8 +408,11 @@ def officers_visible_to(user: User) -> QuerySet[User] | None:
         area = user.area
         if area is None:
             return officers
-        return officers.filter(pk__in=GridAssignment.objects.filter(grid__code__startswith=area.code)
-                               .values("officer_id"))
+        return officers.filter(
+            pk__in=GridAssignment.objects.filter(grid__code__startswith=area.code).values(
+                "officer_id"
+            )
+        )
     return None
 
 
@@ -338,11 +425,16 @@ def grids_visible_to(user: User, *, start: dt.date, end: dt.date) -> QuerySet[Gr
     if sees_everything(user):
         return Grid.objects.all()
     if user.role == Role.OFFICER:
-        return Grid.objects.filter(pk__in=GridAssignment.objects.overlapping(start, end).filter(officer=user)
-                                   .values("grid_id"))
+        return Grid.objects.filter(
+            pk__in=GridAssignment.objects.overlapping(start, end)
+            .filter(officer=user)
+            .values("grid_id")
+        )
     if user.role in CENTRE_ROLES and user.organisation_id:
         area = user.area
-        return Grid.objects.all() if area is None else Grid.objects.filter(code__startswith=area.code)
+        return (
+            Grid.objects.all() if area is None else Grid.objects.filter(code__startswith=area.code)
+        )
     return None
 
 

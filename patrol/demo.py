@@ -4,10 +4,9 @@ summaries, coverage figures and lists show something real.
 
 Each officer starts between 08:30 and 10:00 in one of their grids, walks about in it for 6–12
 minutes at 4–5 km/h (a point every 30 s, a few metres of GPS noise), walks to the nearest grid not
-yet done, and so on: one round of the day's grids (the phone off over lunch). Real patrols have gaps: officers are absent some
-days (and one in twelve for a week), every officer neglects a grid or two, and a few officers are
-less diligent than the rest.
-"""
+yet done, and so on: one round of the day's grids (the phone off over lunch). Real patrols have
+gaps: officers are absent some days (and one in twelve for a week), every officer neglects a grid or
+two, and a few officers are less diligent than the rest."""
 
 from __future__ import annotations
 
@@ -30,8 +29,9 @@ STEP_S = 30
 M_PER_DEG = 111_195.0
 
 
-def demo_tracks(*, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8,
-                since: dt.date | None = None) -> int:
+def demo_tracks(
+    *, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8, since: dt.date | None = None
+) -> int:
     """Make the tracks of the last `weeks` weeks up to `now` (today's so far) unless any track point
     exists; returns the number of points stored. `since`: the days from that one only, after a
     restored history that ends there (backend/demo_fixture.py)."""
@@ -42,7 +42,11 @@ def demo_tracks(*, weeks: int = 2, now: dt.datetime | None = None, seed: int = 8
     days = working_days(since or today - dt.timedelta(days=7 * weeks), today)
     rng = random.Random(seed if since is None else seed + since.toordinal())
     grids_of: dict[int, list] = defaultdict(list)
-    for a in GridAssignment.objects.in_force(today).select_related("grid").order_by("officer_id", "grid__code"):
+    for a in (
+        GridAssignment.objects.in_force(today)
+        .select_related("grid")
+        .order_by("officer_id", "grid__code")
+    ):
         grids_of[a.officer_id].append(a.grid)
     stored = 0
     for officer in User.objects.filter(pk__in=list(grids_of)).order_by("pk"):
@@ -72,8 +76,9 @@ def officer_history(grids: list, days: list[dt.date], rng: random.Random) -> lis
     return points
 
 
-def _walk_day(day: dt.date, shapes: list, rng: random.Random, *, hours: tuple[dt.time, dt.time] | None = None
-              ) -> list[PointIn]:
+def _walk_day(
+    day: dt.date, shapes: list, rng: random.Random, *, hours: tuple[dt.time, dt.time] | None = None
+) -> list[PointIn]:
     """One officer-day: one round of `shapes` from about 08:30 (6–12 minutes in each, the nearest
     next), or rounds over and over for exactly `hours` (the benchmark's 8-hour days)."""
     tz = timezone.get_default_timezone()
@@ -81,9 +86,15 @@ def _walk_day(day: dt.date, shapes: list, rng: random.Random, *, hours: tuple[dt
         t, end = dt.datetime.combine(day, hours[0], tz), dt.datetime.combine(day, hours[1], tz)
         lunch = back = end
     else:
-        t = dt.datetime.combine(day, dt.time(8, 30), tz) + dt.timedelta(seconds=rng.randrange(0, 5400))
-        lunch = dt.datetime.combine(day, dt.time(12, 0), tz) + dt.timedelta(seconds=rng.randrange(-600, 900))
-        back = dt.datetime.combine(day, dt.time(13, 30), tz) + dt.timedelta(seconds=rng.randrange(0, 900))
+        t = dt.datetime.combine(day, dt.time(8, 30), tz) + dt.timedelta(
+            seconds=rng.randrange(0, 5400)
+        )
+        lunch = dt.datetime.combine(day, dt.time(12, 0), tz) + dt.timedelta(
+            seconds=rng.randrange(-600, 900)
+        )
+        back = dt.datetime.combine(day, dt.time(13, 30), tz) + dt.timedelta(
+            seconds=rng.randrange(0, 900)
+        )
         end = dt.datetime.combine(day, dt.time(17, 0), tz)
     speed = rng.uniform(1.1, 1.35)  # m/s: 4–5 km/h
     out: list[PointIn] = []
@@ -99,7 +110,9 @@ def _walk_day(day: dt.date, shapes: list, rng: random.Random, *, hours: tuple[dt
         here, t = _go(here, _inside(nearest, rng), t, speed, out, rng, until=end)  # to the grid
         stop = t + dt.timedelta(minutes=rng.uniform(6, 12) if not hours else rng.uniform(8, 20))
         while t < stop and t < end and not (t >= lunch > t - dt.timedelta(minutes=20)):
-            here, t = _go(here, _inside(nearest, rng), t, speed, out, rng, until=min(stop, end))  # about in it
+            here, t = _go(
+                here, _inside(nearest, rng), t, speed, out, rng, until=min(stop, end)
+            )  # about in it
         if lunch <= t < back:
             t = back
     return out
@@ -130,6 +143,13 @@ def _go(here, there, t, speed, out: list[PointIn], rng: random.Random, *, until)
         at = (here[0] + (there[0] - here[0]) * k, here[1] + (there[1] - here[1]) * k)
         x = at[0] + rng.gauss(0, 3) / (M_PER_DEG * coslat)
         y = at[1] + rng.gauss(0, 3) / M_PER_DEG
-        out.append(PointIn(id=uuid.UUID(int=rng.getrandbits(128), version=4), lon=round(x, 7), lat=round(y, 7),
-                           accuracy=round(rng.uniform(4, 15), 1), at=t))
+        out.append(
+            PointIn(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                lon=round(x, 7),
+                lat=round(y, 7),
+                accuracy=round(rng.uniform(4, 15), 1),
+                at=t,
+            )
+        )
     return at, t

@@ -25,6 +25,7 @@ point may join two visits or split one), in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,8 +52,13 @@ class Rules:
     @classmethod
     def current(cls) -> Rules:
         s = PatrolSettings.current()
-        return cls(dwell_points=s.dwell_points, dwell_seconds=s.dwell_minutes * 60, gap_seconds=s.gap_minutes * 60,
-                   max_speed_mps=s.max_speed_kmh / 3.6, max_accuracy_m=float(s.max_accuracy_m))
+        return cls(
+            dwell_points=s.dwell_points,
+            dwell_seconds=s.dwell_minutes * 60,
+            gap_seconds=s.gap_minutes * 60,
+            max_speed_mps=s.max_speed_kmh / 3.6,
+            max_accuracy_m=float(s.max_accuracy_m),
+        )
 
 
 @dataclass(frozen=True)
@@ -130,9 +136,9 @@ def counted_flags(points: list[Fix], rules: Rules) -> list[bool]:
 def summarise_points(points: list[Fix], rules: Rules) -> DaySummary:
     """One officer-day from its points sorted by time: rules 1–5 of the module docstring."""
     flags = counted_flags(points, rules)
-    kept = [p for p, ok in zip(points, flags) if ok]
+    kept = [p for p, ok in zip(points, flags, strict=True) if ok]
     on_duty, walked = 0.0, 0.0
-    for a, b in zip(kept, kept[1:]):
+    for a, b in itertools.pairwise(kept):
         seconds = (b.at - a.at).total_seconds()
         if seconds <= rules.gap_seconds and _plausible(a, b, rules):
             on_duty += seconds
@@ -143,20 +149,36 @@ def summarise_points(points: list[Fix], rules: Rules) -> DaySummary:
             inside.setdefault(p.grid_id, []).append(p)
     grids: dict[int, GridVisits] = {}
     for grid_id, fixes in inside.items():
-        row = grids[grid_id] = GridVisits(points=len(fixes), first_at=fixes[0].at, last_at=fixes[-1].at)
+        row = grids[grid_id] = GridVisits(
+            points=len(fixes), first_at=fixes[0].at, last_at=fixes[-1].at
+        )
         start = 0
         for i in range(1, len(fixes) + 1):
-            if i < len(fixes) and (fixes[i].at - fixes[i - 1].at).total_seconds() <= rules.gap_seconds:
+            if (
+                i < len(fixes)
+                and (fixes[i].at - fixes[i - 1].at).total_seconds() <= rules.gap_seconds
+            ):
                 continue
             visit = fixes[start:i]
             seconds = int((visit[-1].at - visit[0].at).total_seconds())
             qualifies = len(visit) >= rules.dwell_points and seconds >= rules.dwell_seconds
-            if (qualifies, seconds, len(visit)) > (row.patrolled, row.visit_seconds, row.visit_points):
+            if (qualifies, seconds, len(visit)) > (
+                row.patrolled,
+                row.visit_seconds,
+                row.visit_points,
+            ):
                 row.visit_points, row.visit_seconds = len(visit), seconds
             row.patrolled = row.patrolled or qualifies
             start = i
-    return DaySummary(points=len(points), counted=flags, on_duty_seconds=round(on_duty), distance_m=round(walked, 1),
-                      first_at=kept[0].at if kept else None, last_at=kept[-1].at if kept else None, grids=grids)
+    return DaySummary(
+        points=len(points),
+        counted=flags,
+        on_duty_seconds=round(on_duty),
+        distance_m=round(walked, 1),
+        first_at=kept[0].at if kept else None,
+        last_at=kept[-1].at if kept else None,
+        grids=grids,
+    )
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -170,8 +192,13 @@ def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(TZ).date()
 
 
-def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | None = None,
-                   fixes: dict[dt.date, list[Fix]] | None = None) -> None:
+def summarise_days(
+    *,
+    officer_id: int,
+    days: Iterable[dt.date],
+    rules: Rules | None = None,
+    fixes: dict[dt.date, list[Fix]] | None = None,
+) -> None:
     """Recompute the OfficerDay and GridDay rows of these officer-days from the stored points.
 
     Side effects: replaces those rows (one read of the points of the span of days, one delete and
@@ -184,10 +211,18 @@ def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | N
     rules = rules or Rules.current()
     start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
     by_day: dict[dt.date, list[Fix]] = {d: list((fixes or {}).get(d, ())) for d in days}
-    rows = [] if fixes is not None else (TrackPoint.objects.filter(officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end)
+    rows = (
+        []
+        if fixes is not None
+        else (
+            TrackPoint.objects.filter(
+                officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end
+            )
             .order_by("recorded_at", "id")
-            .values_list("recorded_at", "lon", "lat", "accuracy_m", "grid_id", "grid_distance_m"))
-    for at, lon, lat, acc, grid, dist in (rows.iterator(chunk_size=5000) if fixes is None else ()):
+            .values_list("recorded_at", "lon", "lat", "accuracy_m", "grid_id", "grid_distance_m")
+        )
+    )
+    for at, lon, lat, acc, grid, dist in rows.iterator(chunk_size=5000) if fixes is None else ():
         bucket = by_day.get(local_day(at))
         if bucket is not None:
             bucket.append(Fix(at, lon, lat, acc, grid if grid is not None and dist == 0 else None))
@@ -196,13 +231,32 @@ def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | N
         if not fixes:
             continue
         s = summarise_points(fixes, rules)
-        officer_rows.append(OfficerDay(
-            officer_id=officer_id, day=day, points=s.points, counted=sum(s.counted), first_at=s.first_at,
-            last_at=s.last_at, on_duty_seconds=s.on_duty_seconds, distance_m=s.distance_m))
-        grid_rows.extend(GridDay(
-            officer_id=officer_id, grid_id=grid_id, day=day, points=g.points, first_at=g.first_at, last_at=g.last_at,
-            visit_points=g.visit_points, visit_seconds=g.visit_seconds, patrolled=g.patrolled)
-            for grid_id, g in sorted(s.grids.items()))
+        officer_rows.append(
+            OfficerDay(
+                officer_id=officer_id,
+                day=day,
+                points=s.points,
+                counted=sum(s.counted),
+                first_at=s.first_at,
+                last_at=s.last_at,
+                on_duty_seconds=s.on_duty_seconds,
+                distance_m=s.distance_m,
+            )
+        )
+        grid_rows.extend(
+            GridDay(
+                officer_id=officer_id,
+                grid_id=grid_id,
+                day=day,
+                points=g.points,
+                first_at=g.first_at,
+                last_at=g.last_at,
+                visit_points=g.visit_points,
+                visit_seconds=g.visit_seconds,
+                patrolled=g.patrolled,
+            )
+            for grid_id, g in sorted(s.grids.items())
+        )
     OfficerDay.objects.filter(officer_id=officer_id, day__in=days).delete()
     GridDay.objects.filter(officer_id=officer_id, day__in=days).delete()
     OfficerDay.objects.bulk_create(officer_rows, batch_size=500)
@@ -211,7 +265,9 @@ def summarise_days(*, officer_id: int, days: Iterable[dt.date], rules: Rules | N
 
 @dataclass
 class Track:
-    points: list[tuple[Fix, bool, int | None]]  # (fix, counted, grid the point is in, snapped or not)
+    points: list[
+        tuple[Fix, bool, int | None]
+    ]  # (fix, counted, grid the point is in, snapped or not)
     summary: DaySummary
 
 
@@ -219,10 +275,16 @@ def track_of_day(*, officer_id: int, day: dt.date, rules: Rules | None = None) -
     """One officer-day's stored points with whether each counts, and the day's summary, computed
     from the points (what the console shows on demand; coverage reads the stored summaries)."""
     start, end = day_bounds(day)
-    rows = list(TrackPoint.objects.filter(officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end)
-                .order_by("recorded_at", "id")
-                .values_list("recorded_at", "lon", "lat", "accuracy_m", "grid_id", "grid_distance_m"))
-    fixes = [Fix(at, lon, lat, acc, grid if grid is not None and dist == 0 else None)
-             for at, lon, lat, acc, grid, dist in rows]
+    rows = list(
+        TrackPoint.objects.filter(
+            officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end
+        )
+        .order_by("recorded_at", "id")
+        .values_list("recorded_at", "lon", "lat", "accuracy_m", "grid_id", "grid_distance_m")
+    )
+    fixes = [
+        Fix(at, lon, lat, acc, grid if grid is not None and dist == 0 else None)
+        for at, lon, lat, acc, grid, dist in rows
+    ]
     s = summarise_points(fixes, rules or Rules.current())
-    return Track([(f, ok, row[4]) for f, ok, row in zip(fixes, s.counted, rows)], s)
+    return Track([(f, ok, row[4]) for f, ok, row in zip(fixes, s.counted, rows, strict=True)], s)

@@ -36,8 +36,13 @@ class Recorded:
     duplicates: int  # of those, stored before (a replayed batch, or a repeated id)
 
 
-def record_points(officer: User, points: list[PointIn], *, now: dt.datetime | None = None,
-                  rules: Rules | None = None) -> Recorded:
+def record_points(
+    officer: User,
+    points: list[PointIn],
+    *,
+    now: dt.datetime | None = None,
+    rules: Rules | None = None,
+) -> Recorded:
     """Store the points not seen before, each with the grid it falls in, and bring the summaries
     of the days they fall on up to date, in one transaction.
 
@@ -57,30 +62,50 @@ def record_points(officer: User, points: list[PointIn], *, now: dt.datetime | No
         known = set()
         ids = [p.id for p in unique]
         for i in range(0, len(ids), 500):
-            known.update(TrackPoint.objects.filter(point_id__in=ids[i:i + 500]).values_list("point_id", flat=True))
+            known.update(
+                TrackPoint.objects.filter(point_id__in=ids[i : i + 500]).values_list(
+                    "point_id", flat=True
+                )
+            )
         fresh = sorted((p for p in unique if p.id not in known), key=lambda p: p.at)
         if fresh:
             index = grid_index()
-            found, distance = index.locate_many(np.array([p.lon for p in fresh]), np.array([p.lat for p in fresh]))
+            found, distance = index.locate_many(
+                np.array([p.lon for p in fresh]), np.array([p.lat for p in fresh])
+            )
             grid_ids = [int(index.ids[i]) if i != NO_GRID else None for i in found.tolist()]
             dists = [round(d, 2) for d in distance.tolist()]
             days = {local_day(p.at) for p in fresh}
             first, last = day_bounds(min(days))[0], day_bounds(max(days))[1]
             # Nothing of these days stored before (the demo, a first batch): summarise from memory.
-            alone = not TrackPoint.objects.filter(officer=officer, recorded_at__gte=first, recorded_at__lt=last).exists()
+            alone = not TrackPoint.objects.filter(
+                officer=officer, recorded_at__gte=first, recorded_at__lt=last
+            ).exists()
             _insert(officer.pk, fresh, grid_ids, dists, now)
             fixes = None
             if alone:
                 fixes = {}
-                for p, grid_id, dist in zip(fresh, grid_ids, dists):
+                for p, grid_id, dist in zip(fresh, grid_ids, dists, strict=True):
                     fixes.setdefault(local_day(p.at), []).append(
-                        Fix(p.at, p.lon, p.lat, p.accuracy, grid_id if grid_id is not None and dist == 0 else None))
+                        Fix(
+                            p.at,
+                            p.lon,
+                            p.lat,
+                            p.accuracy,
+                            grid_id if grid_id is not None and dist == 0 else None,
+                        )
+                    )
             summarise_days(officer_id=officer.pk, days=days, rules=rules, fixes=fixes)
     return Recorded(accepted=len(points), duplicates=len(points) - len(fresh))
 
 
-def _insert(officer_id: int, points: list[PointIn], grid_ids: list[int | None], dists: list[float],
-            now: dt.datetime) -> None:
+def _insert(
+    officer_id: int,
+    points: list[PointIn],
+    grid_ids: list[int | None],
+    dists: list[float],
+    now: dt.datetime,
+) -> None:
     """INSERT the points, skipping a point id stored meanwhile (a concurrent replay): one prepared
     statement executed for many rows (Django's bulk_create spends 10× longer building its SQL)."""
     ops, native_uuid = connection.ops, connection.features.has_native_uuid_field
@@ -91,15 +116,29 @@ def _insert(officer_id: int, points: list[PointIn], grid_ids: list[int | None], 
         sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (point_id) DO NOTHING"
-    if connection.vendor == "sqlite":  # what its adapt_datetimefield_value makes, without its checks per row
+    if (
+        connection.vendor == "sqlite"
+    ):  # what its adapt_datetimefield_value makes, without its checks per row
+
         def adapt(moment: dt.datetime) -> str:
-            return str(moment.astimezone(dt.timezone.utc).replace(tzinfo=None))
+            return str(moment.astimezone(dt.UTC).replace(tzinfo=None))
     else:
         adapt = ops.adapt_datetimefield_value
     received = adapt(now)
-    rows = [(officer_id, p.id if native_uuid else p.id.hex, p.lon, p.lat, p.accuracy, adapt(p.at), received, g,
-             d if g is not None else None)
-            for p, g, d in zip(points, grid_ids, dists)]
+    rows = [
+        (
+            officer_id,
+            p.id if native_uuid else p.id.hex,
+            p.lon,
+            p.lat,
+            p.accuracy,
+            adapt(p.at),
+            received,
+            g,
+            d if g is not None else None,
+        )
+        for p, g, d in zip(points, grid_ids, dists, strict=True)
+    ]
     with connection.cursor() as cursor:
         for i in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[i:i + 5000])
+            cursor.executemany(sql, rows[i : i + 5000])

@@ -77,11 +77,21 @@ def coverage_view(request):
         days = [first]
     grids = coverage.grids_visible_to(request.user, start=first, end=last)
     if officer is not None:
-        grids = grids.filter(pk__in=GridAssignment.objects.overlapping(first, last).filter(officer=officer)
-                             .values("grid_id"))
+        grids = grids.filter(
+            pk__in=GridAssignment.objects.overlapping(first, last)
+            .filter(officer=officer)
+            .values("grid_id")
+        )
     rows = coverage.coverage_table(level=v["level"], days=days, grids=grids, officers=officers)
-    return Response({"level": v["level"], "start": first.isoformat(), "end": last.isoformat(), "days": len(days),
-                     "results": rows})
+    return Response(
+        {
+            "level": v["level"],
+            "start": first.isoformat(),
+            "end": last.isoformat(),
+            "days": len(days),
+            "results": rows,
+        }
+    )
 
 
 @extend_schema(parameters=[UnpatrolledQuery], responses={200: dict, **errors(400, 403)})
@@ -140,8 +150,9 @@ def nearby(request):
     query = NearbyQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
     v = query.validated_data
-    found = duplicate_candidates(category_id=v["category"], lon=v["lon"], lat=v["lat"],
-                                 among=visible_cases(request.user))  # never a case the caller may not see
+    found = duplicate_candidates(
+        category_id=v["category"], lon=v["lon"], lat=v["lat"], among=visible_cases(request.user)
+    )  # never a case the caller may not see
     return Response({"results": duplicate_list(found)})
 
 
@@ -151,7 +162,10 @@ def mine(request):
     """The signed-in person's own reports, newest first, in the list shape of `GET /api/cases/`."""
     query = MineQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
-    rows = (Case.objects.filter(reporter=request.user).select_related("category", "grid", "unit")
-            .order_by("-id")[: query.validated_data["limit"]])
+    rows = (
+        Case.objects.filter(reporter=request.user)
+        .select_related("category", "grid", "unit")
+        .order_by("-id")[: query.validated_data["limit"]]
+    )
     now = timezone.now()
     return Response({"results": [case_row(c, now) for c in rows]})

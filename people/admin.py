@@ -20,7 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from people import directory
 from people.models import ApiToken, Organisation, User
 
-_WORK_FIELDSET = (_("Organisation and role"), {"fields": ("organisation", "role", "unit_leader", "phone")})
+_WORK_FIELDSET = (
+    _("Organisation and role"),
+    {"fields": ("organisation", "role", "unit_leader", "phone")},
+)
 
 
 @admin.register(Organisation)
@@ -34,16 +37,26 @@ class OrganisationAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("directory/", view(self.directory_view), name="people_directory_import"),
-                path("directory/template.xlsx", view(self.directory_template), name="people_directory_template"),
-                *super().get_urls()]
+        return [
+            path("directory/", view(self.directory_view), name="people_directory_import"),
+            path(
+                "directory/template.xlsx",
+                view(self.directory_template),
+                name="people_directory_template",
+            ),
+            *super().get_urls(),
+        ]
 
     def directory_view(self, request: HttpRequest) -> HttpResponse:
         """Upload the directory workbook: a preview (every problem, or what would change), then the
         import of the previewed file, then the new people's one-time sign-in links."""
         _require_superuser(request)
-        context = {**self.admin_site.each_context(request), "title": _("Import the city directory"),
-                   "opts": self.model._meta, "link_hours": directory.link_hours()}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import the city directory"),
+            "opts": self.model._meta,
+            "link_hours": directory.link_hours(),
+        }
         if request.method == "POST" and request.POST.get("upload_id"):
             return self._directory_apply(request, context)
         if request.method == "POST" and request.FILES.get("workbook"):
@@ -59,7 +72,9 @@ class OrganisationAdmin(admin.ModelAdmin):
                 _upload_path(upload_id).write_bytes(content)
                 request.session[SESSION_KEY] = upload_id
                 context["upload_id"] = upload_id
-            return TemplateResponse(request, TEMPLATE, context, status=200 if failure is None and report.ok else 400)
+            return TemplateResponse(
+                request, TEMPLATE, context, status=200 if failure is None and report.ok else 400
+            )
         return TemplateResponse(request, TEMPLATE, context)
 
     def _directory_apply(self, request: HttpRequest, context: dict) -> HttpResponse:
@@ -74,14 +89,18 @@ class OrganisationAdmin(admin.ModelAdmin):
             stored.unlink(missing_ok=True)
             request.session.pop(SESSION_KEY, None)
         context.update(report=report, failure=failure)
-        return TemplateResponse(request, TEMPLATE, context, status=200 if "applied" in context else 400)
+        return TemplateResponse(
+            request, TEMPLATE, context, status=200 if "applied" in context else 400
+        )
 
     def directory_template(self, request: HttpRequest) -> HttpResponse:
         _require_superuser(request)
         buffer = io.BytesIO()
         directory.write_template(buffer)
         response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="directory-{timezone.localdate():%Y%m%d}.xlsx"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="directory-{timezone.localdate():%Y%m%d}.xlsx"'
+        )
         return response
 
 

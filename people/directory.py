@@ -22,6 +22,7 @@ A workbook never carries a password.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -45,36 +46,94 @@ ORGANISATIONS, PEOPLE, ASSIGNMENTS, RULES = "组织", "人员", "网格分配", 
 SHEETS = (ORGANISATIONS, PEOPLE, ASSIGNMENTS, RULES)
 # Per sheet: field → (header written by --template, other headers understood); required fields first.
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    ORGANISATIONS: {"code": ("编码", "code", "组织编码"), "name": ("名称", "name", "组织名称"),
-                    "kind": ("类型", "kind"), "area": ("所属区域", "area", "区域编码", "parent area"),
-                    "phone": ("电话", "phone")},
-    PEOPLE: {"username": ("用户名", "username", "账号"), "name": ("姓名", "name"), "phone": ("电话", "phone", "手机"),
-             "organisation": ("组织", "organisation", "组织编码"), "role": ("角色", "role"),
-             "active": ("启用", "active", "在岗")},
-    ASSIGNMENTS: {"grid": ("网格编码", "grid", "grid code"), "officer": ("监督员", "officer", "用户名", "username"),
-                  "start": ("开始日期", "from", "起"), "end": ("结束日期", "to", "止")},
-    RULES: {"kind": ("类型", "kind"), "class": ("类别编码", "class", "小类或大类编码", "小类编码", "大类编码"),
-            "prefix": ("区域编码前缀", "area prefix", "prefix", "区域"), "unit": ("处置单位", "unit", "处置单位编码"),
-            "priority": ("优先级", "priority")},
+    ORGANISATIONS: {
+        "code": ("编码", "code", "组织编码"),
+        "name": ("名称", "name", "组织名称"),
+        "kind": ("类型", "kind"),
+        "area": ("所属区域", "area", "区域编码", "parent area"),
+        "phone": ("电话", "phone"),
+    },
+    PEOPLE: {
+        "username": ("用户名", "username", "账号"),
+        "name": ("姓名", "name"),
+        "phone": ("电话", "phone", "手机"),
+        "organisation": ("组织", "organisation", "组织编码"),
+        "role": ("角色", "role"),
+        "active": ("启用", "active", "在岗"),
+    },
+    ASSIGNMENTS: {
+        "grid": ("网格编码", "grid", "grid code"),
+        "officer": ("监督员", "officer", "用户名", "username"),
+        "start": ("开始日期", "from", "起"),
+        "end": ("结束日期", "to", "止"),
+    },
+    RULES: {
+        "kind": ("类型", "kind"),
+        "class": ("类别编码", "class", "小类或大类编码", "小类编码", "大类编码"),
+        "prefix": ("区域编码前缀", "area prefix", "prefix", "区域"),
+        "unit": ("处置单位", "unit", "处置单位编码"),
+        "priority": ("优先级", "priority"),
+    },
 }
-REQUIRED = {ORGANISATIONS: ("code", "name", "kind"), PEOPLE: ("username", "organisation", "role"),
-            ASSIGNMENTS: ("grid", "officer", "start"), RULES: ("class", "unit")}
+REQUIRED = {
+    ORGANISATIONS: ("code", "name", "kind"),
+    PEOPLE: ("username", "organisation", "role"),
+    ASSIGNMENTS: ("grid", "officer", "start"),
+    RULES: ("class", "unit"),
+}
 
-KIND_NAMES = {"监督中心": Organisation.Kind.CENTRE, "监督指挥中心": Organisation.Kind.CENTRE,
-              "处置单位": Organisation.Kind.HANDLING_UNIT, "街道办事处": Organisation.Kind.STREET_OFFICE,
-              "街道": Organisation.Kind.STREET_OFFICE, "公众": Organisation.Kind.PUBLIC,
-              **{k.value: k.value for k in Organisation.Kind}}
-KIND_LABEL = {Organisation.Kind.CENTRE: "监督中心", Organisation.Kind.HANDLING_UNIT: "处置单位",
-              Organisation.Kind.STREET_OFFICE: "街道办事处", Organisation.Kind.PUBLIC: "公众"}
-STAFF_ROLES = (Role.OFFICER, Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.UNIT_MEMBER, Role.VIEWER,
-               Role.ADMIN)
-ROLE_LABEL = {Role.OFFICER: "监督员", Role.ACCEPTOR: "受理员", Role.SHIFT_LEADER: "值班长", Role.DISPATCHER: "派遣员",
-              Role.UNIT_MEMBER: "处置单位人员", Role.VIEWER: "领导", Role.ADMIN: "管理员"}
-ROLE_NAMES = {**{label: role for role, label in ROLE_LABEL.items()}, "处置人员": Role.UNIT_MEMBER,
-              "单位人员": Role.UNIT_MEMBER, **{r.value: r.value for r in STAFF_ROLES}}
-CLASS_KINDS = {"部件": "component", "管理部件": "component", "事件": "event", "管理事项": "event", "事项": "event",
-               "component": "component", "event": "event"}
-TRUE, FALSE = {"是", "1", "true", "yes", "y", "启用", "在岗", "√"}, {"否", "0", "false", "no", "n", "停用", "离岗"}
+KIND_NAMES = {
+    "监督中心": Organisation.Kind.CENTRE,
+    "监督指挥中心": Organisation.Kind.CENTRE,
+    "处置单位": Organisation.Kind.HANDLING_UNIT,
+    "街道办事处": Organisation.Kind.STREET_OFFICE,
+    "街道": Organisation.Kind.STREET_OFFICE,
+    "公众": Organisation.Kind.PUBLIC,
+    **{k.value: k.value for k in Organisation.Kind},
+}
+KIND_LABEL = {
+    Organisation.Kind.CENTRE: "监督中心",
+    Organisation.Kind.HANDLING_UNIT: "处置单位",
+    Organisation.Kind.STREET_OFFICE: "街道办事处",
+    Organisation.Kind.PUBLIC: "公众",
+}
+STAFF_ROLES = (
+    Role.OFFICER,
+    Role.ACCEPTOR,
+    Role.SHIFT_LEADER,
+    Role.DISPATCHER,
+    Role.UNIT_MEMBER,
+    Role.VIEWER,
+    Role.ADMIN,
+)
+ROLE_LABEL = {
+    Role.OFFICER: "监督员",
+    Role.ACCEPTOR: "受理员",
+    Role.SHIFT_LEADER: "值班长",
+    Role.DISPATCHER: "派遣员",
+    Role.UNIT_MEMBER: "处置单位人员",
+    Role.VIEWER: "领导",
+    Role.ADMIN: "管理员",
+}
+ROLE_NAMES = {
+    **{label: role for role, label in ROLE_LABEL.items()},
+    "处置人员": Role.UNIT_MEMBER,
+    "单位人员": Role.UNIT_MEMBER,
+    **{r.value: r.value for r in STAFF_ROLES},
+}
+CLASS_KINDS = {
+    "部件": "component",
+    "管理部件": "component",
+    "事件": "event",
+    "管理事项": "event",
+    "事项": "event",
+    "component": "component",
+    "event": "event",
+}
+TRUE, FALSE = (
+    {"是", "1", "true", "yes", "y", "启用", "在岗", "√"},
+    {"否", "0", "false", "no", "n", "停用", "离岗"},
+)
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 RESERVED_USERNAMES = {SYSTEM_USERNAME}
 RESERVED_CODES = {SYSTEM_ORGANISATION}
@@ -89,7 +148,11 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.sheet} row {self.row}" if self.row else self.sheet
-        return f"ERROR   {where}, {self.field}: {self.message}" if self.field else f"ERROR   {where}: {self.message}"
+        return (
+            f"ERROR   {where}, {self.field}: {self.message}"
+            if self.field
+            else f"ERROR   {where}: {self.message}"
+        )
 
 
 @dataclass
@@ -145,7 +208,9 @@ class DirectoryReport:
     assignments: list[AssignmentRow] = field(default_factory=list)
     rules: list[RuleRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    plan: dict[str, int] = field(default_factory=dict)  # what apply() would do, counted by validate()
+    plan: dict[str, int] = field(
+        default_factory=dict
+    )  # what apply() would do, counted by validate()
 
     def add(self, sheet: str, row: int | None, field_name: str, message: str) -> None:
         self.problems.append(Problem(sheet, row, field_name, message))
@@ -156,10 +221,14 @@ class DirectoryReport:
 
     def summary(self) -> str:
         lines = [str(p) for p in self.problems]
-        counts = (f"{len(self.organisations)} organisations, {len(self.people)} people, "
-                  f"{len(self.assignments)} assignments, {len(self.rules)} dispatch rules")
-        lines.append(f"{self.file}: sheets {', '.join(self.sheets) or '(none)'}; {counts}; "
-                     f"{len(self.problems)} errors.")
+        counts = (
+            f"{len(self.organisations)} organisations, {len(self.people)} people, "
+            f"{len(self.assignments)} assignments, {len(self.rules)} dispatch rules"
+        )
+        lines.append(
+            f"{self.file}: sheets {', '.join(self.sheets) or '(none)'}; {counts}; "
+            f"{len(self.problems)} errors."
+        )
         if self.plan:
             lines.append("Plan: " + ", ".join(f"{k} {v}" for k, v in self.plan.items()))
         return "\n".join(lines)
@@ -181,7 +250,9 @@ def read_workbook(source: str | Path | IO[bytes], *, name: str | None = None) ->
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # zipfile.BadZipFile, KeyError, InvalidFileException, OSError…
-        raise DirectoryFileError(f"{label} is not an .xlsx workbook ({type(error).__name__}: {error}).") from None
+        raise DirectoryFileError(
+            f"{label} is not an .xlsx workbook ({type(error).__name__}: {error})."
+        ) from None
     report = DirectoryReport(file=label)
     try:
         for sheet in SHEETS:
@@ -213,8 +284,13 @@ def _columns(report: DirectoryReport, sheet: str, header: tuple) -> dict[str, in
             columns[field_name] = found
     missing = [COLUMNS[sheet][f][0] for f in REQUIRED[sheet] if f not in columns]
     if missing:
-        report.add(sheet, 1, ", ".join(missing), f"missing column(s); the header row needs "
-                   f"{', '.join(a[0] for a in COLUMNS[sheet].values())}")
+        report.add(
+            sheet,
+            1,
+            ", ".join(missing),
+            f"missing column(s); the header row needs "
+            f"{', '.join(a[0] for a in COLUMNS[sheet].values())}",
+        )
         return None
     return columns
 
@@ -227,7 +303,9 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _date(report: DirectoryReport, sheet: str, row: int, field_name: str, value: Any) -> dt.date | None:
+def _date(
+    report: DirectoryReport, sheet: str, row: int, field_name: str, value: Any
+) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -245,7 +323,11 @@ def _date(report: DirectoryReport, sheet: str, row: int, field_name: str, value:
 
 
 def _read_organisation(report: DirectoryReport, row: int, cells: dict) -> None:
-    code, name, kind_text = _text(cells.get("code")), _text(cells.get("name")), _text(cells.get("kind"))
+    code, name, kind_text = (
+        _text(cells.get("code")),
+        _text(cells.get("name")),
+        _text(cells.get("kind")),
+    )
     kind = KIND_NAMES.get(kind_text) or KIND_NAMES.get(kind_text.lower())
     if not code:
         report.add(ORGANISATIONS, row, "编码", "a code is required")
@@ -258,33 +340,64 @@ def _read_organisation(report: DirectoryReport, row: int, cells: dict) -> None:
     elif len(name) > 100:
         report.add(ORGANISATIONS, row, "名称", "longer than 100 characters")
     if kind is None:
-        report.add(ORGANISATIONS, row, "类型", f"{kind_text!r} is not a kind (use {', '.join(KIND_LABEL.values())})")
+        report.add(
+            ORGANISATIONS,
+            row,
+            "类型",
+            f"{kind_text!r} is not a kind (use {', '.join(KIND_LABEL.values())})",
+        )
     phone = _text(cells.get("phone"))
     if len(phone) > 40:
         report.add(ORGANISATIONS, row, "电话", "longer than 40 characters")
-    report.organisations.append(OrgRow(row, code, name, kind or "", _text(cells.get("area")), phone))
+    report.organisations.append(
+        OrgRow(row, code, name, kind or "", _text(cells.get("area")), phone)
+    )
 
 
 def _read_person(report: DirectoryReport, row: int, cells: dict) -> None:
-    username, name, role_text = _text(cells.get("username")), _text(cells.get("name")), _text(cells.get("role"))
+    username, name, role_text = (
+        _text(cells.get("username")),
+        _text(cells.get("name")),
+        _text(cells.get("role")),
+    )
     if not USERNAME.match(username):
-        report.add(PEOPLE, row, "用户名", f"{username!r} is not a user name (letters, digits and @.+-_, "
-                   "at most 150)" if username else "a user name is required")
+        report.add(
+            PEOPLE,
+            row,
+            "用户名",
+            f"{username!r} is not a user name (letters, digits and @.+-_, at most 150)"
+            if username
+            else "a user name is required",
+        )
     elif username in RESERVED_USERNAMES:
         report.add(PEOPLE, row, "用户名", f"{username!r} is reserved for the system")
     if len(name) > 150:
         report.add(PEOPLE, row, "姓名", "longer than 150 characters")
     role = ROLE_NAMES.get(role_text) or ROLE_NAMES.get(role_text.lower())
     if role is None:
-        report.add(PEOPLE, row, "角色", f"{role_text!r} is not a role (use {', '.join(ROLE_LABEL.values())})")
+        report.add(
+            PEOPLE,
+            row,
+            "角色",
+            f"{role_text!r} is not a role (use {', '.join(ROLE_LABEL.values())})",
+        )
     phone = _text(cells.get("phone"))
     if len(phone) > 40:
         report.add(PEOPLE, row, "电话", "longer than 40 characters")
     active_text = _text(cells.get("active")).lower()
     if active_text and active_text not in TRUE | FALSE:
         report.add(PEOPLE, row, "启用", f"{active_text!r}: write 是 or 否")
-    report.people.append(PersonRow(row, username, name, phone, _text(cells.get("organisation")), role or "",
-                                   active_text not in FALSE or active_text == ""))
+    report.people.append(
+        PersonRow(
+            row,
+            username,
+            name,
+            phone,
+            _text(cells.get("organisation")),
+            role or "",
+            active_text not in FALSE or active_text == "",
+        )
+    )
 
 
 def _read_assignment(report: DirectoryReport, row: int, cells: dict) -> None:
@@ -298,21 +411,32 @@ def _read_assignment(report: DirectoryReport, row: int, cells: dict) -> None:
     if start is None and _text(cells.get("start")) == "":
         report.add(ASSIGNMENTS, row, "开始日期", "a start date is required")
     if start and end and end <= start:
-        report.add(ASSIGNMENTS, row, "结束日期", f"{end} is not after the start {start} (the end is the first "
-                   "day no longer in force)")
+        report.add(
+            ASSIGNMENTS,
+            row,
+            "结束日期",
+            f"{end} is not after the start {start} (the end is the first day no longer in force)",
+        )
     report.assignments.append(AssignmentRow(row, grid, officer, start or dt.date.min, end))
 
 
 def _read_rule(report: DirectoryReport, row: int, cells: dict) -> None:
     kind_text, code = _text(cells.get("kind")), _text(cells.get("class"))
-    kind = (CLASS_KINDS.get(kind_text) or CLASS_KINDS.get(kind_text.lower(), "")) if kind_text else ""
+    kind = (
+        (CLASS_KINDS.get(kind_text) or CLASS_KINDS.get(kind_text.lower(), "")) if kind_text else ""
+    )
     if kind_text and not kind:
         report.add(RULES, row, "类型", f"{kind_text!r}: write 部件 or 事件")
     if not code:
         report.add(RULES, row, "类别编码", "a small or big class code is required")
     prefix = _text(cells.get("prefix"))
     if prefix and (not prefix.isdigit() or len(prefix) > 15):
-        report.add(RULES, row, "区域编码前缀", f"{prefix!r} is not an area code prefix (digits, at most 15)")
+        report.add(
+            RULES,
+            row,
+            "区域编码前缀",
+            f"{prefix!r} is not an area code prefix (digits, at most 15)",
+        )
     unit = _text(cells.get("unit"))
     if not unit:
         report.add(RULES, row, "处置单位", "a handling unit's code is required")
@@ -323,8 +447,12 @@ def _read_rule(report: DirectoryReport, row: int, cells: dict) -> None:
     report.rules.append(RuleRow(row, kind, code, prefix, unit, priority))
 
 
-READERS = {ORGANISATIONS: _read_organisation, PEOPLE: _read_person, ASSIGNMENTS: _read_assignment,
-           RULES: _read_rule}
+READERS = {
+    ORGANISATIONS: _read_organisation,
+    PEOPLE: _read_person,
+    ASSIGNMENTS: _read_assignment,
+    RULES: _read_rule,
+}
 
 
 # --- validating against the database -----------------------------------------------------------
@@ -344,7 +472,9 @@ def validate(report: DirectoryReport, *, today: dt.date | None = None) -> Direct
     return report
 
 
-def _duplicates(report: DirectoryReport, sheet: str, field_name: str, keyed: list[tuple[Any, int]]) -> None:
+def _duplicates(
+    report: DirectoryReport, sheet: str, field_name: str, keyed: list[tuple[Any, int]]
+) -> None:
     first: dict[Any, int] = {}
     for key, row in keyed:
         if key in first:
@@ -357,58 +487,108 @@ def _validate_organisations(report: DirectoryReport) -> dict[str, str]:
     """Organisation code → kind, as they will be after the import (active ones only)."""
     if ORGANISATIONS not in report.sheets:
         return dict(Organisation.objects.filter(active=True).values_list("code", "kind"))
-    _duplicates(report, ORGANISATIONS, "编码", [(o.code, o.row) for o in report.organisations if o.code])
+    _duplicates(
+        report, ORGANISATIONS, "编码", [(o.code, o.row) for o in report.organisations if o.code]
+    )
     areas = set(Area.objects.current().values_list("code", flat=True))
     for org in report.organisations:
         if org.area and org.area not in areas:
-            report.add(ORGANISATIONS, org.row, "所属区域", f"no area with code {org.area!r} (import the grids first)")
+            report.add(
+                ORGANISATIONS,
+                org.row,
+                "所属区域",
+                f"no area with code {org.area!r} (import the grids first)",
+            )
     return {o.code: o.kind for o in report.organisations if o.code}
 
 
 def _validate_people(report: DirectoryReport, orgs: dict[str, str]) -> dict[str, bool]:
     """Officer user name → active, as they will be after the import."""
     if PEOPLE not in report.sheets:
-        return {u: True for u in User.objects.filter(role=Role.OFFICER, is_active=True)
-                .values_list("username", flat=True)}
-    _duplicates(report, PEOPLE, "用户名", [(p.username, p.row) for p in report.people if p.username])
+        return {
+            u: True
+            for u in User.objects.filter(role=Role.OFFICER, is_active=True).values_list(
+                "username", flat=True
+            )
+        }
+    _duplicates(
+        report, PEOPLE, "用户名", [(p.username, p.row) for p in report.people if p.username]
+    )
     for person in report.people:
         kind = orgs.get(person.organisation)
         if not person.organisation:
             report.add(PEOPLE, person.row, "组织", "an organisation code is required")
         elif kind is None:
-            where = "in sheet 组织" if ORGANISATIONS in report.sheets else "among the active organisations"
-            report.add(PEOPLE, person.row, "组织", f"no organisation {person.organisation!r} {where}")
+            where = (
+                "in sheet 组织"
+                if ORGANISATIONS in report.sheets
+                else "among the active organisations"
+            )
+            report.add(
+                PEOPLE, person.row, "组织", f"no organisation {person.organisation!r} {where}"
+            )
         elif not person.role:
             continue  # the role itself is wrong: said once, by the reader
         elif person.role == Role.UNIT_MEMBER and kind != Organisation.Kind.HANDLING_UNIT:
-            report.add(PEOPLE, person.row, "角色", f"a handling unit member belongs to a handling unit; "
-                       f"{person.organisation!r} is not one")
+            report.add(
+                PEOPLE,
+                person.row,
+                "角色",
+                f"a handling unit member belongs to a handling unit; "
+                f"{person.organisation!r} is not one",
+            )
         elif person.role != Role.UNIT_MEMBER and kind == Organisation.Kind.HANDLING_UNIT:
-            report.add(PEOPLE, person.row, "角色", f"{person.organisation!r} is a handling unit: its people are "
-                       "处置单位人员")
+            report.add(
+                PEOPLE,
+                person.row,
+                "角色",
+                f"{person.organisation!r} is a handling unit: its people are 处置单位人员",
+            )
     return {p.username: p.active for p in report.people if p.role == Role.OFFICER}
 
 
-def _validate_assignments(report: DirectoryReport, officers: dict[str, bool], today: dt.date) -> None:
+def _validate_assignments(
+    report: DirectoryReport, officers: dict[str, bool], today: dt.date
+) -> None:
     if ASSIGNMENTS not in report.sheets:
         return
     grids = set(Grid.objects.current().values_list("code", flat=True))
     by_pair: dict[tuple[str, str], list[AssignmentRow]] = defaultdict(list)
     for a in report.assignments:
         if a.grid and a.grid not in grids:
-            report.add(ASSIGNMENTS, a.row, "网格编码", f"no grid {a.grid!r} in force (import the grids first)")
+            report.add(
+                ASSIGNMENTS,
+                a.row,
+                "网格编码",
+                f"no grid {a.grid!r} in force (import the grids first)",
+            )
         if a.officer and a.officer not in officers:
-            report.add(ASSIGNMENTS, a.row, "监督员", f"{a.officer!r} is not a patrol officer (role 监督员) "
-                       + ("in sheet 人员" if PEOPLE in report.sheets else "here"))
+            report.add(
+                ASSIGNMENTS,
+                a.row,
+                "监督员",
+                f"{a.officer!r} is not a patrol officer (role 监督员) "
+                + ("in sheet 人员" if PEOPLE in report.sheets else "here"),
+            )
         elif a.officer and not officers[a.officer] and (a.end is None or a.end > today):
-            report.add(ASSIGNMENTS, a.row, "监督员", f"{a.officer!r} is not active: close the assignment (结束日期)")
+            report.add(
+                ASSIGNMENTS,
+                a.row,
+                "监督员",
+                f"{a.officer!r} is not active: close the assignment (结束日期)",
+            )
         by_pair[a.grid, a.officer].append(a)
     for rows in by_pair.values():
         rows.sort(key=lambda a: (a.start, a.row))
-        for before, after in zip(rows, rows[1:]):
+        for before, after in itertools.pairwise(rows):
             if before.end is None or after.start < before.end:
-                report.add(ASSIGNMENTS, after.row, "开始日期", f"overlaps row {before.row}: {after.officer} on grid "
-                           f"{after.grid} from {before.start} to {before.end or 'open'}")
+                report.add(
+                    ASSIGNMENTS,
+                    after.row,
+                    "开始日期",
+                    f"overlaps row {before.row}: {after.officer} on grid "
+                    f"{after.grid} from {before.start} to {before.end or 'open'}",
+                )
 
 
 def _validate_rules(report: DirectoryReport, orgs: dict[str, str]) -> None:
@@ -420,7 +600,8 @@ def _validate_rules(report: DirectoryReport, orgs: dict[str, str]) -> None:
         smalls[code].append((kind, pk))
     bigs: dict[str, list[tuple[str, int]]] = defaultdict(list)
     standards = BigClass.objects.filter(standard__active=True) | BigClass.objects.filter(
-        standard__code=LOCAL_STANDARD)
+        standard__code=LOCAL_STANDARD
+    )
     for pk, code, kind in standards.values_list("pk", "code", "kind"):
         bigs[code].append((kind, pk))
     for rule in report.rules:
@@ -437,25 +618,42 @@ def _validate_rules(report: DirectoryReport, orgs: dict[str, str]) -> None:
             continue
         key = (rule.small_class_id, rule.big_class_id, rule.prefix, rule.priority)
         if key in first:
-            report.add(RULES, rule.row, "优先级", f"row {first[key].row} has the same class {rule.code}, area "
-                       f"{rule.prefix or '(the city)'} and priority {rule.priority}: give one another priority")
+            report.add(
+                RULES,
+                rule.row,
+                "优先级",
+                f"row {first[key].row} has the same class {rule.code}, area "
+                f"{rule.prefix or '(the city)'} and priority {rule.priority}: give one another priority",
+            )
         else:
             first[key] = rule
 
 
 def _resolve_class(report: DirectoryReport, rule: RuleRow, smalls: dict, bigs: dict) -> None:
     for table, attr in ((smalls, "small_class_id"), (bigs, "big_class_id")):
-        found = [(kind, pk) for kind, pk in table.get(rule.code, ()) if not rule.kind or kind == rule.kind]
+        found = [
+            (kind, pk)
+            for kind, pk in table.get(rule.code, ())
+            if not rule.kind or kind == rule.kind
+        ]
         if len(found) == 1:
             rule.kind = found[0][0]
             setattr(rule, attr, found[0][1])
             return
         if len(found) > 1:
-            report.add(RULES, rule.row, "类型", f"{rule.code!r} is both a component and an event class: "
-                       "write 部件 or 事件")
+            report.add(
+                RULES,
+                rule.row,
+                "类型",
+                f"{rule.code!r} is both a component and an event class: write 部件 or 事件",
+            )
             return
-    report.add(RULES, rule.row, "类别编码", f"no small or big class {rule.code!r} in use (the active standard "
-               "or the local classes)")
+    report.add(
+        RULES,
+        rule.row,
+        "类别编码",
+        f"no small or big class {rule.code!r} in use (the active standard or the local classes)",
+    )
 
 
 def _plan(report: DirectoryReport, today: dt.date) -> None:
@@ -471,8 +669,9 @@ def _plan(report: DirectoryReport, today: dt.date) -> None:
         names = {p.username for p in report.people}
         plan["people new"] = len(names - existing)
         plan["people updated"] = len(names & existing)
-        plan["people deactivated"] = sum(1 for u in _closing_people().values_list("username", flat=True)
-                                         if u not in names)
+        plan["people deactivated"] = sum(
+            1 for u in _closing_people().values_list("username", flat=True) if u not in names
+        )
     if ASSIGNMENTS in report.sheets:
         plan["assignments"] = len(report.assignments)
     if RULES in report.sheets:
@@ -483,15 +682,19 @@ def _plan(report: DirectoryReport, today: dt.date) -> None:
 def _closing_organisations():
     """Organisations an import closes when the file no longer has them (not the system's own, not
     the public's)."""
-    return (Organisation.objects.filter(active=True).exclude(code=SYSTEM_ORGANISATION)
-            .exclude(kind=Organisation.Kind.PUBLIC))
+    return (
+        Organisation.objects.filter(active=True)
+        .exclude(code=SYSTEM_ORGANISATION)
+        .exclude(kind=Organisation.Kind.PUBLIC)
+    )
 
 
 def _closing_people():
     """People an import deactivates when the file no longer has them: active staff, never a
     superuser or the system account."""
-    return (User.objects.filter(is_active=True, role__in=STAFF_ROLES, is_superuser=False)
-            .exclude(username=SYSTEM_USERNAME))
+    return User.objects.filter(is_active=True, role__in=STAFF_ROLES, is_superuser=False).exclude(
+        username=SYSTEM_USERNAME
+    )
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -530,13 +733,26 @@ def apply(report: DirectoryReport, *, base_url: str = "", today: dt.date | None 
         if ASSIGNMENTS in report.sheets:
             officers = dict(User.objects.filter(role=Role.OFFICER).values_list("username", "pk"))
             grids = dict(Grid.objects.current().values_list("code", "pk"))
-            counts.update(save_assignments([
-                Assignment(grid_id=grids[a.grid], officer_id=officers[a.officer], start=a.start, end=a.end)
-                for a in report.assignments], today=today))
+            counts.update(
+                save_assignments(
+                    [
+                        Assignment(
+                            grid_id=grids[a.grid],
+                            officer_id=officers[a.officer],
+                            start=a.start,
+                            end=a.end,
+                        )
+                        for a in report.assignments
+                    ],
+                    today=today,
+                )
+            )
         if RULES in report.sheets:
             counts.update(_write_rules(report.rules))
-    links = sign_in_links(User.objects.filter(username__in=new_people, is_active=True).order_by("username"),
-                          base_url=base_url)
+    links = sign_in_links(
+        User.objects.filter(username__in=new_people, is_active=True).order_by("username"),
+        base_url=base_url,
+    )
     return Applied(counts, links)
 
 
@@ -545,8 +761,13 @@ def _write_organisations(rows: list[OrgRow]) -> dict[str, int]:
     existing = {o.code: o for o in Organisation.objects.all()}
     new, changed = [], []
     for row in rows:
-        values = {"name": row.name, "kind": row.kind, "area_id": areas.get(row.area) if row.area else None,
-                  "phone": row.phone, "active": True}
+        values = {
+            "name": row.name,
+            "kind": row.kind,
+            "area_id": areas.get(row.area) if row.area else None,
+            "phone": row.phone,
+            "active": True,
+        }
         org = existing.get(row.code)
         if org is None:
             new.append(Organisation(code=row.code, **values))
@@ -557,7 +778,11 @@ def _write_organisations(rows: list[OrgRow]) -> dict[str, int]:
     Organisation.objects.bulk_create(new)
     Organisation.objects.bulk_update(changed, ["name", "kind", "area_id", "phone", "active"])
     closed = _closing_organisations().exclude(code__in=[r.code for r in rows]).update(active=False)
-    return {"organisations new": len(new), "organisations updated": len(changed), "organisations closed": closed}
+    return {
+        "organisations new": len(new),
+        "organisations updated": len(changed),
+        "organisations closed": closed,
+    }
 
 
 def _write_people(rows: list[PersonRow]) -> tuple[dict[str, int], list[str]]:
@@ -565,8 +790,13 @@ def _write_people(rows: list[PersonRow]) -> tuple[dict[str, int], list[str]]:
     existing = {u.username: u for u in User.objects.filter(username__in=[r.username for r in rows])}
     new, changed = [], []
     for row in rows:
-        values = {"first_name": row.name, "phone": row.phone, "organisation_id": orgs[row.organisation],
-                  "role": row.role, "is_active": row.active}
+        values = {
+            "first_name": row.name,
+            "phone": row.phone,
+            "organisation_id": orgs[row.organisation],
+            "role": row.role,
+            "is_active": row.active,
+        }
         user = existing.get(row.username)
         if user is None:
             user = User(username=row.username, is_staff=row.role == Role.ADMIN, **values)
@@ -577,23 +807,39 @@ def _write_people(rows: list[PersonRow]) -> tuple[dict[str, int], list[str]]:
                 setattr(user, k, v)
             changed.append(user)
     User.objects.bulk_create(new, batch_size=500)
-    User.objects.bulk_update(changed, ["first_name", "phone", "organisation_id", "role", "is_active"],
-                             batch_size=500)
+    User.objects.bulk_update(
+        changed, ["first_name", "phone", "organisation_id", "role", "is_active"], batch_size=500
+    )
     listed = {r.username for r in rows}
-    gone = [pk for pk, username in _closing_people().values_list("pk", "username") if username not in listed]
+    gone = [
+        pk
+        for pk, username in _closing_people().values_list("pk", "username")
+        if username not in listed
+    ]
     for start in range(0, len(gone), 500):
-        User.objects.filter(pk__in=gone[start:start + 500]).update(is_active=False)
-    return ({"people new": len(new), "people updated": len(changed), "people deactivated": len(gone)},
-            [u.username for u in new])
+        User.objects.filter(pk__in=gone[start : start + 500]).update(is_active=False)
+    return (
+        {"people new": len(new), "people updated": len(changed), "people deactivated": len(gone)},
+        [u.username for u in new],
+    )
 
 
 def _write_rules(rows: list[RuleRow]) -> dict[str, int]:
     """The sheet is the whole responsibility list: the rules are replaced."""
     units = dict(Organisation.objects.values_list("code", "pk"))
     removed, _by_model = DispatchRule.objects.all().delete()
-    DispatchRule.objects.bulk_create([
-        DispatchRule(small_class_id=r.small_class_id, big_class_id=r.big_class_id, area_prefix=r.prefix,
-                     unit_id=units[r.unit], priority=r.priority) for r in rows])
+    DispatchRule.objects.bulk_create(
+        [
+            DispatchRule(
+                small_class_id=r.small_class_id,
+                big_class_id=r.big_class_id,
+                area_prefix=r.prefix,
+                unit_id=units[r.unit],
+                priority=r.priority,
+            )
+            for r in rows
+        ]
+    )
     return {"dispatch rules": len(rows), "dispatch rules replaced": removed}
 
 
@@ -630,8 +876,11 @@ def save_assignments(rows: list[Assignment], *, today: dt.date) -> dict[str, int
         return _save_assignment_history(rows, today=today)
     current = {(r.grid_id, r.officer_id): r for r in rows if r.in_force_on(today)}
     existing = {(a.grid_id, a.officer_id): a for a in GridAssignment.objects.all()}
-    new = [GridAssignment(grid_id=g, officer_id=o, since=r.start) for (g, o), r in current.items()
-           if (g, o) not in existing]
+    new = [
+        GridAssignment(grid_id=g, officer_id=o, since=r.start)
+        for (g, o), r in current.items()
+        if (g, o) not in existing
+    ]
     moved = []
     for key, row in current.items():
         if key in existing and existing[key].since != row.start:
@@ -641,9 +890,14 @@ def save_assignments(rows: list[Assignment], *, today: dt.date) -> dict[str, int
     GridAssignment.objects.bulk_create(new, batch_size=500)
     GridAssignment.objects.bulk_update(moved, ["since"], batch_size=500)
     for start in range(0, len(gone), 500):
-        GridAssignment.objects.filter(pk__in=gone[start:start + 500]).delete()
-    return {"assignments new": len(new), "assignments updated": len(moved), "assignments closed": len(gone),
-            "assignments not in force today (kept only with assignment history)": len(rows) - len(current)}
+        GridAssignment.objects.filter(pk__in=gone[start : start + 500]).delete()
+    return {
+        "assignments new": len(new),
+        "assignments updated": len(moved),
+        "assignments closed": len(gone),
+        "assignments not in force today (kept only with assignment history)": len(rows)
+        - len(current),
+    }
 
 
 def _save_assignment_history(rows: list[Assignment], *, today: dt.date) -> dict[str, int]:
@@ -659,18 +913,28 @@ def _save_assignment_history(rows: list[Assignment], *, today: dt.date) -> dict[
             following = [start for start in starts.get(key[:2], ()) if start > a.since]
             a.until = min([today, *following]) if a.since < today else a.since
             closed.append(a)
-    GridAssignment.objects.bulk_update(closed, ["until"], batch_size=500)  # first: one open row per pair
+    GridAssignment.objects.bulk_update(
+        closed, ["until"], batch_size=500
+    )  # first: one open row per pair
     new, changed = [], []
     for key, row in wanted.items():
         a = existing.get(key)
         if a is None:
-            new.append(GridAssignment(grid_id=row.grid_id, officer_id=row.officer_id, since=row.start, until=row.end))
+            new.append(
+                GridAssignment(
+                    grid_id=row.grid_id, officer_id=row.officer_id, since=row.start, until=row.end
+                )
+            )
         elif a.until != row.end:
             a.until = row.end
             changed.append(a)
     GridAssignment.objects.bulk_update(changed, ["until"], batch_size=500)
     GridAssignment.objects.bulk_create(new, batch_size=500)
-    return {"assignments new": len(new), "assignments updated": len(changed), "assignments closed": len(closed)}
+    return {
+        "assignments new": len(new),
+        "assignments updated": len(changed),
+        "assignments closed": len(closed),
+    }
 
 
 # --- sign-in links and the template ------------------------------------------------------------
@@ -681,8 +945,13 @@ def sign_in_links(users, *, base_url: str = "") -> list[SignInLink]:
     stops working once the password is set, or after PASSWORD_RESET_TIMEOUT)."""
     links = []
     for user in users:
-        path = reverse("password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                                                         "token": default_token_generator.make_token(user)})
+        path = reverse(
+            "password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
         links.append(SignInLink(user.username, user.first_name, base_url.rstrip("/") + path))
     return links
 
@@ -708,28 +977,68 @@ def write_template(target: str | Path | IO[bytes], *, today: dt.date | None = No
             cell.font = header_font
         for row in rows:
             ws.append(row)
-        for column, aliases in zip(ws.columns, COLUMNS[name].values()):
+        for column, aliases in zip(ws.columns, COLUMNS[name].values(), strict=False):
             ws.column_dimensions[column[0].column_letter].width = max(12, len(aliases[0]) * 3)
 
     orgs = _closing_organisations().select_related("area").order_by("kind", "code")
-    sheet(ORGANISATIONS, ([o.code, o.name, KIND_LABEL[o.kind], o.area.code if o.area_id else "", o.phone]
-                          for o in orgs))
-    people = _closing_people().select_related("organisation").order_by("organisation__code", "username")
-    sheet(PEOPLE, ([u.username, u.first_name or u.get_full_name(), u.phone,
-                    u.organisation.code if u.organisation_id else "", ROLE_LABEL.get(u.role, u.role), "是"]
-                   for u in people))
+    sheet(
+        ORGANISATIONS,
+        (
+            [o.code, o.name, KIND_LABEL[o.kind], o.area.code if o.area_id else "", o.phone]
+            for o in orgs
+        ),
+    )
+    people = (
+        _closing_people().select_related("organisation").order_by("organisation__code", "username")
+    )
+    sheet(
+        PEOPLE,
+        (
+            [
+                u.username,
+                u.first_name or u.get_full_name(),
+                u.phone,
+                u.organisation.code if u.organisation_id else "",
+                ROLE_LABEL.get(u.role, u.role),
+                "是",
+            ]
+            for u in people
+        ),
+    )
     # Only on grids in force: a grid the last grid import closed takes its assignments with it.
-    assignments = (GridAssignment.objects.filter(grid__in=Grid.objects.current(), officer__in=people)
-                   .select_related("grid", "officer").order_by("grid__code", "officer__username"))
+    assignments = (
+        GridAssignment.objects.filter(grid__in=Grid.objects.current(), officer__in=people)
+        .select_related("grid", "officer")
+        .order_by("grid__code", "officer__username")
+    )
     if _has_history():
         assignments = assignments.filter(until__isnull=True) | assignments.filter(until__gt=today)
-    sheet(ASSIGNMENTS, ([a.grid.code, a.officer.username, a.since, getattr(a, "until", None)]
-                        for a in assignments))
-    rules = DispatchRule.objects.select_related("small_class__big_class", "big_class", "unit").order_by(
-        "small_class__code", "big_class__code", "area_prefix", "priority")
-    sheet(RULES, (["部件" if (r.small_class.big_class.kind if r.small_class_id else r.big_class.kind) == "component"
-                   else "事件", r.small_class.code if r.small_class_id else r.big_class.code, r.area_prefix,
-                   r.unit.code, r.priority] for r in rules))
+    sheet(
+        ASSIGNMENTS,
+        (
+            [a.grid.code, a.officer.username, a.since, getattr(a, "until", None)]
+            for a in assignments
+        ),
+    )
+    rules = DispatchRule.objects.select_related(
+        "small_class__big_class", "big_class", "unit"
+    ).order_by("small_class__code", "big_class__code", "area_prefix", "priority")
+    sheet(
+        RULES,
+        (
+            [
+                "部件"
+                if (r.small_class.big_class.kind if r.small_class_id else r.big_class.kind)
+                == "component"
+                else "事件",
+                r.small_class.code if r.small_class_id else r.big_class.code,
+                r.area_prefix,
+                r.unit.code,
+                r.priority,
+            ]
+            for r in rules
+        ),
+    )
     notes = book.create_sheet("说明")
     for line in NOTES:
         notes.append([line])
@@ -737,12 +1046,12 @@ def write_template(target: str | Path | IO[bytes], *, today: dt.date | None = No
     book.save(target)
 
 
-NOTES = [
-    "城市名录工作簿：组织、人员、网格分配、派遣规则。python manage.py import_directory 本文件.xlsx --dry-run 先检查，再去掉 --dry-run 导入。",
-    "任何一行有错误时什么都不写入；错误信息写明工作表、行号和列名。",
-    "组织：编码唯一；类型为 监督中心、处置单位、街道办事处 或 公众；所属区域填区域编码（区 6 位、街道 9 位、社区 12 位），空为全市。",
-    "人员：用户名唯一；角色为 监督员、受理员、值班长、派遣员、处置单位人员、领导 或 管理员；启用填 是/否。工作簿中从不填写密码：新人员导入后得到一次性登录链接。",
-    "网格分配：开始日期起生效；结束日期为不再负责的第一天，空表示至今。同一监督员在同一网格的时段不得重叠。",
-    "派遣规则：类型 部件/事件，类别编码为小类或大类编码；区域编码前缀越长越优先，其次小类优先于大类，再次优先级数字小者优先；空前缀为全市。",
-    "工作表中没有的组织停用、人员停用（从不删除）、网格分配结束，派遣规则以本表为准。缺少的工作表不做改动。",
+NOTES = [  # the workbook's instructions sheet, one line a row
+    "城市名录工作簿：组织、人员、网格分配、派遣规则。python manage.py import_directory 本文件.xlsx --dry-run 先检查，再去掉 --dry-run 导入。",  # noqa: E501
+    "任何一行有错误时什么都不写入；错误信息写明工作表、行号和列名。",  # noqa: E501
+    "组织：编码唯一；类型为 监督中心、处置单位、街道办事处 或 公众；所属区域填区域编码（区 6 位、街道 9 位、社区 12 位），空为全市。",  # noqa: E501
+    "人员：用户名唯一；角色为 监督员、受理员、值班长、派遣员、处置单位人员、领导 或 管理员；启用填 是/否。工作簿中从不填写密码：新人员导入后得到一次性登录链接。",  # noqa: E501
+    "网格分配：开始日期起生效；结束日期为不再负责的第一天，空表示至今。同一监督员在同一网格的时段不得重叠。",  # noqa: E501
+    "派遣规则：类型 部件/事件，类别编码为小类或大类编码；区域编码前缀越长越优先，其次小类优先于大类，再次优先级数字小者优先；空前缀为全市。",  # noqa: E501
+    "工作表中没有的组织停用、人员停用（从不删除）、网格分配结束，派遣规则以本表为准。缺少的工作表不做改动。",  # noqa: E501
 ]

@@ -48,8 +48,12 @@ class Organisation(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     active = models.BooleanField(_("active"), default=True)
     secondary_dispatch = models.BooleanField(
-        _("secondary dispatch"), default=False,
-        help_text=_("二级派遣: the unit's leaders assign its cases to its members (docs/units.md)."))
+        _("secondary dispatch"),
+        default=False,
+        help_text=_(
+            "二级派遣: the unit's leaders assign its cases to its members (docs/units.md)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisation")
@@ -78,8 +82,12 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     unit_leader = models.BooleanField(
-        _("unit leader"), default=False,
-        help_text=_("A handling unit's leader assigns its cases to members when the unit uses secondary dispatch."))
+        _("unit leader"),
+        default=False,
+        help_text=_(
+            "A handling unit's leader assigns its cases to members when the unit uses secondary dispatch."
+        ),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("person")
@@ -115,7 +123,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
-        constraints = [models.UniqueConstraint(fields=["user", "device"], name="one_api_token_per_device")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device"], name="one_api_token_per_device")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.device}"

@@ -41,8 +41,9 @@ def issue(user: User, *, device: str, now: dt.datetime | None = None) -> tuple[s
     device = (device or "default").strip()[:100] or "default"
     with transaction.atomic():
         ApiToken.objects.filter(user=user, device=device).delete()
-        token = ApiToken.objects.create(user=user, device=device, digest=digest(key), created_at=now,
-                                        expires_at=now + ttl())
+        token = ApiToken.objects.create(
+            user=user, device=device, digest=digest(key), created_at=now, expires_at=now + ttl()
+        )
     return key, token
 
 

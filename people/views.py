@@ -17,8 +17,14 @@ from people import tokens
 from people.models import ApiToken
 from people.serializers import CredentialsSerializer, MeSerializer
 
-TOKEN_ANSWER = inline_serializer("Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField(),
-                                           "device": serializers.CharField()})
+TOKEN_ANSWER = inline_serializer(
+    "Token",
+    {
+        "token": serializers.CharField(),
+        "expires": serializers.DateTimeField(),
+        "device": serializers.CharField(),
+    },
+)
 
 
 class LoginThrottle(AnonRateThrottle):
@@ -29,10 +35,14 @@ class LoginThrottle(AnonRateThrottle):
 
 
 def _token_answer(key: str, token: ApiToken, code: int = status.HTTP_200_OK) -> Response:
-    return Response({"token": key, "expires": token.expires_at, "device": token.device}, status=code)
+    return Response(
+        {"token": key, "expires": token.expires_at, "device": token.device}, status=code
+    )
 
 
-@extend_schema(request=CredentialsSerializer, responses={200: TOKEN_ANSWER, **errors(400, 429)}, auth=[])
+@extend_schema(
+    request=CredentialsSerializer, responses={200: TOKEN_ANSWER, **errors(400, 429)}, auth=[]
+)
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @throttle_classes([LoginThrottle])
@@ -46,8 +56,13 @@ def obtain_token(request):
     # Django's request (not DRF's): django-axes counts failures per account and per address on it.
     user = authenticate(request._request, username=v["username"], password=v["password"])
     if getattr(request._request, "axes_locked_out", False):
-        return Response({"detail": "登录失败次数过多，请稍后再试 / too many failed sign-ins: try again later.",
-                         "code": "locked_out"}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        return Response(
+            {
+                "detail": "登录失败次数过多，请稍后再试 / too many failed sign-ins: try again later.",
+                "code": "locked_out",
+            },
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
     if user is None or not user.is_active:
         return Response(
             {"detail": "用户名或密码错误 / wrong username or password."},
@@ -83,12 +98,24 @@ def logout(request):
 
 
 def _token_row(token: ApiToken) -> dict:
-    return {"id": token.pk, "user": token.user.username, "device": token.device, "created": token.created_at,
-            "expires": token.expires_at, "last_used": token.last_used_at}
+    return {
+        "id": token.pk,
+        "user": token.user.username,
+        "device": token.device,
+        "created": token.created_at,
+        "expires": token.expires_at,
+        "last_used": token.last_used_at,
+    }
 
 
-@extend_schema(responses={200: dict, **errors(403)}, parameters=[
-    OpenApiParameter("user", str, required=False, description="administrators: another person's username")])
+@extend_schema(
+    responses={200: dict, **errors(403)},
+    parameters=[
+        OpenApiParameter(
+            "user", str, required=False, description="administrators: another person's username"
+        )
+    ],
+)
 @api_view(["GET"])
 def token_list(request):
     """Your API tokens (device, expiry, last use); administrators may name another `user`."""
@@ -101,8 +128,11 @@ def token_list(request):
     return Response({"results": [_token_row(t) for t in rows[:200]]})
 
 
-@extend_schema(request=None, responses={204: None, **errors(403, 404)},
-               parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)])
+@extend_schema(
+    request=None,
+    responses={204: None, **errors(403, 404)},
+    parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
+)
 @api_view(["DELETE"])
 def token_revoke(request, pk: int):
     """Revoke one token: your own, or anyone's for an administrator."""
@@ -118,8 +148,12 @@ def me(request):
     return Response(MeSerializer(request.user).data)
 
 
-@extend_schema(responses=inline_serializer("Health", {"status": serializers.CharField(),
-                                                      "database": serializers.CharField()}), auth=[])
+@extend_schema(
+    responses=inline_serializer(
+        "Health", {"status": serializers.CharField(), "database": serializers.CharField()}
+    ),
+    auth=[],
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def health(request):

@@ -11,10 +11,30 @@ from reports.models import Report, ReportSettings, State
 class ReportSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("city", "issuer", "title", "recipients", "copy_to")}),
-        (_("Periods and publication"), {"fields": ("week_starts_on", "cutoff", "publish_delay_hours",
-                                                  "auto_publish_hours", "auto_weekly", "auto_monthly",
-                                                  "auto_quarterly")}),
-        (_("Numbering"), {"fields": ("weekly_serial_offset", "monthly_serial_offset", "quarterly_serial_offset")}),
+        (
+            _("Periods and publication"),
+            {
+                "fields": (
+                    "week_starts_on",
+                    "cutoff",
+                    "publish_delay_hours",
+                    "auto_publish_hours",
+                    "auto_weekly",
+                    "auto_monthly",
+                    "auto_quarterly",
+                )
+            },
+        ),
+        (
+            _("Numbering"),
+            {
+                "fields": (
+                    "weekly_serial_offset",
+                    "monthly_serial_offset",
+                    "quarterly_serial_offset",
+                )
+            },
+        ),
         (_("Content"), {"fields": ("top_n", "min_cases_ranked", "hot_spot_min", "trend_periods")}),
     )
 
@@ -29,7 +49,17 @@ class ReportSettingsAdmin(admin.ModelAdmin):
 class ReportAdmin(admin.ModelAdmin):
     """Read-only: reports are requested from /reports/ or the API and built by the scheduler."""
 
-    list_display = ("kind", "label", "revision", "state", "year", "issue", "serial", "published_at", "open")
+    list_display = (
+        "kind",
+        "label",
+        "revision",
+        "state",
+        "year",
+        "issue",
+        "serial",
+        "published_at",
+        "open",
+    )
     list_filter = ("kind", "state", "year")
     exclude = ("data",)
 
@@ -44,5 +74,9 @@ class ReportAdmin(admin.ModelAdmin):
         if obj.published:
             return format_html('<a href="{}">{}</a>', links(obj)["html"], _("Read"))
         if obj.state == State.DRAFT:
-            return format_html('<a href="{}">{}</a>', reverse("report-review", args=[obj.pk]), _("read and publish"))
+            return format_html(
+                '<a href="{}">{}</a>',
+                reverse("report-review", args=[obj.pk]),
+                _("read and publish"),
+            )
         return "—"

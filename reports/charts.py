@@ -14,22 +14,39 @@ from shapely.geometry import shape
 FONT = "Noto Sans CJK SC, Noto Sans SC, WenQuanYi Zen Hei, sans-serif"
 INK, GRID_LINE, BAR, BAR_PREVIOUS, LINE = "#1f2937", "#e5e7eb", "#2563eb", "#93c5fd", "#dc2626"
 # Closure-rate classes of the map, best first: (lowest rate in the class, colour, legend text).
-CLASSES = ((95.0, "#15803d", "≥95%"), (90.0, "#65a30d", "90–95%"), (80.0, "#eab308", "80–90%"),
-           (60.0, "#f97316", "60–80%"), (0.0, "#dc2626", "<60%"))
+CLASSES = (
+    (95.0, "#15803d", "≥95%"),
+    (90.0, "#65a30d", "90–95%"),
+    (80.0, "#eab308", "80–90%"),
+    (60.0, "#f97316", "60–80%"),
+    (0.0, "#dc2626", "<60%"),
+)
 NO_DATA = "#e5e7eb"
 DOT = "#111827"  # a case overdue at the cut-off: dark, so it shows on the red of a failing street
 
 
-def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start", fill: str = INK,
-          weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
-            f'font-weight="{weight}">{escape(str(text))}</text>')
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: int = 11,
+    anchor: str = "start",
+    fill: str = INK,
+    weight: str = "normal",
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
+        f'font-weight="{weight}">{escape(str(text))}</text>'
+    )
 
 
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" font-family="{FONT}" role="img" aria-label="{escape(title)}">'
-            f'<title>{escape(title)}</title>{"".join(body)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" font-family="{FONT}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
 
 
 def _nice_ceiling(value: float) -> float:
@@ -52,32 +69,46 @@ def trend(points: Sequence[dict], *, title: str, bar_label: str, line_label: str
     body = [_text(left, 16, title, size=13, weight="bold")]
     for i in range(5):
         y = top + plot_h * i / 4
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID_LINE}"/>')
+        body.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID_LINE}"/>'
+        )
         body.append(_text(left - 6, y + 4, f"{ceiling * (4 - i) / 4:g}", size=10, anchor="end"))
         body.append(_text(width - right + 6, y + 4, f"{100 * (4 - i) // 4}%", size=10, fill=LINE))
     segments: list[list[str]] = [[]]
     for n, p in enumerate(points):
         x = left + slot * n + slot * 0.2
         h = plot_h * p["accepted"] / ceiling
-        body.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.6:.1f}" height="{h:.1f}" '
-                    f'fill="{BAR}"><title>{escape(p["label"])}: {p["accepted"]}</title></rect>')
-        body.append(_text(x + slot * 0.3, top + plot_h - h - 3, p["accepted"], size=9, anchor="middle"))
-        body.append(_text(x + slot * 0.3, height - bottom + 14, p["short"], size=10, anchor="middle"))
+        body.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.6:.1f}" height="{h:.1f}" '
+            f'fill="{BAR}"><title>{escape(p["label"])}: {p["accepted"]}</title></rect>'
+        )
+        body.append(
+            _text(x + slot * 0.3, top + plot_h - h - 3, p["accepted"], size=9, anchor="middle")
+        )
+        body.append(
+            _text(x + slot * 0.3, height - bottom + 14, p["short"], size=10, anchor="middle")
+        )
         rate = p.get("closure_rate")
         if rate is None:
             segments.append([])
             continue
         cx, cy = x + slot * 0.3, top + plot_h * (1 - rate / 100)
         segments[-1].append(f"{cx:.1f},{cy:.1f}")
-        body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{LINE}"><title>{rate}%</title></circle>')
+        body.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{LINE}"><title>{rate}%</title></circle>'
+        )
     for segment in segments:
         if len(segment) > 1:
-            body.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{LINE}" stroke-width="2"/>')
+            body.append(
+                f'<polyline points="{" ".join(segment)}" fill="none" stroke="{LINE}" stroke-width="2"/>'
+            )
     legend_y = height - 10
     body.append(f'<rect x="{left}" y="{legend_y - 9}" width="12" height="10" fill="{BAR}"/>')
     body.append(_text(left + 16, legend_y, bar_label, size=10))
-    body.append(f'<line x1="{left + 150}" x2="{left + 170}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
-                f'stroke="{LINE}" stroke-width="2"/>')
+    body.append(
+        f'<line x1="{left + 150}" x2="{left + 170}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
+        f'stroke="{LINE}" stroke-width="2"/>'
+    )
     body.append(_text(left + 174, legend_y, line_label, size=10))
     return _svg(width, height, body, title)
 
@@ -88,7 +119,9 @@ def bars(items: Sequence[dict], *, title: str, current_label: str, previous_labe
     row, left, right, top = 24, 150, 60, 30
     width = 640
     height = top + row * max(len(items), 1) + 30
-    ceiling = _nice_ceiling(max([i["count"] for i in items] + [i.get("previous") or 0 for i in items] + [0]))
+    ceiling = _nice_ceiling(
+        max([i["count"] for i in items] + [i.get("previous") or 0 for i in items] + [0])
+    )
     plot_w = width - left - right
     body = [_text(0, 16, title, size=13, weight="bold")]
     for n, item in enumerate(items):
@@ -99,8 +132,10 @@ def bars(items: Sequence[dict], *, title: str, current_label: str, previous_labe
         body.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="12" fill="{BAR}"/>')
         previous = item.get("previous")
         if previous is not None:
-            body.append(f'<rect x="{left}" y="{y + 15}" width="{plot_w * previous / ceiling:.1f}" height="4" '
-                        f'fill="{BAR_PREVIOUS}"/>')
+            body.append(
+                f'<rect x="{left}" y="{y + 15}" width="{plot_w * previous / ceiling:.1f}" height="4" '
+                f'fill="{BAR_PREVIOUS}"/>'
+            )
         body.append(_text(left + w + 4, y + 13, item["count"], size=10))
     if not items:
         body.append(_text(left, top + 14, "—", size=11))
@@ -108,7 +143,9 @@ def bars(items: Sequence[dict], *, title: str, current_label: str, previous_labe
     body.append(f'<rect x="{left}" y="{legend_y - 9}" width="12" height="10" fill="{BAR}"/>')
     body.append(_text(left + 16, legend_y, current_label, size=10))
     if previous_label:
-        body.append(f'<rect x="{left + 110}" y="{legend_y - 6}" width="12" height="4" fill="{BAR_PREVIOUS}"/>')
+        body.append(
+            f'<rect x="{left + 110}" y="{legend_y - 6}" width="12" height="4" fill="{BAR_PREVIOUS}"/>'
+        )
         body.append(_text(left + 126, legend_y, previous_label, size=10))
     return _svg(width, height, body, title)
 
@@ -131,7 +168,9 @@ def grid_map(grids: Sequence[dict], *, title: str, no_data_label: str) -> str:
             continue
     width, top, legend_h = 640, 26, 34
     if not shapes:
-        return _svg(width, 80, [_text(0, 16, title, size=13, weight="bold"), _text(0, 50, "—")], title)
+        return _svg(
+            width, 80, [_text(0, 16, title, size=13, weight="bold"), _text(0, 50, "—")], title
+        )
     min_x = min(s.bounds[0] for s, _g in shapes)
     min_y = min(s.bounds[1] for s, _g in shapes)
     max_x = max(s.bounds[2] for s, _g in shapes)
@@ -146,33 +185,49 @@ def grid_map(grids: Sequence[dict], *, title: str, no_data_label: str) -> str:
     tolerance = 0.5 / scale
 
     def ring(coords) -> str:
-        points = [f"{(x - min_x) * k * scale + 5:.1f},{top + (max_y - y) * scale:.1f}" for x, y, *_z in coords]
+        points = [
+            f"{(x - min_x) * k * scale + 5:.1f},{top + (max_y - y) * scale:.1f}"
+            for x, y, *_z in coords
+        ]
         return "M" + "L".join(points) + "Z"
 
     body = [_text(0, 16, title, size=13, weight="bold")]
     for geometry, g in shapes:
         simple = geometry.simplify(tolerance, preserve_topology=True)
         polygons = getattr(simple, "geoms", [simple])
-        d = "".join(ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors)
-                    for p in polygons if hasattr(p, "exterior"))
+        d = "".join(
+            ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors)
+            for p in polygons
+            if hasattr(p, "exterior")
+        )
         if not d:
             continue
         label = f"{g.get('code', '')} {g.get('name', '')}: {'—' if g['rate'] is None else str(g['rate']) + '%'}"
-        body.append(f'<path d="{d}" fill="{colour_of(g["rate"])}" fill-rule="evenodd" stroke="#ffffff" '
-                    f'stroke-width="0.4"><title>{escape(label)}</title></path>')
+        body.append(
+            f'<path d="{d}" fill="{colour_of(g["rate"])}" fill-rule="evenodd" stroke="#ffffff" '
+            f'stroke-width="0.4"><title>{escape(label)}</title></path>'
+        )
     x, y = 5, top + map_h + 22
     for _floor, colour, label in CLASSES:
         body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{colour}"/>')
         body.append(_text(x + 18, y, label, size=10))
         x += 80
-    body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
-                f'stroke-width="0.5"/>')
+    body.append(
+        f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
+        f'stroke-width="0.5"/>'
+    )
     body.append(_text(x + 18, y, no_data_label, size=10))
     return _svg(width, height, body, title)
 
 
-def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = (), *, title: str, no_data_label: str,
-               dot_label: str = "") -> str:
+def street_map(
+    streets: Sequence[dict],
+    dots: Sequence[tuple[float, float]] = (),
+    *,
+    title: str,
+    no_data_label: str,
+    dot_label: str = "",
+) -> str:
     """The street-level choropleth of the report (docs/domain.md §7): each street filled by its closure
     rate (grey: no case due for closure), outlined and labelled with its name and rate, and the
     cases overdue at the cut-off (红灯) as red dots. `streets` hold `name`, `geometry` (GeoJSON
@@ -187,7 +242,9 @@ def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = ()
             shapes.append((geometry, s))
     width, top, legend_h = 640, 26, 34
     if not shapes:
-        return _svg(width, 80, [_text(0, 16, title, size=13, weight="bold"), _text(0, 50, "—")], title)
+        return _svg(
+            width, 80, [_text(0, 16, title, size=13, weight="bold"), _text(0, 50, "—")], title
+        )
     min_x = min(g.bounds[0] for g, _s in shapes)
     min_y = min(g.bounds[1] for g, _s in shapes)
     max_x = max(g.bounds[2] for g, _s in shapes)
@@ -212,33 +269,46 @@ def street_map(streets: Sequence[dict], dots: Sequence[tuple[float, float]] = ()
     for geometry, s in shapes:
         simple = geometry.simplify(tolerance, preserve_topology=True)
         polygons = getattr(simple, "geoms", [simple])
-        d = "".join(ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors)
-                    for p in polygons if hasattr(p, "exterior"))
+        d = "".join(
+            ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors)
+            for p in polygons
+            if hasattr(p, "exterior")
+        )
         if not d:
             continue
         rate = "—" if s["rate"] is None else f"{s['rate']:.1f}%"
-        body.append(f'<path d="{d}" fill="{colour_of(s["rate"])}" fill-rule="evenodd" stroke="#374151" '
-                    f'stroke-width="1.2"><title>{escape(s.get("name", ""))}: {rate}</title></path>')
+        body.append(
+            f'<path d="{d}" fill="{colour_of(s["rate"])}" fill-rule="evenodd" stroke="#374151" '
+            f'stroke-width="1.2"><title>{escape(s.get("name", ""))}: {rate}</title></path>'
+        )
         anchor = geometry.representative_point()
         labels.append((*xy(anchor.x, anchor.y), s.get("name", ""), rate))
     for lon, lat in dots:
         if min_x <= lon <= max_x and min_y <= lat <= max_y:
             cx, cy = xy(lon, lat)
-            body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.4" fill="{DOT}" stroke="#ffffff" '
-                        f'stroke-width="1"/>')
+            body.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.4" fill="{DOT}" stroke="#ffffff" '
+                f'stroke-width="1"/>'
+            )
     for x, y, name, rate in labels:  # on top of fills and dots, with a white halo
         for fill, stroke in (("#ffffff", ' stroke="#ffffff" stroke-width="3"'), (INK, "")):
-            body.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" text-anchor="middle" fill="{fill}"'
-                        f'{stroke} font-weight="bold">{escape(name)}</text>')
-            body.append(f'<text x="{x:.1f}" y="{y + 13:.1f}" font-size="10" text-anchor="middle" fill="{fill}"'
-                        f'{stroke}>{escape(rate)}</text>')
+            body.append(
+                f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" text-anchor="middle" fill="{fill}"'
+                f'{stroke} font-weight="bold">{escape(name)}</text>'
+            )
+            body.append(
+                f'<text x="{x:.1f}" y="{y + 13:.1f}" font-size="10" text-anchor="middle" fill="{fill}"'
+                f"{stroke}>{escape(rate)}</text>"
+            )
     x, y = 5, top + map_h + 22
     for _floor, colour, label in CLASSES:
         body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{colour}"/>')
         body.append(_text(x + 18, y, label, size=10))
         x += 72
-    body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
-                f'stroke-width="0.5"/>')
+    body.append(
+        f'<rect x="{x}" y="{y - 10}" width="14" height="11" fill="{NO_DATA}" stroke="#9ca3af" '
+        f'stroke-width="0.5"/>'
+    )
     body.append(_text(x + 18, y, no_data_label, size=10))
     if dot_label:
         x += 90

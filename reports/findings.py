@@ -43,50 +43,124 @@ def generate(data: dict) -> dict[str, str]:
 
     overdue = current.get("overdue_open") or 0
     if overdue:
-        problems.append(_("%(n)d cases were overdue and not disposed at the cut-off (%(change)s on %(before)s).")
-                        % {"n": overdue, "before": before,
-                           "change": _change_count(change.get("overdue_open"))})
+        problems.append(
+            _(
+                "%(n)d cases were overdue and not disposed at the cut-off (%(change)s on %(before)s)."
+            )
+            % {"n": overdue, "before": before, "change": _change_count(change.get("overdue_open"))}
+        )
     rate = current.get("closure_rate")
     if rate is not None and (change.get("closure_rate") or 0) < 0:
-        problems.append(_("The closure rate fell to %(rate).2f%%, %(points).2f percentage points below %(before)s.")
-                        % {"rate": rate, "points": -change["closure_rate"], "before": before})
+        problems.append(
+            _(
+                "The closure rate fell to %(rate).2f%%, %(points).2f percentage points below %(before)s."
+            )
+            % {"rate": rate, "points": -change["closure_rate"], "before": before}
+        )
 
     units = _worst(data["units"]["rows"])
     if units:
-        problems.append(_("Lowest-scored handling units: %(units)s.") % {"units": _join(
-            [_("%(name)s (%(score).1f points, disposal rate %(rate)s)") % {
-                "name": u["name"], "score": u["score"],
-                "rate": "—" if u.get("disposal_rate") is None else f"{u['disposal_rate']:.2f}%"} for u in units])})
+        problems.append(
+            _("Lowest-scored handling units: %(units)s.")
+            % {
+                "units": _join(
+                    [
+                        _("%(name)s (%(score).1f points, disposal rate %(rate)s)")
+                        % {
+                            "name": u["name"],
+                            "score": u["score"],
+                            "rate": "—"
+                            if u.get("disposal_rate") is None
+                            else f"{u['disposal_rate']:.2f}%",
+                        }
+                        for u in units
+                    ]
+                )
+            }
+        )
     late_units = [u for u in data["units"]["overdue"]][:WORST]
     if late_units:
-        requirements.append(_("%(units)s: finish the overdue cases listed in this report and report back "
-                              "with photos.") % {"units": _join([u["name"] for u in late_units])})
+        requirements.append(
+            _(
+                "%(units)s: finish the overdue cases listed in this report and report back "
+                "with photos."
+            )
+            % {"units": _join([u["name"] for u in late_units])}
+        )
 
     streets = _worst(data["areas"]["streets"])
     if streets:
-        problems.append(_("Lowest-scored streets: %(streets)s.") % {"streets": _join(
-            [_("%(name)s (%(score).1f points, closure rate %(rate)s)") % {
-                "name": s["name"], "score": s["score"],
-                "rate": "—" if s.get("closure_rate") is None else f"{s['closure_rate']:.2f}%"} for s in streets])})
-        requirements.append(_("%(streets)s: find why cases close late and strengthen patrols and supervision.")
-                            % {"streets": _join([s["name"] for s in streets])})
+        problems.append(
+            _("Lowest-scored streets: %(streets)s.")
+            % {
+                "streets": _join(
+                    [
+                        _("%(name)s (%(score).1f points, closure rate %(rate)s)")
+                        % {
+                            "name": s["name"],
+                            "score": s["score"],
+                            "rate": "—"
+                            if s.get("closure_rate") is None
+                            else f"{s['closure_rate']:.2f}%",
+                        }
+                        for s in streets
+                    ]
+                )
+            }
+        )
+        requirements.append(
+            _("%(streets)s: find why cases close late and strengthen patrols and supervision.")
+            % {"streets": _join([s["name"] for s in streets])}
+        )
 
-    grown = sorted((c for c in data["categories"]["top_small"] if (c.get("change") or 0) > 0),
-                   key=lambda c: -c["change"])[:WORST]
+    grown = sorted(
+        (c for c in data["categories"]["top_small"] if (c.get("change") or 0) > 0),
+        key=lambda c: -c["change"],
+    )[:WORST]
     if grown:
-        problems.append(_("Classes that grew most: %(classes)s.") % {"classes": _join(
-            [_("%(name)s (%(count)d registered, up %(change)d)") % {"name": c["name"], "count": c["count"],
-                                                                   "change": c["change"]} for c in grown])})
-        requirements.append(_("Take focused action on %(classes)s.") % {"classes": _join([c["name"] for c in grown])})
+        problems.append(
+            _("Classes that grew most: %(classes)s.")
+            % {
+                "classes": _join(
+                    [
+                        _("%(name)s (%(count)d registered, up %(change)d)")
+                        % {"name": c["name"], "count": c["count"], "change": c["change"]}
+                        for c in grown
+                    ]
+                )
+            }
+        )
+        requirements.append(
+            _("Take focused action on %(classes)s.")
+            % {"classes": _join([c["name"] for c in grown])}
+        )
 
     longest = data["lists"]["red"][:WORST]
     if longest:
-        problems.append(_("Longest overdue: %(cases)s.") % {"cases": _join(
-            [_("case %(number)s (%(category)s, %(where)s, %(unit)s, overdue %(overdue)s)") % {
-                "number": c["number"], "category": c["category"], "where": c.get("address") or c.get("grid_name"),
-                "unit": c.get("unit") or "—", "overdue": _overdue(c)} for c in longest])})
+        problems.append(
+            _("Longest overdue: %(cases)s.")
+            % {
+                "cases": _join(
+                    [
+                        _(
+                            "case %(number)s (%(category)s, %(where)s, %(unit)s, overdue %(overdue)s)"
+                        )
+                        % {
+                            "number": c["number"],
+                            "category": c["category"],
+                            "where": c.get("address") or c.get("grid_name"),
+                            "unit": c.get("unit") or "—",
+                            "overdue": _overdue(c),
+                        }
+                        for c in longest
+                    ]
+                )
+            }
+        )
 
-    requirements.append(_("Officers keep up their daily patrols and report problems promptly and accurately."))
+    requirements.append(
+        _("Officers keep up their daily patrols and report problems promptly and accurately.")
+    )
     if not problems:
         problems.append(_("No notable problem this period."))
     return {"problems": _numbered(problems), "requirements": _numbered(requirements)}
@@ -98,7 +172,8 @@ def _change_count(value) -> str:
     if value == 0:
         return _("unchanged")
     return (_("up %(amount)s") if value > 0 else _("down %(amount)s")) % {
-        "amount": _("%(count)s cases") % {"count": f"{abs(value):g}"}}
+        "amount": _("%(count)s cases") % {"count": f"{abs(value):g}"}
+    }
 
 
 def _numbered(lines: list[str]) -> str:

@@ -69,18 +69,37 @@ class NotADraft(Exception):
         self.report = report
 
 
-def record(report: Report, action: str, *, by: User | None = None, automatic: bool = False,
-           at: dt.datetime | None = None, note: str = "") -> ReportEvent:
-    return ReportEvent.objects.create(report=report, action=action, by=by, automatic=automatic,
-                                      at=at or timezone.now(), note=note[:2000])
+def record(
+    report: Report,
+    action: str,
+    *,
+    by: User | None = None,
+    automatic: bool = False,
+    at: dt.datetime | None = None,
+    note: str = "",
+) -> ReportEvent:
+    return ReportEvent.objects.create(
+        report=report,
+        action=action,
+        by=by,
+        automatic=automatic,
+        at=at or timezone.now(),
+        note=note[:2000],
+    )
 
 
 def span_of(report: Report) -> Span:
     return span_from(report.kind, report.start.astimezone(TZ).date())
 
 
-def request(span: Span, *, user: User | None = None, automatic: bool = False, revise: bool = False,
-            reason: str = "") -> Report:
+def request(
+    span: Span,
+    *,
+    user: User | None = None,
+    automatic: bool = False,
+    revise: bool = False,
+    reason: str = "",
+) -> Report:
     """See `_request`; retried when a concurrent request took the same number (PostgreSQL)."""
     for attempt in range(5):
         try:
@@ -91,32 +110,66 @@ def request(span: Span, *, user: User | None = None, automatic: bool = False, re
     raise AssertionError("unreachable")
 
 
-def _request(span: Span, *, user: User | None, automatic: bool, revise: bool, reason: str) -> Report:
+def _request(
+    span: Span, *, user: User | None, automatic: bool, revise: bool, reason: str
+) -> Report:
     """Queue `span`'s report, or answer the one already there. With `revise`, queue the next
     revision of a published report (AlreadyPublished is never raised then); without, a published
     first revision raises AlreadyPublished."""
     with transaction.atomic():
-        existing = list(Report.objects.select_for_update().filter(kind=span.kind, start=span.start)
-                        .order_by("-revision"))
+        existing = list(
+            Report.objects.select_for_update()
+            .filter(kind=span.kind, start=span.start)
+            .order_by("-revision")
+        )
         latest = existing[0] if existing else None
-        if latest is not None and latest.state in (State.QUEUED, State.BUILDING, State.DRAFT, State.PUBLISHING):
+        if latest is not None and latest.state in (
+            State.QUEUED,
+            State.BUILDING,
+            State.DRAFT,
+            State.PUBLISHING,
+        ):
             return latest
         if latest is not None and latest.state == State.FAILED:
-            latest.state, latest.error, latest.progress, latest.step, latest.claimed_at = State.QUEUED, "", 0, "", None
+            latest.state, latest.error, latest.progress, latest.step, latest.claimed_at = (
+                State.QUEUED,
+                "",
+                0,
+                "",
+                None,
+            )
             latest.save(update_fields=["state", "error", "progress", "step", "claimed_at"])
-            record(latest, Action.REQUESTED, by=user, automatic=automatic, note=_("Asked again after a failure."))
+            record(
+                latest,
+                Action.REQUESTED,
+                by=user,
+                automatic=automatic,
+                note=_("Asked again after a failure."),
+            )
             return latest
         if latest is not None and not revise:
             raise AlreadyPublished(latest)
         if revise and latest is None:
             revise = False  # nothing to correct: this is the first edition
-        with translation.override("zh-hans"):  # the official label, whatever the requester's language
+        with translation.override(
+            "zh-hans"
+        ):  # the official label, whatever the requester's language
             label = span_from(span.kind, span.start.astimezone(TZ).date()).label
-        report = Report(kind=span.kind, start=span.start, end=span.end, label=label, key=span.key,
-                        revision=(latest.revision + 1) if latest else 1, reason=reason if revise else "",
-                        requested_by=user, automatic=automatic)
+        report = Report(
+            kind=span.kind,
+            start=span.start,
+            end=span.end,
+            label=label,
+            key=span.key,
+            revision=(latest.revision + 1) if latest else 1,
+            reason=reason if revise else "",
+            requested_by=user,
+            automatic=automatic,
+        )
         report.save()
-        record(report, Action.REQUESTED, by=user, automatic=automatic, note=reason if revise else "")
+        record(
+            report, Action.REQUESTED, by=user, automatic=automatic, note=reason if revise else ""
+        )
         return report
 
 
@@ -138,12 +191,23 @@ def run(now: dt.datetime | None = None) -> list[Report]:
             continue
         request(span, automatic=True)
     _requeue_missing_font(now)
-    asked = Report.objects.filter(state=State.PUBLISHING).select_related("published_by").order_by("pk").first()
+    asked = (
+        Report.objects.filter(state=State.PUBLISHING)
+        .select_related("published_by")
+        .order_by("pk")
+        .first()
+    )
     if asked is not None:
         return [publish(asked, by=asked.published_by, now=now)]
-    due = (Report.objects.filter(state=State.DRAFT, automatic=True,
-                                 end__lte=now - dt.timedelta(hours=config.auto_publish_hours))
-           .order_by("start", "kind", "revision").first())
+    due = (
+        Report.objects.filter(
+            state=State.DRAFT,
+            automatic=True,
+            end__lte=now - dt.timedelta(hours=config.auto_publish_hours),
+        )
+        .order_by("start", "kind", "revision")
+        .first()
+    )
     if due is not None:
         return [publish(due, now=now, automatic=True)]
     report = _claim(now)
@@ -155,8 +219,12 @@ def _requeue_missing_font(now: dt.datetime) -> int:
     (`make run` / `make system-deps` install fonts-noto-cjk). Looks for fonts at most once a minute,
     and only while such a report exists. Returns how many were queued."""
     global _font_looked_at
-    failed = Report.objects.filter(state=State.FAILED, error__startswith=f"{render.MissingFont.__name__}:")
-    if (_font_looked_at is not None and abs(now - _font_looked_at) < FONT_LOOK_EVERY) or not failed.exists():
+    failed = Report.objects.filter(
+        state=State.FAILED, error__startswith=f"{render.MissingFont.__name__}:"
+    )
+    if (
+        _font_looked_at is not None and abs(now - _font_looked_at) < FONT_LOOK_EVERY
+    ) or not failed.exists():
         return 0
     _font_looked_at = now
     render.chinese_font.cache_clear()  # it remembers "no font" too
@@ -185,9 +253,9 @@ def claim(report: Report, now: dt.datetime | None = None) -> Report | None:
     of any number of processes holding the same copy exactly one gets the report; the others (and
     anyone asking for a report that is not claimable) get None and must leave it alone."""
     now = now or timezone.now()
-    taken = Report.objects.filter(_claimable(now), pk=report.pk, state=report.state,
-                                  claimed_at=report.claimed_at).update(
-        state=State.BUILDING, claimed_at=timezone.now(), progress=0, step="")
+    taken = Report.objects.filter(
+        _claimable(now), pk=report.pk, state=report.state, claimed_at=report.claimed_at
+    ).update(state=State.BUILDING, claimed_at=timezone.now(), progress=0, step="")
     if not taken:
         return None
     report.refresh_from_db()
@@ -202,8 +270,13 @@ class Busy(Exception):
         self.report = report
 
 
-def publish_now(report: Report, *, now: dt.datetime | None = None, automatic: bool = False,
-                on_progress: Callable[[int, str], None] | None = None) -> Report:
+def publish_now(
+    report: Report,
+    *,
+    now: dt.datetime | None = None,
+    automatic: bool = False,
+    on_progress: Callable[[int, str], None] | None = None,
+) -> Report:
     """Publish a report in this process now rather than on a scheduler tick (`publish_report`,
     the demo's latest week): a queued report is claimed and built first, a draft is published as
     it is. Busy when another process holds the claim: it builds the report, we do not."""
@@ -215,16 +288,25 @@ def publish_now(report: Report, *, now: dt.datetime | None = None, automatic: bo
     return publish(report, now=now, automatic=automatic, on_progress=on_progress)
 
 
-def _progress(report: Report, also: Callable[[int, str], None] | None = None) -> Callable[[int, str], None]:
+def _progress(
+    report: Report, also: Callable[[int, str], None] | None = None
+) -> Callable[[int, str], None]:
     def say(percent: int, step: str) -> None:
-        Report.objects.filter(pk=report.pk).update(progress=percent, step=step[:80], claimed_at=timezone.now())
+        Report.objects.filter(pk=report.pk).update(
+            progress=percent, step=step[:80], claimed_at=timezone.now()
+        )
         if also is not None:
             also(percent, step)
+
     return say
 
 
-def build_draft(report: Report, *, now: dt.datetime | None = None,
-                on_progress: Callable[[int, str], None] | None = None) -> Report:
+def build_draft(
+    report: Report,
+    *,
+    now: dt.datetime | None = None,
+    on_progress: Callable[[int, str], None] | None = None,
+) -> Report:
     """Build a claimed report into a draft (see the module docstring)."""
     now = now or timezone.now()
     say = _progress(report, on_progress)
@@ -245,15 +327,26 @@ def build_draft(report: Report, *, now: dt.datetime | None = None,
     return report
 
 
-def edit(report: Report, *, by: User | None, problems: str | None = None, requirements: str | None = None,
-         review: str | None = None, now: dt.datetime | None = None) -> Report:
+def edit(
+    report: Report,
+    *,
+    by: User | None,
+    problems: str | None = None,
+    requirements: str | None = None,
+    review: str | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
     """Save the text sections of a draft (None leaves a section as it is). NotADraft otherwise."""
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
         if locked.state != State.DRAFT:
             raise NotADraft(locked)
         changed = []
-        for field, text in (("problems", problems), ("requirements", requirements), ("review", review)):
+        for field, text in (
+            ("problems", problems),
+            ("requirements", requirements),
+            ("review", review),
+        ):
             if text is not None and text.strip() != getattr(locked, field):
                 setattr(locked, field, text.strip())
                 changed.append(field)
@@ -263,24 +356,42 @@ def edit(report: Report, *, by: User | None, problems: str | None = None, requir
     return locked
 
 
-def ask_to_publish(report: Report, *, by: User, problems: str | None = None, requirements: str | None = None,
-                   review: str | None = None, now: dt.datetime | None = None) -> Report:
+def ask_to_publish(
+    report: Report,
+    *,
+    by: User,
+    problems: str | None = None,
+    requirements: str | None = None,
+    review: str | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
     """A person publishes a draft from the page or the API: the texts are saved now and the
     scheduler's next tick renders and publishes it (the PDF takes seconds, too long to hold a web
     request). NotADraft for a report in any other state."""
-    report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
+    report = edit(
+        report, by=by, problems=problems, requirements=requirements, review=review, now=now
+    )
     with transaction.atomic():
         taken = Report.objects.filter(pk=report.pk, state=State.DRAFT).update(
-            state=State.PUBLISHING, published_by=by, progress=0, step=_("Waiting for the scheduler"))
+            state=State.PUBLISHING, published_by=by, progress=0, step=_("Waiting for the scheduler")
+        )
         if not taken:
             raise NotADraft(Report.objects.get(pk=report.pk))
     report.refresh_from_db()
     return report
 
 
-def publish(report: Report, *, by: User | None = None, now: dt.datetime | None = None, automatic: bool = False,
-            problems: str | None = None, requirements: str | None = None, review: str | None = None,
-            on_progress: Callable[[int, str], None] | None = None) -> Report:
+def publish(
+    report: Report,
+    *,
+    by: User | None = None,
+    now: dt.datetime | None = None,
+    automatic: bool = False,
+    problems: str | None = None,
+    requirements: str | None = None,
+    review: str | None = None,
+    on_progress: Callable[[int, str], None] | None = None,
+) -> Report:
     """Publish a draft (a building report this caller claimed with `claim` is built first):
     numbers, texts, files and alerts in one transaction. NotADraft for a report in any other
     state."""
@@ -292,7 +403,9 @@ def publish(report: Report, *, by: User | None = None, now: dt.datetime | None =
     if report.state not in (State.DRAFT, State.PUBLISHING):
         raise NotADraft(report)
     if any(text is not None for text in (problems, requirements, review)):
-        report = edit(report, by=by, problems=problems, requirements=requirements, review=review, now=now)
+        report = edit(
+            report, by=by, problems=problems, requirements=requirements, review=review, now=now
+        )
     say = _progress(report, on_progress)
     found = report.data.get("findings", {})
     report.problems = report.problems or found.get("problems", "")
@@ -308,15 +421,31 @@ def publish(report: Report, *, by: User | None = None, now: dt.datetime | None =
                 xlsx = render.xlsx(report)
             try:
                 with transaction.atomic():
-                    if Report.objects.select_for_update().get(pk=report.pk).state not in (State.DRAFT,
-                                                                                             State.PUBLISHING):
+                    if Report.objects.select_for_update().get(pk=report.pk).state not in (
+                        State.DRAFT,
+                        State.PUBLISHING,
+                    ):
                         raise NotADraft(report)  # published (or rebuilt) by someone else meanwhile
-                    report.state, report.progress, report.step, report.error = State.PUBLISHED, 100, "", ""
+                    report.state, report.progress, report.step, report.error = (
+                        State.PUBLISHED,
+                        100,
+                        "",
+                        "",
+                    )
                     report.save()
-                    for fmt, content in ((ReportFile.Format.PDF, pdf), (ReportFile.Format.XLSX, xlsx)):
-                        ReportFile.objects.update_or_create(report=report, format=fmt, defaults={
-                            "content": content, "sha256": hashlib.sha256(content).hexdigest(),
-                            "size": len(content)})
+                    for fmt, content in (
+                        (ReportFile.Format.PDF, pdf),
+                        (ReportFile.Format.XLSX, xlsx),
+                    ):
+                        ReportFile.objects.update_or_create(
+                            report=report,
+                            format=fmt,
+                            defaults={
+                                "content": content,
+                                "sha256": hashlib.sha256(content).hexdigest(),
+                                "size": len(content),
+                            },
+                        )
                     record(report, Action.PUBLISHED, by=by, automatic=automatic, at=now)
                     _announce(report)
                 break
@@ -351,7 +480,9 @@ def _number(report: Report, span: Span) -> None:
         first = Report.objects.get(kind=report.kind, start=report.start, revision=1)
         report.year, report.issue, report.serial = first.year, first.issue, first.serial
         return
-    numbered = Report.objects.filter(kind=report.kind, revision=1, issue__isnull=False).exclude(pk=report.pk)
+    numbered = Report.objects.filter(kind=report.kind, revision=1, issue__isnull=False).exclude(
+        pk=report.pk
+    )
     report.year = span.year
     report.issue = (numbered.filter(year=span.year).aggregate(n=Max("issue"))["n"] or 0) + 1
     offset = ReportSettings.load().serial_offset(report.kind)
@@ -369,13 +500,25 @@ def number_in_order(reports: list[Report]) -> None:
 
 
 def links(report: Report) -> dict[str, str]:
-    return {fmt: reverse("report-file", kwargs={"kind": report.kind, "period": report.key, "fmt": fmt})
-            + (f"?revision={report.revision}" if report.revision > 1 else "") for fmt in ("html", "pdf", "xlsx")}
+    return {
+        fmt: reverse("report-file", kwargs={"kind": report.kind, "period": report.key, "fmt": fmt})
+        + (f"?revision={report.revision}" if report.revision > 1 else "")
+        for fmt in ("html", "pdf", "xlsx")
+    }
 
 
 def _announce(report: Report) -> None:
     readers = User.objects.filter(is_active=True).filter(Q(role__in=READERS) | Q(is_superuser=True))
-    info = {"id": report.pk, "kind": report.kind, "key": report.key, "label": report.label,
-            "revision": report.revision, "issue": report.issue, "serial": report.serial,
-            "url": links(report)["html"]}
-    notify(list(readers), AlertKind.REPORT_PUBLISHED, at=report.published_at, extra={"report": info})
+    info = {
+        "id": report.pk,
+        "kind": report.kind,
+        "key": report.key,
+        "label": report.label,
+        "revision": report.revision,
+        "issue": report.issue,
+        "serial": report.serial,
+        "url": links(report)["html"],
+    }
+    notify(
+        list(readers), AlertKind.REPORT_PUBLISHED, at=report.published_at, extra={"report": info}
+    )

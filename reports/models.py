@@ -33,7 +33,10 @@ class State(models.TextChoices):
     QUEUED = "queued", _("Queued")
     BUILDING = "building", _("Building")
     DRAFT = "draft", _("Draft")  # built, waiting for the centre head (or the automatic publication)
-    PUBLISHING = "publishing", _("Publishing")  # a draft someone published: the scheduler renders it
+    PUBLISHING = (
+        "publishing",
+        _("Publishing"),
+    )  # a draft someone published: the scheduler renders it
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
 
@@ -41,47 +44,104 @@ class State(models.TextChoices):
 class ReportSettings(models.Model):
     """How reports are cut, numbered and published (one row, edited in the admin)."""
 
-    title = models.CharField(_("title"), max_length=100, default="数字化城市管理",
-                             help_text=_("Shown before the report's name, e.g. “苏州工业园区数字化城市管理”."))
-    issuer = models.CharField(_("issued by"), max_length=100, default="数字城管监督指挥中心",
-                              help_text=_("The centre that issues the report: in the title and the 落款."))
-    city = models.CharField(_("city"), max_length=60, blank=True, default="",
-                            help_text=_("Printed before the centre's name in the title, e.g. “苏州工业园区”. "
-                                        "Empty: the name of the only district, if there is one."))
-    recipients = models.CharField(_("sent to (主送)"), max_length=300, blank=True,
-                                  default="各街道办事处，各专业处置单位",
-                                  help_text=_("The report's 主送/通报范围 line; empty leaves it out."))
-    copy_to = models.CharField(_("copy to (抄送)"), max_length=300, blank=True, default="",
-                               help_text=_("Printed at the end; empty leaves it out."))
+    title = models.CharField(
+        _("title"),
+        max_length=100,
+        default="数字化城市管理",
+        help_text=_("Shown before the report's name, e.g. “苏州工业园区数字化城市管理”."),
+    )
+    issuer = models.CharField(
+        _("issued by"),
+        max_length=100,
+        default="数字城管监督指挥中心",
+        help_text=_("The centre that issues the report: in the title and the 落款."),
+    )
+    city = models.CharField(
+        _("city"),
+        max_length=60,
+        blank=True,
+        default="",
+        help_text=_(
+            "Printed before the centre's name in the title, e.g. “苏州工业园区”. "
+            "Empty: the name of the only district, if there is one."
+        ),
+    )
+    recipients = models.CharField(
+        _("sent to (主送)"),
+        max_length=300,
+        blank=True,
+        default="各街道办事处，各专业处置单位",
+        help_text=_("The report's 主送/通报范围 line; empty leaves it out."),
+    )
+    copy_to = models.CharField(
+        _("copy to (抄送)"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_("Printed at the end; empty leaves it out."),
+    )
     week_starts_on = models.PositiveSmallIntegerField(
-        _("week starts on"), default=0, validators=[MaxValueValidator(6)],
-        help_text=_("0 = Monday … 6 = Sunday: the weekday the weekly period begins."))
-    cutoff = models.TimeField(_("cut-off time"), default=dt.time(0, 0),
-                              help_text=_("Periods run from this time on their first day to the same time after."))
+        _("week starts on"),
+        default=0,
+        validators=[MaxValueValidator(6)],
+        help_text=_("0 = Monday … 6 = Sunday: the weekday the weekly period begins."),
+    )
+    cutoff = models.TimeField(
+        _("cut-off time"),
+        default=dt.time(0, 0),
+        help_text=_("Periods run from this time on their first day to the same time after."),
+    )
     publish_delay_hours = models.PositiveSmallIntegerField(
-        _("publish after (hours)"), default=8, validators=[MaxValueValidator(24 * 7)],
-        help_text=_("Hours after the period's end at which it is published automatically (8: Monday 08:00)."))
+        _("publish after (hours)"),
+        default=8,
+        validators=[MaxValueValidator(24 * 7)],
+        help_text=_(
+            "Hours after the period's end at which it is published automatically (8: Monday 08:00)."
+        ),
+    )
     auto_publish_hours = models.PositiveSmallIntegerField(
-        _("publish an untouched draft after (hours)"), default=10, validators=[MaxValueValidator(24 * 14)],
-        help_text=_("Hours after the period's end at which a draft the scheduler built and nobody published "
-                    "is published as it is (10: Monday 10:00)."))
+        _("publish an untouched draft after (hours)"),
+        default=10,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text=_(
+            "Hours after the period's end at which a draft the scheduler built and nobody published "
+            "is published as it is (10: Monday 10:00)."
+        ),
+    )
     auto_weekly = models.BooleanField(_("publish weekly reports automatically"), default=True)
     auto_monthly = models.BooleanField(_("publish monthly reports automatically"), default=True)
     auto_quarterly = models.BooleanField(_("publish quarterly reviews automatically"), default=True)
     weekly_serial_offset = models.PositiveIntegerField(
-        _("weekly: issues before this system"), default=0,
-        help_text=_("总第M期 continues from the issues published before Gridcase."))
-    monthly_serial_offset = models.PositiveIntegerField(_("monthly: issues before this system"), default=0)
-    quarterly_serial_offset = models.PositiveIntegerField(_("quarterly: issues before this system"), default=0)
-    top_n = models.PositiveSmallIntegerField(_("best and worst grids named"), default=10,
-                                             validators=[MinValueValidator(1), MaxValueValidator(50)])
+        _("weekly: issues before this system"),
+        default=0,
+        help_text=_("总第M期 continues from the issues published before Gridcase."),
+    )
+    monthly_serial_offset = models.PositiveIntegerField(
+        _("monthly: issues before this system"), default=0
+    )
+    quarterly_serial_offset = models.PositiveIntegerField(
+        _("quarterly: issues before this system"), default=0
+    )
+    top_n = models.PositiveSmallIntegerField(
+        _("best and worst grids named"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
     min_cases_ranked = models.PositiveSmallIntegerField(
-        _("cases a grid needs to be named best or worst"), default=1,
-        help_text=_("Grids with fewer cases due for closure are ranked in the tables but not named 十佳/十差."))
+        _("cases a grid needs to be named best or worst"),
+        default=1,
+        help_text=_(
+            "Grids with fewer cases due for closure are ranked in the tables but not named 十佳/十差."
+        ),
+    )
     hot_spot_min = models.PositiveSmallIntegerField(
-        _("hot spot: cases of one class in one grid"), default=3, validators=[MinValueValidator(2)])
-    trend_periods = models.PositiveSmallIntegerField(_("periods in the trend chart"), default=8,
-                                                     validators=[MinValueValidator(2), MaxValueValidator(26)])
+        _("hot spot: cases of one class in one grid"), default=3, validators=[MinValueValidator(2)]
+    )
+    trend_periods = models.PositiveSmallIntegerField(
+        _("periods in the trend chart"),
+        default=8,
+        validators=[MinValueValidator(2), MaxValueValidator(26)],
+    )
 
     class Meta:
         verbose_name = _("report settings")
@@ -94,8 +154,14 @@ class ReportSettings(models.Model):
         from django.core.exceptions import ValidationError
 
         if self.auto_publish_hours < self.publish_delay_hours:
-            raise ValidationError({"auto_publish_hours": _("A draft is published after it is built: use at "
-                                                           "least the hours after which it is built.")})
+            raise ValidationError(
+                {
+                    "auto_publish_hours": _(
+                        "A draft is published after it is built: use at "
+                        "least the hours after which it is built."
+                    )
+                }
+            )
 
     def save(self, *args, **kwargs):
         self.pk = 1
@@ -129,12 +195,24 @@ class Report(models.Model):
     issue = models.PositiveIntegerField(_("issue (第N期)"), null=True, blank=True)
     serial = models.PositiveIntegerField(_("serial (总第M期)"), null=True, blank=True)
     automatic = models.BooleanField(_("published by the scheduler"), default=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("published by"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     built_at = models.DateTimeField(_("built at"), null=True, blank=True)
     # The text sections written (or confirmed) at publication; empty in a draft until someone
     # writes them: the draft shows the generated findings (data["findings"]) instead, and
@@ -150,11 +228,19 @@ class Report(models.Model):
         verbose_name_plural = _("reports")
         ordering = ["-start", "kind", "-revision"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "start", "revision"], name="report_period_revision_unique"),
-            models.UniqueConstraint(fields=["kind", "year", "issue", "revision"], condition=Q(issue__isnull=False),
-                                    name="report_issue_unique"),
-            models.UniqueConstraint(fields=["kind", "serial", "revision"], condition=Q(serial__isnull=False),
-                                    name="report_serial_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "start", "revision"], name="report_period_revision_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "year", "issue", "revision"],
+                condition=Q(issue__isnull=False),
+                name="report_issue_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "serial", "revision"],
+                condition=Q(serial__isnull=False),
+                name="report_serial_unique",
+            ),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="report_period_ordered"),
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="report_kind_valid"),
             models.CheckConstraint(condition=Q(state__in=State.values), name="report_state_valid"),
@@ -184,7 +270,9 @@ class ReportFile(models.Model):
     size = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["report", "format"], name="report_file_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "format"], name="report_file_unique")
+        ]
 
 
 class Action(models.TextChoices):
@@ -202,12 +290,22 @@ class ReportEvent(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
-                           on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     automatic = models.BooleanField(_("by the scheduler"), default=False)
     at = models.DateTimeField(_("at"))
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
         ordering = ["pk"]  # appended in order
-        constraints = [models.CheckConstraint(condition=Q(action__in=Action.values), name="report_event_action_valid")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=Action.values), name="report_event_action_valid"
+            )
+        ]

@@ -28,7 +28,10 @@ def person_name(user: User | None) -> str:
         return " ".join(p for p in (first, last) if p)
     role = user.get_role_display() if user.role else _("staff member")
     organisation = user.organisation.name if user.organisation_id else ""
-    return _("%(organisation)s%(role)s (name not recorded)") % {"organisation": organisation, "role": role}
+    return _("%(organisation)s%(role)s (name not recorded)") % {
+        "organisation": organisation,
+        "role": role,
+    }
 
 
 def unit_name(unit: Organisation | None, code: str = "", name: str = "") -> str:
@@ -45,8 +48,11 @@ def grid_places(ids) -> dict[int, dict]:
         community = grid.community
         street = community.parent if community else None
         district = street.parent if street else None
-        found[grid.pk] = {"community": community.name if community else "", "street": street.name if street else "",
-                          "district": district.name if district else ""}
+        found[grid.pk] = {
+            "community": community.name if community else "",
+            "street": street.name if street else "",
+            "district": district.name if district else "",
+        }
     return found
 
 
@@ -57,14 +63,17 @@ def area_parents(codes) -> dict[str, dict]:
         parent = area.parent
         grand = parent.parent if parent else None
         if area.level == "community":
-            found[area.code] = {"street": parent.name if parent else "", "district": grand.name if grand else ""}
+            found[area.code] = {
+                "street": parent.name if parent else "",
+                "district": grand.name if grand else "",
+            }
         else:
             found[area.code] = {"district": parent.name if parent else ""}
     return found
 
 
 def grid_label(grid: dict) -> str:
-    """"XX街道XX社区 网格名" from a row or case line that carries street, community and name."""
+    """ "XX街道XX社区 网格名" from a row or case line that carries street, community and name."""
     where = f"{grid.get('street', '')}{grid.get('community', '')}"
     name = grid.get("grid_name", grid.get("name", "")) or grid.get("grid", grid.get("code", ""))
     return f"{where} {name}".strip() if where else name

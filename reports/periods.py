@@ -46,7 +46,9 @@ def _week_number(first_day: dt.date, week_starts_on: int) -> tuple[int, int]:
     if week_starts_on == 0:
         year, week, _day = first_day.isocalendar()
         return year, week
-    return first_day.year, (first_day - _first_week_start(first_day.year, week_starts_on)).days // 7 + 1
+    return first_day.year, (
+        first_day - _first_week_start(first_day.year, week_starts_on)
+    ).days // 7 + 1
 
 
 def span_from(kind: str, first_day: dt.date, config: ReportSettings | None = None) -> Span:
@@ -55,14 +57,25 @@ def span_from(kind: str, first_day: dt.date, config: ReportSettings | None = Non
     cutoff = config.cutoff
     if kind == Kind.WEEKLY:
         if first_day.weekday() != config.week_starts_on:
-            raise ValueError(_("A weekly period starts on weekday %(day)d (0 = Monday); %(date)s is not one.")
-                             % {"day": config.week_starts_on, "date": first_day.isoformat()})
+            raise ValueError(
+                _("A weekly period starts on weekday %(day)d (0 = Monday); %(date)s is not one.")
+                % {"day": config.week_starts_on, "date": first_day.isoformat()}
+            )
         last = first_day + dt.timedelta(days=6)
         year, week = _week_number(first_day, config.week_starts_on)
         label = _("%(year)d week %(week)d (%(first)s–%(last)s)") % {
-            "year": year, "week": week, "first": _md(first_day), "last": _md(last)}
-        return Span(kind, _at(first_day, cutoff), _at(last + dt.timedelta(days=1), cutoff),
-                    f"{year}-W{week:02d}", label)
+            "year": year,
+            "week": week,
+            "first": _md(first_day),
+            "last": _md(last),
+        }
+        return Span(
+            kind,
+            _at(first_day, cutoff),
+            _at(last + dt.timedelta(days=1), cutoff),
+            f"{year}-W{week:02d}",
+            label,
+        )
     if kind == Kind.MONTHLY:
         if first_day.day != 1:
             raise ValueError(_("A monthly period starts on the 1st."))
@@ -73,9 +86,13 @@ def span_from(kind: str, first_day: dt.date, config: ReportSettings | None = Non
         if first_day.day != 1 or first_day.month not in (1, 4, 7, 10):
             raise ValueError(_("A quarter starts on 1 January, April, July or October."))
         quarter = (first_day.month - 1) // 3 + 1
-        after = dt.date(first_day.year + (quarter == 4), 1 if quarter == 4 else first_day.month + 3, 1)
+        after = dt.date(
+            first_day.year + (quarter == 4), 1 if quarter == 4 else first_day.month + 3, 1
+        )
         label = _("%(year)d quarter %(quarter)d") % {"year": first_day.year, "quarter": quarter}
-        return Span(kind, _at(first_day, cutoff), _at(after, cutoff), f"{first_day.year}-Q{quarter}", label)
+        return Span(
+            kind, _at(first_day, cutoff), _at(after, cutoff), f"{first_day.year}-Q{quarter}", label
+        )
     raise ValueError(f"unknown report kind {kind!r}")
 
 
@@ -122,7 +139,9 @@ def parse(kind: str, text: str, config: ReportSettings | None = None) -> Span:
     ValueError with a message people can act on otherwise."""
     config = config or ReportSettings.load()
     if kind not in Kind.values:
-        raise ValueError(_("Unknown report kind %(kind)r: use weekly, monthly or quarterly.") % {"kind": kind})
+        raise ValueError(
+            _("Unknown report kind %(kind)r: use weekly, monthly or quarterly.") % {"kind": kind}
+        )
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
@@ -132,8 +151,10 @@ def parse(kind: str, text: str, config: ReportSettings | None = None) -> Span:
     found = KEY_PATTERNS[Kind(kind)].match(text)
     if not found:
         examples = {Kind.WEEKLY: "2026-W47", Kind.MONTHLY: "2026-11", Kind.QUARTERLY: "2026-Q4"}
-        raise ValueError(_("%(text)r is not a %(kind)s period: use %(example)s or a date (YYYY-MM-DD).")
-                         % {"text": text, "kind": kind, "example": examples[Kind(kind)]})
+        raise ValueError(
+            _("%(text)r is not a %(kind)s period: use %(example)s or a date (YYYY-MM-DD).")
+            % {"text": text, "kind": kind, "example": examples[Kind(kind)]}
+        )
     year, number = int(found[1]), int(found[2])
     if kind == Kind.MONTHLY:
         if not 1 <= number <= 12:
@@ -145,9 +166,13 @@ def parse(kind: str, text: str, config: ReportSettings | None = None) -> Span:
         if config.week_starts_on == 0:
             first = dt.date.fromisocalendar(year, number, 1)
         else:
-            first = _first_week_start(year, config.week_starts_on) + dt.timedelta(days=7 * (number - 1))
+            first = _first_week_start(year, config.week_starts_on) + dt.timedelta(
+                days=7 * (number - 1)
+            )
             if number < 1 or first.year != year:
                 raise ValueError
     except ValueError:
-        raise ValueError(_("%(year)d has no week %(week)d.") % {"year": year, "week": number}) from None
+        raise ValueError(
+            _("%(year)d has no week %(week)d.") % {"year": year, "week": number}
+        ) from None
     return span_from(kind, first, config)

@@ -23,7 +23,9 @@ def year_before(span: Span, config: ReportSettings) -> Span:
     return span_from(span.kind, first.replace(year=first.year - 1), config)
 
 
-def weeks_of(span: Span, config: ReportSettings, now: dt.datetime, first_event: dt.datetime | None) -> list[Span]:
+def weeks_of(
+    span: Span, config: ReportSettings, now: dt.datetime, first_event: dt.datetime | None
+) -> list[Span]:
     """The weeks that start inside the period, have begun by `now` and end after the first event
     (a trend starts at the first period with data)."""
     weeks = []
@@ -59,36 +61,72 @@ def review(span: Span, *, current: dict, now: dt.datetime, config: ReportSetting
     if first_event is not None and first_event < before.end:
         figures = city_figures(Period(before.start, before.end, min(before.end, now))).as_dict()
         then = {k: figures[k] for k in (*COUNT_KEYS, *RATES)}
-        yoy = {"key": before.key, "label": before.label, "figures": then,
-               "change": {k: (None if current.get(k) is None or then.get(k) is None
-                              else round(current[k] - then[k], 2)) for k in (*COUNT_KEYS, *RATES)}}
+        yoy = {
+            "key": before.key,
+            "label": before.label,
+            "figures": then,
+            "change": {
+                k: (
+                    None
+                    if current.get(k) is None or then.get(k) is None
+                    else round(current[k] - then[k], 2)
+                )
+                for k in (*COUNT_KEYS, *RATES)
+            },
+        }
 
     weeks = weeks_of(span, config, now, first_event)
     scores: dict[str, dict] = {"street": {}, "unit": {}}
     listed: dict[str, dict] = {"community": {}, "unit": {}}
     for n, week in enumerate(weeks):
         period = Period(week.start, week.end, min(week.end, now))
-        rows = {level: [r.as_dict() for r in evaluate(level, period)] for level in ("street", "community", "unit")}
+        rows = {
+            level: [r.as_dict() for r in evaluate(level, period)]
+            for level in ("street", "community", "unit")
+        }
         for level in ("street", "unit"):
             for row in rows[level]:
-                entry = scores[level].setdefault(row["code"], {"code": row["code"], "name": row["name"],
-                                                               "scores": [None] * len(weeks)})
+                entry = scores[level].setdefault(
+                    row["code"],
+                    {"code": row["code"], "name": row["name"], "scores": [None] * len(weeks)},
+                )
                 entry["scores"][n] = row["score"]
         for level, due_key in (("community", "due_closure"), ("unit", "due_disposal")):
-            for row in worst(rows[level], top=config.top_n, least_due=config.min_cases_ranked, due_key=due_key):
-                entry = listed[level].setdefault(row["code"], {"code": row["code"], "name": row["name"],
-                                                               "weeks": [False] * len(weeks)})
+            for row in worst(
+                rows[level], top=config.top_n, least_due=config.min_cases_ranked, due_key=due_key
+            ):
+                entry = listed[level].setdefault(
+                    row["code"],
+                    {"code": row["code"], "name": row["name"], "weeks": [False] * len(weeks)},
+                )
                 entry["weeks"][n] = True
-    trend = {level: [e for e in sorted(by.values(), key=lambda e: e["code"]) if any(s is not None for s in e["scores"])]
-             for level, by in scores.items()}
+    trend = {
+        level: [
+            e
+            for e in sorted(by.values(), key=lambda e: e["code"])
+            if any(s is not None for s in e["scores"])
+        ]
+        for level, by in scores.items()
+    }
     in_worst = {}
     for level, by in listed.items():
         rows = []
         for entry in by.values():
             streak = _streak(entry["weeks"])
-            rows.append({"code": entry["code"], "name": entry["name"], "count": sum(entry["weeks"]),
-                         "streak": streak, "consecutive": streak >= 2,
-                         "weeks": [w.key for w, flag in zip(weeks, entry["weeks"], strict=True) if flag]})
+            rows.append(
+                {
+                    "code": entry["code"],
+                    "name": entry["name"],
+                    "count": sum(entry["weeks"]),
+                    "streak": streak,
+                    "consecutive": streak >= 2,
+                    "weeks": [w.key for w, flag in zip(weeks, entry["weeks"], strict=True) if flag],
+                }
+            )
         in_worst[level] = sorted(rows, key=lambda r: (-r["count"], -r["streak"], r["code"]))
-    return {"year_before": yoy, "weeks": [{"key": w.key, "short": w.key.split("-", 1)[1]} for w in weeks],
-            "score_trend": trend, "in_worst": in_worst}
+    return {
+        "year_before": yoy,
+        "weeks": [{"key": w.key, "short": w.key.split("-", 1)[1]} for w in weeks],
+        "score_trend": trend,
+        "in_worst": in_worst,
+    }

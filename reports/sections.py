@@ -57,14 +57,27 @@ def _backlog(step: str, period: Period) -> list[dict]:
     from worktime.clock import calendar_pinned, current_calendar, elapsed
 
     numbers = cases_behind("step", 1, f"{step}_late_undone", period)
-    cases = {c.number: c for c in Case.objects.filter(number__in=numbers).select_related(
-        "category", "grid__community__parent")}
+    cases = {
+        c.number: c
+        for c in Case.objects.filter(number__in=numbers).select_related(
+            "category", "grid__community__parent"
+        )
+    }
     left = {}
-    for number, data in (CaseEvent.objects.filter(case__number__in=numbers, action__in=CHANGING_ACTIONS,
-                                                  from_status=STEP_STATUS[step], at__gte=period.as_of)
-                         .order_by("-seq").values_list("case__number", "data")):
+    for number, data in (
+        CaseEvent.objects.filter(
+            case__number__in=numbers,
+            action__in=CHANGING_ACTIONS,
+            from_status=STEP_STATUS[step],
+            at__gte=period.as_of,
+        )
+        .order_by("-seq")
+        .values_list("case__number", "data")
+    ):
         if (data or {}).get("step_deadline"):
-            left[number] = dt.datetime.fromisoformat(data["step_deadline"])  # earliest wins (ordered last)
+            left[number] = dt.datetime.fromisoformat(
+                data["step_deadline"]
+            )  # earliest wins (ordered last)
     lines = []
     with calendar_pinned():
         calendar = current_calendar()
@@ -73,15 +86,26 @@ def _backlog(step: str, period: Period) -> list[dict]:
             deadline = left.get(number, case.step_deadline)
             community = case.grid.community if case.grid else None
             street = community.parent if community else None
-            lines.append({
-                "number": number, "step": step, "category": case.category.name,
-                "street": street.name if street else "", "community": community.name if community else "",
-                "grid_name": case.grid.name if case.grid else "", "address": case.address,
-                "step_deadline": _iso(deadline),
-                "late_hours": round((period.as_of - deadline).total_seconds() / 3600, 1) if deadline else None,
-                "late_work_hours": round(elapsed(deadline, period.as_of, "work_hours", calendar), 1)
-                if deadline else None,
-            })
+            lines.append(
+                {
+                    "number": number,
+                    "step": step,
+                    "category": case.category.name,
+                    "street": street.name if street else "",
+                    "community": community.name if community else "",
+                    "grid_name": case.grid.name if case.grid else "",
+                    "address": case.address,
+                    "step_deadline": _iso(deadline),
+                    "late_hours": round((period.as_of - deadline).total_seconds() / 3600, 1)
+                    if deadline
+                    else None,
+                    "late_work_hours": round(
+                        elapsed(deadline, period.as_of, "work_hours", calendar), 1
+                    )
+                    if deadline
+                    else None,
+                }
+            )
     return lines
 
 
@@ -105,9 +129,16 @@ def patrol(period: Period, *, top_n: int) -> dict | None:
     officers = User.objects.filter(role=Role.OFFICER)
 
     def rows(level: str) -> list[dict]:
-        return [{"code": r["code"], "name": r["name"], "assigned": r["assigned"], "patrolled": r["patrolled"],
-                 "coverage_rate": rate(r["patrolled"], r["assigned"])}
-                for r in coverage_table(level=level, days=days, grids=grids)]
+        return [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "assigned": r["assigned"],
+                "patrolled": r["patrolled"],
+                "coverage_rate": rate(r["patrolled"], r["assigned"]),
+            }
+            for r in coverage_table(level=level, days=days, grids=grids)
+        ]
 
     city = rows("city") if days else []
     streets, communities = rows("street") if days else [], rows("community") if days else []
@@ -119,23 +150,48 @@ def patrol(period: Period, *, top_n: int) -> dict | None:
     if days:
         for r in coverage_table(level="officer", days=days, grids=grids, officers=officers):
             if r["assigned"]:
-                least.append({"id": r["id"], "name": person_name(people.get(r["id"])) or r["name"],
-                              "assigned": r["assigned"], "patrolled": r["patrolled"],
-                              "coverage_rate": rate(r["patrolled"], r["assigned"])})
+                least.append(
+                    {
+                        "id": r["id"],
+                        "name": person_name(people.get(r["id"])) or r["name"],
+                        "assigned": r["assigned"],
+                        "patrolled": r["patrolled"],
+                        "coverage_rate": rate(r["patrolled"], r["assigned"]),
+                    }
+                )
     least.sort(key=lambda o: (o["coverage_rate"], o["name"], o["id"]))
     # At the period's last working day: a weekend at the end is not a day nobody patrolled.
     end_day = days[-1] if days else last
     min_days = PatrolSettings.current().unpatrolled_days
-    unpatrolled = [{"code": g["code"], "grid_name": g["name"], "community": g["community"]["name"],
-                    "street": g["street"]["name"], "days": g["days"], "since": g["since"],
-                    "last_patrolled": g["last_patrolled"],
-                    "officers": [person_name(people.get(o["id"])) or o["name"] for o in g["officers"]]}
-                   for g in unpatrolled_grids(day=end_day, min_days=min_days, grids=grids)]
+    unpatrolled = [
+        {
+            "code": g["code"],
+            "grid_name": g["name"],
+            "community": g["community"]["name"],
+            "street": g["street"]["name"],
+            "days": g["days"],
+            "since": g["since"],
+            "last_patrolled": g["last_patrolled"],
+            "officers": [person_name(people.get(o["id"])) or o["name"] for o in g["officers"]],
+        }
+        for g in unpatrolled_grids(day=end_day, min_days=min_days, grids=grids)
+    ]
     total = city[0] if city else {"assigned": 0, "patrolled": 0, "coverage_rate": None}
-    return {"days": len(days), "first": first.isoformat(), "last": last.isoformat(), "as_at": end_day.isoformat(),
-            "assigned": total["assigned"], "patrolled": total["patrolled"], "coverage_rate": total["coverage_rate"],
-            "streets": streets, "communities": communities, "officers_least": least[:top_n],
-            "officers": len(least), "unpatrolled_days": min_days, "unpatrolled": unpatrolled}
+    return {
+        "days": len(days),
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "as_at": end_day.isoformat(),
+        "assigned": total["assigned"],
+        "patrolled": total["patrolled"],
+        "coverage_rate": total["coverage_rate"],
+        "streets": streets,
+        "communities": communities,
+        "officers_least": least[:top_n],
+        "officers": len(least),
+        "unpatrolled_days": min_days,
+        "unpatrolled": unpatrolled,
+    }
 
 
 # --- §7.8 违法建设 and 渣土 -----------------------------------------------------------------------------
@@ -157,13 +213,19 @@ def campaigns(period: Period, *, now: dt.datetime) -> dict | None:
     if not has_construction and not has_dumping:
         return None
     for row in construction:  # shares as percentages, like every rate of the snapshot
-        row["progress_rate"] = round(row["progress"] * 100, 2) if row["progress"] is not None else None
+        row["progress_rate"] = (
+            round(row["progress"] * 100, 2) if row["progress"] is not None else None
+        )
         row["year_elapsed_rate"] = round(row["year_elapsed"] * 100, 2)
     city = figures.construction_rows(level="city", period=span, now=now)[0]
-    return {"construction": construction if has_construction else [],
-            "dumping": dumping if has_dumping else [],
-            "zero_growth_streets": sum(1 for r in construction if r["zero_growth"]),
-            "streets": len(construction), "new_count": city["new_count"], "new_area_m2": city["new_area_m2"],
-            "demolished_area_m2": city["demolished_area_m2"],
-            "dumping_count": sum(r["count"] for r in dumping),
-            "night_count": sum(r["night_count"] for r in dumping)}
+    return {
+        "construction": construction if has_construction else [],
+        "dumping": dumping if has_dumping else [],
+        "zero_growth_streets": sum(1 for r in construction if r["zero_growth"]),
+        "streets": len(construction),
+        "new_count": city["new_count"],
+        "new_area_m2": city["new_area_m2"],
+        "demolished_area_m2": city["demolished_area_m2"],
+        "dumping_count": sum(r["count"] for r in dumping),
+        "night_count": sum(r["night_count"] for r in dumping),
+    }

@@ -40,8 +40,10 @@ from reports.periods import parse
 
 REQUESTERS = (*CENTRE_ROLES, Role.ADMIN)
 CORRECTORS = (Role.SHIFT_LEADER, Role.ADMIN)
-CONTENT_TYPES = {"pdf": "application/pdf",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def may_read(user: User) -> bool:
@@ -54,44 +56,89 @@ def _require(user: User, roles) -> None:
 
 
 def item(report: Report, superseded: set[int] = frozenset()) -> dict:
-    return {"review_url": reverse("report-review", args=[report.pk]) if report.state == State.DRAFT else None,
-            "failure_help": failure_help(report.error) if report.state == State.FAILED else "","id": report.pk, "kind": report.kind, "kind_name": report.get_kind_display(), "key": report.key,
-            "label": report.label, "start": report.start, "end": report.end, "revision": report.revision,
-            "reason": report.reason, "state": report.state, "progress": report.progress, "step": report.step,
-            "error": report.error, "year": report.year, "issue": report.issue, "serial": report.serial,
-            "automatic": report.automatic, "requested_at": report.requested_at,
-            "built_at": report.built_at, "published_at": report.published_at, "superseded": report.pk in superseded,
-            "links": jobs.links(report) if report.state == State.PUBLISHED else None}
+    return {
+        "review_url": reverse("report-review", args=[report.pk])
+        if report.state == State.DRAFT
+        else None,
+        "failure_help": failure_help(report.error) if report.state == State.FAILED else "",
+        "id": report.pk,
+        "kind": report.kind,
+        "kind_name": report.get_kind_display(),
+        "key": report.key,
+        "label": report.label,
+        "start": report.start,
+        "end": report.end,
+        "revision": report.revision,
+        "reason": report.reason,
+        "state": report.state,
+        "progress": report.progress,
+        "step": report.step,
+        "error": report.error,
+        "year": report.year,
+        "issue": report.issue,
+        "serial": report.serial,
+        "automatic": report.automatic,
+        "requested_at": report.requested_at,
+        "built_at": report.built_at,
+        "published_at": report.published_at,
+        "superseded": report.pk in superseded,
+        "links": jobs.links(report) if report.state == State.PUBLISHED else None,
+    }
 
 
 def failure_help(error: str) -> str:
     """What fixes a failed build or publication, from its error (shown under the error)."""
     if error.startswith("MissingFont"):
-        return _("Install a Chinese font on the machine that builds reports (fonts-noto-cjk: make system-deps), "
-                 "then ask for the report again; nothing else needs changing.")
+        return _(
+            "Install a Chinese font on the machine that builds reports (fonts-noto-cjk: make system-deps), "
+            "then ask for the report again; nothing else needs changing."
+        )
     if "weekday" in error or "period starts" in error:
-        return _("The report settings (first weekday, cut-off) changed after this report was requested: ask for "
-                 "the period again under the new settings.")
+        return _(
+            "The report settings (first weekday, cut-off) changed after this report was requested: ask for "
+            "the period again under the new settings."
+        )
     if error.startswith(("OperationalError", "InterfaceError", "DatabaseError")):
-        return _("The database was unreachable or busy while the report was built: ask for it again once it "
-                 "answers.")
-    return _("Ask for the report again; if it fails the same way, the server log holds the details of this "
-             "error for the administrator.")
+        return _(
+            "The database was unreachable or busy while the report was built: ask for it again once it "
+            "answers."
+        )
+    return _(
+        "Ask for the report again; if it fails the same way, the server log holds the details of this "
+        "error for the administrator."
+    )
 
 
 def steps(report: Report) -> list[dict]:
-    return [{"action": e.action, "action_name": e.get_action_display(), "by": person_name(e.by) if e.by else "",
-             "automatic": e.automatic, "at": e.at, "note": e.note}
-            for e in report.events.select_related("by__organisation")]
+    return [
+        {
+            "action": e.action,
+            "action_name": e.get_action_display(),
+            "by": person_name(e.by) if e.by else "",
+            "automatic": e.automatic,
+            "at": e.at,
+            "note": e.note,
+        }
+        for e in report.events.select_related("by__organisation")
+    ]
 
 
 class PublishSerializer(serializers.Serializer):
-    problems = serializers.CharField(max_length=8000, required=False, allow_blank=True,
-                                     help_text="存在问题; omitted or empty: the generated findings as they are")
-    requirements = serializers.CharField(max_length=8000, required=False, allow_blank=True,
-                                         help_text="下周工作要求; omitted or empty: the generated ones")
-    review = serializers.CharField(max_length=8000, required=False, allow_blank=True,
-                                   help_text="讲评 (quarterly reviews)")
+    problems = serializers.CharField(
+        max_length=8000,
+        required=False,
+        allow_blank=True,
+        help_text="存在问题; omitted or empty: the generated findings as they are",
+    )
+    requirements = serializers.CharField(
+        max_length=8000,
+        required=False,
+        allow_blank=True,
+        help_text="下周工作要求; omitted or empty: the generated ones",
+    )
+    review = serializers.CharField(
+        max_length=8000, required=False, allow_blank=True, help_text="讲评 (quarterly reviews)"
+    )
 
 
 def _superseded(reports: list[Report]) -> set[int]:
@@ -99,13 +146,21 @@ def _superseded(reports: list[Report]) -> set[int]:
     for r in reports:
         if r.state == State.PUBLISHED:
             newest[(r.kind, r.start)] = max(newest.get((r.kind, r.start), 0), r.revision)
-    return {r.pk for r in reports if r.state == State.PUBLISHED and r.revision < newest[(r.kind, r.start)]}
+    return {
+        r.pk
+        for r in reports
+        if r.state == State.PUBLISHED and r.revision < newest[(r.kind, r.start)]
+    }
 
 
 class RequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    period = serializers.CharField(max_length=20, help_text="2026-W47, 2026-11, 2026-Q4 or a date in the period")
-    revise = serializers.BooleanField(default=False, help_text="Publish a corrected revision of a published report")
+    period = serializers.CharField(
+        max_length=20, help_text="2026-W47, 2026-11, 2026-Q4 or a date in the period"
+    )
+    revise = serializers.BooleanField(
+        default=False, help_text="Publish a corrected revision of a published report"
+    )
     reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
     def validate(self, data: dict) -> dict:
@@ -114,29 +169,52 @@ class RequestSerializer(serializers.Serializer):
         except ValueError as error:
             raise serializers.ValidationError({"period": str(error)}) from None
         except OverflowError:  # 0001-W01 and the like: its start is before year 1 in UTC
-            raise serializers.ValidationError({"period": _("%(text)s is out of the calendar's range.")
-                                               % {"text": data["period"]}}) from None
+            raise serializers.ValidationError(
+                {"period": _("%(text)s is out of the calendar's range.") % {"text": data["period"]}}
+            ) from None
         if span.start.year < 1970:
-            raise serializers.ValidationError({"period": _("%(text)s is before 1970: no cases to report.")
-                                               % {"text": data["period"]}})
+            raise serializers.ValidationError(
+                {
+                    "period": _("%(text)s is before 1970: no cases to report.")
+                    % {"text": data["period"]}
+                }
+            )
         if span.end > timezone.now():
-            raise serializers.ValidationError({"period": _("%(label)s has not ended yet: a report covers a "
-                                                           "complete period.") % {"label": span.label}})
+            raise serializers.ValidationError(
+                {
+                    "period": _("%(label)s has not ended yet: a report covers a complete period.")
+                    % {"label": span.label}
+                }
+            )
         if data["revise"] and not data["reason"].strip():
             raise serializers.ValidationError({"reason": _("Say what the revision corrects.")})
         data["span"] = span
         return data
 
 
-@extend_schema(methods=["GET"], summary="Published and pending reports", operation_id="reports_list",
-               parameters=[OpenApiParameter("kind", str, enum=Kind.values), OpenApiParameter("year", int)],
-               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="{results: [report]}"),
-                          **errors(400, 403)})
-@extend_schema(methods=["POST"], summary="Request a report (or a revision)", operation_id="reports_request",
-               request=RequestSerializer,
-               responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="the queued report"),
-                          409: OpenApiResponse(OpenApiTypes.OBJECT, description="already published: `detail`, `report`"),
-                          **errors(400, 403)})
+@extend_schema(
+    methods=["GET"],
+    summary="Published and pending reports",
+    operation_id="reports_list",
+    parameters=[OpenApiParameter("kind", str, enum=Kind.values), OpenApiParameter("year", int)],
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="{results: [report]}"),
+        **errors(400, 403),
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    summary="Request a report (or a revision)",
+    operation_id="reports_request",
+    request=RequestSerializer,
+    responses={
+        202: OpenApiResponse(OpenApiTypes.OBJECT, description="the queued report"),
+        409: OpenApiResponse(
+            OpenApiTypes.OBJECT, description="already published: `detail`, `report`"
+        ),
+        **errors(400, 403),
+    },
+)
 @api_view(["GET", "POST"])
 def reports(request):
     if not may_read(request.user):
@@ -149,11 +227,21 @@ def reports(request):
         if q["revise"]:
             _require(request.user, CORRECTORS)
         try:
-            report = jobs.request(q["span"], user=request.user, revise=q["revise"], reason=q["reason"].strip())
+            report = jobs.request(
+                q["span"], user=request.user, revise=q["revise"], reason=q["reason"].strip()
+            )
         except jobs.AlreadyPublished as published:
-            return Response({"detail": _("%(label)s is already published; to correct it, ask for a revision "
-                                         "with a reason.") % {"label": published.report.label},
-                             "report": item(published.report)}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {
+                    "detail": _(
+                        "%(label)s is already published; to correct it, ask for a revision "
+                        "with a reason."
+                    )
+                    % {"label": published.report.label},
+                    "report": item(published.report),
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(item(report), status=status.HTTP_202_ACCEPTED)
     rows = Report.objects.defer("data").order_by("-start", "kind", "-revision")
     kind = request.query_params.get("kind")
@@ -171,9 +259,12 @@ def reports(request):
     return Response({"results": [item(r, superseded) for r in found]})
 
 
-@extend_schema(summary="One report's state and progress", operation_id="report_detail",
-               parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
-               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="report"), **errors(403, 404)})
+@extend_schema(
+    summary="One report's state and progress",
+    operation_id="report_detail",
+    parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
+    responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="report"), **errors(403, 404)},
+)
 @api_view(["GET"])
 def report_detail(request, pk: int):
     if not may_read(request.user):
@@ -181,17 +272,33 @@ def report_detail(request, pk: int):
     report = Report.objects.defer("data").filter(pk=pk).first() if pk < 2**63 else None
     if report is None:
         raise Http404
-    return Response({**item(report, _superseded(list(Report.objects.defer("data").filter(
-        kind=report.kind, start=report.start)))), "steps": steps(report)})
+    return Response(
+        {
+            **item(
+                report,
+                _superseded(
+                    list(Report.objects.defer("data").filter(kind=report.kind, start=report.start))
+                ),
+            ),
+            "steps": steps(report),
+        }
+    )
 
 
-@extend_schema(summary="Publish a draft with its text sections", operation_id="report_publish",
-               parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
-               request=PublishSerializer,
-               responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="the report, `publishing`: the "
-                                                                                 "scheduler publishes it within seconds"),
-                          409: OpenApiResponse(OpenApiTypes.OBJECT, description="not a draft: `detail`, `report`"),
-                          **errors(400, 403, 404)})
+@extend_schema(
+    summary="Publish a draft with its text sections",
+    operation_id="report_publish",
+    parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)],
+    request=PublishSerializer,
+    responses={
+        202: OpenApiResponse(
+            OpenApiTypes.OBJECT,
+            description="the report, `publishing`: the scheduler publishes it within seconds",
+        ),
+        409: OpenApiResponse(OpenApiTypes.OBJECT, description="not a draft: `detail`, `report`"),
+        **errors(400, 403, 404),
+    },
+)
 @api_view(["POST"])
 def report_publish(request, pk: int):
     """A shift leader or an administrator publishes a draft: the texts are saved now, and the
@@ -208,9 +315,14 @@ def report_publish(request, pk: int):
     try:
         report = jobs.ask_to_publish(report, by=request.user, **body.validated_data)
     except jobs.NotADraft as error:
-        return Response({"detail": _("Only a draft is published; this report is %(state)s.")
-                         % {"state": error.report.get_state_display()}, "report": item(error.report)},
-                        status=status.HTTP_409_CONFLICT)
+        return Response(
+            {
+                "detail": _("Only a draft is published; this report is %(state)s.")
+                % {"state": error.report.get_state_display()},
+                "report": item(error.report),
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
     return Response({**item(report), "steps": steps(report)}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -250,17 +362,28 @@ def _find(kind: str, period: str, revision: str | None) -> Report:
     return report
 
 
-@extend_schema(summary="A published report as a page, PDF or workbook", operation_id="report_file",
-               parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=Kind.values),
-                           OpenApiParameter("period", str, OpenApiParameter.PATH,
-                                            description="2026-W47, 2026-11, 2026-Q4, a date in the period, or "
-                                                        "`latest`"),
-                           OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["html", "pdf", "xlsx"]),
-                           OpenApiParameter("revision", {"type": "integer", "minimum": 1})],
-               responses={(200, "text/html"): bytes, (200, "application/pdf"): bytes,
-                          (200, CONTENT_TYPES["xlsx"]): bytes,
-                          302: OpenApiResponse(description="Signed out without a token: to the sign-in page."),
-                          **errors(403, 404)})
+@extend_schema(
+    summary="A published report as a page, PDF or workbook",
+    operation_id="report_file",
+    parameters=[
+        OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=Kind.values),
+        OpenApiParameter(
+            "period",
+            str,
+            OpenApiParameter.PATH,
+            description="2026-W47, 2026-11, 2026-Q4, a date in the period, or `latest`",
+        ),
+        OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["html", "pdf", "xlsx"]),
+        OpenApiParameter("revision", {"type": "integer", "minimum": 1}),
+    ],
+    responses={
+        (200, "text/html"): bytes,
+        (200, "application/pdf"): bytes,
+        (200, CONTENT_TYPES["xlsx"]): bytes,
+        302: OpenApiResponse(description="Signed out without a token: to the sign-in page."),
+        **errors(403, 404),
+    },
+)
 @api_view(["GET"])
 @renderer_classes([JSONRenderer, AnyType])
 @permission_classes([AllowAny])  # signed-out browsers are sent to the sign-in page below, not 403
@@ -277,19 +400,28 @@ def report_file(request, kind: str, period: str, fmt: str) -> HttpResponse:
         raise Http404(_("Unknown report kind."))
     report = _find(kind, period, request.GET.get("revision"))
     if fmt == "html":
-        siblings = list(Report.objects.defer("data").filter(kind=report.kind, start=report.start,
-                                                             state=State.PUBLISHED).order_by("revision"))
+        siblings = list(
+            Report.objects.defer("data")
+            .filter(kind=report.kind, start=report.start, state=State.PUBLISHED)
+            .order_by("revision")
+        )
         for other in siblings:
             other.link = jobs.links(other)["html"] + ("" if other.revision > 1 else "?revision=1")
         newer = [o for o in siblings if o.revision > report.revision]
         ctx = rendering.context(report)
-        ctx.update(links=jobs.links(report), revisions=siblings, superseded_by=newer[-1] if newer else None)
+        ctx.update(
+            links=jobs.links(report), revisions=siblings, superseded_by=newer[-1] if newer else None
+        )
         return render(request._request, "reports/page.html", ctx)
     stored = ReportFile.objects.filter(report=report, format=fmt).first()
     if stored is None:
         raise Http404(_("This report has no %(fmt)s file.") % {"fmt": fmt})
     response = HttpResponse(bytes(stored.content), content_type=CONTENT_TYPES[fmt])
-    name = f"{report.kind}-{report.key}" + (f"-r{report.revision}" if report.revision > 1 else "") + f".{fmt}"
+    name = (
+        f"{report.kind}-{report.key}"
+        + (f"-r{report.revision}" if report.revision > 1 else "")
+        + f".{fmt}"
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["ETag"] = f'"{stored.sha256}"'
     response["Cache-Control"] = "private, max-age=3600"
@@ -297,12 +429,21 @@ def report_file(request, kind: str, period: str, fmt: str) -> HttpResponse:
 
 
 class TextsForm(forms.Form):
-    problems = forms.CharField(label=_("Problems"), required=False, max_length=8000,
-                               widget=forms.Textarea(attrs={"rows": 8}))
-    requirements = forms.CharField(label=_("Requirements for the next period"), required=False, max_length=8000,
-                                   widget=forms.Textarea(attrs={"rows": 8}))
-    review = forms.CharField(label=_("Review"), required=False, max_length=8000,
-                             widget=forms.Textarea(attrs={"rows": 8}))
+    problems = forms.CharField(
+        label=_("Problems"),
+        required=False,
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    requirements = forms.CharField(
+        label=_("Requirements for the next period"),
+        required=False,
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    review = forms.CharField(
+        label=_("Review"), required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 8})
+    )
 
 
 def report_review(request: HttpRequest, pk: int) -> HttpResponse:
@@ -336,16 +477,30 @@ def report_review(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("report-review", pk=report.pk)
             except jobs.NotADraft as refused:
                 error = _("Only a draft is edited or published; this report is %(state)s.") % {
-                    "state": refused.report.get_state_display()}
+                    "state": refused.report.get_state_display()
+                }
                 report = refused.report
     found = (report.data or {}).get("findings", {})
-    form = TextsForm(initial={"problems": report.problems or found.get("problems", ""),
-                              "requirements": report.requirements or found.get("requirements", ""),
-                              "review": report.review}) if request.method == "GET" or not error else form
+    form = (
+        TextsForm(
+            initial={
+                "problems": report.problems or found.get("problems", ""),
+                "requirements": report.requirements or found.get("requirements", ""),
+                "review": report.review,
+            }
+        )
+        if request.method == "GET" or not error
+        else form
+    )
     ctx = rendering.context(report) if report.data else {"report": report}
-    ctx.update(form=form, may_publish=may_publish and report.state == State.DRAFT, error=error,
-               steps=steps(report), quarterly=report.kind == Kind.QUARTERLY,
-               failure_help=failure_help(report.error) if report.state == State.FAILED else "")
+    ctx.update(
+        form=form,
+        may_publish=may_publish and report.state == State.DRAFT,
+        error=error,
+        steps=steps(report),
+        quarterly=report.kind == Kind.QUARTERLY,
+        failure_help=failure_help(report.error) if report.state == State.FAILED else "",
+    )
     return render(request, "reports/review.html", ctx)
 
 
@@ -361,7 +516,11 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         r.is_superseded = r.pk in superseded
         r.failure_help = failure_help(r.error) if r.state == State.FAILED else ""
     may_request = request.user.is_superuser or request.user.role in REQUESTERS
-    return render(request, "reports/list.html", {"reports": rows, "kinds": Kind.choices, "may_request": may_request})
+    return render(
+        request,
+        "reports/list.html",
+        {"reports": rows, "kinds": Kind.choices, "may_request": may_request},
+    )
 
 
 def metrics_page(request: HttpRequest) -> HttpResponse:
@@ -387,7 +546,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     level = request.GET.get("level") or ("unit" if unit_member else "street")
     errors = []
     try:
-        start = dt.date.fromisoformat(request.GET.get("start") or (monday - dt.timedelta(days=7)).isoformat())
+        start = dt.date.fromisoformat(
+            request.GET.get("start") or (monday - dt.timedelta(days=7)).isoformat()
+        )
         end = dt.date.fromisoformat(request.GET.get("end") or monday.isoformat())
     except ValueError:
         errors.append(_("Dates are YYYY-MM-DD."))
@@ -408,17 +569,49 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     rows = [r.as_dict() for r in evaluate(level, period_of(start, end), area=scope.area)]
     if scope.own is not None:
         rows = [r for r in rows if r["id"] == scope.own]
-    ranked = sorted((r for r in rows if r["score"] is not None), key=lambda r: (r["rank"], r["code"]))[:20]
-    rated = sorted((r for r in rows if r["closure_rate"] is not None), key=lambda r: (r["closure_rate"], r["code"]))[:20]
-    score_chart = charts.bars([{"name": r["name"] or r["code"], "count": r["score"]} for r in ranked],
-                              title=_("Composite score (best 20)"), current_label=_("Score"), previous_label="")
-    rate_chart = charts.bars([{"name": r["name"] or r["code"], "count": r["closure_rate"]} for r in rated],
-                             title=_("Closure rate % (lowest 20)"), current_label=_("Closure rate"), previous_label="")
-    shown = [r for r in rows if any(r[k] for k in ("registered", "due_closure", "due_disposal", "dispatched"))] \
-        if level == "grid" else rows
+    ranked = sorted(
+        (r for r in rows if r["score"] is not None), key=lambda r: (r["rank"], r["code"])
+    )[:20]
+    rated = sorted(
+        (r for r in rows if r["closure_rate"] is not None),
+        key=lambda r: (r["closure_rate"], r["code"]),
+    )[:20]
+    score_chart = charts.bars(
+        [{"name": r["name"] or r["code"], "count": r["score"]} for r in ranked],
+        title=_("Composite score (best 20)"),
+        current_label=_("Score"),
+        previous_label="",
+    )
+    rate_chart = charts.bars(
+        [{"name": r["name"] or r["code"], "count": r["closure_rate"]} for r in rated],
+        title=_("Closure rate % (lowest 20)"),
+        current_label=_("Closure rate"),
+        previous_label="",
+    )
+    shown = (
+        [
+            r
+            for r in rows
+            if any(r[k] for k in ("registered", "due_closure", "due_disposal", "dispatched"))
+        ]
+        if level == "grid"
+        else rows
+    )
     shown.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
-    return render(request, "reports/metrics.html", {
-        "level": level, "levels": [(k, v) for k, v in LEVEL_NAMES.items() if not unit_member or k == "unit"], "start": start, "end": end,
-        "rows": shown, "hidden": len(rows) - len(shown), "errors": errors, "score_chart": score_chart,
-        "rate_chart": rate_chart, "columns": UNIT_COLUMNS if level == "unit" else AREA_COLUMNS,
-        "api": f"/api/metrics/?level={level}&start={start}&end={end}"})
+    return render(
+        request,
+        "reports/metrics.html",
+        {
+            "level": level,
+            "levels": [(k, v) for k, v in LEVEL_NAMES.items() if not unit_member or k == "unit"],
+            "start": start,
+            "end": end,
+            "rows": shown,
+            "hidden": len(rows) - len(shown),
+            "errors": errors,
+            "score_chart": score_chart,
+            "rate_chart": rate_chart,
+            "columns": UNIT_COLUMNS if level == "unit" else AREA_COLUMNS,
+            "api": f"/api/metrics/?level={level}&start={start}&end={end}",
+        },
+    )

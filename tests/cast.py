@@ -39,9 +39,15 @@ class Cast:
     category: SmallClass
 
     def by_role(self, role: str) -> User:
-        return {Role.OFFICER: self.officer, Role.ACCEPTOR: self.acceptor, Role.SHIFT_LEADER: self.shift_leader,
-                Role.DISPATCHER: self.dispatcher, Role.VIEWER: self.viewer, Role.UNIT_MEMBER: self.unit_member,
-                Role.PUBLIC: self.public}[role]
+        return {
+            Role.OFFICER: self.officer,
+            Role.ACCEPTOR: self.acceptor,
+            Role.SHIFT_LEADER: self.shift_leader,
+            Role.DISPATCHER: self.dispatcher,
+            Role.VIEWER: self.viewer,
+            Role.UNIT_MEMBER: self.unit_member,
+            Role.PUBLIC: self.public,
+        }[role]
 
     def client(self, user: User) -> Client:
         """A logged-in test client per user, made once."""
@@ -59,20 +65,29 @@ def make_cast() -> Cast:
     centre = make_organisation(kind=Organisation.Kind.CENTRE, code="centre")
     make_area(code="320505")
     unit = make_organisation(kind=Organisation.Kind.HANDLING_UNIT, code="unit-a", name="执法大队")
-    other_unit = make_organisation(kind=Organisation.Kind.HANDLING_UNIT, code="unit-b", name="环卫所")
+    other_unit = make_organisation(
+        kind=Organisation.Kind.HANDLING_UNIT, code="unit-b", name="环卫所"
+    )
     category = make_small_class(big_class=None, name="私搭乱建")
     category.big_class.standard.active = True
     category.big_class.standard.save()
     return Cast(
-        grid=grid, other_grid=other, officer=officer, officer_elsewhere=officer_elsewhere,
+        grid=grid,
+        other_grid=other,
+        officer=officer,
+        officer_elsewhere=officer_elsewhere,
         acceptor=make_user(role=Role.ACCEPTOR, username="acceptor", organisation=centre),
         shift_leader=make_user(role=Role.SHIFT_LEADER, username="shiftleader", organisation=centre),
         dispatcher=make_user(role=Role.DISPATCHER, username="dispatcher", organisation=centre),
         viewer=make_user(role=Role.VIEWER, username="viewer", organisation=centre),
-        unit=unit, unit_member=make_user(role=Role.UNIT_MEMBER, username="unit", organisation=unit),
+        unit=unit,
+        unit_member=make_user(role=Role.UNIT_MEMBER, username="unit", organisation=unit),
         other_unit=other_unit,
-        other_unit_member=make_user(role=Role.UNIT_MEMBER, username="unit2", organisation=other_unit),
-        public=make_user(role=Role.PUBLIC, username="citizen"), category=category,
+        other_unit_member=make_user(
+            role=Role.UNIT_MEMBER, username="unit2", organisation=other_unit
+        ),
+        public=make_user(role=Role.PUBLIC, username="citizen"),
+        category=category,
     )
 
 
@@ -90,34 +105,51 @@ def photo_record() -> dict:
 
 def report(cast: Cast, *, by: User | None = None, at=IN_A, **fields) -> Case:
     by = by or cast.officer
-    return workflow.report_case(workflow.Report(category=cast.category, lon=at[0], lat=at[1], **fields), reporter=by)
+    return workflow.report_case(
+        workflow.Report(category=cast.category, lon=at[0], lat=at[1], **fields), reporter=by
+    )
 
 
 def act(case: Case, action: str, actor: User, **inputs) -> Case:
     case.refresh_from_db()
-    workflow.transition(case, action, actor=actor, version=case.version, inputs=workflow.Inputs(**inputs))
+    workflow.transition(
+        case, action, actor=actor, version=case.version, inputs=workflow.Inputs(**inputs)
+    )
     case.refresh_from_db()
     return case
 
 
 # The path from `reported` to each state, as (action, role, inputs) steps.
 def path_to(cast: Cast, status: str) -> list[tuple[str, User, dict]]:
-    dispatched = [("accept", cast.acceptor, {}), ("register", cast.shift_leader, {}),
-                  ("dispatch", cast.dispatcher, {"unit": cast.unit})]
+    dispatched = [
+        ("accept", cast.acceptor, {}),
+        ("register", cast.shift_leader, {}),
+        ("dispatch", cast.dispatcher, {"unit": cast.unit}),
+    ]
     return {
         Status.REPORTED: [],
         Status.VERIFYING: [("send_verify", cast.acceptor, {})],
         Status.PENDING_REGISTRATION: [("accept", cast.acceptor, {})],
         Status.DISPATCHING: dispatched[:2],
         Status.HANDLING: dispatched,
-        Status.SUSPENDED: dispatched + [("request_suspension", cast.unit_member, {"reason": "施工"}),
-                                        ("approve_suspension", cast.dispatcher, {})],
-        Status.CHECKING: dispatched + [("feedback", cast.unit_member, {"photos": [photo_record()]})],
-        Status.CLOSING: dispatched + [("feedback", cast.unit_member, {"photos": [photo_record()]}),
-                                      ("check", cast.officer, {"outcome": "pass", "photos": [photo_record()]})],
-        Status.CLOSED: dispatched + [("feedback", cast.unit_member, {"photos": [photo_record()]}),
-                                     ("check", cast.officer, {"outcome": "pass", "photos": [photo_record()]}),
-                                     ("close", cast.shift_leader, {})],
+        Status.SUSPENDED: dispatched
+        + [
+            ("request_suspension", cast.unit_member, {"reason": "施工"}),
+            ("approve_suspension", cast.dispatcher, {}),
+        ],
+        Status.CHECKING: dispatched
+        + [("feedback", cast.unit_member, {"photos": [photo_record()]})],
+        Status.CLOSING: dispatched
+        + [
+            ("feedback", cast.unit_member, {"photos": [photo_record()]}),
+            ("check", cast.officer, {"outcome": "pass", "photos": [photo_record()]}),
+        ],
+        Status.CLOSED: dispatched
+        + [
+            ("feedback", cast.unit_member, {"photos": [photo_record()]}),
+            ("check", cast.officer, {"outcome": "pass", "photos": [photo_record()]}),
+            ("close", cast.shift_leader, {}),
+        ],
         Status.REJECTED: [("reject", cast.acceptor, {"reason": "不属实"})],
         Status.VOIDED: [("void", cast.shift_leader, {"reason": "重复录入"})],
         Status.MERGED: [("merge", cast.acceptor, {"duplicate_of": None})],  # filled in by case_in

@@ -76,7 +76,9 @@ def require(available: bool, what: str) -> None:
 def _answers(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -126,7 +128,9 @@ def _allow_flush_of_case_events(request):
     """SQLite refuses DELETE of case events unless gridcase_maintenance allows it (migration
     cases/0003). A transactional test's database is flushed after it: allow that, and only that."""
     marker = request.node.get_closest_marker("django_db")
-    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    transactional = bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
     if not transactional:
         yield
         return

@@ -91,8 +91,10 @@ from alerts.models import Notification
 from cases.models import Case, CaseAlarm
 from reports.models import Report
 started = parse_datetime(STARTED)
-print(json.dumps({'alarms': CaseAlarm.objects.count(), 'alarms_in_run': CaseAlarm.objects.filter(raised_at__gte=started).count(),
-                  'reports_built': Report.objects.filter(state__in=('draft', 'published'), built_at__gte=started).count(),
+built = Report.objects.filter(state__in=('draft', 'published'), built_at__gte=started)
+print(json.dumps({'alarms': CaseAlarm.objects.count(),
+                  'alarms_in_run': CaseAlarm.objects.filter(raised_at__gte=started).count(),
+                  'reports_built': built.count(),
                   'reports_failed': list(Report.objects.filter(state='failed').values_list('error', flat=True)),
                   'notifications': Notification.objects.count(),
                   'unpushed': Notification.objects.filter(pushed_at__isnull=True).count(),
@@ -122,15 +124,17 @@ class Run:
 
     def summary(self) -> str:
         f = self.figures
-        return (f"embedded stack: {self.clients} clients for {self.seconds:.0f} s, {sum(self.statuses.values())} "
-                f"requests, statuses {dict(sorted(self.statuses.items()))}, by action "
-                f"{dict(sorted(self.by_action.items()))}, p50 {self.percentile(0.5):.2f} s, p99 "
-                f"{self.percentile(0.99):.2f} s, max {self.percentile(1.0):.2f} s; alarms raised during the run "
-                f"{f.get('alarms_in_run')} (all {f.get('alarms')}), reports built {f.get('reports_built')} "
-                f"(requested {self.report_requests} times; waited {self.build_wait} s after the run for one), "
-                f"notifications {f.get('notifications')} "
-                f"(unpushed {f.get('unpushed')}), cases {f.get('cases')} (closed {f.get('closed')}); "
-                f"server log problems {len(self.log_problems)}")
+        return (
+            f"embedded stack: {self.clients} clients for {self.seconds:.0f} s, {sum(self.statuses.values())} "
+            f"requests, statuses {dict(sorted(self.statuses.items()))}, by action "
+            f"{dict(sorted(self.by_action.items()))}, p50 {self.percentile(0.5):.2f} s, p99 "
+            f"{self.percentile(0.99):.2f} s, max {self.percentile(1.0):.2f} s; alarms raised during the run "
+            f"{f.get('alarms_in_run')} (all {f.get('alarms')}), reports built {f.get('reports_built')} "
+            f"(requested {self.report_requests} times; waited {self.build_wait} s after the run for one), "
+            f"notifications {f.get('notifications')} "
+            f"(unpushed {f.get('unpushed')}), cases {f.get('cases')} (closed {f.get('closed')}); "
+            f"server log problems {len(self.log_problems)}"
+        )
 
 
 def _jpeg() -> bytes:
@@ -143,22 +147,49 @@ def _jpeg() -> bytes:
 
 def _multipart(fields: dict, photo: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="scene.jpg"\r\n'
-                 f"Content-Type: image/jpeg\r\n\r\n".encode() + photo + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="scene.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n".encode()
+        + photo
+        + b"\r\n"
+    )
+    return b"".join(
+        parts
+    ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def _call(port: int, method: str, path: str, token: str, body: dict | None = None, *, photo: bytes | None = None,
-          headers: dict | None = None) -> tuple[int, dict, str, float]:
+def _call(
+    port: int,
+    method: str,
+    path: str,
+    token: str,
+    body: dict | None = None,
+    *,
+    photo: bytes | None = None,
+    headers: dict | None = None,
+) -> tuple[int, dict, str, float]:
     """(status, JSON answer or {}, raw text, seconds)."""
     if photo is not None:
         data, content_type = _multipart(body or {}, photo)
     else:
-        data, content_type = (json.dumps(body).encode() if body is not None else None), "application/json"
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=data, headers={
-        "Content-Type": content_type, "Authorization": f"Token {token}", **(headers or {})})
+        data, content_type = (
+            (json.dumps(body).encode() if body is not None else None),
+            "application/json",
+        )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=data,
+        headers={
+            "Content-Type": content_type,
+            "Authorization": f"Token {token}",
+            **(headers or {}),
+        },
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
@@ -178,25 +209,37 @@ def _call(port: int, method: str, path: str, token: str, body: dict | None = Non
 
 def run_embedded(clients: int = 20, seconds: float = 60.0, *, clocks: int = 40) -> Run:
     """Start the stack, drive it for `seconds`, stop it; the figures of the run."""
-    env = embedded_env("gridcase-embedded-", DEADLINE_SWEEP_SECONDS="1", REPORTS_JOB_SECONDS="1",
-                       SCHEDULER_TICK="0.5", LOG_LEVEL="WARNING")
+    env = embedded_env(
+        "gridcase-embedded-",
+        DEADLINE_SWEEP_SECONDS="1",
+        REPORTS_JOB_SECONDS="1",
+        SCHEDULER_TICK="0.5",
+        LOG_LEVEL="WARNING",
+    )
     log = Path(tempfile.mkstemp(prefix="gridcase-embedded-", suffix=".log")[1])
     run = Run(clients=clients)
     try:
         # the clocks of the setup's cases run out over `seconds` + 30 s: from the first sweep to after the end
-        setup = run_django(SETUP.replace("COUNT", str(clocks)).replace("SPREAD", str(seconds + 30)), env)
-        started = dt.datetime.now(dt.timezone.utc)
+        setup = run_django(
+            SETUP.replace("COUNT", str(clocks)).replace("SPREAD", str(seconds + 30)), env
+        )
+        started = dt.datetime.now(dt.UTC)
         with serve_workers(env, 1, scheduler=True, log=log) as (worker,):
             _drive(worker.port, setup, clients, seconds, run)
             alive = worker.poll() is None
             if alive:  # on a very loaded machine a build may still be rendering: let it finish
-                run.build_wait = _await_a_build(worker.port, setup["tokens"]["shiftleader"], started)
+                run.build_wait = _await_a_build(
+                    worker.port, setup["tokens"]["shiftleader"], started
+                )
         if not alive:
             run.bad.append("the server process died during the run")
         run.figures = run_django(FIGURES.replace("STARTED", repr(started.isoformat())), env)
         run.log = text = log.read_text(errors="replace")
-        run.log_problems = [line for line in text.splitlines()
-                            if "database is locked" in line.lower() or " ERROR " in line or "Traceback" in line]
+        run.log_problems = [
+            line
+            for line in text.splitlines()
+            if "database is locked" in line.lower() or " ERROR " in line or "Traceback" in line
+        ]
         if "database is locked" in text.lower():
             run.bad.append("the server's log says 'database is locked'")
     finally:
@@ -212,9 +255,12 @@ def _await_a_build(port: int, token: str, since: dt.datetime, timeout: float = 9
     def built() -> bool:
         _status, answer, _text, _took = _call(port, "GET", "/api/reports/", token)
         # Built: a draft (a report is built as a draft and published by a person or at its time).
-        return any(r["state"] in ("draft", "published") and r.get("built_at")
-                   and dt.datetime.fromisoformat(r["built_at"]) >= since
-                   for r in answer.get("results", []))
+        return any(
+            r["state"] in ("draft", "published")
+            and r.get("built_at")
+            and dt.datetime.fromisoformat(r["built_at"]) >= since
+            for r in answer.get("results", [])
+        )
 
     try:
         wait_until(built, timeout, "a report requested in the run built", interval=0.5)
@@ -229,7 +275,9 @@ def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> No
     ends: list[float] = []
     start = threading.Barrier(clients + 2, action=lambda: ends.append(time.monotonic() + seconds))
 
-    def call(what: str, method: str, path: str, who: str, body: dict | None = None, **kwargs) -> tuple[int, dict]:
+    def call(
+        what: str, method: str, path: str, who: str, body: dict | None = None, **kwargs
+    ) -> tuple[int, dict]:
         if time.monotonic() >= ends[0]:
             return 0, {}  # the run is over: the case stays where it is
         status, answer, text, took = _call(port, method, path, tokens[who], body, **kwargs)
@@ -243,19 +291,37 @@ def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> No
 
     def lifecycle(n: int, r: int) -> None:
         """One case from report to close; every fourth stops at a step, every fourth in handling."""
-        status, case = call("report", "POST", "/api/cases/", "officer",
-                            {"category": setup["category"], "lon": 120.705, "lat": 31.305,
-                             "description": f"客户 {n} 第 {r} 件"}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        status, case = call(
+            "report",
+            "POST",
+            "/api/cases/",
+            "officer",
+            {
+                "category": setup["category"],
+                "lon": 120.705,
+                "lat": 31.305,
+                "description": f"客户 {n} 第 {r} 件",
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         if status != 201:
             return
         path = f"/api/cases/{case['id']}"
-        steps = [("accept", "acceptor", {}), ("register", "shiftleader", {}),
-                 ("dispatch", "dispatcher", {"unit": setup["unit"]})]
+        steps = [
+            ("accept", "acceptor", {}),
+            ("register", "shiftleader", {}),
+            ("dispatch", "dispatcher", {"unit": setup["unit"]}),
+        ]
         if r % 4 == 1:
-            steps = steps[:1 + n % 2]  # left waiting to be registered or dispatched
+            steps = steps[: 1 + n % 2]  # left waiting to be registered or dispatched
         for action, who, extra in steps:
-            status, case = call(action, "POST", f"{path}/transition", who,
-                                {"action": action, "version": case["version"], **extra})
+            status, case = call(
+                action,
+                "POST",
+                f"{path}/transition",
+                who,
+                {"action": action, "version": case["version"], **extra},
+            )
             if status != 200:
                 return
         if r % 4 in (1, 2):
@@ -263,12 +329,27 @@ def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> No
         status, case = call("read", "GET", path, "unit")  # the unit reads the case, then feeds back
         if status != 200:
             return
-        for action, who, fields in [("feedback", "unit", {}), ("check", "officer", {"outcome": "pass"})]:
-            status, case = call(action, "POST", f"{path}/transition", who,
-                                {"action": action, "version": case["version"], **fields}, photo=photo)
+        for action, who, fields in [
+            ("feedback", "unit", {}),
+            ("check", "officer", {"outcome": "pass"}),
+        ]:
+            status, case = call(
+                action,
+                "POST",
+                f"{path}/transition",
+                who,
+                {"action": action, "version": case["version"], **fields},
+                photo=photo,
+            )
             if status != 200:
                 return
-        call("close", "POST", f"{path}/transition", "shiftleader", {"action": "close", "version": case["version"]})
+        call(
+            "close",
+            "POST",
+            f"{path}/transition",
+            "shiftleader",
+            {"action": "close", "version": case["version"]},
+        )
 
     def client(n: int) -> None:
         start.wait()
@@ -291,8 +372,12 @@ def _drive(port: int, setup: dict, clients: int, seconds: float, run: Run) -> No
                 run.report_requests += 1
             first = first and not 200 <= status < 300
             due = min(time.monotonic() + 2.0, ends[0])  # a request every 2 s
-            wait_until(lambda due=due: time.monotonic() >= due, 3.0, "the next request's moment",
-                       interval=0.1)
+            wait_until(
+                lambda due=due: time.monotonic() >= due,
+                3.0,
+                "the next request's moment",
+                interval=0.1,
+            )
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     threads.append(threading.Thread(target=reporter))

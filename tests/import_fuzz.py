@@ -25,21 +25,36 @@ SQUARES = [(120.80, 31.40, 120.801, 31.401), (120.801, 31.40, 120.802, 31.401)]
 
 def feature(code: str, box, **props) -> dict:
     geometry = json.loads(shapely.to_geojson(shapely.box(*box)))
-    return {"type": "Feature", "properties": {"grid_code": code, "grid_name": f"网格{code[-3:]}", **props},
-            "geometry": geometry}
+    return {
+        "type": "Feature",
+        "properties": {"grid_code": code, "grid_name": f"网格{code[-3:]}", **props},
+        "geometry": geometry,
+    }
 
 
 def clean_collection() -> dict:
-    return {"type": "FeatureCollection",
-            "features": [feature(f"{COMMUNITY}{i + 1:03d}", box) for i, box in enumerate(SQUARES)]}
+    return {
+        "type": "FeatureCollection",
+        "features": [feature(f"{COMMUNITY}{i + 1:03d}", box) for i, box in enumerate(SQUARES)],
+    }
 
 
 def snapshot() -> tuple:
     """Everything an import may write, to compare before and after."""
     from grids.models import Area, Grid, GridLayer
 
-    grids = list(Grid.objects.order_by("code").values_list("code", "name", "geometry", "valid_from", "valid_to",
-                                                           "community_id", "legacy_code", "region_class"))
+    grids = list(
+        Grid.objects.order_by("code").values_list(
+            "code",
+            "name",
+            "geometry",
+            "valid_from",
+            "valid_to",
+            "community_id",
+            "legacy_code",
+            "region_class",
+        )
+    )
     areas = list(Area.objects.order_by("code").values_list("code", "name", "geometry", "parent_id"))
     return grids, areas, GridLayer.identity()
 
@@ -47,8 +62,14 @@ def snapshot() -> tuple:
 # --- GeoJSON defects: each takes the clean collection (a dict) and returns the file's bytes ---------
 
 BAD_NUMBERS = [float("nan"), float("inf"), -float("inf"), 1e308, -1e308, 10**40, 181.0, -91.0, 1e6]
-BAD_VALUES = st.one_of(st.none(), st.booleans(), st.text(max_size=8), st.lists(st.integers(), max_size=3),
-                       st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.sampled_from(BAD_NUMBERS))
+BAD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from(BAD_NUMBERS),
+)
 
 
 def _dumps(doc) -> bytes:
@@ -61,29 +82,66 @@ def broken_geojson(draw) -> tuple[str, bytes]:
     doc = clean_collection()
     i = draw(st.integers(0, len(doc["features"]) - 1))
     target = doc["features"][i]
-    kind = draw(st.sampled_from([
-        "truncated", "not_utf8", "top_level_type", "features_type", "feature_type", "geometry_type",
-        "missing_geometry", "null_geometry", "bad_coordinate", "coordinates_type", "short_ring",
-        "self_intersection", "duplicate_code", "code_value", "linked_crs", "unknown_crs", "empty",
-        "point_geometry", "nested_collections", "overlap", "huge_properties",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "truncated",
+                "not_utf8",
+                "top_level_type",
+                "features_type",
+                "feature_type",
+                "geometry_type",
+                "missing_geometry",
+                "null_geometry",
+                "bad_coordinate",
+                "coordinates_type",
+                "short_ring",
+                "self_intersection",
+                "duplicate_code",
+                "code_value",
+                "linked_crs",
+                "unknown_crs",
+                "empty",
+                "point_geometry",
+                "nested_collections",
+                "overlap",
+                "huge_properties",
+            ]
+        )
+    )
     if kind == "truncated":
         raw = _dumps(doc)
         return kind, raw[: draw(st.integers(0, len(raw) - 1))]
     if kind == "not_utf8":
         raw = _dumps(doc)
         at = draw(st.integers(0, len(raw)))
-        return kind, raw[:at] + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80"])) + raw[at:]
+        return kind, raw[:at] + draw(
+            st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80"])
+        ) + raw[at:]
     if kind == "top_level_type":
-        return kind, _dumps(draw(st.one_of(st.lists(st.integers(), max_size=3), st.text(max_size=5), st.integers(),
-                                           st.none(), st.just({"type": "FeatureCollection"}))))
+        return kind, _dumps(
+            draw(
+                st.one_of(
+                    st.lists(st.integers(), max_size=3),
+                    st.text(max_size=5),
+                    st.integers(),
+                    st.none(),
+                    st.just({"type": "FeatureCollection"}),
+                )
+            )
+        )
     if kind == "features_type":
         doc["features"] = draw(BAD_VALUES.filter(lambda v: not isinstance(v, list) or v))
     elif kind == "feature_type":
         doc["features"][i] = draw(BAD_VALUES)
     elif kind == "geometry_type":
-        target["geometry"] = draw(st.one_of(BAD_VALUES.filter(lambda v: v is not None),
-                                            st.just({"type": "Polygon"}), st.just({"coordinates": []})))
+        target["geometry"] = draw(
+            st.one_of(
+                BAD_VALUES.filter(lambda v: v is not None),
+                st.just({"type": "Polygon"}),
+                st.just({"coordinates": []}),
+            )
+        )
     elif kind == "missing_geometry":
         del target["geometry"]
     elif kind == "null_geometry":
@@ -96,28 +154,62 @@ def broken_geojson(draw) -> tuple[str, bytes]:
         if j == 0:
             ring[-1] = list(ring[0])
     elif kind == "coordinates_type":
-        target["geometry"]["coordinates"] = draw(st.one_of(BAD_VALUES, st.just([[["a", "b"]]]), st.just([[1, 2]]),
-                                                           st.just([[[1]]])))
+        target["geometry"]["coordinates"] = draw(
+            st.one_of(BAD_VALUES, st.just([[["a", "b"]]]), st.just([[1, 2]]), st.just([[[1]]]))
+        )
     elif kind == "short_ring":
         ring = target["geometry"]["coordinates"][0]
-        target["geometry"]["coordinates"][0] = draw(st.sampled_from([ring[:2], ring[:3], ring[:-1]]))
+        target["geometry"]["coordinates"][0] = draw(
+            st.sampled_from([ring[:2], ring[:3], ring[:-1]])
+        )
     elif kind == "self_intersection":
         x0, y0, x1, y1 = SQUARES[i]
         target["geometry"]["coordinates"] = [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]
     elif kind == "duplicate_code":
         doc["features"][1 - i]["properties"]["grid_code"] = target["properties"]["grid_code"]
     elif kind == "code_value":
-        target["properties"]["grid_code"] = draw(st.one_of(
-            BAD_VALUES, st.text(alphabet="0123456789", min_size=0, max_size=13), st.just(COMMUNITY + "0011"),
-            st.just("３２０５９９００１００１００１"), st.just(COMMUNITY + "00a")))
+        target["properties"]["grid_code"] = draw(
+            st.one_of(
+                BAD_VALUES,
+                st.text(alphabet="0123456789", min_size=0, max_size=13),
+                st.just(COMMUNITY + "0011"),
+                st.just("３２０５９９００１００１００１"),
+                st.just(COMMUNITY + "00a"),
+            )
+        )
     elif kind == "linked_crs":
-        doc["crs"] = draw(st.sampled_from([{"type": "link", "properties": {"href": "http://169.254.169.254/"}},
-                                           "EPSG:4326", ["x"], {"type": "name"}]))
+        doc["crs"] = draw(
+            st.sampled_from(
+                [
+                    {"type": "link", "properties": {"href": "http://169.254.169.254/"}},
+                    "EPSG:4326",
+                    ["x"],
+                    {"type": "name"},
+                ]
+            )
+        )
         if isinstance(doc["crs"], dict) and doc["crs"].get("type") == "name":
-            doc["crs"]["properties"] = draw(st.sampled_from([None, "x", {"name": None}, {"name": 4326}]))
+            doc["crs"]["properties"] = draw(
+                st.sampled_from([None, "x", {"name": None}, {"name": 4326}])
+            )
     elif kind == "unknown_crs":
-        doc["crs"] = {"type": "name", "properties": {"name": draw(st.sampled_from(
-            ["EPSG:999999", "urn:ogc:def:crs:EPSG::0", "not a crs", "", "/etc/passwd", "http://example.invalid/crs"]))}}
+        doc["crs"] = {
+            "type": "name",
+            "properties": {
+                "name": draw(
+                    st.sampled_from(
+                        [
+                            "EPSG:999999",
+                            "urn:ogc:def:crs:EPSG::0",
+                            "not a crs",
+                            "",
+                            "/etc/passwd",
+                            "http://example.invalid/crs",
+                        ]
+                    )
+                )
+            },
+        }
     elif kind == "empty":
         doc["features"] = []
     elif kind == "point_geometry":
@@ -138,6 +230,7 @@ def broken_geojson(draw) -> tuple[str, bytes]:
 
 # --- Shapefile defects ------------------------------------------------------------------------
 
+
 def shapefile_parts(tmp: Path) -> dict[str, bytes]:
     """The clean layer as a Shapefile: {".shp": bytes, ".shx": …, ".dbf": …, ".prj": …, ".cpg": …}."""
     frame = gpd.GeoDataFrame.from_features(clean_collection()["features"], crs="EPSG:4326")
@@ -153,7 +246,9 @@ def broken_shapefile(draw, parts: dict[str, bytes]) -> tuple[str, dict[str, byte
     # header's file code and shape type: neither is a defect an import could see.)
     kind = draw(st.sampled_from(["truncated", "garbage", "missing", "zip_junk", "empty_file"]))
     suffix = draw(st.sampled_from([".shp", ".shx", ".dbf", ".prj"]))
-    if kind == "truncated":  # by more than a .dbf's last record (its final byte is only an end marker)
+    if (
+        kind == "truncated"
+    ):  # by more than a .dbf's last record (its final byte is only an end marker)
         data = parts[suffix]
         cut = 1 + (int.from_bytes(parts[".dbf"][10:12], "little") if suffix == ".dbf" else 0)
         parts[suffix] = data[: draw(st.integers(0, max(0, len(data) - cut)))]

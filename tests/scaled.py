@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.waiting import WaitTimeout, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
 import topology as topo  # noqa: E402
-
-from tests.waiting import WaitTimeout, wait_until
 
 SETUP = """
 import django, json; django.setup()
@@ -73,8 +73,9 @@ def postgres_server() -> str:
 
 def run_django(code: str, env: dict) -> dict:
     """Run a Django script (it calls django.setup() itself) in `env`; its last line of output, as JSON."""
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -82,21 +83,35 @@ def run_django(code: str, env: dict) -> dict:
 def embedded_env(prefix: str, **extra: str) -> dict:
     """Production mode on a SQLite file and media of its own (a new GRIDCASE_DATA_DIR), no Redis unless
     `extra` says so: for tests that start their own `manage.py serve` workers."""
-    return {**os.environ, "DEBUG": "0", "SECRET_KEY": "t" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
-            "DATABASE_URL": "", "REDIS_URL": "", "GRIDCASE_FAST_HASHER": "1",
-            "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "ERROR", **extra}
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "t" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "HTTPS": "0",
+        "STATIC_MANIFEST": "0",
+        "GRIDCASE_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "GRIDCASE_FAST_HASHER": "1",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "LOG_LEVEL": "ERROR",
+        **extra,
+    }
 
 
 def migrated(env: dict, setup: str) -> dict:
     """Migrate `env`'s database and run the `setup` script in it; the script's JSON answer."""
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
+    )
     return run_django(setup, env)
 
 
 @contextlib.contextmanager
-def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False, log: Path | None = None
-                  ) -> Iterator[list[subprocess.Popen]]:
+def serve_workers(
+    env: dict, count: int = 2, *, scheduler: bool = False, log: Path | None = None
+) -> Iterator[list[subprocess.Popen]]:
     """`count` `manage.py serve` (Daphne) workers on free ports, listening when this yields them (each
     with `.port`); stopped on exit. `log`: a file their output goes to (else it is dropped)."""
     workers = []
@@ -104,9 +119,20 @@ def serve_workers(env: dict, count: int = 2, *, scheduler: bool = False, log: Pa
     try:
         for _ in range(count):
             port = topo.free_port()
-            worker = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port),
-                                       *([] if scheduler else ["--no-scheduler"])], cwd=ROOT, env=env,
-                                      stdout=output or subprocess.DEVNULL, stderr=output or subprocess.DEVNULL)
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "serve",
+                    "--port",
+                    str(port),
+                    *([] if scheduler else ["--no-scheduler"]),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=output or subprocess.DEVNULL,
+                stderr=output or subprocess.DEVNULL,
+            )
             worker.port = port
             workers.append(worker)
         for worker in workers:
@@ -133,16 +159,30 @@ def serve_city(setup: str, prefix: str = "gridcase-asgi-") -> Iterator[tuple[str
 
 
 @contextlib.contextmanager
-def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1, front: str = "auto"
-                ) -> Iterator[tuple[topo.Running, dict]]:
+def scaled_city(
+    redis_url: str, *, web: int = 2, ws: int = 1, front: str = "auto"
+) -> Iterator[tuple[topo.Running, dict]]:
     server = urlparse(postgres_server())
     url = server._replace(path=f"/gridcase_topo_{uuid.uuid4().hex[:8]}").geturl()
     topo.ensure_database(url, fresh=True)
-    env = {"SECRET_KEY": "t" * 50, "STATIC_MANIFEST": "0", "GRIDCASE_FAST_HASHER": "1", "LOG_LEVEL": "WARNING",
-           "REDIS_PREFIX": f"gridcase-test-{uuid.uuid4().hex[:8]}", "IDEMPOTENCY_STALE_SECONDS": "3"}
+    env = {
+        "SECRET_KEY": "t" * 50,
+        "STATIC_MANIFEST": "0",
+        "GRIDCASE_FAST_HASHER": "1",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_PREFIX": f"gridcase-test-{uuid.uuid4().hex[:8]}",
+        "IDEMPOTENCY_STALE_SECONDS": "3",
+    }
     try:
-        with topo.topology(database_url=url, redis_url=redis_url, web=web, ws=ws, collectstatic=False,
-                           front=front, env=env) as running:
+        with topo.topology(
+            database_url=url,
+            redis_url=redis_url,
+            web=web,
+            ws=ws,
+            collectstatic=False,
+            front=front,
+            env=env,
+        ) as running:
             yield running, run_django(SETUP, running.env)
     finally:
         topo.drop_database(url)
@@ -150,15 +190,25 @@ def scaled_city(redis_url: str, *, web: int = 2, ws: int = 1, front: str = "auto
 
 @dataclass
 class Outcome:
-    acknowledged: dict[str, str] = field(default_factory=dict)  # key → case number of the 2xx answer
+    acknowledged: dict[str, str] = field(
+        default_factory=dict
+    )  # key → case number of the 2xx answer
     retries: dict[str, int] = field(default_factory=dict)  # how often each answer was not a 2xx
     failures: list[str] = field(default_factory=list)  # keys given up on (should stay empty)
     killed: list[int] = field(default_factory=list)
 
 
 def _post(base: str, token: str, body: bytes, key: str) -> tuple[int, dict]:
-    request = urllib.request.Request(base + "/api/cases/", data=body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Token {token}", "Idempotency-Key": key})
+    request = urllib.request.Request(
+        base + "/api/cases/",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Token {token}",
+            "Idempotency-Key": key,
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -168,8 +218,15 @@ def _post(base: str, token: str, body: bytes, key: str) -> tuple[int, dict]:
         return 0, {}
 
 
-def create_while_killing(running: topo.Running, setup: dict, *, creates: int, threads: int,
-                         kill_at: tuple[float, ...] = (0.3,), give_up_s: float = 120) -> Outcome:
+def create_while_killing(
+    running: topo.Running,
+    setup: dict,
+    *,
+    creates: int,
+    threads: int,
+    kill_at: tuple[float, ...] = (0.3,),
+    give_up_s: float = 120,
+) -> Outcome:
     """`creates` reports by `threads` clients; when the acknowledged share passes each of `kill_at`,
     one gunicorn worker busy with a request is killed with SIGKILL (its master starts another)."""
     outcome = Outcome()
@@ -184,8 +241,14 @@ def create_while_killing(running: topo.Running, setup: dict, *, creates: int, th
             if i is None:
                 return
             key = str(uuid.uuid4())
-            body = json.dumps({"category": setup["category"], "lon": 120.701 + rng.random() * 0.008,
-                               "lat": 31.301 + rng.random() * 0.008, "description": f"report {i}"}).encode()
+            body = json.dumps(
+                {
+                    "category": setup["category"],
+                    "lon": 120.701 + rng.random() * 0.008,
+                    "lat": 31.301 + rng.random() * 0.008,
+                    "description": f"report {i}",
+                }
+            ).encode()
             last: list[int] = []
 
             def sent(body: bytes = body, key: str = key, last: list[int] = last) -> bool:
@@ -212,9 +275,15 @@ def create_while_killing(running: topo.Running, setup: dict, *, creates: int, th
     for t in workers:
         t.start()
     for share in kill_at:
-        wait_until(lambda share=share: len(outcome.acknowledged) >= share * creates
-                   or not any(t.is_alive() for t in workers),
-                   give_up_s, f"{share:.0%} of the creates acknowledged", interval=0.01)
+        wait_until(
+            lambda share=share: (
+                len(outcome.acknowledged) >= share * creates
+                or not any(t.is_alive() for t in workers)
+            ),
+            give_up_s,
+            f"{share:.0%} of the creates acknowledged",
+            interval=0.01,
+        )
         pids = running.web_worker_pids()
         if pids:
             victim = random.Random(len(outcome.killed)).choice(pids)
@@ -229,7 +298,9 @@ def stored(running: topo.Running) -> dict:
     return run_django(COUNT_CASES, running.env)
 
 
-def check_nothing_lost_or_doubled(running: topo.Running, outcome: Outcome, creates: int, before: dict) -> dict:
+def check_nothing_lost_or_doubled(
+    running: topo.Running, outcome: Outcome, creates: int, before: dict
+) -> dict:
     """Every acknowledged case stored exactly once, and no other case made (`before`: stored() then)."""
     assert outcome.failures == [], outcome.failures[:10]
     assert len(outcome.acknowledged) == creates
@@ -239,7 +310,12 @@ def check_nothing_lost_or_doubled(running: topo.Running, outcome: Outcome, creat
     assert len(numbers) == len(set(numbers)), "a case number is stored twice"
     acknowledged = set(outcome.acknowledged.values())
     assert len(acknowledged) == creates, "two keys were answered with the same case"
-    assert set(numbers) - set(before["numbers"]) == acknowledged, "stored cases differ from the acknowledged ones"
+    assert set(numbers) - set(before["numbers"]) == acknowledged, (
+        "stored cases differ from the acknowledged ones"
+    )
     assert len(numbers) - len(before["numbers"]) == creates
-    assert rows["events"] - before["events"] == creates and rows["keys_done"] - before["keys_done"] == creates
+    assert (
+        rows["events"] - before["events"] == creates
+        and rows["keys_done"] - before["keys_done"] == creates
+    )
     return rows

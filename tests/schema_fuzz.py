@@ -20,16 +20,28 @@ from django.db import transaction
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
-CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-               "response_schema_conformance")
+CHECK_NAMES = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
 
 
 # Open311 (GeoReport v2) answers in its own error format and in XML too: checked for 5xx only.
 PENDING_PREFIXES: dict[str, tuple[str, ...]] = {
-    "/open311/": ("status_code_conformance", "content_type_conformance", "response_schema_conformance"),
+    "/open311/": (
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ),
 }
 # Operations that end the token they are called with: each call gets a fresh token of its own.
-SELF_REVOKING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/token/renew"), ("DELETE", "/api/auth/tokens/{id}")}
+SELF_REVOKING = {
+    ("POST", "/api/auth/logout"),
+    ("POST", "/api/auth/token/renew"),
+    ("DELETE", "/api/auth/tokens/{id}"),
+}
 
 
 def checks(method: str = "", path: str = ""):
@@ -78,7 +90,9 @@ def load_schema(*, links: bool = False):
 
     if not links:
         with connection_kept():
-            return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+            return schemathesis.openapi.from_wsgi(
+                "/api/schema/?format=json", get_wsgi_application()
+            )
     with connection_kept():
         raw = Client().get("/api/schema/?format=json").json()
     loaded = schemathesis.openapi.from_dict(with_links(raw))
@@ -99,14 +113,32 @@ def load_open311_schema():
 
 # OpenAPI links for the stateful run: (source path, method, status) → (target path, method, parameters).
 LINKS = [
-    (("/api/cases/", "get", "200"), ("/api/cases/{id}", "get", {"id": "$response.body#/results/0/id"})),
-    (("/api/cases/", "get", "200"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/results/0/id"})),
+    (
+        ("/api/cases/", "get", "200"),
+        ("/api/cases/{id}", "get", {"id": "$response.body#/results/0/id"}),
+    ),
+    (
+        ("/api/cases/", "get", "200"),
+        ("/api/cases/{id}/transition", "post", {"id": "$response.body#/results/0/id"}),
+    ),
     (("/api/cases/", "post", "201"), ("/api/cases/{id}", "get", {"id": "$response.body#/id"})),
-    (("/api/cases/", "post", "201"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"})),
+    (
+        ("/api/cases/", "post", "201"),
+        ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"}),
+    ),
     (("/api/cases/", "post", "201"), ("/api/cases/mine", "get", {})),
-    (("/api/cases/{id}", "get", "200"), ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"})),
-    (("/api/cases/{id}/transition", "post", "200"), ("/api/cases/{id}", "get", {"id": "$response.body#/id"})),
-    (("/api/cases/{id}/transition", "post", "409"), ("/api/cases/{id}", "get", {"id": "$response.body#/case/id"})),
+    (
+        ("/api/cases/{id}", "get", "200"),
+        ("/api/cases/{id}/transition", "post", {"id": "$response.body#/id"}),
+    ),
+    (
+        ("/api/cases/{id}/transition", "post", "200"),
+        ("/api/cases/{id}", "get", {"id": "$response.body#/id"}),
+    ),
+    (
+        ("/api/cases/{id}/transition", "post", "409"),
+        ("/api/cases/{id}", "get", {"id": "$response.body#/case/id"}),
+    ),
 ]
 
 
@@ -116,19 +148,29 @@ def with_links(raw: dict) -> dict:
     whose required body it cannot generate in every form (multipart here)."""
     for item in raw["paths"].values():
         for operation in item.values():
-            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
             if "application/json" in content:
                 for kind in [k for k in content if k != "application/json"]:
                     del content[kind]
     for n, ((path, method, status), (target, target_method, parameters)) in enumerate(LINKS):
         operation_id = raw["paths"][target][target_method]["operationId"]
-        response = raw["paths"][path][method]["responses"].setdefault(status, {"description": status})
-        response.setdefault("links", {})[f"link{n}"] = {"operationId": operation_id, "parameters": parameters}
+        response = raw["paths"][path][method]["responses"].setdefault(
+            status, {"description": status}
+        )
+        response.setdefault("links", {})[f"link{n}"] = {
+            "operationId": operation_id,
+            "parameters": parameters,
+        }
     return raw
 
 
-def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, prepare=None,
-             fresh_token=None) -> Run:
+def stateful(
+    schema, *, headers: dict[str, str], scenarios: int, label: str, prepare=None, fresh_token=None
+) -> Run:
     """Run schemathesis' state machine over the linked schema: `scenarios` sequences of calls that
     follow the links, each response checked like `fuzz`'s. `prepare(case)` may adjust a generated
     case before it is sent (e.g. a known category so creations succeed and links are followed)."""
@@ -146,12 +188,17 @@ def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, pre
                 response = case.call(**kwargs)
             run.requests += 1
             run.statuses[response.status_code] = run.statuses.get(response.status_code, 0) + 1
-            seen = run.by_operation.setdefault(f"{case.operation.method.upper()} {case.operation.path}", {})
+            seen = run.by_operation.setdefault(
+                f"{case.operation.method.upper()} {case.operation.path}", {}
+            )
             seen[response.status_code] = seen.get(response.status_code, 0) + 1
             return response
 
         def get_call_kwargs(self, case):
-            if fresh_token is not None and (case.operation.method.upper(), case.operation.path) in SELF_REVOKING:
+            if (
+                fresh_token is not None
+                and (case.operation.method.upper(), case.operation.path) in SELF_REVOKING
+            ):
                 return {"headers": {**headers, "Authorization": f"Token {fresh_token()}"}}
             return {"headers": headers}
 
@@ -160,10 +207,18 @@ def stateful(schema, *, headers: dict[str, str], scenarios: int, label: str, pre
 
     with connection_kept():
         try:
-            Machine.run(settings=hypothesis.settings(
-                max_examples=scenarios, deadline=None, derandomize=False, database=None,
-                suppress_health_check=list(HealthCheck), stateful_step_count=6, print_blob=False,
-                phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink]))
+            Machine.run(
+                settings=hypothesis.settings(
+                    max_examples=scenarios,
+                    deadline=None,
+                    derandomize=False,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                    stateful_step_count=6,
+                    print_blob=False,
+                    phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink],
+                )
+            )
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - reported by the caller
             text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             run.failures.append(f"[{label} stateful] {text[:3000]}")
@@ -182,13 +237,20 @@ def with_known_ids(schema, ids: dict[str, list]):
         if not choices:
             return st.just(path_parameters)
         return st.fixed_dictionaries(
-            {name: st.one_of(st.just(value), st.sampled_from(choices[name])) if name in choices else st.just(value)
-             for name, value in path_parameters.items()})
+            {
+                name: st.one_of(st.just(value), st.sampled_from(choices[name]))
+                if name in choices
+                else st.just(value)
+                for name, value in path_parameters.items()
+            }
+        )
 
     return schema
 
 
-def fuzz(schema, *, headers: dict[str, str], max_examples: int, label: str, fresh_token=None) -> Run:
+def fuzz(
+    schema, *, headers: dict[str, str], max_examples: int, label: str, fresh_token=None
+) -> Run:
     """Run every operation up to `max_examples` times; collect (not raise) each failure.
     `fresh_token()`: a new API key for each call of an operation in SELF_REVOKING."""
     run = Run()
@@ -204,28 +266,37 @@ def _fuzz_all(schema, run: Run, headers, max_examples: int, label: str, fresh_to
         operation = result.ok()
         run.operations += 1
         selected = checks(operation.method, operation.path)
-        revoking = (operation.method.upper(), operation.path) in SELF_REVOKING and fresh_token is not None
+        revoking = (
+            operation.method.upper(),
+            operation.path,
+        ) in SELF_REVOKING and fresh_token is not None
 
-        @hypothesis.settings(max_examples=max_examples, deadline=None, derandomize=False, database=None,
-                             suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.explicit,
-                                                                               hypothesis.Phase.generate,
-                                                                               hypothesis.Phase.shrink],
-                             print_blob=False)
+        @hypothesis.settings(
+            max_examples=max_examples,
+            deadline=None,
+            derandomize=False,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate, hypothesis.Phase.shrink],
+            print_blob=False,
+        )
         @hypothesis.given(case=operation.as_strategy())
         def exercise(case):
             # Each request in its own savepoint, as each has its own transaction in production: a
             # database error in one must not poison the test's transaction for the next ones.
             sent = headers
             with transaction.atomic():
-                if revoking:
+                if revoking:  # noqa: B023 - the closure runs within this iteration
                     sent = {**headers, "Authorization": f"Token {fresh_token()}"}
                 response = case.call(headers=sent)
             run.requests += 1
             run.statuses[response.status_code] = run.statuses.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=selected, headers=sent)
+            case.validate_response(response, checks=selected, headers=sent)  # noqa: B023 - as above
 
         try:
             exercise()
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - report each operation's, go on
             text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            run.failures.append(f"[{label}] {operation.method.upper()} {operation.path}: {text[:3000]}")
+            run.failures.append(
+                f"[{label}] {operation.method.upper()} {operation.path}: {text[:3000]}"
+            )

@@ -48,7 +48,9 @@ def run_writers(writers: int, rounds: int) -> Tally:
             _hammer(setup, [w.port for w in workers], writers, rounds, tally)
         tally.cases_in_db, tally.events_in_db = run_django(
             "import django, json; django.setup()\nfrom cases.models import Case, CaseEvent\n"
-            "print(json.dumps([Case.objects.count(), CaseEvent.objects.count()]))", env)
+            "print(json.dumps([Case.objects.count(), CaseEvent.objects.count()]))",
+            env,
+        )
     finally:
         shutil.rmtree(env["GRIDCASE_DATA_DIR"], ignore_errors=True)
     return tally
@@ -66,7 +68,10 @@ def _hammer(setup: dict, ports: list[int], writers: int, rounds: int, tally: Tal
             tally.requests += 1
             tally.statuses[code] = tally.statuses.get(code, 0) + 1
             tally.latencies.append(took)
-            if not (200 <= code < 300 or code in DELIBERATE) or "database is locked" in text.lower():
+            if (
+                not (200 <= code < 300 or code in DELIBERATE)
+                or "database is locked" in text.lower()
+            ):
                 tally.bad.append(f"{method} {path}: {code} {text[:300]}")
         return code, answer
 
@@ -74,18 +79,40 @@ def _hammer(setup: dict, ports: list[int], writers: int, rounds: int, tally: Tal
         port = ports[n % 2]
         start.wait()
         for r in range(rounds):
-            code, body = call(port, "POST", "/api/cases/", tokens["officer"],
-                              {"category": setup["category"], "lon": 120.7005, "lat": 31.3005,
-                               "description": f"写者 {n} 第 {r} 轮"}, {"Idempotency-Key": str(uuid.uuid4())})
+            code, body = call(
+                port,
+                "POST",
+                "/api/cases/",
+                tokens["officer"],
+                {
+                    "category": setup["category"],
+                    "lon": 120.7005,
+                    "lat": 31.3005,
+                    "description": f"写者 {n} 第 {r} 轮",
+                },
+                {"Idempotency-Key": str(uuid.uuid4())},
+            )
             if code == 201:
                 with lock:
                     tally.creates_ok += 1
-                call(port, "POST", f"/api/cases/{body['id']}/transition", tokens["acceptor"],
-                     {"action": "accept", "version": body["version"]})
+                call(
+                    port,
+                    "POST",
+                    f"/api/cases/{body['id']}/transition",
+                    tokens["acceptor"],
+                    {"action": "accept", "version": body["version"]},
+                )
             code, body = call(port, "GET", f"/api/cases/{shared}", tokens["shiftleader"])
-            if code == 200:  # everyone races one case: one supervise per version wins, the rest get 409
-                call(port, "POST", f"/api/cases/{shared}/transition", tokens["shiftleader"],
-                     {"action": "supervise", "version": body["version"]})
+            if (
+                code == 200
+            ):  # everyone races one case: one supervise per version wins, the rest get 409
+                call(
+                    port,
+                    "POST",
+                    f"/api/cases/{shared}/transition",
+                    tokens["shiftleader"],
+                    {"action": "supervise", "version": body["version"]},
+                )
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     started = time.monotonic()

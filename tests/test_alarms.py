@@ -26,8 +26,14 @@ def at(*args) -> dt.datetime:
 def dispatched(cast, when: dt.datetime):
     seed_calendar([2026])
     case = case_in(cast, Status.DISPATCHING)
-    workflow.transition(case, "dispatch", actor=cast.dispatcher, version=case.version,
-                        inputs=workflow.Inputs(unit=cast.unit), now=when)
+    workflow.transition(
+        case,
+        "dispatch",
+        actor=cast.dispatcher,
+        version=case.version,
+        inputs=workflow.Inputs(unit=cast.unit),
+        now=when,
+    )
     case.refresh_from_db()
     return case
 
@@ -38,7 +44,9 @@ def told(kind: str) -> set[str]:
 
 def test_disposal_yellow_then_red_each_once_to_the_unit_and_the_dispatcher():
     cast = make_cast()
-    case = dispatched(cast, at(2026, 10, 12, 9, 0))  # 1 工作日: deadline 10-13 09:00, 450 working min
+    case = dispatched(
+        cast, at(2026, 10, 12, 9, 0)
+    )  # 1 工作日: deadline 10-13 09:00, 450 working min
     assert alarms.sweep(at(2026, 10, 12, 15, 0)) == []  # 300 of 450 used: green
     yellow = alarms.sweep(at(2026, 10, 12, 16, 30))  # 360 used: 80 %
     assert [(a.step, a.level) for a in yellow] == [("dispose", "yellow")]
@@ -49,8 +57,10 @@ def test_disposal_yellow_then_red_each_once_to_the_unit_and_the_dispatcher():
     assert told(Kind.OVERDUE) == {"unit", "dispatcher"}
     assert alarms.sweep(at(2026, 10, 14, 9, 0)) == []
     assert CaseAlarm.objects.filter(case=case).count() == 2
-    assert not Notification.objects.filter(user__username__in=["officer_b", "unit2", "acceptor"],
-                                           kind__in=[Kind.DEADLINE_WARNING, Kind.OVERDUE]).exists()
+    assert not Notification.objects.filter(
+        user__username__in=["officer_b", "unit2", "acceptor"],
+        kind__in=[Kind.DEADLINE_WARNING, Kind.OVERDUE],
+    ).exists()
 
 
 def test_a_sweep_checks_the_working_calendar_once_however_many_cases_are_on_a_clock():
@@ -63,11 +73,16 @@ def test_a_sweep_checks_the_working_calendar_once_however_many_cases_are_on_a_cl
     for _ in range(3):
         dispatched(cast, at(2026, 10, 12, 9, 0))
     for _ in range(3):  # waiting to be accepted since 16:00: on the accept step's clock
-        workflow.report_case(workflow.Report(category=cast.category, lon=IN_A[0], lat=IN_A[1]),
-                             reporter=cast.officer, now=at(2026, 10, 12, 16, 0))
+        workflow.report_case(
+            workflow.Report(category=cast.category, lon=IN_A[0], lat=IN_A[1]),
+            reporter=cast.officer,
+            now=at(2026, 10, 12, 16, 0),
+        )
     with CaptureQueriesContext(connection) as queries:  # every light below needs the calendar
         raised = alarms.sweep(at(2026, 10, 12, 16, 30))
-    assert sorted((a.step, a.level) for a in raised) == [("dispose", "yellow")] * 3  # the reports: green
+    assert (
+        sorted((a.step, a.level) for a in raised) == [("dispose", "yellow")] * 3
+    )  # the reports: green
     checks = [q for q in queries.captured_queries if 'FROM "worktime_workingday"' in q["sql"]]
     assert len(checks) == 1, [q["sql"][:80] for q in checks]
 
@@ -82,10 +97,18 @@ def test_a_case_found_already_overdue_gets_its_yellow_and_its_red():
 def test_suspended_cases_raise_nothing():
     cast = make_cast()
     case = dispatched(cast, at(2026, 10, 12, 9, 0))
-    for action, actor, inputs in [("request_suspension", cast.unit_member, {"reason": "等待"}),
-                                  ("approve_suspension", cast.dispatcher, {})]:
-        workflow.transition(case, action, actor=actor, version=case.version, inputs=workflow.Inputs(**inputs),
-                            now=at(2026, 10, 12, 10, 0))
+    for action, actor, inputs in [
+        ("request_suspension", cast.unit_member, {"reason": "等待"}),
+        ("approve_suspension", cast.dispatcher, {}),
+    ]:
+        workflow.transition(
+            case,
+            action,
+            actor=actor,
+            version=case.version,
+            inputs=workflow.Inputs(**inputs),
+            now=at(2026, 10, 12, 10, 0),
+        )
         case.refresh_from_db()
     assert alarms.sweep(at(2026, 10, 20, 9, 0)) == []
 
@@ -93,8 +116,11 @@ def test_suspended_cases_raise_nothing():
 def test_a_step_clock_alarms_the_people_who_must_take_the_step():
     cast = make_cast()
     seed_calendar([2026])
-    case = workflow.report_case(workflow.Report(category=cast.category, lon=120.7005, lat=31.3005),
-                                reporter=cast.officer, now=at(2026, 10, 12, 9, 0))
+    case = workflow.report_case(
+        workflow.Report(category=cast.category, lon=120.7005, lat=31.3005),
+        reporter=cast.officer,
+        now=at(2026, 10, 12, 9, 0),
+    )
     assert case.step_deadline == at(2026, 10, 12, 10, 0)  # accept within 1 工作时
     raised = alarms.sweep(at(2026, 10, 12, 10, 5))
     assert [(a.step, a.level) for a in raised] == [("accept", "yellow"), ("accept", "red")]
@@ -104,22 +130,34 @@ def test_a_step_clock_alarms_the_people_who_must_take_the_step():
 def test_the_step_on_time_flag_is_recorded_when_the_step_completes():
     cast = make_cast()
     seed_calendar([2026])
-    case = workflow.report_case(workflow.Report(category=cast.category, lon=120.7005, lat=31.3005),
-                                reporter=cast.officer, now=at(2026, 10, 12, 9, 0))
-    event = workflow.transition(case, "accept", actor=cast.acceptor, version=case.version,
-                                now=at(2026, 10, 12, 9, 40))
+    case = workflow.report_case(
+        workflow.Report(category=cast.category, lon=120.7005, lat=31.3005),
+        reporter=cast.officer,
+        now=at(2026, 10, 12, 9, 0),
+    )
+    event = workflow.transition(
+        case, "accept", actor=cast.acceptor, version=case.version, now=at(2026, 10, 12, 9, 40)
+    )
     assert event.data["step"] == "accept" and event.data["step_on_time"] is True
     case.refresh_from_db()
-    late = workflow.transition(case, "register", actor=cast.shift_leader, version=case.version,
-                               now=at(2026, 10, 12, 13, 45))  # 1 工作时 from 09:40 ended 10:40
+    late = workflow.transition(
+        case,
+        "register",
+        actor=cast.shift_leader,
+        version=case.version,
+        now=at(2026, 10, 12, 13, 45),
+    )  # 1 工作时 from 09:40 ended 10:40
     assert late.data["step"] == "register" and late.data["step_on_time"] is False
 
 
 def test_only_the_lease_holder_runs_jobs():
     now = at(2026, 10, 12, 9, 0)
-    runs: list[str] = []
-    one = Scheduler([Job("probe", "tests.test_alarms.record_run", dt.timedelta(seconds=1))], holder="one")
-    two = Scheduler([Job("probe", "tests.test_alarms.record_run", dt.timedelta(seconds=1))], holder="two")
+    one = Scheduler(
+        [Job("probe", "tests.test_alarms.record_run", dt.timedelta(seconds=1))], holder="one"
+    )
+    two = Scheduler(
+        [Job("probe", "tests.test_alarms.record_run", dt.timedelta(seconds=1))], holder="two"
+    )
     RUNS.clear()
     assert one.tick(now) == ["probe"]
     assert two.tick(now + dt.timedelta(seconds=5)) == []  # one holds the lease

@@ -40,13 +40,27 @@ def test_each_event_tells_exactly_the_people_domain_9_lists():
         ("register", cast.shift_leader, {}, set()),
         ("supervise", cast.shift_leader, {}, {("dispatcher", Kind.SUPERVISED)}),
         ("dispatch", cast.dispatcher, {"unit": cast.unit}, {("unit", Kind.DISPATCHED)}),
-        ("request_extension", cast.unit_member, {"reason": "量大", "amount_minutes": 60},
-         {("dispatcher", Kind.APPROVAL_REQUEST)}),
+        (
+            "request_extension",
+            cast.unit_member,
+            {"reason": "量大", "amount_minutes": 60},
+            {("dispatcher", Kind.APPROVAL_REQUEST)},
+        ),
         ("approve_extension", cast.dispatcher, {}, {("unit", Kind.REQUEST_ANSWERED)}),
         ("supervise", cast.viewer, {}, {("unit", Kind.SUPERVISED)}),
-        ("feedback", cast.unit_member, {"photos": [photo_record()]}, {("officer", Kind.CHECK_TASK)}),
+        (
+            "feedback",
+            cast.unit_member,
+            {"photos": [photo_record()]},
+            {("officer", Kind.CHECK_TASK)},
+        ),
         ("check", cast.officer, {"outcome": "fail", "reason": "残留"}, {("unit", Kind.REWORK)}),
-        ("request_return", cast.unit_member, {"reason": "非本单位职责"}, {("dispatcher", Kind.APPROVAL_REQUEST)}),
+        (
+            "request_return",
+            cast.unit_member,
+            {"reason": "非本单位职责"},
+            {("dispatcher", Kind.APPROVAL_REQUEST)},
+        ),
     ]
     for action, actor, inputs, expected in steps:
         mark = last_id()
@@ -69,7 +83,11 @@ def test_sequence_numbers_are_per_user_and_gapless():
     cast = make_cast()
     for _ in range(3):
         report(cast)
-    seqs = list(Notification.objects.filter(user=cast.acceptor).order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        Notification.objects.filter(user=cast.acceptor)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
     assert seqs == [1, 2, 3]
 
 
@@ -93,7 +111,9 @@ def test_unread_count_and_marking_read_over_http():
     body = client.get("/api/alerts/", {"since": 1}).json()
     assert [a["seq"] for a in body["results"]] == [2, 3] and body["unread"] == 3
     assert body["results"][0]["type"] == "new_report" and body["results"][0]["case"]["number"]
-    assert client.post("/api/alerts/read", {"up_to": 2}, content_type="application/json").json() == {"unread": 1}
+    assert client.post(
+        "/api/alerts/read", {"up_to": 2}, content_type="application/json"
+    ).json() == {"unread": 1}
     assert client.get("/api/alerts/unread").json() == {"unread": 1}
     assert client.post("/api/alerts/read", {}, content_type="application/json").status_code == 400
 
@@ -136,14 +156,23 @@ def test_dispatch_reaches_the_unit_socket_and_reconnect_replays_exactly_what_was
         await socket.send_json_to({"since": 0})
         await sync_to_async(act)(case, "dispatch", cast.dispatcher, unit=cast.unit)
         first = await socket.receive_json_from(timeout=2)
-        assert first["type"] == "dispatched" and first["seq"] == 1 and first["case"]["number"] == case.number
-        assert set(first) == {"seq", "type", "at", "case", "link"} and first["link"] == f"/desk/?case={case.pk}"
+        assert (
+            first["type"] == "dispatched"
+            and first["seq"] == 1
+            and first["case"]["number"] == case.number
+        )
+        assert (
+            set(first) == {"seq", "type", "at", "case", "link"}
+            and first["link"] == f"/desk/?case={case.pk}"
+        )
         assert set(first["case"]) >= {"id", "number", "status", "grid", "category", "light"}
         await socket.disconnect()
         current = case
-        for action, actor, inputs in [("supervise", cast.shift_leader, {}),
-                                      ("feedback", cast.unit_member, {"photos": [photo_record()]}),
-                                      ("check", cast.officer, {"outcome": "fail", "reason": "返工"})]:
+        for action, actor, inputs in [
+            ("supervise", cast.shift_leader, {}),
+            ("feedback", cast.unit_member, {"photos": [photo_record()]}),
+            ("check", cast.officer, {"outcome": "fail", "reason": "返工"}),
+        ]:
             current = await sync_to_async(act)(current, action, actor, **inputs)
         again = await connect("/ws/alerts/", headers)
         await again.send_json_to({"since": 1})
@@ -210,7 +239,10 @@ def test_a_token_authenticates_a_socket():
 @pytest.mark.django_db(transaction=True)
 def test_the_live_map_stream_shows_changes_in_the_callers_area_only():
     cast = make_cast()
-    dispatcher, elsewhere = session_headers(cast.dispatcher), session_headers(cast.officer_elsewhere)
+    dispatcher, elsewhere = (
+        session_headers(cast.dispatcher),
+        session_headers(cast.officer_elsewhere),
+    )
 
     async def scenario():
         centre = await connect("/ws/cases/", dispatcher)
@@ -223,5 +255,7 @@ def test_the_live_map_stream_shows_changes_in_the_callers_area_only():
         return case, got, nothing
 
     case, got, nothing = async_to_sync(scenario)()
-    assert [(m["type"], m["action"], m["case"]["number"]) for m in got] == [("case.changed", "report", case.number)]
+    assert [(m["type"], m["action"], m["case"]["number"]) for m in got] == [
+        ("case.changed", "report", case.number)
+    ]
     assert nothing == []

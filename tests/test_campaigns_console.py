@@ -40,17 +40,25 @@ def test_the_console_draws_the_ledger_by_status_and_the_street_figures(live_serv
             page.on("pageerror", lambda error: errors.append(str(error)))
             sign_in(page, live_server.url, "viewer", "gridcase-demo")
             page.click("#gcc-campaigns > summary")
-            page.wait_for_selector("#gcc-campaigns[data-state=ready]", state="attached", timeout=20000)
+            page.wait_for_selector(
+                "#gcc-campaigns[data-state=ready]", state="attached", timeout=20000
+            )
             assert page.locator("#gcc-campaigns > summary").inner_text() == "专项治理"
             rows = page.locator(".gcc-cp-table tr[data-code]")
             assert rows.count() >= 5
-            assert page.locator(".gcc-cp-growth").count() >= 1  # the demo's new cases: no zero growth somewhere
+            assert (
+                page.locator(".gcc-cp-growth").count() >= 1
+            )  # the demo's new cases: no zero growth somewhere
             page.check("#gcc-ledger-toggle")
             page.wait_for_selector("#gcc-campaigns[data-ledger]", state="attached", timeout=20000)
             assert page.locator("path.gcc-ledger").count() == total
             assert page.locator("path.gcc-ledger-new").count() == new
-            fills = set(page.evaluate("() => Array.from(document.querySelectorAll('path.gcc-ledger'))"
-                                      ".map((p) => p.getAttribute('fill'))"))
+            fills = set(
+                page.evaluate(
+                    "() => Array.from(document.querySelectorAll('path.gcc-ledger'))"
+                    ".map((p) => p.getAttribute('fill'))"
+                )
+            )
             assert len(fills) >= 2  # coloured by status: open and disposed of
             page.screenshot(path=str(screenshot_path("console-campaigns.png")))
             page.uncheck("#gcc-ledger-toggle")

@@ -31,8 +31,14 @@ def create(client, body: dict, key: str | None = None, **extra):
 
 
 def new_report(cast, **overrides) -> dict:
-    return {"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1], "address": "星湖街 328 号",
-            "description": "人行道上私搭乱建彩钢棚", **overrides}
+    return {
+        "category": cast.category.pk,
+        "lon": IN_A[0],
+        "lat": IN_A[1],
+        "address": "星湖街 328 号",
+        "description": "人行道上私搭乱建彩钢棚",
+        **overrides,
+    }
 
 
 def do(client, case_id: int, action: str, *, photo: bool = False, **fields):
@@ -42,7 +48,9 @@ def do(client, case_id: int, action: str, *, photo: bool = False, **fields):
         data["photos"] = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
         response = client.post(f"/api/cases/{case_id}/transition", data)
     else:
-        response = client.post(f"/api/cases/{case_id}/transition", data, content_type="application/json")
+        response = client.post(
+            f"/api/cases/{case_id}/transition", data, content_type="application/json"
+        )
     assert response.status_code == 200, (action, response.content)
     return response.json()
 
@@ -68,10 +76,20 @@ def test_full_lifecycle_through_the_api_leaves_exactly_the_expected_events():
     do(officer, case_id, "check", outcome="pass", photo=True)
     closed = do(cast.client(cast.shift_leader), case_id, "close")
     assert closed["status"] == "closed"
-    events = list(CaseEvent.objects.filter(case_id=case_id).order_by("seq").values_list("action", "to_status"))
-    assert events == [("report", "reported"), ("accept", "pending_registration"), ("register", "dispatching"),
-                      ("dispatch", "handling"), ("feedback", "checking"), ("check", "handling"),
-                      ("feedback", "checking"), ("check", "closing"), ("close", "closed")]
+    events = list(
+        CaseEvent.objects.filter(case_id=case_id).order_by("seq").values_list("action", "to_status")
+    )
+    assert events == [
+        ("report", "reported"),
+        ("accept", "pending_registration"),
+        ("register", "dispatching"),
+        ("dispatch", "handling"),
+        ("feedback", "checking"),
+        ("check", "handling"),
+        ("feedback", "checking"),
+        ("check", "closing"),
+        ("close", "closed"),
+    ]
     reworks = CaseEvent.objects.filter(case_id=case_id, action="check", data__rework=True).count()
     assert reworks == 1
     assert [e["action"] for e in closed["events"]] == [a for a, _ in events]
@@ -87,7 +105,9 @@ def test_token_clients_work_like_sessions(client):
 
 def test_create_without_an_idempotency_key_is_refused(client):
     cast = make_cast()
-    response = cast.client(cast.officer).post("/api/cases/", new_report(cast), content_type="application/json")
+    response = cast.client(cast.officer).post(
+        "/api/cases/", new_report(cast), content_type="application/json"
+    )
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
     assert not Case.objects.exists()
 
@@ -107,7 +127,9 @@ def test_a_replay_returns_the_stored_answer_and_a_changed_body_is_422():
 def test_keys_are_scoped_to_the_user():
     cast = make_cast()
     create(cast.client(cast.officer), new_report(cast), key="shared-key")
-    other = create(cast.client(cast.acceptor), new_report(cast, source="hotline_12345"), key="shared-key")
+    other = create(
+        cast.client(cast.acceptor), new_report(cast, source="hotline_12345"), key="shared-key"
+    )
     assert other.status_code == 201
     assert Case.objects.count() == 2
 
@@ -135,8 +157,10 @@ def test_the_same_client_uuid_a_week_later_under_a_new_key_is_the_same_case():
 def test_attributes_are_checked_against_the_category_schema():
     cast = make_cast()
     cast.category.case_standard.attribute_schema = {
-        "type": "object", "properties": {"area_m2": {"type": "number", "exclusiveMinimum": 0}},
-        "required": ["area_m2"]}
+        "type": "object",
+        "properties": {"area_m2": {"type": "number", "exclusiveMinimum": 0}},
+        "required": ["area_m2"],
+    }
     cast.category.case_standard.save()
     officer = cast.client(cast.officer)
     bad = create(officer, new_report(cast, attributes={"area_m2": -3}))
@@ -146,7 +170,9 @@ def test_attributes_are_checked_against_the_category_schema():
 
 def test_a_point_outside_every_grid_is_kept_and_flagged():
     cast = make_cast()
-    response = create(cast.client(cast.acceptor), new_report(cast, lon=121.5, lat=31.2, source="hotline_12345"))
+    response = create(
+        cast.client(cast.acceptor), new_report(cast, lon=121.5, lat=31.2, source="hotline_12345")
+    )
     assert response.status_code == 201
     assert response.json()["grid"] is None and response.json()["outside_grid"] is True
 
@@ -193,13 +219,19 @@ def test_the_create_answer_is_the_case_as_stored_without_reading_it_again(who):
 
     cast = make_cast()
     client = cast.client(getattr(cast, who))
-    first = create(client, new_report(cast, source="hotline_12345"))  # a duplicate candidate for the next
+    first = create(
+        client, new_report(cast, source="hotline_12345")
+    )  # a duplicate candidate for the next
     assert first.status_code == 201, first.content
     photo = SimpleUploadedFile("scene.jpg", jpeg_bytes((640, 480)), content_type="image/jpeg")
     with CaptureQueriesContext(connection) as queries:
         response = multipart_create(client, new_report(cast, source="hotline_12345"), [photo])
     # Now (the next request clears the log); savepoints are the test's own transaction's doing.
-    sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    sql = [
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
     assert response.status_code == 201, response.content
     made = response.json()
     assert [d["id"] for d in made["duplicates"]] == [first.json()["id"]]
@@ -211,7 +243,9 @@ def test_the_create_answer_is_the_case_as_stored_without_reading_it_again(who):
     # With the session's 2 and the photo's 1; the acceptor's answer also checks the area (2), the
     # officer's the grid (1); each person told costs a counter UPDATE (their rows: one INSERT).
     assert len(sql) <= {"officer": 21, "acceptor": 23}[who], "\n".join(sql)
-    assert sum(s.startswith('SELECT "cases_case"') for s in sql) == 1, "\n".join(sql)  # the duplicate search
+    assert sum(s.startswith('SELECT "cases_case"') for s in sql) == 1, "\n".join(
+        sql
+    )  # the duplicate search
 
 
 def test_a_report_with_a_photo_keeps_it_and_serves_a_stripped_copy():
@@ -231,7 +265,9 @@ def test_a_report_with_a_photo_keeps_it_and_serves_a_stripped_copy():
 
 def test_a_text_file_named_jpg_is_refused_with_a_clear_message():
     cast = make_cast()
-    fake = SimpleUploadedFile("photo.jpg", b"this is not an image at all", content_type="image/jpeg")
+    fake = SimpleUploadedFile(
+        "photo.jpg", b"this is not an image at all", content_type="image/jpeg"
+    )
     response = multipart_create(cast.client(cast.officer), new_report(cast), [fake])
     assert response.status_code == 400
     message = response.json()["photos"][0]
@@ -246,7 +282,10 @@ def test_a_100_megapixel_png_is_refused_with_a_clear_message():
     bomb = SimpleUploadedFile("big.png", buffer.getvalue(), content_type="image/png")
     response = multipart_create(cast.client(cast.officer), new_report(cast), [bomb])
     assert response.status_code == 400
-    assert "big.png:" in response.json()["photos"][0] and "pixel" in response.json()["photos"][0].lower()
+    assert (
+        "big.png:" in response.json()["photos"][0]
+        and "pixel" in response.json()["photos"][0].lower()
+    )
     assert not Case.objects.exists()
 
 
@@ -254,8 +293,16 @@ def test_a_100_megapixel_png_is_refused_with_a_clear_message():
 
 
 def _post_json(url: str, token: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Token {token}", **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Token {token}",
+            **(headers or {}),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -284,8 +331,12 @@ def test_twenty_concurrent_creates_with_one_key_make_one_case(live_server):
     cast = make_cast()
     token = key_for(cast.officer)
     body = new_report(cast)
-    results = _race(20, lambda: _post_json(f"{live_server.url}/api/cases/", token, body,
-                                           {"Idempotency-Key": "one-key-for-all"}))
+    results = _race(
+        20,
+        lambda: _post_json(
+            f"{live_server.url}/api/cases/", token, body, {"Idempotency-Key": "one-key-for-all"}
+        ),
+    )
     codes = sorted(code for code, _ in results)
     assert Case.objects.count() == 1
     assert set(codes) <= {201, 409}, codes
@@ -299,8 +350,12 @@ def test_two_concurrent_dispatches_one_wins_one_gets_409(live_server):
     case = case_in(cast, Status.DISPATCHING)
     token = key_for(cast.dispatcher)
     url = f"{live_server.url}/api/cases/{case.pk}/transition"
-    results = _race(2, lambda: _post_json(url, token, {"action": "dispatch", "version": case.version,
-                                                       "unit": cast.unit.pk}))
+    results = _race(
+        2,
+        lambda: _post_json(
+            url, token, {"action": "dispatch", "version": case.version, "unit": cast.unit.pk}
+        ),
+    )
     assert sorted(code for code, _ in results) == [200, 409]
     loser = next(b for code, b in results if code == 409)
     assert loser["code"] == "version_conflict" and loser["case"]["status"] == "handling"
@@ -312,13 +367,23 @@ def test_if_match_mismatch_is_412_and_no_version_is_428():
     case = case_in(cast, Status.DISPATCHING)
     dispatcher = cast.client(cast.dispatcher)
     url = f"/api/cases/{case.pk}/transition"
-    stale = dispatcher.post(url, {"action": "dispatch", "unit": cast.unit.pk}, content_type="application/json",
-                            HTTP_IF_MATCH='"1"')
+    stale = dispatcher.post(
+        url,
+        {"action": "dispatch", "unit": cast.unit.pk},
+        content_type="application/json",
+        HTTP_IF_MATCH='"1"',
+    )
     assert stale.status_code == 412 and stale.json()["case"]["version"] == case.version
-    missing = dispatcher.post(url, {"action": "dispatch", "unit": cast.unit.pk}, content_type="application/json")
+    missing = dispatcher.post(
+        url, {"action": "dispatch", "unit": cast.unit.pk}, content_type="application/json"
+    )
     assert missing.status_code == 428
-    ok = dispatcher.post(url, {"action": "dispatch", "unit": cast.unit.pk}, content_type="application/json",
-                         HTTP_IF_MATCH=f'"{case.version}"')
+    ok = dispatcher.post(
+        url,
+        {"action": "dispatch", "unit": cast.unit.pk},
+        content_type="application/json",
+        HTTP_IF_MATCH=f'"{case.version}"',
+    )
     assert ok.status_code == 200 and ok["ETag"] == f'"{case.version + 1}"'
 
 
@@ -329,7 +394,9 @@ def test_lists_filter_and_only_show_visible_cases():
     cast = make_cast()
     mine = case_in(cast, Status.HANDLING)
     case_in(cast, Status.REPORTED)
-    elsewhere = create(cast.client(cast.officer_elsewhere), new_report(cast, lon=120.7605, lat=31.3305)).json()
+    elsewhere = create(
+        cast.client(cast.officer_elsewhere), new_report(cast, lon=120.7605, lat=31.3305)
+    ).json()
     officer = cast.client(cast.officer)
     numbers = {c["number"] for c in officer.get("/api/cases/").json()["results"]}
     assert mine.number in numbers and elsewhere["number"] not in numbers
@@ -371,10 +438,16 @@ def test_a_retry_after_a_crash_between_commit_and_answer_returns_the_case_made()
     record = IdempotencyRecord.objects.get(key="crash-key")
     assert record.case_id == made["id"]
     IdempotencyRecord.objects.filter(pk=record.pk).update(  # as the crash left it
-        state="in_flight", status_code=None, body=None, created_at=timezone.now() - dt.timedelta(minutes=5))
+        state="in_flight",
+        status_code=None,
+        body=None,
+        created_at=timezone.now() - dt.timedelta(minutes=5),
+    )
     soon = create(officer, body, key="crash-key")
     assert soon.status_code == 201 and soon.json()["id"] == made["id"]
     assert Case.objects.count() == 1
-    IdempotencyRecord.objects.filter(pk=record.pk).update(state="in_flight", created_at=timezone.now())
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        state="in_flight", created_at=timezone.now()
+    )
     assert create(officer, body, key="crash-key").status_code == 409  # fresh: still in flight
     assert idempotency.STALE_AFTER >= dt.timedelta(minutes=1)

@@ -113,10 +113,13 @@ def test_every_seeded_class_gets_a_case_standard_of_one_working_day():
     # ... except the dumping classes, which count calendar time (docs/domain.md §12, campaigns/setup.py)
     dumping = Q(small_class__campaign_class__campaign="dumping")
     assert set(
-        standards.exclude(dumping).values_list("time_limit", "time_limit_unit", "urgency", "duplicate_radius_m")
+        standards.exclude(dumping).values_list(
+            "time_limit", "time_limit_unit", "urgency", "duplicate_radius_m"
+        )
     ) == {(1, LimitUnit.WORK_DAYS, Urgency.NORMAL, 30)}
     assert set(standards.filter(dumping).values_list("time_limit", "time_limit_unit")) == {
-        (1, LimitUnit.CALENDAR_DAYS)}
+        (1, LimitUnit.CALENDAR_DAYS)
+    }
     assert standards.filter(dumping).count() == len(DUMPING)
 
 

@@ -93,7 +93,9 @@ def test_alerts_open_a_case_search_finds_by_number_and_merge_asks_first(live_ser
         page.press("#gcc-q", "Enter")
         page.locator(f"#gcc-found li[data-case='{second.pk}'] a").click()
         page.wait_for_selector(f"#gcc-panel[data-case='{second.pk}'][data-status=reported]")
-        assert page.locator("#gcc-panel .gcc-merge").count() >= 1, page.locator("#gcc-panel").inner_text()
+        assert page.locator("#gcc-panel .gcc-merge").count() >= 1, page.locator(
+            "#gcc-panel"
+        ).inner_text()
         merge = page.locator(f"#gcc-panel .gcc-merge:has(input[value='{first.number}'])")
         merge.locator("button[type=submit]").click()
         page.wait_for_timeout(500)
@@ -117,16 +119,22 @@ def test_every_status_reads_in_chinese_and_in_english_with_the_cookie(live_serve
     password = _password(cast, cast.shift_leader)
     cases = {status: case_in(cast, status) for status in Status.values}
     # What the data says (names, reasons) may be Chinese in an English page; the labels may not.
-    data = {*Organisation.objects.values_list("name", flat=True), *Grid.objects.values_list("name", flat=True),
-            cast.category.name, cast.category.big_class.name,
-            *CaseEvent.objects.exclude(reason="").values_list("reason", flat=True)}
+    data = {
+        *Organisation.objects.values_list("name", flat=True),
+        *Grid.objects.values_list("name", flat=True),
+        cast.category.name,
+        cast.category.big_class.name,
+        *CaseEvent.objects.exclude(reason="").values_list("reason", flat=True),
+    }
     with _chromium(chromium_path) as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         page = context.new_page()
         sign_in(page, live_server.url, "shiftleader", password)
         for lang in ("zh", "en"):
             if lang == "en":
-                context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+                context.add_cookies(
+                    [{"name": "django_language", "value": "en", "url": live_server.url}]
+                )
                 sign_in(page, live_server.url, "shiftleader", password)
             for status, case in cases.items():
                 page.evaluate(f"window.gridcaseConsole.openRef('{case.number}')")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 
 import pytest
@@ -36,7 +37,10 @@ def test_the_demo_city_has_every_grid_and_the_named_accounts(demo_city):
     assert officer.role == officer2.role == Role.OFFICER
     streets = {g.code[:9] for g in officer.grids.all()}, {g.code[:9] for g in officer2.grids.all()}
     assert len(streets[0]) == len(streets[1]) == 1 and streets[0] != streets[1]
-    assert User.objects.get(username="unit").organisation != User.objects.get(username="unit2").organisation
+    assert (
+        User.objects.get(username="unit").organisation
+        != User.objects.get(username="unit2").organisation
+    )
     assert not Grid.objects.filter(officers__isnull=True).exists()  # 一格一员
     assert not Grid.objects.filter(responsible_unit__isnull=True).exists()
     assert User.objects.get(username="admin").is_superuser
@@ -52,8 +56,11 @@ def test_load_demo_twice_changes_nothing(demo_city):
 
 
 def test_token_auth_then_me_and_grid_detail(client, demo_city):
-    response = client.post("/api/auth/token", {"username": "officer", "password": DEMO_PASSWORD},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/token",
+        {"username": "officer", "password": DEMO_PASSWORD},
+        content_type="application/json",
+    )
     assert response.status_code == 200
     auth = {"HTTP_AUTHORIZATION": f"Token {response.json()['token']}"}
     me = client.get("/api/me", **auth).json()
@@ -65,8 +72,11 @@ def test_token_auth_then_me_and_grid_detail(client, demo_city):
 
 
 def test_wrong_password_gets_a_clear_400(client, demo_city):
-    response = client.post("/api/auth/token", {"username": "officer", "password": "nope"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/token",
+        {"username": "officer", "password": "nope"},
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "wrong username or password" in response.json()["detail"]
 
 
@@ -99,7 +109,13 @@ def test_bad_bbox_is_refused_with_the_reason(client):
 
 def test_area_layers_per_level(client, demo_city):
     streets = client.get("/api/areas/", {"level": "street"}).json()["features"]
-    assert {f["properties"]["name"] for f in streets} >= {"斜塘街道", "金鸡湖街道", "唯亭街道", "娄葑街道", "胜浦街道"}
+    assert {f["properties"]["name"] for f in streets} >= {
+        "斜塘街道",
+        "金鸡湖街道",
+        "唯亭街道",
+        "娄葑街道",
+        "胜浦街道",
+    }
     assert len(client.get("/api/areas/", {"level": "community"}).json()["features"]) == 179
 
 
@@ -118,13 +134,17 @@ def test_demo_cases_end_in_many_states_and_were_made_by_the_workflow(demo_city):
 
     assert generate_demo_cases(weeks=2, per_week=50) > 100
     by_status = dict(Case.objects.values_list("status").annotate(n=Count("id")).order_by())
-    assert {Status.CLOSED, Status.REJECTED, Status.MERGED, Status.VOIDED} <= set(by_status), by_status
-    assert set(by_status) & {Status.HANDLING, Status.CHECKING, Status.CLOSING, Status.SUSPENDED}, by_status
+    assert {Status.CLOSED, Status.REJECTED, Status.MERGED, Status.VOIDED} <= set(by_status), (
+        by_status
+    )
+    assert set(by_status) & {Status.HANDLING, Status.CHECKING, Status.CLOSING, Status.SUSPENDED}, (
+        by_status
+    )
     for case in Case.objects.prefetch_related("events"):
         events = list(case.events.all())
         assert [e.seq for e in events] == list(range(1, case.version + 1))
         assert events[0].action == "report" and events[-1].to_status == case.status
-        for before, after in zip(events, events[1:]):
+        for before, after in itertools.pairwise(events):
             assert after.from_status == before.to_status and after.at >= before.at
     assert CaseEvent.objects.filter(action="check", data__rework=True).exists()
     assert generate_demo_cases(count=10) == 0  # only once
@@ -144,5 +164,9 @@ def test_the_demo_city_comes_with_its_past_reports_numbered_in_order(demo_city):
     (built,) = jobs.run()  # the scheduler then builds the rest as drafts, oldest first…
     assert built.state == State.DRAFT and built.pk == weeks[0].pk
     (published,) = jobs.run()  # …and publishes each as it is, its publication time long past
-    assert (published.pk, published.state, published.issue) == (weeks[0].pk, State.PUBLISHED, weeks[0].issue)
+    assert (published.pk, published.state, published.issue) == (
+        weeks[0].pk,
+        State.PUBLISHED,
+        weeks[0].issue,
+    )
     assert demo_reports() == []  # only once

@@ -22,16 +22,39 @@ from grids.area_names import read_csv, sip_area_names
 
 SIP = settings.BASE_DIR / "fixtures" / "sip"
 EVERY_ACTION = {
-    "report", "send_verify", "verify", "accept", "reject", "merge", "register", "decline", "dispatch",
-    "request_return", "approve_return", "deny_return", "request_extension", "approve_extension", "deny_extension",
-    "request_suspension", "approve_suspension", "deny_suspension", "resume", "feedback", "check", "self_handle",
-    "close", "void", "supervise",
+    "report",
+    "send_verify",
+    "verify",
+    "accept",
+    "reject",
+    "merge",
+    "register",
+    "decline",
+    "dispatch",
+    "request_return",
+    "approve_return",
+    "deny_return",
+    "request_extension",
+    "approve_extension",
+    "deny_extension",
+    "request_suspension",
+    "approve_suspension",
+    "deny_suspension",
+    "resume",
+    "feedback",
+    "check",
+    "self_handle",
+    "close",
+    "void",
+    "supervise",
 }
 
 
 def test_the_area_names_file_is_what_the_layers_give():
     """fixtures/sip/area_names.csv never drifts from grids/area_names.py (`manage.py sip_area_names`)."""
-    names = sip_area_names([SIP / "sip_grid_comprehensive_826.geojson", SIP / "sip_grid_dedicated_475.geojson"])
+    names = sip_area_names(
+        [SIP / "sip_grid_comprehensive_826.geojson", SIP / "sip_grid_dedicated_475.geojson"]
+    )
     assert read_csv(SIP / "area_names.csv") == names
     for length in (6, 9, 12):
         level = [name for code, name in names.items() if len(code) == length]
@@ -63,10 +86,17 @@ def test_the_demo_fixture_is_current():
         stale.append(f"the demo modules changed ({', '.join(demo_fixture.LOADER_CODE)})")
     if fixture["migrations"] != demo_fixture.migration_state(fixture["migrations"]):
         stale.append("migrations were added to " + ", ".join(fixture["migrations"]))
-    stale += [f"the columns of {label} changed" for label, table in fixture["tables"].items()
-              if demo_fixture.signature(apps.get_model(label)) != table["signature"]]
+    stale += [
+        f"the columns of {label} changed"
+        for label, table in fixture["tables"].items()
+        if demo_fixture.signature(apps.get_model(label)) != table["signature"]
+    ]
     assert not stale, "The demo fixture is stale: run make demo-fixture (" + "; ".join(stale) + ")"
-    assert fixture["built_for"] == {"weeks": 13, "per_week": 300, "patrol_weeks": 2}  # load_demo's defaults
+    assert fixture["built_for"] == {
+        "weeks": 13,
+        "per_week": 300,
+        "patrol_weeks": 2,
+    }  # load_demo's defaults
     assert demo_fixture.FIXTURE.stat().st_size < 5_000_000
 
 
@@ -134,10 +164,15 @@ def assert_history(now: dt.datetime, *, weeks: int, first_day: dt.date) -> list:
     # every path of docs/domain.md §4, both outcomes of verify and check, open and overdue cases at the end
     events = list(CaseEvent.objects.select_related("case__grid").order_by("case_id", "seq"))
     assert EVERY_ACTION <= {e.action for e in events}, EVERY_ACTION - {e.action for e in events}
-    assert {e.data.get("outcome") for e in events if e.action == "verify"} == {"confirmed", "not_confirmed"}
+    assert {e.data.get("outcome") for e in events if e.action == "verify"} == {
+        "confirmed",
+        "not_confirmed",
+    }
     assert {e.data.get("outcome") for e in events if e.action == "check"} == {"pass", "fail"}
     redispatched = {e.case_id for e in events if e.action == "approve_return"}
-    assert any(e.action == "dispatch" and e.case_id in redispatched and not e.data["first"] for e in events)
+    assert any(
+        e.action == "dispatch" and e.case_id in redispatched and not e.data["first"] for e in events
+    )
     assert Case.objects.open().exists() and Case.objects.filter(status=Status.CLOSED).exists()
     assert Case.objects.filter(status=Status.HANDLING, deadline__lt=now).exists()  # overdue
 
@@ -174,7 +209,9 @@ def assert_history(now: dt.datetime, *, weeks: int, first_day: dt.date) -> list:
         for e in inside:
             if e.action in ("register", "self_handle") and e.case.grid_id:
                 registered[e.case.grid.code[:9]] += 1
-        assert {code: f.registered for code, f in by_street.items() if f.registered} == dict(registered)
+        assert {code: f.registered for code, f in by_street.items() if f.registered} == dict(
+            registered
+        )
 
     # the whole history read from the metrics rollup (restored or kept by the workflow) equals the
     # raw engine's figures, for every street and unit

@@ -36,7 +36,9 @@ def registered(cast, at) -> object:
 def test_two_areas_route_the_same_class_to_different_units():
     cast = make_cast()
     DispatchRule.objects.create(small_class=cast.category, area_prefix="320505", unit=cast.unit)
-    DispatchRule.objects.create(small_class=cast.category, area_prefix="320506", unit=cast.other_unit)
+    DispatchRule.objects.create(
+        small_class=cast.category, area_prefix="320506", unit=cast.other_unit
+    )
     in_a, in_b = registered(cast, (120.7005, 31.3005)), registered(cast, IN_B)
     assert (in_a.grid.code[:6], in_b.grid.code[:6]) == ("320505", "320506")
     assert suggestion(cast, in_a) == "unit-a"
@@ -56,18 +58,26 @@ def test_the_most_specific_prefix_wins_then_small_over_big_class_then_priority()
     street = make_organisation(kind=Organisation.Kind.HANDLING_UNIT, code="street", name="街道")
     case = registered(cast, (120.7005, 31.3005))  # grid 320505006001001
     assert suggest_unit(case) is None  # no rule, no default unit
-    CaseStandard.objects.filter(small_class=cast.category).update(default_handling_unit=cast.other_unit)
+    CaseStandard.objects.filter(small_class=cast.category).update(
+        default_handling_unit=cast.other_unit
+    )
     case.category.refresh_from_db()
     assert suggest_unit(case) == cast.other_unit  # the class's default unit
     DispatchRule.objects.create(big_class=cast.category.big_class, area_prefix="", unit=water)
     assert suggest_unit(case) == water  # a whole-city big-class rule
     DispatchRule.objects.create(small_class=cast.category, area_prefix="", unit=street, priority=2)
     assert suggest_unit(case) == street  # a small-class rule beats a big-class one as specific
-    DispatchRule.objects.create(small_class=cast.category, area_prefix="", unit=cast.unit, priority=1)
+    DispatchRule.objects.create(
+        small_class=cast.category, area_prefix="", unit=cast.unit, priority=1
+    )
     assert suggest_unit(case) == cast.unit  # priority 1 beats 2
-    DispatchRule.objects.create(big_class=cast.category.big_class, area_prefix="320505006", unit=water)
+    DispatchRule.objects.create(
+        big_class=cast.category.big_class, area_prefix="320505006", unit=water
+    )
     assert suggest_unit(case) == water  # a longer prefix beats any whole-city rule
-    DispatchRule.objects.create(small_class=cast.category, area_prefix="320505006001001", unit=street)
+    DispatchRule.objects.create(
+        small_class=cast.category, area_prefix="320505006001001", unit=street
+    )
     assert suggest_unit(case) == street  # down to the grid
     Organisation.objects.filter(pk=street.pk).update(active=False)
     assert suggest_unit(case) == water  # closed units are never suggested
@@ -80,7 +90,9 @@ def test_automatic_dispatch_right_after_registration_for_one_class_only():
     cast = make_cast()
     manual_class = make_small_class(big_class=cast.category.big_class, name="占道经营")
     DispatchRule.objects.create(small_class=cast.category, area_prefix="320505", unit=cast.unit)
-    DispatchRule.objects.create(small_class=cast.category, area_prefix="320506", unit=cast.other_unit)
+    DispatchRule.objects.create(
+        small_class=cast.category, area_prefix="320506", unit=cast.other_unit
+    )
     DispatchRule.objects.create(small_class=manual_class, area_prefix="", unit=cast.unit)
     AutoDispatch.objects.create(small_class=cast.category)
     start = timezone.now() - dt.timedelta(minutes=1)
@@ -89,14 +101,20 @@ def test_automatic_dispatch_right_after_registration_for_one_class_only():
     case = report(cast, at=IN_B, by=cast.acceptor)
     act(case, "accept", cast.acceptor)
     client = cast.client(cast.shift_leader)
-    answer = client.post(f"/api/cases/{case.pk}/transition", {"action": "register", "version": case.version},
-                         content_type="application/json")
+    answer = client.post(
+        f"/api/cases/{case.pk}/transition",
+        {"action": "register", "version": case.version},
+        content_type="application/json",
+    )
     assert answer.status_code == 200, answer.content
     body = answer.json()
     assert body["status"] == Status.HANDLING and body["unit"]["id"] == cast.other_unit.pk
     dispatch = body["events"][-1]
-    assert (dispatch["action"], dispatch["role"], dispatch["actor"]["username"]) == ("dispatch", "dispatcher",
-                                                                                    SYSTEM_USERNAME)
+    assert (dispatch["action"], dispatch["role"], dispatch["actor"]["username"]) == (
+        "dispatch",
+        "dispatcher",
+        SYSTEM_USERNAME,
+    )
     assert [e["action"] for e in body["events"]] == ["report", "accept", "register", "dispatch"]
     assert dispatch["data"]["first"] is True and dispatch["data"]["deadline"]
     # The unit sees it and may act on it; the system account cannot sign in.
@@ -105,15 +123,18 @@ def test_automatic_dispatch_right_after_registration_for_one_class_only():
     assert not system.has_usable_password()
 
     # The other class waits for a dispatcher, with its suggestion.
-    manual = workflow.report_case(workflow.Report(category=manual_class, lon=120.7005, lat=31.3005),
-                                  reporter=cast.acceptor)
+    manual = workflow.report_case(
+        workflow.Report(category=manual_class, lon=120.7005, lat=31.3005), reporter=cast.acceptor
+    )
     act(manual, "accept", cast.acceptor)
     manual = act(manual, "register", cast.shift_leader)
     assert manual.status == Status.DISPATCHING and manual.unit is None
     assert suggestion(cast, manual) == "unit-a"
 
     # Counted like any dispatch.
-    figures = city_figures(period_of(start.date() - dt.timedelta(days=1), start.date() + dt.timedelta(days=2)))
+    figures = city_figures(
+        period_of(start.date() - dt.timedelta(days=1), start.date() + dt.timedelta(days=2))
+    )
     assert figures.as_dict()["dispatched"] == 1 and figures.as_dict()["registered"] == 2
 
 
@@ -149,14 +170,34 @@ def test_the_admin_lists_and_adds_rules_and_automatic_dispatch():
     DispatchRule.objects.create(small_class=cast.category, area_prefix="320505", unit=cast.unit)
     admin = Client()
     admin.force_login(make_admin_user(username="root"))
-    for url in ("/admin/cases/dispatchrule/", "/admin/cases/dispatchrule/add/", "/admin/cases/autodispatch/",
-                "/admin/cases/autodispatch/add/"):
+    for url in (
+        "/admin/cases/dispatchrule/",
+        "/admin/cases/dispatchrule/add/",
+        "/admin/cases/autodispatch/",
+        "/admin/cases/autodispatch/add/",
+    ):
         assert admin.get(url).status_code == 200, url
-    added = admin.post("/admin/cases/dispatchrule/add/", {"small_class": cast.category.pk, "area_prefix": "3205x",
-                                                          "unit": cast.other_unit.pk, "priority": 1})
+    added = admin.post(
+        "/admin/cases/dispatchrule/add/",
+        {
+            "small_class": cast.category.pk,
+            "area_prefix": "3205x",
+            "unit": cast.other_unit.pk,
+            "priority": 1,
+        },
+    )
     assert added.status_code == 200 and "digits only" in added.content.decode()  # refused, named
-    added = admin.post("/admin/cases/dispatchrule/add/", {"small_class": cast.category.pk, "area_prefix": "320506",
-                                                          "unit": cast.other_unit.pk, "priority": 1})
+    added = admin.post(
+        "/admin/cases/dispatchrule/add/",
+        {
+            "small_class": cast.category.pk,
+            "area_prefix": "320506",
+            "unit": cast.other_unit.pk,
+            "priority": 1,
+        },
+    )
     assert added.status_code == 302 and DispatchRule.objects.count() == 2
-    switched = admin.post("/admin/cases/autodispatch/add/", {"small_class": cast.category.pk, "enabled": "on"})
+    switched = admin.post(
+        "/admin/cases/autodispatch/add/", {"small_class": cast.category.pk, "enabled": "on"}
+    )
     assert switched.status_code == 302 and AutoDispatch.objects.get().small_class == cast.category

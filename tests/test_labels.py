@@ -46,17 +46,24 @@ def test_the_workflow_api_describes_the_table_in_both_languages(client):
         assert status in entry["from"] and set(entry["roles"]) == set(rule.roles), action
         assert entry["reason_required"] == ("reason" in rule.needs), action
         for need in rule.needs:
-            assert entry["inputs"][workflow.INPUT_FIELDS.get(need, need)] != "optional", (action, need)
+            assert entry["inputs"][workflow.INPUT_FIELDS.get(need, need)] != "optional", (
+                action,
+                need,
+            )
     # docs/domain.md §4: a reason is required to reject, decline and void; not to verify or check.
-    assert [actions[a]["reason_required"] for a in ("reject", "decline", "void", "verify", "check")] == [
-        True, True, True, False, False]
+    assert [
+        actions[a]["reason_required"] for a in ("reject", "decline", "void", "verify", "check")
+    ] == [True, True, True, False, False]
     check = {o["key"]: o for o in actions["check"]["outcomes"]}
     assert (check["pass"]["to"], check["pass"]["photos_required"]) == ("closing", True)
     assert (check["fail"]["to"], check["fail"]["photos_required"]) == ("handling", False)
     assert actions["feedback"]["photos_required"] and "disposition" in actions["feedback"]["inputs"]
     assert {s["key"] for s in body["statuses"]} == set(Status.values)
     zh = {s["key"]: s["label"] for s in body["statuses"]}
-    en = {s["key"]: s["label"] for s in _api(client, cast.officer, "/api/workflow", "en").json()["statuses"]}
+    en = {
+        s["key"]: s["label"]
+        for s in _api(client, cast.officer, "/api/workflow", "en").json()["statuses"]
+    }
     assert zh["closed"] == "已结案" and en["closed"] == "Closed"
     en_actions = _api(client, cast.officer, "/api/workflow", "en").json()["actions"]
     for key in actions:
@@ -122,7 +129,10 @@ def test_the_admin_and_the_reports_page_use_the_right_words(admin_client):
     page = admin_client.get("/admin/cases/smallclass/").content.decode()
     assert "环比" not in page and "修改" in page
     # The everyday words are the administrator's to edit.
-    assert 'name="keywords"' in admin_client.get(f"/admin/cases/smallclass/{small.pk}/change/").content.decode()
+    assert (
+        'name="keywords"'
+        in admin_client.get(f"/admin/cases/smallclass/{small.pk}/change/").content.decode()
+    )
     reports = admin_client.get("/reports/").content.decode()
     assert "通报" in reports and "<th>上报</th>" not in reports
 
@@ -170,13 +180,18 @@ def test_a_report_alert_names_its_report_and_period():
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chromium_path, language):
+def test_the_phone_shows_words_for_every_status_and_alert_kind(
+    live_server, chromium_path, language
+):
     cast = make_cast()
     cases = {status: case_in(cast, status) for status in Status.values}
     closed = cases[Status.CLOSED]
     for kind in AlertKind.values:
-        extra = {"report": {"kind": "weekly", "key": "2026-W47", "url": "/reports/"}} \
-            if kind == AlertKind.REPORT_PUBLISHED else None
+        extra = (
+            {"report": {"kind": "weekly", "key": "2026-W47", "url": "/reports/"}}
+            if kind == AlertKind.REPORT_PUBLISHED
+            else None
+        )
         notify([cast.officer], kind, case=None if extra else closed, extra=extra)
     keys = set(Status.values) | set(AlertKind.values) | set(workflow.ACTION_LABELS)
     # In English the words "accept", "close", "merge" are words: there a raw key is one with "_", or
@@ -189,14 +204,23 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
     from cases.models import SmallClass
     from grids.models import Grid
 
-    names = sorted({*SmallClass.objects.values_list("name", flat=True), *Grid.objects.values_list("name", flat=True),
-                    *(c.big_class.name for c in SmallClass.objects.select_related("big_class"))}, key=len, reverse=True)
+    names = sorted(
+        {
+            *SmallClass.objects.values_list("name", flat=True),
+            *Grid.objects.values_list("name", flat=True),
+            *(c.big_class.name for c in SmallClass.objects.select_related("big_class")),
+        },
+        key=len,
+        reverse=True,
+    )
     with translation.override(language):
         status_words = {s: str(Status(s).label) for s in Status.values}
     base = live_server.url
 
     with phone(chromium_path) as (context, page, seen):
-        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base}])
+        context.add_cookies(
+            [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base}]
+        )
         sign_in(page, base)
         page.goto(base + "/m/mine")
         rows = page.locator("#mine-list a[data-case-id]")
@@ -224,7 +248,11 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
         assert not raw.search(text), raw.search(text)
         if language == "zh-hans":  # every kind has its Chinese words: no English left over either
             assert not re.search(r"[A-Za-z]{3,}", text), text
-        week = "2026年第47周周通报已发布" if language == "zh-hans" else "2026 week 47: weekly report published"
+        week = (
+            "2026年第47周周通报已发布"
+            if language == "zh-hans"
+            else "2026 week 47: weekly report published"
+        )
         assert week in text
         report_alert = page.locator("#alerts-list a", has_text=week)
         expect(report_alert).to_have_attribute("href", "/reports/")
@@ -232,10 +260,17 @@ def test_the_phone_shows_words_for_every_status_and_alert_kind(live_server, chro
         expect(page).to_have_url(re.compile(r"/reports/"))
 
         # Every screen in the chosen language (the database's names aside).
-        for path, ready in (("/m/", "#home-tasks"), ("/m/tasks", "#check-list li"), ("/m/patrol", "#coverage-list li"),
-                            ("/m/queue", "#queue-summary"), ("/m/report", "#category-button")):
+        for path, ready in (
+            ("/m/", "#home-tasks"),
+            ("/m/tasks", "#check-list li"),
+            ("/m/patrol", "#coverage-list li"),
+            ("/m/queue", "#queue-summary"),
+            ("/m/report", "#category-button"),
+        ):
             page.goto(base + path)
-            expect(page.locator(ready).first).not_to_have_text(re.compile(r"^(–|加载中…|Loading…)?$"))
+            expect(page.locator(ready).first).not_to_have_text(
+                re.compile(r"^(–|加载中…|Loading…)?$")
+            )
             text = page.locator("body").inner_text()
             for name in names:
                 text = text.replace(name, "")
@@ -274,10 +309,14 @@ def test_every_word_of_the_phone_has_its_chinese():
 
     root = Path(settings.BASE_DIR) / "frontend"
     js = _catalogue("djangojs")
-    scripts = "".join(re.sub(r"^\s*//[^\n]*", "", p.read_text(), flags=re.M)
-                      for p in (root / "static/frontend/mobile").glob("*.js"))
-    msgids = {m.encode().decode("unicode_escape") if "\\" in m else m
-              for m in re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', scripts)}
+    scripts = "".join(
+        re.sub(r"^\s*//[^\n]*", "", p.read_text(), flags=re.M)
+        for p in (root / "static/frontend/mobile").glob("*.js")
+    )
+    msgids = {
+        m.encode().decode("unicode_escape") if "\\" in m else m
+        for m in re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', scripts)
+    }
     assert len(msgids) > 150
     msgids.update(words for _pattern, words in REPORT_TITLES)
     missing = {m for m in msgids if js.get(("", m), m) == m}  # "; " → "；" has no CJK, but changes
@@ -300,4 +339,6 @@ def test_no_script_of_any_page_keeps_chinese_words():
     assert len(scripts) > 10
     for path in scripts:
         code = re.sub(r"/\*.*?\*/", "", re.sub(r"//[^\n]*", "", path.read_text()), flags=re.S)
-        assert not CJK.search(code), f"{path.relative_to(root)} keeps Chinese words: {CJK.search(code)[0]}"
+        assert not CJK.search(code), (
+            f"{path.relative_to(root)} keeps Chinese words: {CJK.search(code)[0]}"
+        )

@@ -61,11 +61,14 @@ def test_locate_sees_a_new_grid_without_restart(client, two_grids):
     assert locate(client, *far)["grid"]["code"] == "320505006001003"
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"lon": "abc", "lat": "31"}, "lon"),
-    ({"lon": "120.7"}, "lat"),
-    ({"lon": "200", "lat": "31"}, "lon"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"lon": "abc", "lat": "31"}, "lon"),
+        ({"lon": "120.7"}, "lat"),
+        ({"lon": "200", "lat": "31"}, "lon"),
+    ],
+)
 def test_bad_coordinates_are_refused_naming_the_field(client, params, field):
     response = client.get("/api/grids/locate", params)
     assert response.status_code == 400

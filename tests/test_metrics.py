@@ -59,28 +59,53 @@ class Script:
 
     def act(self, case: Case, action: str, actor: User, when: dt.datetime, **inputs) -> Case:
         case.refresh_from_db()
-        if action in ("feedback", "self_handle") or (action == "check" and inputs.get("outcome") == "pass"):
+        if action in ("feedback", "self_handle") or (
+            action == "check" and inputs.get("outcome") == "pass"
+        ):
             inputs.setdefault("photos", [self.photo])
-        workflow.transition(case, action, actor=actor, version=case.version, inputs=workflow.Inputs(**inputs),
-                            now=when)
+        workflow.transition(
+            case,
+            action,
+            actor=actor,
+            version=case.version,
+            inputs=workflow.Inputs(**inputs),
+            now=when,
+        )
         case.refresh_from_db()
         return case
 
-    def dispatched(self, when: dt.datetime, *, unit=None, point=IN_A, by: User | None = None) -> Case:
+    def dispatched(
+        self, when: dt.datetime, *, unit=None, point=IN_A, by: User | None = None
+    ) -> Case:
         """Reported at `when`, accepted +5 min, registered +10 min, dispatched +20 min."""
         c = self.cast
         case = self.report(when, point=point, by=by)
         self.act(case, "accept", c.acceptor, when + dt.timedelta(minutes=5))
         self.act(case, "register", c.shift_leader, when + dt.timedelta(minutes=10))
-        return self.act(case, "dispatch", c.dispatcher, when + dt.timedelta(minutes=20), unit=unit or c.unit)
+        return self.act(
+            case, "dispatch", c.dispatcher, when + dt.timedelta(minutes=20), unit=unit or c.unit
+        )
 
-    def finish(self, case: Case, fed: dt.datetime, *, member: User | None = None, checker: User | None = None,
-               close: bool = True) -> Case:
+    def finish(
+        self,
+        case: Case,
+        fed: dt.datetime,
+        *,
+        member: User | None = None,
+        checker: User | None = None,
+        close: bool = True,
+    ) -> Case:
         """Feedback at `fed`, check passed +30 min, closed +60 min."""
         c = self.cast
         self.act(case, "feedback", member or c.unit_member, fed)
-        self.act(case, "check", checker or c.officer, fed + dt.timedelta(minutes=30), outcome="pass")
-        return self.act(case, "close", c.shift_leader, fed + dt.timedelta(minutes=60)) if close else case
+        self.act(
+            case, "check", checker or c.officer, fed + dt.timedelta(minutes=30), outcome="pass"
+        )
+        return (
+            self.act(case, "close", c.shift_leader, fed + dt.timedelta(minutes=60))
+            if close
+            else case
+        )
 
 
 def build_week(cast) -> dict[str, Case]:
@@ -97,7 +122,9 @@ def _grid_a_handled(s: Script) -> dict[str, Case]:
     # C2: rework — feedback on time, check failed (late check), feedback again late, closed late.
     c2 = s.dispatched(at(5, 9))  # deadline Wed 6 09:20
     s.act(c2, "feedback", c.unit_member, at(5, 11))
-    s.act(c2, "check", c.officer, at(5, 14), outcome="fail")  # checking since 11:00, step limit 12:00
+    s.act(
+        c2, "check", c.officer, at(5, 14), outcome="fail"
+    )  # checking since 11:00, step limit 12:00
     cases["C2"] = s.finish(c2, at(6, 10))
     # C3: overdue and open at the end (deadline Thu 7 09:20).
     cases["C3"] = s.dispatched(at(6, 9))
@@ -130,7 +157,9 @@ def _grid_a_other(s: Script) -> dict[str, Case]:
     c8 = s.report(at(8, 11))
     s.act(c8, "accept", c.acceptor, at(8, 11, 5))
     cases["C8"] = s.act(c8, "void", c.shift_leader, at(8, 11, 10), reason="重复录入")
-    cases["C9"] = s.act(s.report(at(8, 11, 20)), "reject", c.acceptor, at(8, 11, 30), reason="不属实")
+    cases["C9"] = s.act(
+        s.report(at(8, 11, 20)), "reject", c.acceptor, at(8, 11, 30), reason="不属实"
+    )
     # C10: all before the week.
     cases["C10"] = s.finish(s.dispatched(at(1, 9)), at(1, 15))
     # C11: overdue at the end (deadline Fri 15:30), fed back and closed after the end.
@@ -155,8 +184,12 @@ def _other_grids(s: Script) -> dict[str, Case]:
     s.act(f1, "accept", c.acceptor, at(7, 9, 10))
     cases["F1"] = s.act(f1, "register", c.shift_leader, at(7, 9, 20))
     # D1 (grid B): closed on time by unit B.
-    cases["D1"] = s.finish(s.dispatched(at(5, 9), unit=c.other_unit, point=IN_B, by=c.officer_elsewhere),
-                           at(5, 14), member=c.other_unit_member, checker=c.officer_elsewhere)
+    cases["D1"] = s.finish(
+        s.dispatched(at(5, 9), unit=c.other_unit, point=IN_B, by=c.officer_elsewhere),
+        at(5, 14),
+        member=c.other_unit_member,
+        checker=c.officer_elsewhere,
+    )
     # D2 (grid B): registered, not dispatched (no deadline yet).
     d2 = s.report(at(6, 9), point=IN_B, by=c.officer_elsewhere)
     s.act(d2, "accept", c.acceptor, at(6, 9, 5))
@@ -179,21 +212,80 @@ def counts(**nonzero: int) -> dict[str, int]:
 
 # C7 (self-handled) counts in accepted and registered too (docs/domain.md §6, issue #17), not in 派遣率's
 # denominator (9 dispatched of 10 registered, one of them self-handled: 9 / 9).
-GRID_A = counts(accepted=11, registered=10, dispatched=9, disposed=4, disposed_on_time=3, overdue_open=3,
-                due_disposal=7, closed=5, closed_on_time=4, due_closure=8, rework=1, extensions=1, returns=1,
-                suspended=1, voided=1, self_handled=1)
-GRID_A_RATES = {"registration_rate": 90.91, "dispatch_rate": 100.0, "disposal_rate": 57.14,
-                "disposal_on_time_rate": 42.86, "closure_rate": 62.5, "closure_on_time_rate": 50.0,
-                "rework_rate": 12.5, "extension_rate": 12.5}
-GRID_A2 = counts(accepted=1, registered=1, dispatched=1, disposed=1, disposed_on_time=1, due_disposal=1, closed=1,
-                 closed_on_time=1, due_closure=1)
+GRID_A = counts(
+    accepted=11,
+    registered=10,
+    dispatched=9,
+    disposed=4,
+    disposed_on_time=3,
+    overdue_open=3,
+    due_disposal=7,
+    closed=5,
+    closed_on_time=4,
+    due_closure=8,
+    rework=1,
+    extensions=1,
+    returns=1,
+    suspended=1,
+    voided=1,
+    self_handled=1,
+)
+GRID_A_RATES = {
+    "registration_rate": 90.91,
+    "dispatch_rate": 100.0,
+    "disposal_rate": 57.14,
+    "disposal_on_time_rate": 42.86,
+    "closure_rate": 62.5,
+    "closure_on_time_rate": 50.0,
+    "rework_rate": 12.5,
+    "extension_rate": 12.5,
+}
+GRID_A2 = counts(
+    accepted=1,
+    registered=1,
+    dispatched=1,
+    disposed=1,
+    disposed_on_time=1,
+    due_disposal=1,
+    closed=1,
+    closed_on_time=1,
+    due_closure=1,
+)
 GRID_C = counts(accepted=1, registered=1)
-GRID_B_ = counts(accepted=3, registered=2, dispatched=1, disposed=1, disposed_on_time=1, due_disposal=1, closed=1,
-                 closed_on_time=1, due_closure=1)
-UNIT_A = counts(dispatched=10, disposed=4, disposed_on_time=3, overdue_open=3, due_disposal=7, closed=4,
-                closed_on_time=3, due_closure=7, rework=1, extensions=1, returns=1, suspended=1)
-UNIT_B = counts(dispatched=1, disposed=2, disposed_on_time=2, due_disposal=2, closed=2, closed_on_time=2,
-                due_closure=2)
+GRID_B_ = counts(
+    accepted=3,
+    registered=2,
+    dispatched=1,
+    disposed=1,
+    disposed_on_time=1,
+    due_disposal=1,
+    closed=1,
+    closed_on_time=1,
+    due_closure=1,
+)
+UNIT_A = counts(
+    dispatched=10,
+    disposed=4,
+    disposed_on_time=3,
+    overdue_open=3,
+    due_disposal=7,
+    closed=4,
+    closed_on_time=3,
+    due_closure=7,
+    rework=1,
+    extensions=1,
+    returns=1,
+    suspended=1,
+)
+UNIT_B = counts(
+    dispatched=1,
+    disposed=2,
+    disposed_on_time=2,
+    due_disposal=2,
+    closed=2,
+    closed_on_time=2,
+    due_closure=2,
+)
 
 
 def only_counts(figures: dict) -> dict:
@@ -210,16 +302,24 @@ class WeekData(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.cast = make_cast()
-        cls.grid_a2 = make_grid(code="320505006001002", bounds=(120.702, 31.300, 120.703, 31.301),
-                                officers=[cls.cast.officer])
-        cls.grid_c = make_grid(code="320505006002001", bounds=(120.710, 31.300, 120.711, 31.301),
-                               officers=[cls.cast.officer])
+        cls.grid_a2 = make_grid(
+            code="320505006001002",
+            bounds=(120.702, 31.300, 120.703, 31.301),
+            officers=[cls.cast.officer],
+        )
+        cls.grid_c = make_grid(
+            code="320505006002001",
+            bounds=(120.710, 31.300, 120.711, 31.301),
+            officers=[cls.cast.officer],
+        )
         cls.cases = build_week(cls.cast)
         cls.week = period_of(*WEEK)
 
     def level(self, level: str, period=None, **kwargs) -> dict:
-        return {k: f.as_dict(officer=level == "officer")
-                for k, f in figures_by_level(level, period or self.week, **kwargs).items()}
+        return {
+            k: f.as_dict(officer=level == "officer")
+            for k, f in figures_by_level(level, period or self.week, **kwargs).items()
+        }
 
     def numbers(self, *names: str) -> list[str]:
         return sorted(self.cases[n].number for n in names)
@@ -238,15 +338,30 @@ class WeekTest(WeekData):
     def test_grid_rates_are_recomputed_from_counts(self):
         grids = self.level("grid")
         self.assertEqual(only_rates(grids[self.cast.grid.pk]), GRID_A_RATES)
-        self.assertEqual(only_rates(grids[self.cast.other_grid.pk]), {
-            "registration_rate": 66.67, "dispatch_rate": 50.0, "disposal_rate": 100.0,
-            "disposal_on_time_rate": 100.0, "closure_rate": 100.0, "closure_on_time_rate": 100.0,
-            "rework_rate": 0.0, "extension_rate": 0.0})
+        self.assertEqual(
+            only_rates(grids[self.cast.other_grid.pk]),
+            {
+                "registration_rate": 66.67,
+                "dispatch_rate": 50.0,
+                "disposal_rate": 100.0,
+                "disposal_on_time_rate": 100.0,
+                "closure_rate": 100.0,
+                "closure_on_time_rate": 100.0,
+                "rework_rate": 0.0,
+                "extension_rate": 0.0,
+            },
+        )
 
     def test_rates_with_a_zero_denominator_are_none(self):
         grid_c = self.level("grid")[self.grid_c.pk]
-        for name in ("disposal_rate", "disposal_on_time_rate", "closure_rate", "closure_on_time_rate",
-                     "rework_rate", "extension_rate"):
+        for name in (
+            "disposal_rate",
+            "disposal_on_time_rate",
+            "closure_rate",
+            "closure_on_time_rate",
+            "rework_rate",
+            "extension_rate",
+        ):
             self.assertIsNone(grid_c[name], name)
         self.assertEqual(grid_c["dispatch_rate"], 0.0)  # 0 of 1 registered: a real 0 %
         unit_a = self.level("unit")[self.cast.unit.pk]
@@ -265,11 +380,15 @@ class WeekTest(WeekData):
         self.assertGreater(c12.deadline, self.week.end)  # today: extended past the end
         grid_a = self.level("grid")[self.cast.grid.pk]
         self.assertEqual(grid_a["overdue_open"], 3)  # C3, C11, C12
-        self.assertEqual(grid_a["due_closure"], 5 + 3)  # closed + C3, C11, C12 (not C4 suspended, not C13)
+        self.assertEqual(
+            grid_a["due_closure"], 5 + 3
+        )  # closed + C3, C11, C12 (not C4 suspended, not C13)
         self.assertEqual(grid_a["suspended"], 1)
 
     def test_a_cut_off_inside_the_week_sees_that_moment(self):
-        grid_a = self.level("grid", period_of(dt.date(2024, 3, 4), dt.date(2024, 3, 8)))[self.cast.grid.pk]
+        grid_a = self.level("grid", period_of(dt.date(2024, 3, 4), dt.date(2024, 3, 8)))[
+            self.cast.grid.pk
+        ]
         # At Fri 00:00: C3 (deadline Thu 09:20) and C12 (Thu 14:00) overdue; C5 (Fri 14:00) and C11
         # (Fri 15:30) not yet; C4 suspended; C1, C2, C6 closed.
         self.assertEqual((grid_a["overdue_open"], grid_a["suspended"]), (2, 1))
@@ -289,7 +408,9 @@ class WeekTest(WeekData):
 
     def test_areas_sum_their_grids_and_recompute_rates(self):
         grids = figures_by_level("grid", self.week)
-        a, a2, c, b = (grids[g.pk] for g in (self.cast.grid, self.grid_a2, self.grid_c, self.cast.other_grid))
+        a, a2, c, b = (
+            grids[g.pk] for g in (self.cast.grid, self.grid_a2, self.grid_c, self.cast.other_grid)
+        )
         community = figures_by_level("community", self.week)
         street = figures_by_level("street", self.week)
         district = figures_by_level("district", self.week)
@@ -297,23 +418,61 @@ class WeekTest(WeekData):
         self.assertEqual(community["320505006002"], c)
         self.assertEqual(street["320505006"], a + a2 + c)
         self.assertEqual(street["320506009"], b)
-        self.assertEqual(district["320505"], sum([community["320505006001"], community["320505006002"]],
-                                                 Figures()))
+        self.assertEqual(
+            district["320505"],
+            sum([community["320505006001"], community["320505006002"]], Figures()),
+        )
         self.assertEqual(district["320506"], b)
         totals = street["320505006"].as_dict()
-        self.assertEqual(only_counts(totals), counts(
-            accepted=13, registered=12, dispatched=10, disposed=5, disposed_on_time=4, overdue_open=3,
-            due_disposal=8, closed=6, closed_on_time=5, due_closure=9, rework=1, extensions=1, returns=1,
-            suspended=1, voided=1, self_handled=1))
-        self.assertEqual(only_rates(totals), {
-            "registration_rate": 92.31, "dispatch_rate": 90.91, "disposal_rate": 62.5,
-            "disposal_on_time_rate": 50.0, "closure_rate": 66.67, "closure_on_time_rate": 55.56,
-            "rework_rate": 11.11, "extension_rate": 11.11})
+        self.assertEqual(
+            only_counts(totals),
+            counts(
+                accepted=13,
+                registered=12,
+                dispatched=10,
+                disposed=5,
+                disposed_on_time=4,
+                overdue_open=3,
+                due_disposal=8,
+                closed=6,
+                closed_on_time=5,
+                due_closure=9,
+                rework=1,
+                extensions=1,
+                returns=1,
+                suspended=1,
+                voided=1,
+                self_handled=1,
+            ),
+        )
+        self.assertEqual(
+            only_rates(totals),
+            {
+                "registration_rate": 92.31,
+                "dispatch_rate": 90.91,
+                "disposal_rate": 62.5,
+                "disposal_on_time_rate": 50.0,
+                "closure_rate": 66.67,
+                "closure_on_time_rate": 55.56,
+                "rework_rate": 11.11,
+                "extension_rate": 11.11,
+            },
+        )
 
     def test_area_filter_counts_only_cases_filed_under_it(self):
         units = figures_by_level("unit", self.week, area="320506")
-        self.assertEqual(only_counts(units[self.cast.other_unit.pk].as_dict()), counts(
-            dispatched=1, disposed=1, disposed_on_time=1, due_disposal=1, closed=1, closed_on_time=1, due_closure=1))
+        self.assertEqual(
+            only_counts(units[self.cast.other_unit.pk].as_dict()),
+            counts(
+                dispatched=1,
+                disposed=1,
+                disposed_on_time=1,
+                due_disposal=1,
+                closed=1,
+                closed_on_time=1,
+                due_closure=1,
+            ),
+        )
         self.assertNotIn(self.cast.unit.pk, units)
 
     # --- units and officers -------------------------------------------------------------------
@@ -327,18 +486,43 @@ class WeekTest(WeekData):
     def test_officers_reports_checks_and_verifications(self):
         officers = self.level("officer")
         me, other = officers[self.cast.officer.pk], officers[self.cast.officer_elsewhere.pk]
-        self.assertEqual({k: me[k] for k in reports.OFFICER_KEYS},
-                         {"reports": 14, "valid_reports": 12, "verified": 0, "verified_on_time": 0,
-                          "checked": 6, "checked_on_time": 5, "verify_late_undone": 0, "check_late_undone": 0})
+        self.assertEqual(
+            {k: me[k] for k in reports.OFFICER_KEYS},
+            {
+                "reports": 14,
+                "valid_reports": 12,
+                "verified": 0,
+                "verified_on_time": 0,
+                "checked": 6,
+                "checked_on_time": 5,
+                "verify_late_undone": 0,
+                "check_late_undone": 0,
+            },
+        )
         # 12 valid of 14: the self-handled C7 is a valid report (docs/domain.md §6).
-        self.assertEqual((me["valid_report_rate"], me["verify_on_time_rate"], me["check_on_time_rate"]),
-                         (85.71, None, 83.33))
-        self.assertEqual({k: other[k] for k in reports.OFFICER_KEYS},
-                         {"reports": 2, "valid_reports": 2, "verified": 2, "verified_on_time": 1,
-                          "checked": 1, "checked_on_time": 1, "verify_late_undone": 0, "check_late_undone": 0})
+        self.assertEqual(
+            (me["valid_report_rate"], me["verify_on_time_rate"], me["check_on_time_rate"]),
+            (85.71, None, 83.33),
+        )
+        self.assertEqual(
+            {k: other[k] for k in reports.OFFICER_KEYS},
+            {
+                "reports": 2,
+                "valid_reports": 2,
+                "verified": 2,
+                "verified_on_time": 1,
+                "checked": 1,
+                "checked_on_time": 1,
+                "verify_late_undone": 0,
+                "check_late_undone": 0,
+            },
+        )
         self.assertEqual(other["verify_on_time_rate"], 50.0)
         # The standard figures follow the reporter: all of the officer's cases are in street 320505006.
-        self.assertEqual(only_counts(me), only_counts(figures_by_level("street", self.week)["320505006"].as_dict()))
+        self.assertEqual(
+            only_counts(me),
+            only_counts(figures_by_level("street", self.week)["320505006"].as_dict()),
+        )
         self.assertNotIn(self.cast.public.pk, {s.key for s in evaluate_keys("officer", self.week)})
 
     # --- scores -------------------------------------------------------------------------------
@@ -346,8 +530,10 @@ class WeekTest(WeekData):
     def test_grid_scores_grades_and_competition_ranks_with_a_tie(self):
         ranked = evaluate("grid", self.week)
         rows = {r.subject.code: r for r in ranked}
-        a, a2, c, b = (rows[code] for code in ("320505006001001", "320505006001002", "320505006002001",
-                                               "320506009001001"))
+        a, a2, c, b = (
+            rows[code]
+            for code in ("320505006001001", "320505006001002", "320505006002001", "320506009001001")
+        )
         # A: 5/8×40 + 4/8×40 + (1−1/8)×20 = 25 + 20 + 17.5 = 62.5 (立案数分值 off by default)
         self.assertEqual((a.score, a.grade, a.rank, a.tied), (62.5, "C", 3, False))
         # A2 and B: 40 + 40 + 20 = 100, tied first; A is third (1, 1, 3), not second.
@@ -355,15 +541,19 @@ class WeekTest(WeekData):
         self.assertEqual((b.score, b.rank, b.tied), (100.0, 1, True))
         # C: nothing due for closure (应结案数 0): no score, no grade, no rank, listed last.
         self.assertEqual((c.score, c.grade, c.rank, c.tied), (None, None, None, False))
-        self.assertEqual([r.subject.code for r in ranked], ["320505006001002", "320506009001001",
-                                                            "320505006001001", "320505006002001"])
+        self.assertEqual(
+            [r.subject.code for r in ranked],
+            ["320505006001002", "320506009001001", "320505006001001", "320505006002001"],
+        )
 
     def test_unit_scores_follow_the_unit_scheme(self):
         rows = {r.subject.key: r for r in evaluate("unit", self.week)}
         unit_a, unit_b = rows[self.cast.unit.pk], rows[self.cast.other_unit.pk]
         # 4/7×40 + 3/7×40 + (1 − 3/7)×10 + (1 − 1/7)×10 = 54.29
         self.assertEqual((unit_a.score, unit_a.grade, unit_a.rank), (54.29, "D", 2))
-        self.assertEqual((unit_b.score, unit_b.grade, unit_b.rank, unit_b.tied), (100.0, "A", 1, False))
+        self.assertEqual(
+            (unit_b.score, unit_b.grade, unit_b.rank, unit_b.tied), (100.0, "A", 1, False)
+        )
 
     def test_area_scores_average_the_grids_registration_points(self):
         rows = {r.subject.code: r for r in evaluate("community", self.week)}
@@ -385,13 +575,19 @@ class WeekTest(WeekData):
         self.assertEqual(behind("disposed"), self.numbers("C1", "C2", "C5", "C6"))
         self.assertEqual(behind("disposed_on_time"), self.numbers("C1", "C5", "C6"))
         self.assertEqual(behind("overdue_open"), self.numbers("C3", "C11", "C12"))
-        self.assertEqual(behind("due_closure"), self.numbers("C1", "C2", "C3", "C5", "C6", "C7", "C11", "C12"))
+        self.assertEqual(
+            behind("due_closure"), self.numbers("C1", "C2", "C3", "C5", "C6", "C7", "C11", "C12")
+        )
         self.assertEqual(behind("self_handled"), self.numbers("C7"))
         self.assertEqual(behind("suspended"), self.numbers("C4"))
         self.assertEqual(behind("returns", "unit", self.cast.unit.pk), self.numbers("C6"))
-        self.assertEqual(behind("closed", "unit", self.cast.other_unit.pk), self.numbers("C6", "D1"))
-        self.assertEqual(behind("registered", "street", "320505006"),
-                         self.numbers("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C11", "C12", "C13", "E1", "F1"))
+        self.assertEqual(
+            behind("closed", "unit", self.cast.other_unit.pk), self.numbers("C6", "D1")
+        )
+        self.assertEqual(
+            behind("registered", "street", "320505006"),
+            self.numbers("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C11", "C12", "C13", "E1", "F1"),
+        )
         for metric in reports.COUNT_KEYS:  # every figure has exactly its cases
             self.assertEqual(len(behind(metric)), GRID_A[metric], metric)
 
@@ -407,19 +603,25 @@ class MetricsApiTest(WeekData):
         response = self.get(self.cast.viewer, level="grid")
         self.assertEqual(response.status_code, 200, response.content)
         body = response.json()
-        self.assertEqual((body["level"], body["start"], body["end"]), ("grid", "2024-03-04", "2024-03-11"))
+        self.assertEqual(
+            (body["level"], body["start"], body["end"]), ("grid", "2024-03-04", "2024-03-11")
+        )
         self.assertEqual(len(body["results"]), 4)
         for row in body["results"]:
             self.assertEqual(set(row), set(ROW_KEYS))
         by_code = {row["code"]: row for row in body["results"]}
         self.assertEqual(only_counts(by_code["320505006001001"]), GRID_A)
         self.assertEqual(only_rates(by_code["320505006001001"]), GRID_A_RATES)
-        self.assertEqual([r["rank"] for r in body["results"]], [1, 1, 3, None])  # default: by rank, unscored last
+        self.assertEqual(
+            [r["rank"] for r in body["results"]], [1, 1, 3, None]
+        )  # default: by rank, unscored last
 
     def test_ordering_puts_rows_without_a_value_last(self):
         rows = self.get(self.cast.viewer, level="grid", ordering="-closure_rate").json()["results"]
-        self.assertEqual([r["code"] for r in rows], ["320505006001002", "320506009001001", "320505006001001",
-                                                     "320505006002001"])
+        self.assertEqual(
+            [r["code"] for r in rows],
+            ["320505006001002", "320506009001001", "320505006001001", "320505006002001"],
+        )
         self.assertIsNone(rows[-1]["closure_rate"])
 
     def test_areas_units_and_officers_are_levels_of_the_same_table(self):
@@ -440,19 +642,28 @@ class MetricsApiTest(WeekData):
         self.assertEqual([(r["id"], r["rank"]) for r in rows], [(self.cast.unit.pk, 2)])
         self.assertEqual(only_counts(rows[0]), UNIT_A)
         self.assertEqual(self.get(member, level="grid").status_code, 403)
-        mine = self.get(member, self.URL + "cases", level="unit", id_or_code="unit-a", metric="returns")
+        mine = self.get(
+            member, self.URL + "cases", level="unit", id_or_code="unit-a", metric="returns"
+        )
         self.assertEqual(mine.json()["cases"], self.numbers("C6"))
-        theirs = self.get(member, self.URL + "cases", level="unit", id_or_code="unit-b", metric="closed")
+        theirs = self.get(
+            member, self.URL + "cases", level="unit", id_or_code="unit-b", metric="closed"
+        )
         self.assertEqual(theirs.status_code, 403)
 
     def test_an_officer_reads_their_own_row_only(self):
         rows = self.get(self.cast.officer, level="officer").json()["results"]
-        self.assertEqual([(r["code"], r["reports"], r["valid_report_rate"]) for r in rows], [("officer", 14, 85.71)])
+        self.assertEqual(
+            [(r["code"], r["reports"], r["valid_report_rate"]) for r in rows],
+            [("officer", 14, 85.71)],
+        )
         self.assertEqual(self.get(self.cast.officer, level="street").status_code, 403)
 
     def test_the_public_and_strangers_may_not_read(self):
         self.assertEqual(self.get(self.cast.public, level="grid").status_code, 403)
-        self.assertIn(self.client.get(self.URL, {**self.WEEK_QUERY, "level": "grid"}).status_code, (401, 403))
+        self.assertIn(
+            self.client.get(self.URL, {**self.WEEK_QUERY, "level": "grid"}).status_code, (401, 403)
+        )
 
     def test_a_centre_role_with_an_area_reads_inside_it(self):
         from grids.models import Area
@@ -466,34 +677,51 @@ class MetricsApiTest(WeekData):
 
     def test_bad_parameters_are_refused_naming_the_field(self):
         viewer = self.cast.viewer
-        for params, field in [({"level": "city"}, "level"), ({"level": "grid", "start": "2024-13-01"}, "start"),
-                              ({"level": "grid", "end": "2024-03-04"}, "end"),
-                              ({"level": "grid", "ordering": "colour"}, "ordering"),
-                              ({"level": "grid", "ordering": "-valid_report_rate"}, "ordering"),
-                              ({"level": "grid", "area": "3205"}, "area"),
-                              ({"level": "grid", "start": "2999-01-01", "end": "2999-02-01"}, "start")]:
+        for params, field in [
+            ({"level": "city"}, "level"),
+            ({"level": "grid", "start": "2024-13-01"}, "start"),
+            ({"level": "grid", "end": "2024-03-04"}, "end"),
+            ({"level": "grid", "ordering": "colour"}, "ordering"),
+            ({"level": "grid", "ordering": "-valid_report_rate"}, "ordering"),
+            ({"level": "grid", "area": "3205"}, "area"),
+            ({"level": "grid", "start": "2999-01-01", "end": "2999-02-01"}, "start"),
+        ]:
             response = self.get(viewer, **params)
             self.assertEqual(response.status_code, 400, params)
             self.assertIn(field, response.json(), params)
         cases = self.URL + "cases"
-        for params, field in [({"level": "grid", "id_or_code": self.cast.grid.code, "metric": "colour"}, "metric"),
-                              ({"level": "grid", "id_or_code": "999999999999999", "metric": "closed"}, "id_or_code"),
-                              ({"level": "street", "id_or_code": "3205", "metric": "closed"}, "id_or_code"),
-                              ({"level": "grid", "id_or_code": self.cast.grid.code, "metric": "reports"}, "metric")]:
+        for params, field in [
+            ({"level": "grid", "id_or_code": self.cast.grid.code, "metric": "colour"}, "metric"),
+            ({"level": "grid", "id_or_code": "999999999999999", "metric": "closed"}, "id_or_code"),
+            ({"level": "street", "id_or_code": "3205", "metric": "closed"}, "id_or_code"),
+            ({"level": "grid", "id_or_code": self.cast.grid.code, "metric": "reports"}, "metric"),
+        ]:
             response = self.get(viewer, cases, **params)
             self.assertEqual(response.status_code, 400, params)
             self.assertIn(field, response.json(), params)
 
     def test_drill_down_answers_the_numbers_behind_a_figure(self):
-        response = self.get(self.cast.viewer, self.URL + "cases", level="grid", id_or_code=self.cast.grid.code,
-                            metric="overdue_open")
+        response = self.get(
+            self.cast.viewer,
+            self.URL + "cases",
+            level="grid",
+            id_or_code=self.cast.grid.code,
+            metric="overdue_open",
+        )
         self.assertEqual(response.status_code, 200, response.content)
         body = response.json()
-        self.assertEqual(body["object"], {"id": self.cast.grid.pk, "code": self.cast.grid.code,
-                                          "name": self.cast.grid.name})
+        self.assertEqual(
+            body["object"],
+            {"id": self.cast.grid.pk, "code": self.cast.grid.code, "name": self.cast.grid.name},
+        )
         self.assertEqual((body["count"], body["cases"]), (3, self.numbers("C3", "C11", "C12")))
-        by_id = self.get(self.cast.viewer, self.URL + "cases", level="officer",
-                         id_or_code=str(self.cast.officer_elsewhere.pk), metric="verified_on_time").json()
+        by_id = self.get(
+            self.cast.viewer,
+            self.URL + "cases",
+            level="officer",
+            id_or_code=str(self.cast.officer_elsewhere.pk),
+            metric="verified_on_time",
+        ).json()
         self.assertEqual(by_id["cases"], self.numbers("D3"))
 
 
@@ -510,16 +738,19 @@ def evaluate_keys(level: str, period) -> list[Subject]:
 # --- pure arithmetic -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("numerator, denominator, percent", [
-    (51229, 51571, 99.34),  # 郑州 2019-04-08..14 立案率
-    (43523, 52434, 83.01),  # 结案率
-    (40394, 52434, 77.04),  # 按期结案率
-    (276, 52434, 0.53),  # 返工率
-    (13009, 14216, 91.51),  # 淮安 2019-12 按期处置率
-    (13681, 13954, 98.04),  # 结案率
-    (1, 8, 12.5),
-    (0, 5, 0.0),
-])
+@pytest.mark.parametrize(
+    "numerator, denominator, percent",
+    [
+        (51229, 51571, 99.34),  # 郑州 2019-04-08..14 立案率
+        (43523, 52434, 83.01),  # 结案率
+        (40394, 52434, 77.04),  # 按期结案率
+        (276, 52434, 0.53),  # 返工率
+        (13009, 14216, 91.51),  # 淮安 2019-12 按期处置率
+        (13681, 13954, 98.04),  # 结案率
+        (1, 8, 12.5),
+        (0, 5, 0.0),
+    ],
+)
 def test_rate_matches_published_figures(numerator, denominator, percent):
     assert rate(numerator, denominator) == percent
 
@@ -531,13 +762,32 @@ def test_rate_without_denominator_is_no_data():
 
 def test_grades_follow_the_thresholds():
     assert [grade(s) for s in (100, 90, 89.99, 75, 60, 59.99, 40, 39.99, 0, None)] == [
-        "A", "A", "B", "B", "C", "D", "D", "E", "E", None]
+        "A",
+        "A",
+        "B",
+        "B",
+        "C",
+        "D",
+        "D",
+        "E",
+        "E",
+        None,
+    ]
 
 
 def test_competition_rank_marks_ties_and_skips_after_them():
-    rows = [Row(Subject(i, i, str(i), ""), Figures(), score=s) for i, s in enumerate([80, 95, 80, None, 70])]
+    rows = [
+        Row(Subject(i, i, str(i), ""), Figures(), score=s)
+        for i, s in enumerate([80, 95, 80, None, 70])
+    ]
     ranked = rank_competition(rows)
-    assert [(r.rank, r.tied) for r in rows] == [(2, True), (1, False), (2, True), (None, False), (4, False)]
+    assert [(r.rank, r.tied) for r in rows] == [
+        (2, True),
+        (1, False),
+        (2, True),
+        (None, False),
+        (4, False),
+    ]
     assert [r.subject.code for r in ranked] == ["1", "0", "2", "4", "3"]  # by rank, unscored last
 
 
@@ -545,17 +795,42 @@ def test_competition_rank_marks_ties_and_skips_after_them():
 def test_seeded_schemes_are_the_domain_defaults():
     unit, area = load_scheme("unit"), load_scheme("area")
     assert {(w.indicator, w.weight, w.inverse) for w in unit.weights} == {
-        ("disposal_rate", 40, False), ("disposal_on_time_rate", 40, False), ("overdue_rate", 10, True),
-        ("disposal_rework_rate", 10, True)}
+        ("disposal_rate", 40, False),
+        ("disposal_on_time_rate", 40, False),
+        ("overdue_rate", 10, True),
+        ("disposal_rework_rate", 10, True),
+    }
     # 立案数分值 stays in the editor with weight 0: off by default (issue #17).
     assert {(w.indicator, w.weight, w.inverse) for w in area.weights} == {
-        ("closure_rate", 40, False), ("closure_on_time_rate", 40, False), ("rework_rate", 20, True),
-        ("registration_density", 0, False)}
+        ("closure_rate", 40, False),
+        ("closure_on_time_rate", 40, False),
+        ("rework_rate", 20, True),
+        ("registration_density", 0, False),
+    }
     assert load_scheme("officer") is None
     first, second = area.bands[1], area.bands[2]
     assert [band_points(n, first) for n in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 50)] == [
-        100, 90, 90, 75, 75, 60, 60, 40, 40, 0, 0]
-    assert [band_points(n, second) for n in (0, 2, 3, 4, 9, 10, 11)] == [100, 100, 90, 90, 40, 40, 0]
+        100,
+        90,
+        90,
+        75,
+        75,
+        60,
+        60,
+        40,
+        40,
+        0,
+        0,
+    ]
+    assert [band_points(n, second) for n in (0, 2, 3, 4, 9, 10, 11)] == [
+        100,
+        100,
+        90,
+        90,
+        40,
+        40,
+        0,
+    ]
 
 
 def test_composite_scores_only_objects_with_something_due_and_no_data_scores_zero():
@@ -564,15 +839,28 @@ def test_composite_scores_only_objects_with_something_due_and_no_data_scores_zer
     # 90 points of 立案数分值 (weight 20) and no closure data: 0 + 0 + 0 + 18 — never the weight.
     assert composite(Figures(), scheme, density=90) == 18.0
     # 5/8×30 + 4/8×40 + (1 − 1/8)×10 + 0×20 = 18.75 + 20 + 8.75 = 47.5
-    assert composite(Figures(closed=5, closed_on_time=4, rework=1, open_past_deadline=3), scheme, density=0,
-                     main="due_closure") == 47.5
+    assert (
+        composite(
+            Figures(closed=5, closed_on_time=4, rework=1, open_past_deadline=3),
+            scheme,
+            density=0,
+            main="due_closure",
+        )
+        == 47.5
+    )
 
 
 def load_scheme_stub():
     from metrics.scores import Scheme, Weight
 
-    return Scheme((Weight("closure_rate", 30), Weight("closure_on_time_rate", 40), Weight("rework_rate", 10, True),
-                   Weight("registration_density", 20)))
+    return Scheme(
+        (
+            Weight("closure_rate", 30),
+            Weight("closure_on_time_rate", 40),
+            Weight("rework_rate", 10, True),
+            Weight("registration_density", 20),
+        )
+    )
 
 
 @pytest.mark.django_db

@@ -49,23 +49,34 @@ def path(extension: bool, fails_first: bool) -> list[str]:
     return steps + ["check:pass", "close"]
 
 
-cases = st.lists(st.fixed_dictionaries({
-    "start": st.integers(0, 5 * 24 * 60),  # minutes after Mon 09:00
-    "gaps": st.lists(st.integers(1, 2 * 24 * 60), min_size=10, max_size=10),
-    "extension": st.booleans(),
-    "fails_first": st.booleans(),
-    "done": st.integers(1, 10),  # how many actions of the path were taken
-}), min_size=1, max_size=2)
-mutations = st.fixed_dictionaries({"case": st.integers(0, 1), "kind": st.sampled_from(["fail", "late", "undo"]),
-                                   "delay": st.integers(60, 3 * 24 * 60)})
+cases = st.lists(
+    st.fixed_dictionaries(
+        {
+            "start": st.integers(0, 5 * 24 * 60),  # minutes after Mon 09:00
+            "gaps": st.lists(st.integers(1, 2 * 24 * 60), min_size=10, max_size=10),
+            "extension": st.booleans(),
+            "fails_first": st.booleans(),
+            "done": st.integers(1, 10),  # how many actions of the path were taken
+        }
+    ),
+    min_size=1,
+    max_size=2,
+)
+mutations = st.fixed_dictionaries(
+    {
+        "case": st.integers(0, 1),
+        "kind": st.sampled_from(["fail", "late", "undo"]),
+        "delay": st.integers(60, 3 * 24 * 60),
+    }
+)
 
 
 def plan(spec: dict) -> tuple[dt.datetime, list[tuple[str, dt.datetime]]]:
     """When the case is reported, and its actions with their moments."""
-    actions = path(spec["extension"], spec["fails_first"])[:spec["done"]]
+    actions = path(spec["extension"], spec["fails_first"])[: spec["done"]]
     reported = moment = START + dt.timedelta(minutes=spec["start"])
     timed = []
-    for action, gap in zip(actions, spec["gaps"]):
+    for action, gap in zip(actions, spec["gaps"], strict=False):  # gaps may outnumber actions
         moment += dt.timedelta(minutes=gap)
         timed.append((action, moment))
     return reported, timed
@@ -117,9 +128,16 @@ class NothingImprovesWhenSomethingGoesWrong(TestCase):
     def play(self, reported: dt.datetime, steps: list) -> None:
         c, s = self.cast, self.script
         case = s.report(reported)
-        actors = {"accept": c.acceptor, "register": c.shift_leader, "dispatch": c.dispatcher,
-                  "request_extension": c.unit_member, "approve_extension": c.dispatcher, "feedback": c.unit_member,
-                  "check": c.officer, "close": c.shift_leader}
+        actors = {
+            "accept": c.acceptor,
+            "register": c.shift_leader,
+            "dispatch": c.dispatcher,
+            "request_extension": c.unit_member,
+            "approve_extension": c.dispatcher,
+            "feedback": c.unit_member,
+            "check": c.officer,
+            "close": c.shift_leader,
+        }
         for action, moment in steps:
             name, _sep, outcome = action.partition(":")
             inputs = {"outcome": outcome} if outcome else {}
@@ -139,7 +157,8 @@ class NothingImprovesWhenSomethingGoesWrong(TestCase):
         return {
             "grid": {k: grid.rate(k) if grid else None for k in (*GRID_RATES, "rework_rate")},
             "unit": {k: unit.rate(k) if unit else None for k in UNIT_RATES},
-            "grid_score": scores.get(("grid", c.grid.pk)), "unit_score": scores.get(("unit", c.unit.pk)),
+            "grid_score": scores.get(("grid", c.grid.pk)),
+            "unit_score": scores.get(("unit", c.unit.pk)),
             "steps": {r["step"]: r["on_time_rate"] for r in step_rows(self.week)},
             "officer_check": officer.rate("check_on_time_rate") if officer else None,
         }
@@ -152,8 +171,12 @@ class NothingImprovesWhenSomethingGoesWrong(TestCase):
         else:
             self.assertLessEqual(after, before, label)
 
-    @settings(max_examples=15, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     @given(specs=cases, mutation=mutations)
     def test_one_thing_gone_wrong_never_raises_a_figure(self, specs, mutation):
         plans = [plan(spec) for spec in specs]
@@ -167,15 +190,31 @@ class NothingImprovesWhenSomethingGoesWrong(TestCase):
         step = what.partition(":")[0]
         if failed or step == "feedback":
             for key in UNIT_RATES:
-                self.assert_not_better(before["unit"][key], after["unit"][key], f"unit {key}; {label}")
+                self.assert_not_better(
+                    before["unit"][key], after["unit"][key], f"unit {key}; {label}"
+                )
             for key in GRID_RATES:
-                self.assert_not_better(before["grid"][key], after["grid"][key], f"grid {key}; {label}")
-            self.assert_not_better(before["unit_score"], after["unit_score"], f"unit score; {label}")
-            self.assert_not_better(before["grid_score"], after["grid_score"], f"grid score; {label}")
+                self.assert_not_better(
+                    before["grid"][key], after["grid"][key], f"grid {key}; {label}"
+                )
+            self.assert_not_better(
+                before["unit_score"], after["unit_score"], f"unit score; {label}"
+            )
+            self.assert_not_better(
+                before["grid_score"], after["grid_score"], f"grid score; {label}"
+            )
         if failed:
-            self.assert_not_better(before["grid"]["rework_rate"], after["grid"]["rework_rate"], f"rework; {label}",
-                                   inverse=True)
+            self.assert_not_better(
+                before["grid"]["rework_rate"],
+                after["grid"]["rework_rate"],
+                f"rework; {label}",
+                inverse=True,
+            )
         elif step in before["steps"]:
-            self.assert_not_better(before["steps"][step], after["steps"][step], f"step {step}; {label}")
+            self.assert_not_better(
+                before["steps"][step], after["steps"][step], f"step {step}; {label}"
+            )
             if step == "check":
-                self.assert_not_better(before["officer_check"], after["officer_check"], f"officer; {label}")
+                self.assert_not_better(
+                    before["officer_check"], after["officer_check"], f"officer; {label}"
+                )

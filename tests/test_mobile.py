@@ -59,14 +59,21 @@ def photo_file(name="scene.jpg", **kwargs) -> dict:
 
 
 @contextlib.contextmanager
-def phone(chromium_path: str, *, geolocation: dict | None = None) -> Iterator[tuple[BrowserContext, Page, dict]]:
+def phone(
+    chromium_path: str, *, geolocation: dict | None = None
+) -> Iterator[tuple[BrowserContext, Page, dict]]:
     """A 360×740 touch phone in zh-CN with its position; `seen` collects requests and script errors."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(
-                viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2,
-                locale="zh-CN", timezone_id="Asia/Shanghai", geolocation=geolocation or HERE,
+                viewport={"width": 360, "height": 740},
+                is_mobile=True,
+                has_touch=True,
+                device_scale_factor=2,
+                locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+                geolocation=geolocation or HERE,
                 permissions=["geolocation"],
             )
             context.set_default_timeout(TIMEOUT_MS)
@@ -93,7 +100,9 @@ def sign_in(page: Page, base: str, username: str = "officer", *, screenshot: boo
 
 def wait_for_service_worker(page: Page) -> None:
     """The worker installed (the app shell is cached) and controls the page."""
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")  # a function: the CSP forbids eval
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+    )  # a function: the CSP forbids eval
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> None:
@@ -134,9 +143,20 @@ def cases_via_api(context: BrowserContext, base: str) -> list[dict]:
 @pytest.mark.django_db
 def test_every_mobile_screen_needs_a_sign_in_and_comes_back_after_it(client):
     cast = make_cast()
-    for path in ("/m/", "/m/report", "/m/tasks", "/m/task", "/m/mine", "/m/alerts", "/m/patrol", "/m/queue"):
+    for path in (
+        "/m/",
+        "/m/report",
+        "/m/tasks",
+        "/m/task",
+        "/m/mine",
+        "/m/alerts",
+        "/m/patrol",
+        "/m/queue",
+    ):
         response = client.get(path)
-        assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={path}", path
+        assert (
+            response.status_code == 302 and response["Location"] == f"/accounts/login/?next={path}"
+        ), path
     client.force_login(cast.officer)
     page = client.get("/m/report")
     html = page.content.decode()
@@ -171,11 +191,23 @@ def test_the_service_worker_is_served_from_m_and_lists_the_app_shell(client):
     text = response.content.decode()
     pages = json.loads(re.search(r"const PAGES = (\[.*?\]);", text).group(1))
     assets = json.loads(re.search(r"const ASSETS = (\[.*?\]);", text).group(1))
-    assert set(pages) == {"/m/", "/m/report", "/m/tasks", "/m/task", "/m/mine", "/m/alerts", "/m/patrol",
-                          "/m/queue", "/jsi18n/"}  # the words: cached like a page (it follows the language)
+    assert set(pages) == {
+        "/m/",
+        "/m/report",
+        "/m/tasks",
+        "/m/task",
+        "/m/mine",
+        "/m/alerts",
+        "/m/patrol",
+        "/m/queue",
+        "/jsi18n/",
+    }  # the words: cached like a page (it follows the language)
     assert 'importScripts(CATALOG, "/static/frontend/mobile/core.js")' in text
-    assert {"/static/leaflet/leaflet.js", "/static/frontend/mobile/core.js",
-            "/static/frontend/mobile/report.js"} <= set(assets)
+    assert {
+        "/static/leaflet/leaflet.js",
+        "/static/frontend/mobile/core.js",
+        "/static/frontend/mobile/report.js",
+    } <= set(assets)
     assert re.search(r'const VERSION = "[0-9a-f]{12}";', text)
 
 
@@ -183,7 +215,11 @@ def test_the_service_worker_is_served_from_m_and_lists_the_app_shell(client):
 def test_the_session_endpoint_gives_a_fresh_csrf_token_and_who_is_signed_in(client):
     cast = make_cast()
     anonymous = client.get("/m/session").json()
-    assert anonymous["authenticated"] is False and anonymous["user"] is None and anonymous["csrf_token"]
+    assert (
+        anonymous["authenticated"] is False
+        and anonymous["user"] is None
+        and anonymous["csrf_token"]
+    )
     client.force_login(cast.officer)
     response = client.get("/m/session")
     body = response.json()
@@ -201,7 +237,9 @@ def test_the_session_endpoint_gives_a_fresh_csrf_token_and_who_is_signed_in(clie
 @pytest.mark.django_db(transaction=True)
 def test_an_officer_signs_in_and_reports_a_case_with_a_photo(live_server, chromium_path):
     cast = make_cast()
-    make_small_class(big_class=cast.category.big_class, name="违法建设", attribute_schema=CONSTRUCTION_SCHEMA)
+    make_small_class(
+        big_class=cast.category.big_class, name="违法建设", attribute_schema=CONSTRUCTION_SCHEMA
+    )
     for name in ("积存垃圾渣土", "道路遗撒", "非法小广告", "占道经营"):
         make_small_class(big_class=cast.category.big_class, name=name)
     base = live_server.url
@@ -245,7 +283,11 @@ def test_an_officer_signs_in_and_reports_a_case_with_a_photo(live_server, chromi
 
     case = Case.objects.get()
     assert case.number == number and case.grid == cast.grid and case.reporter == cast.officer
-    assert case.source == "patrol" and case.category == cast.category and case.description == "人行道上搭建彩钢棚"
+    assert (
+        case.source == "patrol"
+        and case.category == cast.category
+        and case.description == "人行道上搭建彩钢棚"
+    )
     assert abs(case.lon - HERE["longitude"]) < 1e-6 and abs(case.lat - HERE["latitude"]) < 1e-6
     assert case.client_uuid is not None
     (photo,) = Photo.objects.filter(case=case)
@@ -259,7 +301,9 @@ def test_an_officer_signs_in_and_reports_a_case_with_a_photo(live_server, chromi
 @pytest.mark.browser
 @pytest.mark.chinese
 @pytest.mark.django_db(transaction=True)
-def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(live_server, chromium_path):
+def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(
+    live_server, chromium_path
+):
     cast = make_cast()
     base = live_server.url
 
@@ -315,7 +359,7 @@ def test_a_report_made_offline_survives_a_reload_and_becomes_exactly_one_case(li
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_answer_is_retried_with_the_same_key_and_makes_one_case(live_server, chromium_path):
     """docs/reliability.md R1: the server made the case, the answer never reached the phone."""
-    cast = make_cast()
+    make_cast()
     base = live_server.url
     attempts = []
 
@@ -354,7 +398,10 @@ def test_a_rejected_report_shows_the_servers_message_and_is_not_retried(live_ser
 
     with phone(chromium_path) as (context, page, seen):
         sign_in(page, base)
-        page.on("request", lambda r: r.method == "POST" and r.url.endswith("/api/cases/") and posts.append(r))
+        page.on(
+            "request",
+            lambda r: r.method == "POST" and r.url.endswith("/api/cases/") and posts.append(r),
+        )
         page.goto(base + "/m/report")
         fill_report(page, photos=[photo_file()])
         # The class is retired while the officer fills in the form: the server refuses (400).
@@ -379,7 +426,9 @@ def test_a_rejected_report_shows_the_servers_message_and_is_not_retried(live_ser
 @pytest.mark.browser
 @pytest.mark.chinese
 @pytest.mark.django_db(transaction=True)
-def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(live_server, chromium_path):
+def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(
+    live_server, chromium_path
+):
     cast = make_cast()
     to_verify = case_in(cast, Status.VERIFYING)
     to_check = case_in(cast, Status.CHECKING)
@@ -435,7 +484,11 @@ def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(live
     assert (to_verify.status, to_check.status) == (Status.REPORTED, Status.CLOSING)
     verify = CaseEvent.objects.filter(case=to_verify).latest("seq")
     check = CaseEvent.objects.filter(case=to_check).latest("seq")
-    assert (verify.action, verify.data["outcome"], verify.actor) == ("verify", "confirmed", cast.officer)
+    assert (verify.action, verify.data["outcome"], verify.actor) == (
+        "verify",
+        "confirmed",
+        cast.officer,
+    )
     assert (check.action, check.data["outcome"], check.actor) == ("check", "pass", cast.officer)
     assert verify.photos.count() == 1 and check.photos.count() == 1
     assert seen["errors"] == []
@@ -444,7 +497,9 @@ def test_an_officer_completes_a_verify_task_and_a_check_task_from_the_phone(live
 @pytest.mark.browser
 @pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
-def test_a_lost_answer_to_a_task_result_counts_as_sent_not_as_a_conflict(live_server, chromium_path):
+def test_a_lost_answer_to_a_task_result_counts_as_sent_not_as_a_conflict(
+    live_server, chromium_path
+):
     """A task result carries an Idempotency-Key (made once, with the item): the retry gets the stored
     answer of the first attempt, and the case holds one event."""
     cast = make_cast()
@@ -464,7 +519,9 @@ def test_a_lost_answer_to_a_task_result_counts_as_sent_not_as_a_conflict(live_se
         sign_in(page, base)
         page.route(re.compile(r"/api/cases/\d+/transition$"), lose_the_first_answer)
         page.goto(base + f"/m/task?id={to_verify.pk}")
-        page.locator("#outcomes label").filter(has=page.locator("input[value=not_confirmed]")).click()
+        page.locator("#outcomes label").filter(
+            has=page.locator("input[value=not_confirmed]")
+        ).click()
         page.fill("#action-reason", "现场无此问题")
         page.click("#action-submit")
         expect(page.locator("#action-done-text")).to_contain_text("网络中断")
@@ -501,7 +558,9 @@ def test_patrol_records_points_offline_too_and_they_arrive(live_server, chromium
         shot(page, "patrol")
 
         context.set_offline(True)
-        context.set_geolocation({"longitude": IN_A[0] + 0.0003, "latitude": IN_A[1] + 0.0003, "accuracy": 8})
+        context.set_geolocation(
+            {"longitude": IN_A[0] + 0.0003, "latitude": IN_A[1] + 0.0003, "accuracy": 8}
+        )
         expect(page.locator("#patrol-waiting")).not_to_have_text("0 个点", timeout=15_000)
         shot(page, "patrol-offline")
         page.reload()  # the points wait in IndexedDB; the patrol goes on after a reload
@@ -510,7 +569,9 @@ def test_patrol_records_points_offline_too_and_they_arrive(live_server, chromium
         expect(page.locator("#patrol-waiting")).to_have_text("0 个点", timeout=15_000)
         page.click("#patrol-toggle")
         expect(page.locator("#patrol-state")).to_have_text("未在巡查")
-        on_server = context.request.get(base + "/api/patrol/coverage").json()["officers"][0]["points"]
+        on_server = context.request.get(base + "/api/patrol/coverage").json()["officers"][0][
+            "points"
+        ]
 
     points = list(TrackPoint.objects.filter(officer=cast.officer))
     assert len(points) == on_server >= 2
@@ -582,8 +643,16 @@ def test_every_screen_fits_360_px_with_touch_targets_of_at_least_44_px(live_serv
 
     with phone(chromium_path) as (context, page, seen):
         sign_in(page, base)
-        for path in ("/m/", "/m/report", "/m/tasks", f"/m/task?id={task.pk}", "/m/mine", "/m/alerts",
-                     "/m/patrol", "/m/queue"):
+        for path in (
+            "/m/",
+            "/m/report",
+            "/m/tasks",
+            f"/m/task?id={task.pk}",
+            "/m/mine",
+            "/m/alerts",
+            "/m/patrol",
+            "/m/queue",
+        ):
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             found = page.evaluate(TOUCH_TARGETS)
@@ -613,8 +682,10 @@ def test_every_screen_fits_360_px_with_touch_targets_of_at_least_44_px(live_serv
 @pytest.mark.browser
 @pytest.mark.chinese  # the phone in zh-hans, the product default (tests/conftest.py)
 @pytest.mark.django_db(transaction=True)
-def test_a_trivial_problem_fixed_on_the_spot_is_reported_as_self_handled(live_server, chromium_path):
-    cast = make_cast()
+def test_a_trivial_problem_fixed_on_the_spot_is_reported_as_self_handled(
+    live_server, chromium_path
+):
+    make_cast()
     base = live_server.url
 
     with phone(chromium_path) as (context, page, seen):
@@ -662,9 +733,14 @@ def test_a_verify_task_arrives_live_over_the_websocket(asgi_city, chromium_path)
         expect(page.locator("#alerts-live")).to_have_text("实时推送已连接")
         expect(page.locator("#alerts-list li")).to_have_count(1)  # the new report in my grid
         request = urllib.request.Request(
-            base + f"/api/cases/{setup['case']}/transition", method="POST",
+            base + f"/api/cases/{setup['case']}/transition",
+            method="POST",
             data=json.dumps({"action": "send_verify", "version": setup["version"]}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Token {setup['token']}"})
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Token {setup['token']}",
+            },
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         # Pushed, not polled (polling runs once a minute): the list, the badge and a toast.

@@ -17,6 +17,7 @@ from tests.conftest import screenshot_path
 from tests.test_home_browser import remote_requests
 from tests.test_mobile import HERE, PASSWORD, phone, photo_file, wait_for_service_worker
 
+
 def shot(page, name: str) -> None:
     page.screenshot(path=screenshot_path(f"{name}.png"))
 
@@ -37,16 +38,22 @@ def test_the_phone_shells_mark_officer_only_screens_and_the_unit_cards():
     client = cast.client(cast.unit_member)
     home = client.get("/m/").content.decode()
     assert 'id="tile-report" data-no-crew' in home and 'id="tile-handle" data-crew-only' in home
-    assert re.search(r'href="/m/report" data-no-crew', home) and re.search(r'href="/m/patrol" data-no-crew', home)
+    assert re.search(r'href="/m/report" data-no-crew', home) and re.search(
+        r'href="/m/patrol" data-no-crew', home
+    )
     tasks = client.get("/m/tasks").content.decode()
-    assert 'id="handle-list"' in tasks and 'id="before-photos"' in client.get("/m/task").content.decode()
+    assert (
+        'id="handle-list"' in tasks
+        and 'id="before-photos"' in client.get("/m/task").content.decode()
+    )
 
 
 @pytest.mark.browser
 @pytest.mark.chinese
 @pytest.mark.django_db(transaction=True)
-def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_feedback_event(live_server,
-                                                                                         chromium_path):
+def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_feedback_event(
+    live_server, chromium_path
+):
     cast = make_cast()
     case = case_in(cast, Status.HANDLING)
     far = case_in(cast, Status.HANDLING)
@@ -63,15 +70,23 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
         # Their home: the unit's tasks, no 上报 / 巡查 / 我的上报.
         expect(page.locator("#home-tasks")).to_have_text("2")
         expect(page.locator("#tile-handle")).to_be_visible()
-        for hidden in ("#tile-report", "#tile-patrol", "#tile-mine", '.m-tabs a[href="/m/report"]',
-                       '.m-tabs a[href="/m/patrol"]'):
+        for hidden in (
+            "#tile-report",
+            "#tile-patrol",
+            "#tile-mine",
+            '.m-tabs a[href="/m/report"]',
+            '.m-tabs a[href="/m/patrol"]',
+        ):
             expect(page.locator(hidden)).to_be_hidden()
         # Every link a crew member is shown answers 200 (no 403 page behind any of them).
         shown = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
             .filter((a) => a.getClientRects().length > 0).map((a) => a.getAttribute('href'))""")
-        assert {"/m/", "/m/tasks", "/m/alerts", "/m/queue"} <= set(shown) and "/m/report" not in shown, shown
-        assert {href: context.request.get(base + href).status for href in shown if href.startswith("/")} == {
-            href: 200 for href in shown if href.startswith("/")}
+        assert {"/m/", "/m/tasks", "/m/alerts", "/m/queue"} <= set(
+            shown
+        ) and "/m/report" not in shown, shown
+        assert {
+            href: context.request.get(base + href).status for href in shown if href.startswith("/")
+        } == {href: 200 for href in shown if href.startswith("/")}
         page.click("#tile-handle")
         rows = page.locator("#handle-list a")
         expect(rows).to_have_count(2)
@@ -81,12 +96,16 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
         shot(page, "units-phone-tasks")
         rows.first.click()
         expect(page.locator("#action-title")).to_have_text("现场处置")
-        expect(page.locator("#outcomes label")).to_have_text(["处置反馈", "申请回退", "申请延期", "申请挂账"])
+        expect(page.locator("#outcomes label")).to_have_text(
+            ["处置反馈", "申请回退", "申请延期", "申请挂账"]
+        )
 
         # Offline: the feedback with a before and an after photo is stored on the phone.
         context.set_offline(True)
         expect(page.locator("#m-net")).to_have_text("离线")
-        page.set_input_files("#before-photos", files=[photo_file("before.jpg", colour=(90, 90, 90))])
+        page.set_input_files(
+            "#before-photos", files=[photo_file("before.jpg", colour=(90, 90, 90))]
+        )
         page.set_input_files("#action-photos", files=[photo_file("after.jpg")])
         expect(page.locator("#before-photo-list img")).to_have_count(1)
         expect(page.locator("#action-photo-list img")).to_have_count(1)
@@ -120,16 +139,24 @@ def test_a_crew_member_gives_feedback_offline_and_the_case_holds_exactly_one_fee
     photos = list(Photo.objects.filter(event=event).order_by("id"))
     assert len(photos) == 2 and {p.stage for p in photos} == {"feedback"}
     # Compressed on the phone (≤ 1600 px), the camera's EXIF kept as evidence.
-    assert all(max(p.width, p.height) <= 1600 and p.taken_at is not None and p.gps_lon is not None for p in photos)
-    assert not CaseEvent.objects.filter(case=theirs).exclude(action__in=["report", "accept", "register",
-                                                                         "dispatch"]).exists()
+    assert all(
+        max(p.width, p.height) <= 1600 and p.taken_at is not None and p.gps_lon is not None
+        for p in photos
+    )
+    assert (
+        not CaseEvent.objects.filter(case=theirs)
+        .exclude(action__in=["report", "accept", "register", "dispatch"])
+        .exists()
+    )
     assert seen["errors"] == [] and remote_requests(seen["requests"]) == []
 
 
 @pytest.mark.browser
 @pytest.mark.chinese
 @pytest.mark.django_db(transaction=True)
-def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition(live_server, chromium_path):
+def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition(
+    live_server, chromium_path
+):
     """A ledger case's feedback names its disposition on the phone as on the desk (docs/domain.md §12); the
     form says what is missing before sending, and the event records the disposition."""
     from tests.test_campaigns import make_world, report_construction, to_handling
@@ -158,5 +185,8 @@ def test_the_crews_feedback_on_an_illegal_construction_case_asks_the_disposition
         page.click("#action-submit")
         expect(page.locator("#action-done-title")).to_have_text("已提交", timeout=30_000)
     event = CaseEvent.objects.filter(case=case, action="feedback").get()
-    assert (event.data["disposition"], Decimal(event.data["demolished_m2"])) == ("demolish", Decimal(25))
+    assert (event.data["disposition"], Decimal(event.data["demolished_m2"])) == (
+        "demolish",
+        Decimal(25),
+    )
     assert seen["errors"] == []

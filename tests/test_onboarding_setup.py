@@ -26,10 +26,31 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 # What a newcomer's shell does not have: everything the suite sets (Makefile TEST_ENV) and the rest
 # of the project's variables.
-PROJECT_VARIABLES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "STATIC_MANIFEST", "GRIDCASE_",
-                     "SQLITE_TEST_NAME", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "STATIC_",
-                     "MEDIA_ROOT", "PORT", "LOG_LEVEL", "PG_TEST_URL", "REDIS_TEST_URL", "CSRF_", "DB_",
-                     "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_", "VIRTUAL_ENV")
+PROJECT_VARIABLES = (
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "HTTPS",
+    "STATIC_MANIFEST",
+    "GRIDCASE_",
+    "SQLITE_TEST_NAME",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "STATIC_",
+    "MEDIA_ROOT",
+    "PORT",
+    "LOG_LEVEL",
+    "PG_TEST_URL",
+    "REDIS_TEST_URL",
+    "CSRF_",
+    "DB_",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "PYTEST_",
+    "VIRTUAL_ENV",
+)
 
 
 def newcomer_env(**extra: str) -> dict[str, str]:
@@ -42,7 +63,9 @@ def fresh_clone(into: Path) -> Path:
     committed), with this worktree's virtualenv. Modification times are kept, so `make` finds the
     virtualenv up to date and installs nothing."""
     clone = into / "clone"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
     for name in filter(None, tracked.decode().split("\0")):
         source = ROOT / name
         if not source.exists():
@@ -66,20 +89,37 @@ def wait_until_serving(url: str, process: subprocess.Popen, seconds: float) -> N
     wait_until(serving, seconds, f"an answer at {url}", interval=0.5)
 
 
-def run(clone: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=clone, env=env or newcomer_env(), capture_output=True, text=True,
-                          timeout=timeout)
+def run(
+    clone: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        list(args),
+        cwd=clone,
+        env=env or newcomer_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-@pytest.mark.skipif(not (VENV / ".installed").exists(), reason="needs the worktree's virtualenv (make install)")
+@pytest.mark.skipif(
+    not (VENV / ".installed").exists(), reason="needs the worktree's virtualenv (make install)"
+)
 def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
     with tempfile.TemporaryDirectory(prefix="gridcase-clone-") as folder:
         clone = fresh_clone(Path(folder))
         assert not (clone / ".env").exists() and not (clone / "var").exists()
         port = topo.free_port()
         # The default demo, as a newcomer gets it: its history restored from the committed fixture.
-        server = subprocess.Popen(["make", "run"], cwd=clone, env=newcomer_env(PORT=str(port)),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        server = subprocess.Popen(
+            ["make", "run"],
+            cwd=clone,
+            env=newcomer_env(PORT=str(port)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             wait_until_serving(f"http://127.0.0.1:{port}/api/health", server, 600)
         finally:
@@ -97,8 +137,11 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
         # The demo's two layers, with the one decided code correction (fixtures/sip/code_map.csv) applied.
         sip = clone / "fixtures" / "sip"
         shutil.copy(sip / "sip_grid_comprehensive_826.geojson", clone / "a.geojson")
-        (clone / "b.geojson").write_text((sip / "sip_grid_dedicated_475.geojson").read_text()
-                                         .replace('"3205050060075010"', '"320505006007510"'))
+        (clone / "b.geojson").write_text(
+            (sip / "sip_grid_dedicated_475.geojson")
+            .read_text()
+            .replace('"3205050060075010"', '"320505006007510"')
+        )
         shutil.copy(clone / "a.geojson", clone / "layer.geojson")
         python = ".venv/bin/python"
         dry = run(clone, python, "manage.py", "import_grids", "a.geojson", "b.geojson", "--dry-run")
@@ -109,10 +152,15 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
         assert helped.returncode == 0 and "--dry-run" in helped.stdout
         written = run(clone, python, "manage.py", "import_grids", "layer.geojson")
         assert written.returncode == 0, written.stderr[-3000:]
-        assert "826 features read" in written.stdout and "0 grids created, 826 updated" in written.stdout, written.stdout
+        assert (
+            "826 features read" in written.stdout
+            and "0 grids created, 826 updated" in written.stdout
+        ), written.stdout
         # "Bringing your own city": the directory as it is now, then checked as a city would edit it.
         template = run(clone, python, "manage.py", "import_directory", "--template", "city.xlsx")
-        assert template.returncode == 0 and (clone / "city.xlsx").stat().st_size > 0, template.stderr[-3000:]
+        assert template.returncode == 0 and (clone / "city.xlsx").stat().st_size > 0, (
+            template.stderr[-3000:]
+        )
         checked = run(clone, python, "manage.py", "import_directory", "city.xlsx", "--dry-run")
         assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
         assert "0 errors" in checked.stdout and "Dry run: nothing was written." in checked.stdout
@@ -129,9 +177,14 @@ def test_the_readmes_commands_work_in_a_fresh_clone_without_extra_variables():
 def test_the_data_folder_is_created_wherever_it_is_configured():
     with tempfile.TemporaryDirectory(prefix="gridcase-datadir-") as folder:
         data = Path(folder) / "some" / "new" / "dir"
-        done = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300,
-                              env=newcomer_env(DEBUG="1", GRIDCASE_DATA_DIR=str(data)))
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=newcomer_env(DEBUG="1", GRIDCASE_DATA_DIR=str(data)),
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert (data / "gridcase.sqlite3").stat().st_size > 0
 
@@ -149,7 +202,7 @@ class MissingFontTest(WeekData):
         # An automatic week (as the Monday job asks for it): its draft is published on the tick after
         # its publication time (docs/domain.md §7), long past for 2024-W10.
         report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"), automatic=True)
-        now = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
         empty = tempfile.mkdtemp(prefix="gridcase-nofonts-")
         path = os.environ["PATH"]
         try:
@@ -164,7 +217,9 @@ class MissingFontTest(WeekData):
             self.monkeypatch.setenv("PATH", path)
             shutil.rmtree(empty, ignore_errors=True)
         # The font is there now; within a minute the report is built.
-        assert jobs.run(now + dt.timedelta(minutes=1, seconds=30)) == []  # looked less than a minute ago
+        assert (
+            jobs.run(now + dt.timedelta(minutes=1, seconds=30)) == []
+        )  # looked less than a minute ago
         (built,) = jobs.run(now + dt.timedelta(minutes=2, seconds=1))
         assert built.pk == report.pk and built.state == State.DRAFT, built.error
         (published,) = jobs.run(now + dt.timedelta(minutes=2, seconds=2))

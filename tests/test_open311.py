@@ -24,7 +24,7 @@ from cases.models import Case, Source, Status
 from open311.demo import DEMO_KEY, ensure_demo_key
 from open311.models import ApiClient, Submission, issue_key
 from tests.cast import IN_A, act, make_cast, path_to, photo_record, report
-from tests.factories import make_admin_user, make_small_class, make_standard, make_big_class
+from tests.factories import make_admin_user, make_big_class, make_small_class, make_standard
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,12 @@ SCHEMA = {
     "type": "object",
     "properties": {
         "area_m2": {"type": "number", "exclusiveMinimum": 0, "title": "面积（m²）"},
-        "permanence": {"type": "string", "enum": ["permanent", "temporary"], "x-enumNames": ["永久", "临时"],
-                       "title": "永久/临时"},
+        "permanence": {
+            "type": "string",
+            "enum": ["permanent", "temporary"],
+            "x-enumNames": ["永久", "临时"],
+            "title": "永久/临时",
+        },
         "materials": {"type": "array", "items": {"enum": ["steel", "brick"]}, "title": "材料"},
         "noticed_at": {"type": "string", "format": "date-time", "title": "发现时间"},
         "details": {"type": "string", "maxLength": 1000, "title": "详细情况"},
@@ -68,7 +72,9 @@ def api_key(cast) -> str:
 
 @pytest.fixture
 def schema_class(cast):
-    return make_small_class(big_class=cast.category.big_class, name="违法建设", attribute_schema=SCHEMA)
+    return make_small_class(
+        big_class=cast.category.big_class, name="违法建设", attribute_schema=SCHEMA
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -76,18 +82,32 @@ def schema_class(cast):
 
 def post(client, params: dict, fmt: str = "json", **extra):
     """A POST as the spec sends it: application/x-www-form-urlencoded."""
-    return client.post(f"{BASE}/requests.{fmt}", urlencode(params, doseq=True),
-                       content_type="application/x-www-form-urlencoded; charset=utf-8", **extra)
+    return client.post(
+        f"{BASE}/requests.{fmt}",
+        urlencode(params, doseq=True),
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+        **extra,
+    )
 
 
 def report_params(cast, key: str, **overrides) -> dict:
-    return {"api_key": key, "service_code": str(cast.category.pk), "lat": IN_A[1], "long": IN_A[0],
-            "description": "人行道上私搭乱建彩钢棚", **overrides}
+    return {
+        "api_key": key,
+        "service_code": str(cast.category.pk),
+        "lat": IN_A[1],
+        "long": IN_A[0],
+        "description": "人行道上私搭乱建彩钢棚",
+        **overrides,
+    }
 
 
 def schema_params(cast, key: str, schema_class, **overrides) -> dict:
-    return report_params(cast, key, service_code=str(schema_class.pk), **{
-        "attribute[area_m2]": "12.5", "attribute[permanence]": "temporary", **overrides})
+    return report_params(
+        cast,
+        key,
+        service_code=str(schema_class.pk),
+        **{"attribute[area_m2]": "12.5", "attribute[permanence]": "temporary", **overrides},
+    )
 
 
 def xml(response) -> ET.Element:
@@ -119,11 +139,27 @@ def assert_error(response, status: int, *words: str) -> None:
         assert word in text, (word, text)
 
 
-def public_case(cast, status: str = Status.REPORTED, *, at: dt.datetime | None = None, category=None,
-                lonlat=IN_A, **fields) -> Case:
+def public_case(
+    cast,
+    status: str = Status.REPORTED,
+    *,
+    at: dt.datetime | None = None,
+    category=None,
+    lonlat=IN_A,
+    **fields,
+) -> Case:
     """A public report (reporter None, source public) driven through the real workflow to `status`."""
-    case = workflow.report_case(workflow.Report(category=category or cast.category, source=Source.PUBLIC,
-                                                lon=lonlat[0], lat=lonlat[1], **fields), reporter=None, now=at)
+    case = workflow.report_case(
+        workflow.Report(
+            category=category or cast.category,
+            source=Source.PUBLIC,
+            lon=lonlat[0],
+            lat=lonlat[1],
+            **fields,
+        ),
+        reporter=None,
+        now=at,
+    )
     for action, actor, inputs in path_to(cast, status):
         if action == "merge":
             inputs = {"duplicate_of": report(cast)}
@@ -133,9 +169,13 @@ def public_case(cast, status: str = Status.REPORTED, *, at: dt.datetime | None =
 
 def verified_to_handling(cast) -> list[tuple[str, object, dict]]:
     """docs/domain.md §4 for a public report: verified on site first, then accepted, registered, dispatched."""
-    return [("send_verify", cast.acceptor, {}), ("verify", cast.officer, {"outcome": "confirmed"}),
-            ("accept", cast.acceptor, {}), ("register", cast.shift_leader, {}),
-            ("dispatch", cast.dispatcher, {"unit": cast.unit})]
+    return [
+        ("send_verify", cast.acceptor, {}),
+        ("verify", cast.officer, {"outcome": "confirmed"}),
+        ("accept", cast.acceptor, {}),
+        ("register", cast.shift_leader, {}),
+        ("dispatch", cast.dispatcher, {"unit": cast.unit}),
+    ]
 
 
 def get_requests(client, fmt: str = "json", **params):
@@ -155,58 +195,104 @@ def test_discovery_names_the_v2_endpoint_and_both_formats(client):
     [endpoint] = body["endpoints"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"] == "http://testserver/open311/v2"
-    assert endpoint["formats"] == ["text/xml", "application/json"] and endpoint["type"] == "production"
+    assert (
+        endpoint["formats"] == ["text/xml", "application/json"] and endpoint["type"] == "production"
+    )
     root = xml(client.get(f"{BASE}/discovery.xml"))
     assert root.tag == "discovery"
-    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
+    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == [
+        "text/xml",
+        "application/json",
+    ]
     assert root.findtext("endpoints/endpoint/url") == "http://testserver/open311/v2"
 
 
 def test_services_are_the_available_small_classes_with_string_codes(client, cast, schema_class):
     retired = make_small_class(big_class=cast.category.big_class, name="已停用", active=False)
-    elsewhere = make_small_class(big_class=make_big_class(standard=make_standard()), name="别的标准")
+    elsewhere = make_small_class(
+        big_class=make_big_class(standard=make_standard()), name="别的标准"
+    )
     body = as_json(client.get(f"{BASE}/services.json"))
     by_code = {s["service_code"]: s for s in body}
     assert set(by_code) == {str(cast.category.pk), str(schema_class.pk)}
     assert str(retired.pk) not in by_code and str(elsewhere.pk) not in by_code
     plain, rich = by_code[str(cast.category.pk)], by_code[str(schema_class.pk)]
-    assert plain == {"service_code": str(cast.category.pk), "service_name": "私搭乱建", "description": plain["description"],
-                     "metadata": False, "type": "realtime", "keywords": plain["keywords"], "group": "测试大类"}
+    assert plain == {
+        "service_code": str(cast.category.pk),
+        "service_name": "私搭乱建",
+        "description": plain["description"],
+        "metadata": False,
+        "type": "realtime",
+        "keywords": plain["keywords"],
+        "group": "测试大类",
+    }
     assert rich["metadata"] is True and rich["keywords"].startswith(schema_class.code)
     root = xml(client.get(f"{BASE}/services.xml"))
     assert root.tag == "services" and len(root.findall("service")) == 2
-    service = next(s for s in root.findall("service") if s.findtext("service_code") == str(schema_class.pk))
+    service = next(
+        s for s in root.findall("service") if s.findtext("service_code") == str(schema_class.pk)
+    )
     assert service.findtext("metadata") == "true" and service.findtext("type") == "realtime"
-    assert service.findtext("group") == "测试大类" and service.findtext("service_name") == "违法建设"
+    assert (
+        service.findtext("group") == "测试大类" and service.findtext("service_name") == "违法建设"
+    )
 
 
 def test_a_service_definition_is_derived_from_the_attribute_schema(client, schema_class):
     body = as_json(client.get(f"{BASE}/services/{schema_class.pk}.json"))
     assert body["service_code"] == str(schema_class.pk)
     attributes = {a["code"]: a for a in body["attributes"]}
-    assert [a["code"] for a in body["attributes"]] == ["area_m2", "permanence", "details", "floors", "lit",
-                                                       "materials", "noticed_at", "owner"]
+    assert [a["code"] for a in body["attributes"]] == [
+        "area_m2",
+        "permanence",
+        "details",
+        "floors",
+        "lit",
+        "materials",
+        "noticed_at",
+        "owner",
+    ]
     assert [a["order"] for a in body["attributes"]] == list(range(1, 9))
     assert {code: a["datatype"] for code, a in attributes.items()} == {
-        "area_m2": "number", "permanence": "singlevaluelist", "materials": "multivaluelist",
-        "noticed_at": "datetime", "details": "text", "owner": "string", "floors": "number",
-        "lit": "singlevaluelist"}
+        "area_m2": "number",
+        "permanence": "singlevaluelist",
+        "materials": "multivaluelist",
+        "noticed_at": "datetime",
+        "details": "text",
+        "owner": "string",
+        "floors": "number",
+        "lit": "singlevaluelist",
+    }
     assert attributes["area_m2"]["required"] is True and attributes["owner"]["required"] is False
-    assert attributes["area_m2"]["description"] == "面积（m²）" and attributes["area_m2"]["variable"] is True
+    assert (
+        attributes["area_m2"]["description"] == "面积（m²）"
+        and attributes["area_m2"]["variable"] is True
+    )
     assert attributes["area_m2"]["datatype_description"] == "number > 0"
-    assert attributes["permanence"]["values"] == [{"key": "permanent", "name": "永久"},
-                                                  {"key": "temporary", "name": "临时"}]
+    assert attributes["permanence"]["values"] == [
+        {"key": "permanent", "name": "永久"},
+        {"key": "temporary", "name": "临时"},
+    ]
     assert [v["key"] for v in attributes["materials"]["values"]] == ["steel", "brick"]
     assert [v["key"] for v in attributes["lit"]["values"]] == ["true", "false"]
     assert "values" not in attributes["owner"]
 
 
-def test_a_service_definition_in_xml_and_unknown_codes_are_404_in_both_formats(client, cast, schema_class):
+def test_a_service_definition_in_xml_and_unknown_codes_are_404_in_both_formats(
+    client, cast, schema_class
+):
     root = xml(client.get(f"{BASE}/services/{schema_class.pk}.xml"))
-    assert root.tag == "service_definition" and root.findtext("service_code") == str(schema_class.pk)
-    permanence = next(a for a in root.findall("attributes/attribute") if a.findtext("code") == "permanence")
+    assert root.tag == "service_definition" and root.findtext("service_code") == str(
+        schema_class.pk
+    )
+    permanence = next(
+        a for a in root.findall("attributes/attribute") if a.findtext("code") == "permanence"
+    )
     assert permanence.findtext("required") == "true" and permanence.findtext("order") == "2"
-    assert [v.findtext("key") for v in permanence.findall("values/value")] == ["permanent", "temporary"]
+    assert [v.findtext("key") for v in permanence.findall("values/value")] == [
+        "permanent",
+        "temporary",
+    ]
     plain = as_json(client.get(f"{BASE}/services/{cast.category.pk}.json"))
     assert plain == {"service_code": str(cast.category.pk), "attributes": []}
     retired = make_small_class(big_class=cast.category.big_class, active=False)
@@ -218,33 +304,79 @@ def test_a_service_definition_in_xml_and_unknown_codes_are_404_in_both_formats(c
 # --- POST requests ------------------------------------------------------------------------------
 
 
-def test_a_post_makes_a_public_report_waiting_for_the_acceptor(client, cast, api_key, schema_class, monkeypatch):
+def test_a_post_makes_a_public_report_waiting_for_the_acceptor(
+    client, cast, api_key, schema_class, monkeypatch
+):
     def no_network(*args, **kwargs):
         raise AssertionError("media_url must never be fetched")
 
     monkeypatch.setattr(socket, "create_connection", no_network)
-    response = post(client, schema_params(
-        cast, api_key, schema_class, email="li.lei@example.cn", phone="13800000000", first_name="雷",
-        last_name="李", device_id="dev-1", account_id="acc-9", address_string="星湖街 328 号",
-        media_url=["https://img.example.cn/1.jpg", "https://img.example.cn/2.jpg"],
-        **{"attribute[materials][]": ["steel", "brick"], "attribute[noticed_at]": "2026-11-28T09:30:00Z",
-           "attribute[floors]": "2", "attribute[lit]": "false", "attribute[unknown]": "ignored"}))
+    response = post(
+        client,
+        schema_params(
+            cast,
+            api_key,
+            schema_class,
+            email="li.lei@example.cn",
+            phone="13800000000",
+            first_name="雷",
+            last_name="李",
+            device_id="dev-1",
+            account_id="acc-9",
+            address_string="星湖街 328 号",
+            media_url=["https://img.example.cn/1.jpg", "https://img.example.cn/2.jpg"],
+            **{
+                "attribute[materials][]": ["steel", "brick"],
+                "attribute[noticed_at]": "2026-11-28T09:30:00Z",
+                "attribute[floors]": "2",
+                "attribute[lit]": "false",
+                "attribute[unknown]": "ignored",
+            },
+        ),
+    )
     assert response.status_code == 200, response.content
     [body] = as_json(response)
     assert set(body) == {"service_request_id", "service_notice", "account_id"}
-    assert isinstance(body["service_request_id"], str) and re.fullmatch(r"\d{13}", body["service_request_id"])
-    assert body["account_id"] == "acc-9" and f"/status/{body['service_request_id']}" in body["service_notice"]
+    assert isinstance(body["service_request_id"], str) and re.fullmatch(
+        r"\d{13}", body["service_request_id"]
+    )
+    assert (
+        body["account_id"] == "acc-9"
+        and f"/status/{body['service_request_id']}" in body["service_notice"]
+    )
     case = Case.objects.get(number=body["service_request_id"])
-    assert (case.source, case.status, case.reporter, case.grid) == (Source.PUBLIC, Status.REPORTED, None, cast.grid)
+    assert (case.source, case.status, case.reporter, case.grid) == (
+        Source.PUBLIC,
+        Status.REPORTED,
+        None,
+        cast.grid,
+    )
     assert case.address == "星湖街 328 号" and case.description == "人行道上私搭乱建彩钢棚"
-    assert case.attributes == {"area_m2": 12.5, "permanence": "temporary", "materials": ["steel", "brick"],
-                               "noticed_at": "2026-11-28T17:30:00+08:00", "floors": 2, "lit": False}
+    assert case.attributes == {
+        "area_m2": 12.5,
+        "permanence": "temporary",
+        "materials": ["steel", "brick"],
+        "noticed_at": "2026-11-28T17:30:00+08:00",
+        "floors": 2,
+        "lit": False,
+    }
     assert case.reporter_contact == {
-        "email": "li.lei@example.cn", "phone": "13800000000", "first_name": "雷", "last_name": "李",
-        "device_id": "dev-1", "account_id": "acc-9", "via": "测试应用",
-        "media_url": "https://img.example.cn/1.jpg https://img.example.cn/2.jpg"}
+        "email": "li.lei@example.cn",
+        "phone": "13800000000",
+        "first_name": "雷",
+        "last_name": "李",
+        "device_id": "dev-1",
+        "account_id": "acc-9",
+        "via": "测试应用",
+        "media_url": "https://img.example.cn/1.jpg https://img.example.cn/2.jpg",
+    }
     [event] = case.events.all()
-    assert (event.action, event.actor, event.actor_role, event.to_status) == ("report", None, "public", "reported")
+    assert (event.action, event.actor, event.actor_role, event.to_status) == (
+        "report",
+        None,
+        "public",
+        "reported",
+    )
     submission = Submission.objects.get(case=case)
     assert submission.media_urls == ["https://img.example.cn/1.jpg", "https://img.example.cn/2.jpg"]
 
@@ -283,15 +415,26 @@ def test_a_bad_location_is_400_naming_the_field(client, cast, api_key):
     assert_error(post(client, report_params(cast, api_key, lat="abc")), 400, "lat:")
     assert_error(post(client, report_params(cast, api_key, lat="95")), 400, "lat:")
     assert_error(post(client, report_params(cast, api_key, long="181"), fmt="xml"), 400, "long:")
-    assert_error(post(client, report_params(cast, api_key, long="")), 400, "long: required with lat")
-    assert_error(post(client, report_params(cast, api_key, lat="", long="")), 400, "address_string", "address_id")
+    assert_error(
+        post(client, report_params(cast, api_key, long="")), 400, "long: required with lat"
+    )
+    assert_error(
+        post(client, report_params(cast, api_key, lat="", long="")),
+        400,
+        "address_string",
+        "address_id",
+    )
     assert not Case.objects.exists()
 
 
 def test_address_string_or_address_id_is_location_enough(client, cast, api_key):
-    by_address = post(client, report_params(cast, api_key, lat="", long="", address_string="金鸡湖大道 1 号"))
+    by_address = post(
+        client, report_params(cast, api_key, lat="", long="", address_string="金鸡湖大道 1 号")
+    )
     by_id = post(client, report_params(cast, api_key, lat="", long="", address_id="A-1001"))
-    first, second = (Case.objects.get(number=as_json(r)[0]["service_request_id"]) for r in (by_address, by_id))
+    first, second = (
+        Case.objects.get(number=as_json(r)[0]["service_request_id"]) for r in (by_address, by_id)
+    )
     assert (first.address, first.lon, first.outside_grid) == ("金鸡湖大道 1 号", None, True)
     assert second.address == "address_id A-1001"
     [shown] = as_json(client.get(f"{BASE}/requests/{second.number}.json"))
@@ -301,27 +444,68 @@ def test_address_string_or_address_id_is_location_enough(client, cast, api_key):
 def test_attributes_are_required_converted_and_checked(client, cast, api_key, schema_class):
     missing = post(client, schema_params(cast, api_key, schema_class, **{"attribute[area_m2]": ""}))
     assert_error(missing, 400, "attribute[area_m2]: required")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[permanence]": "forever"})),
-                 400, "attribute[permanence]", "permanent, temporary")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[area_m2]": "-3"})),
-                 400, "attribute[area_m2]")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[area_m2]": "lots"})),
-                 400, "attribute[area_m2]", "not a number")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[floors]": "1.5"})),
-                 400, "attribute[floors]", "whole number")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[materials][]": ["gold"]})),
-                 400, "attribute[materials]")
-    assert_error(post(client, schema_params(cast, api_key, schema_class, **{"attribute[noticed_at]": "yesterday"})),
-                 400, "attribute[noticed_at]")
-    both = post(client, schema_params(cast, api_key, schema_class, lat="x", **{"attribute[area_m2]": ""}), fmt="xml")
+    assert_error(
+        post(
+            client,
+            schema_params(cast, api_key, schema_class, **{"attribute[permanence]": "forever"}),
+        ),
+        400,
+        "attribute[permanence]",
+        "permanent, temporary",
+    )
+    assert_error(
+        post(client, schema_params(cast, api_key, schema_class, **{"attribute[area_m2]": "-3"})),
+        400,
+        "attribute[area_m2]",
+    )
+    assert_error(
+        post(client, schema_params(cast, api_key, schema_class, **{"attribute[area_m2]": "lots"})),
+        400,
+        "attribute[area_m2]",
+        "not a number",
+    )
+    assert_error(
+        post(client, schema_params(cast, api_key, schema_class, **{"attribute[floors]": "1.5"})),
+        400,
+        "attribute[floors]",
+        "whole number",
+    )
+    assert_error(
+        post(
+            client,
+            schema_params(cast, api_key, schema_class, **{"attribute[materials][]": ["gold"]}),
+        ),
+        400,
+        "attribute[materials]",
+    )
+    assert_error(
+        post(
+            client,
+            schema_params(cast, api_key, schema_class, **{"attribute[noticed_at]": "yesterday"}),
+        ),
+        400,
+        "attribute[noticed_at]",
+    )
+    both = post(
+        client,
+        schema_params(cast, api_key, schema_class, lat="x", **{"attribute[area_m2]": ""}),
+        fmt="xml",
+    )
     assert_error(both, 400, "lat:", "attribute[area_m2]")  # every problem at once
     assert len(errors(both)) == 2 and not Case.objects.exists()
 
 
 def test_service_code_and_description_are_checked(client, cast, api_key):
     assert_error(post(client, report_params(cast, api_key, service_code="")), 400, "service_code")
-    assert_error(post(client, report_params(cast, api_key, service_code="424242")), 404, "service_code")
-    assert_error(post(client, report_params(cast, api_key, description="很" * 4001)), 400, "description", "4000")
+    assert_error(
+        post(client, report_params(cast, api_key, service_code="424242")), 404, "service_code"
+    )
+    assert_error(
+        post(client, report_params(cast, api_key, description="很" * 4001)),
+        400,
+        "description",
+        "4000",
+    )
     assert post(client, report_params(cast, api_key, description="很" * 4000)).status_code == 200
 
 
@@ -329,7 +513,9 @@ def test_an_identical_post_within_the_window_is_the_same_request(client, cast, a
     first = post(client, report_params(cast, api_key))
     again = post(client, report_params(cast, api_key), fmt="xml")
     assert again["Idempotent-Replayed"] == "true"
-    assert xml(again).findtext("request/service_request_id") == as_json(first)[0]["service_request_id"]
+    assert (
+        xml(again).findtext("request/service_request_id") == as_json(first)[0]["service_request_id"]
+    )
     assert Case.objects.count() == 1
     other = post(client, report_params(cast, api_key, description="另一处"))
     assert as_json(other)[0]["service_request_id"] != as_json(first)[0]["service_request_id"]
@@ -351,15 +537,22 @@ def test_an_idempotency_key_header_decides_and_refuses_other_parameters(client, 
     Submission.objects.update(received_at=timezone.now() - dt.timedelta(days=30))
     again = post(client, report_params(cast, api_key), HTTP_IDEMPOTENCY_KEY="k-1")
     assert numbers(again) == numbers(first)
-    assert_error(post(client, report_params(cast, api_key, description="改了"), HTTP_IDEMPOTENCY_KEY="k-1"),
-                 400, "Idempotency-Key")
+    assert_error(
+        post(client, report_params(cast, api_key, description="改了"), HTTP_IDEMPOTENCY_KEY="k-1"),
+        400,
+        "Idempotency-Key",
+    )
     fresh = post(client, report_params(cast, api_key), HTTP_IDEMPOTENCY_KEY="k-2")
     assert numbers(fresh) != numbers(first) and Case.objects.count() == 2
 
 
 def _post_form(url: str, params: dict) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=urlencode(params).encode(), method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    request = urllib.request.Request(
+        url,
+        data=urlencode(params).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read()
@@ -412,22 +605,42 @@ def test_text_is_escaped_in_xml_and_control_characters_are_dropped(client, cast,
 def test_empty_and_absent_optional_parameters_give_the_same_answer(client, cast):
     public_case(cast)
     public_case(cast, Status.CLOSED)
-    empty = {name: "" for name in ("service_request_id", "service_code", "start_date", "end_date", "status",
-                                   "page", "page_size", "updated_after", "updated_before", "lat", "long",
-                                   "radius", "bbox", "jurisdiction_id")}
+    empty = {
+        name: ""
+        for name in (
+            "service_request_id",
+            "service_code",
+            "start_date",
+            "end_date",
+            "status",
+            "page",
+            "page_size",
+            "updated_after",
+            "updated_before",
+            "lat",
+            "long",
+            "radius",
+            "bbox",
+            "jurisdiction_id",
+        )
+    }
     for fmt in ("json", "xml"):
         absent = get_requests(client, fmt)
         assert absent.status_code == 200
         assert get_requests(client, fmt, **empty).content == absent.content
-        assert client.get(f"{BASE}/services.{fmt}", {"jurisdiction_id": ""}).content == \
-            client.get(f"{BASE}/services.{fmt}").content
+        assert (
+            client.get(f"{BASE}/services.{fmt}", {"jurisdiction_id": ""}).content
+            == client.get(f"{BASE}/services.{fmt}").content
+        )
     assert len(as_json(get_requests(client))) == 2
 
 
 def test_ids_are_strings_and_datetimes_carry_the_offset(client, cast):
     case = public_case(cast, Status.HANDLING)
     [body] = as_json(get_requests(client))
-    assert body["service_request_id"] == case.number and body["service_code"] == str(cast.category.pk)
+    assert body["service_request_id"] == case.number and body["service_code"] == str(
+        cast.category.pk
+    )
     for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert W3C.match(body[name]), (name, body[name])
     assert body["status"] == "open" and body["status_notes"] == "处置中 / being handled by 执法大队"
@@ -437,7 +650,9 @@ def test_ids_are_strings_and_datetimes_carry_the_offset(client, cast):
     request = xml(get_requests(client, "xml")).find("request")
     assert request.findtext("service_request_id") == case.number
     assert all(W3C.match(request.findtext(n)) for n in ("requested_datetime", "updated_datetime"))
-    assert request.findtext("description") == "" and body["description"] is None  # empty: null / <description/>
+    assert (
+        request.findtext("description") == "" and body["description"] is None
+    )  # empty: null / <description/>
 
 
 def test_only_public_reports_are_service_requests(client, cast):
@@ -452,29 +667,57 @@ def test_requests_default_to_the_most_recent_90_days(client, cast):
     old = public_case(cast, at=timezone.now() - dt.timedelta(days=91))
     assert numbers(get_requests(client)) == [recent.number]
     old_day = timezone.localdate(old.reported_at)
-    assert numbers(get_requests(client, start_date=old_day.isoformat(), end_date=old_day.isoformat())) == [old.number]
-    assert numbers(get_requests(client, end_date=(old.reported_at + dt.timedelta(days=1)).isoformat())) == [old.number]
-    assert numbers(get_requests(client, start_date=(old.reported_at - dt.timedelta(days=1)).isoformat())) == \
-        [recent.number, old.number]
+    assert numbers(
+        get_requests(client, start_date=old_day.isoformat(), end_date=old_day.isoformat())
+    ) == [old.number]
+    assert numbers(
+        get_requests(client, end_date=(old.reported_at + dt.timedelta(days=1)).isoformat())
+    ) == [old.number]
+    assert numbers(
+        get_requests(client, start_date=(old.reported_at - dt.timedelta(days=1)).isoformat())
+    ) == [recent.number, old.number]
 
 
 def test_start_and_end_date_are_checked(client, cast):
     public_case(cast)
-    assert_error(get_requests(client, start_date="2026-01-01T00:00:00Z", end_date="2026-06-01T00:00:00Z"),
-                 400, "start_date", "90 days")
-    assert_error(get_requests(client, "xml", start_date="2026-03-01", end_date="2026-02-01"), 400, "end_date")
+    assert_error(
+        get_requests(client, start_date="2026-01-01T00:00:00Z", end_date="2026-06-01T00:00:00Z"),
+        400,
+        "start_date",
+        "90 days",
+    )
+    assert_error(
+        get_requests(client, "xml", start_date="2026-03-01", end_date="2026-02-01"), 400, "end_date"
+    )
     assert_error(get_requests(client, start_date="last tuesday"), 400, "start_date")
     moment = timezone.now()
-    window = {"start_date": (moment - dt.timedelta(hours=1)).isoformat(), "end_date": moment.isoformat()}
+    window = {
+        "start_date": (moment - dt.timedelta(hours=1)).isoformat(),
+        "end_date": moment.isoformat(),
+    }
     assert len(as_json(get_requests(client, **window))) == 1
-    utc = {"start_date": (moment - dt.timedelta(hours=1)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    utc = {
+        "start_date": (moment - dt.timedelta(hours=1))
+        .astimezone(dt.UTC)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+    }
     assert len(as_json(get_requests(client, **utc))) == 1
 
 
 def test_the_status_filter_maps_our_states_to_open_and_closed(client, cast):
-    open_ones = [public_case(cast, s) for s in (Status.REPORTED, Status.VERIFYING, Status.HANDLING,
-                                                 Status.SUSPENDED, Status.CLOSING)]
-    closed_ones = [public_case(cast, s) for s in (Status.CLOSED, Status.REJECTED, Status.VOIDED, Status.MERGED)]
+    open_ones = [
+        public_case(cast, s)
+        for s in (
+            Status.REPORTED,
+            Status.VERIFYING,
+            Status.HANDLING,
+            Status.SUSPENDED,
+            Status.CLOSING,
+        )
+    ]
+    closed_ones = [
+        public_case(cast, s) for s in (Status.CLOSED, Status.REJECTED, Status.VOIDED, Status.MERGED)
+    ]
     assert set(numbers(get_requests(client, status="open"))) == {c.number for c in open_ones}
     assert set(numbers(get_requests(client, status="closed"))) == {c.number for c in closed_ones}
     assert len(numbers(get_requests(client, status="open,closed"))) == 9
@@ -491,17 +734,29 @@ def test_service_request_id_overrides_every_other_argument(client, cast):
     old_closed = public_case(cast, Status.CLOSED, at=timezone.now() - dt.timedelta(days=200))
     fresh = public_case(cast)
     asked = f"{fresh.number},99999999999999,{old_closed.number}"
-    response = get_requests(client, service_request_id=asked, status="open", service_code="1",
-                            start_date="2020-01-01", end_date="2020-01-02", page_size="1", page="7", bbox="garbage")
+    response = get_requests(
+        client,
+        service_request_id=asked,
+        status="open",
+        service_code="1",
+        start_date="2020-01-01",
+        end_date="2020-01-02",
+        page_size="1",
+        page="7",
+        bbox="garbage",
+    )
     assert numbers(response) == [fresh.number, old_closed.number]
 
 
 def test_service_code_filter_takes_a_list(client, cast, schema_class):
     plain = public_case(cast)
-    rich = public_case(cast, category=schema_class, attributes={"area_m2": 3, "permanence": "permanent"})
+    rich = public_case(
+        cast, category=schema_class, attributes={"area_m2": 3, "permanence": "permanent"}
+    )
     assert numbers(get_requests(client, service_code=str(schema_class.pk))) == [rich.number]
-    assert set(numbers(get_requests(client, service_code=f"{cast.category.pk},{schema_class.pk}"))) == \
-        {plain.number, rich.number}
+    assert set(
+        numbers(get_requests(client, service_code=f"{cast.category.pk},{schema_class.pk}"))
+    ) == {plain.number, rich.number}
     assert numbers(get_requests(client, service_code="424242")) == []
     assert_error(get_requests(client, service_code="abc"), 400, "service_code")
 
@@ -539,7 +794,9 @@ def test_lat_long_radius_and_bbox_select_nearby_requests(client, cast):
     far = public_case(cast, lonlat=FAR)
     near = {"lat": IN_A[1], "long": IN_A[0]}
     assert numbers(get_requests(client, **near, radius="200")) == [here.number]
-    assert numbers(get_requests(client, lat=FAR[1], long=FAR[0])) == [far.number]  # default radius 1000 m
+    assert numbers(get_requests(client, lat=FAR[1], long=FAR[0])) == [
+        far.number
+    ]  # default radius 1000 m
     assert set(numbers(get_requests(client, **near, radius="50000"))) == {here.number, far.number}
     # ~55 m east of the point: outside a 50 m radius, inside a 60 m one.
     east = {"lat": IN_A[1], "long": IN_A[0] + 55 / (111_320 * 0.8549)}
@@ -564,11 +821,28 @@ def test_one_request_in_json_and_xml_and_unknown_ids_are_404(client, cast):
 
 
 def test_contact_data_never_leaves_through_get(client, cast, api_key):
-    post(client, report_params(cast, api_key, email="li.lei@example.cn", phone="13800000000", first_name="雷",
-                               device_id="dev-secret", account_id="acc-secret"))
+    post(
+        client,
+        report_params(
+            cast,
+            api_key,
+            email="li.lei@example.cn",
+            phone="13800000000",
+            first_name="雷",
+            device_id="dev-secret",
+            account_id="acc-secret",
+        ),
+    )
     for fmt in ("json", "xml"):
         content = get_requests(client, fmt).content.decode()
-        for secret in ("li.lei@example.cn", "13800000000", "雷", "dev-secret", "acc-secret", "测试应用"):
+        for secret in (
+            "li.lei@example.cn",
+            "13800000000",
+            "雷",
+            "dev-secret",
+            "acc-secret",
+            "测试应用",
+        ):
             assert secret not in content
 
 
@@ -614,9 +888,13 @@ def test_unknown_resources_formats_and_methods_answer_in_the_error_format(client
 
 def test_a_configured_jurisdiction_refuses_another_one(client, settings):
     settings.OPEN311_JURISDICTION_ID = "sipac.gov.cn"
-    assert client.get(f"{BASE}/services.json", {"jurisdiction_id": "sipac.gov.cn"}).status_code == 200
+    assert (
+        client.get(f"{BASE}/services.json", {"jurisdiction_id": "sipac.gov.cn"}).status_code == 200
+    )
     assert client.get(f"{BASE}/services.json").status_code == 200
-    assert_error(client.get(f"{BASE}/services.xml", {"jurisdiction_id": "sf.gov"}), 404, "jurisdiction_id")
+    assert_error(
+        client.get(f"{BASE}/services.xml", {"jurisdiction_id": "sf.gov"}), 404, "jurisdiction_id"
+    )
 
 
 def test_reads_are_rate_limited_per_address(client, settings):
@@ -629,21 +907,29 @@ def test_reads_are_rate_limited_per_address(client, settings):
 # --- end to end ---------------------------------------------------------------------------------
 
 
-def test_a_public_report_goes_through_the_whole_workflow_and_its_status_follows(client, cast, api_key):
-    number = as_json(post(client, report_params(cast, api_key, email="li.lei@example.cn")))[0]["service_request_id"]
+def test_a_public_report_goes_through_the_whole_workflow_and_its_status_follows(
+    client, cast, api_key
+):
+    number = as_json(post(client, report_params(cast, api_key, email="li.lei@example.cn")))[0][
+        "service_request_id"
+    ]
     queue = cast.client(cast.acceptor).get("/api/cases/", {"status": "reported"}).json()["results"]
     [row] = [r for r in queue if r["number"] == number]
     assert row["source"] == "public" and row["grid"]["code"] == cast.grid.code
     case = Case.objects.get(number=number)
     steps = verified_to_handling(cast)
     case = act(case, "send_verify", cast.acceptor)
-    assert as_json(client.get(f"{BASE}/requests/{number}.json"))[0]["status_notes"] == \
-        "待核实 / a grid officer is verifying it on site"
+    assert (
+        as_json(client.get(f"{BASE}/requests/{number}.json"))[0]["status_notes"]
+        == "待核实 / a grid officer is verifying it on site"
+    )
     for action, actor, inputs in steps[1:]:
         case = act(case, action, actor, **inputs)
     [handling] = as_json(client.get(f"{BASE}/requests/{number}.json"))
     assert (handling["status"], handling["agency_responsible"]) == ("open", "执法大队")
-    assert handling["status_notes"] == "处置中 / being handled by 执法大队" and W3C.match(handling["expected_datetime"])
+    assert handling["status_notes"] == "处置中 / being handled by 执法大队" and W3C.match(
+        handling["expected_datetime"]
+    )
     case = act(case, "feedback", cast.unit_member, photos=[photo_record()])
     case = act(case, "check", cast.officer, outcome="pass", photos=[photo_record()])
     case = act(case, "close", cast.shift_leader)
@@ -658,21 +944,53 @@ def test_a_public_report_goes_through_the_whole_workflow_and_its_status_follows(
 
 
 def test_the_status_page_shows_public_steps_and_no_contact_data(client, cast, api_key):
-    number = as_json(post(client, report_params(
-        cast, api_key, email="li.lei@example.cn", phone="13800000000", first_name="雷", last_name="李",
-        media_url="https://img.example.cn/private.jpg")))[0]["service_request_id"]
+    number = as_json(
+        post(
+            client,
+            report_params(
+                cast,
+                api_key,
+                email="li.lei@example.cn",
+                phone="13800000000",
+                first_name="雷",
+                last_name="李",
+                media_url="https://img.example.cn/private.jpg",
+            ),
+        )
+    )[0]["service_request_id"]
     case = Case.objects.get(number=number)
     for action, actor, inputs in verified_to_handling(cast):
         case = act(case, action, actor, **inputs)
     page = client.get(f"/status/{number}")
     assert page.status_code == 200
     html = page.content.decode()
-    for shown in (number, "私搭乱建", "处置中", "执法大队正在处置", "收到上报", "派网格监督员现场核实",
-                  "现场核实属实", "已受理", "已立案", "派遣至执法大队", "预计办结",
-                  timezone.localtime(case.deadline).strftime("%Y年%-m月%-d日")):
+    for shown in (
+        number,
+        "私搭乱建",
+        "处置中",
+        "执法大队正在处置",
+        "收到上报",
+        "派网格监督员现场核实",
+        "现场核实属实",
+        "已受理",
+        "已立案",
+        "派遣至执法大队",
+        "预计办结",
+        timezone.localtime(case.deadline).strftime("%Y年%-m月%-d日"),
+    ):
         assert shown in html, shown
-    for hidden in ("li.lei@example.cn", "13800000000", "雷", "李", "测试应用", "private.jpg", "acceptor",
-                   "officer", "dispatcher", "shiftleader"):
+    for hidden in (
+        "li.lei@example.cn",
+        "13800000000",
+        "雷",
+        "李",
+        "测试应用",
+        "private.jpg",
+        "acceptor",
+        "officer",
+        "dispatcher",
+        "shiftleader",
+    ):
         assert hidden not in html, hidden
     assert 'href="/static/open311/status.css"' in html and "gc-card" in html
 
@@ -681,12 +999,18 @@ def test_the_status_page_shows_only_the_public_copy_of_the_report_photo(client, 
     case = public_case(cast, Status.HANDLING, photos=[photo_record()])
     html = client.get(f"/status/{case.number}").content.decode()
     photo = case.photos.get()
-    assert f"{BASE}/photos/{photo.pk}.jpg" in html and photo.original not in html and photo.public not in html
+    assert (
+        f"{BASE}/photos/{photo.pk}.jpg" in html
+        and photo.original not in html
+        and photo.public not in html
+    )
     assert client.get("/status/2026010199999").status_code == 404
 
 
 def test_a_rejected_report_is_withdrawn_but_its_status_stays_visible(client, cast):
-    rejected = public_case(cast, Status.REJECTED, photos=[photo_record()], description="隔壁张三家违建")
+    rejected = public_case(
+        cast, Status.REJECTED, photos=[photo_record()], description="隔壁张三家违建"
+    )
     photo = rejected.photos.get()
     [body] = as_json(client.get(f"{BASE}/requests/{rejected.number}.json"))
     assert (body["status"], body["description"], body["media_url"]) == ("closed", None, None)
@@ -713,8 +1037,11 @@ def test_the_demo_key_exists_only_in_demo_mode(client, cast, settings):
 def test_an_administrator_issues_a_key_once_and_revokes_it(client, cast):
     admin = make_admin_user()
     client.force_login(admin)
-    response = client.post("/admin/open311/apiclient/add/", {"name": "市民通", "contact": "ops@example.cn"},
-                           follow=True)
+    response = client.post(
+        "/admin/open311/apiclient/add/",
+        {"name": "市民通", "contact": "ops@example.cn"},
+        follow=True,
+    )
     assert response.status_code == 200
     [message] = [str(m) for m in response.context["messages"] if "API key" in str(m)]
     key = re.search(r" is (\S+) — ", message)[1]

@@ -28,8 +28,14 @@ FAR_AWAY = (121.5, 31.2)
 
 def point(where=IN_A, *, when=None, accuracy=8.0, **overrides) -> dict:
     when = when or timezone.now() - dt.timedelta(minutes=5)
-    return {"id": str(uuid.uuid4()), "lon": where[0], "lat": where[1], "accuracy": accuracy,
-            "at": when.isoformat(), **overrides}
+    return {
+        "id": str(uuid.uuid4()),
+        "lon": where[0],
+        "lat": where[1],
+        "accuracy": accuracy,
+        "at": when.isoformat(),
+        **overrides,
+    }
 
 
 def send(client: Client, points: list[dict]):
@@ -51,7 +57,12 @@ def test_a_batch_of_points_is_stored_with_the_grid_each_falls_in():
     assert response.json() == {"accepted": 4, "duplicates": 0}
     rows = {str(p.point_id): p for p in TrackPoint.objects.all()}
     inside, other, near, far = (rows[p["id"]] for p in batch)
-    assert (inside.officer, inside.grid, inside.grid_distance_m, inside.accuracy_m) == (cast.officer, cast.grid, 0, 8.0)
+    assert (inside.officer, inside.grid, inside.grid_distance_m, inside.accuracy_m) == (
+        cast.officer,
+        cast.grid,
+        0,
+        8.0,
+    )
     assert inside.inside_grid and other.grid == cast.other_grid
     assert near.grid == cast.grid and near.grid_distance_m > 5 and not near.inside_grid
     assert far.grid is None and far.grid_distance_m is None and far.accuracy_m is None
@@ -79,8 +90,13 @@ def test_a_repeated_id_inside_one_batch_is_stored_once():
 
 @pytest.mark.parametrize(
     ("bad", "field"),
-    [({"lat": 91}, "lat"), ({"lon": "east"}, "lon"), ({"id": "not-a-uuid"}, "id"), ({"at": "yesterday"}, "at"),
-     ({"accuracy": -1}, "accuracy")],
+    [
+        ({"lat": 91}, "lat"),
+        ({"lon": "east"}, "lon"),
+        ({"id": "not-a-uuid"}, "id"),
+        ({"at": "yesterday"}, "at"),
+        ({"accuracy": -1}, "accuracy"),
+    ],
 )
 def test_a_bad_point_is_400_naming_its_index_and_field_and_nothing_is_written(bad, field):
     cast = make_cast()
@@ -112,7 +128,12 @@ def test_batches_are_limited_to_500_points_and_must_be_a_list():
     assert send(client, [point() for _ in range(500)]).status_code == 200
     too_many = send(client, [point() for _ in range(501)])
     assert too_many.status_code == 400 and "500" in too_many.json()["points"][0]
-    assert client.post("/api/patrol/points", {"points": "x"}, content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            "/api/patrol/points", {"points": "x"}, content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert TrackPoint.objects.count() == 500
 
 
@@ -131,8 +152,12 @@ def test_session_clients_need_the_csrf_token_to_send_points():
     assert send(client, [point()]).status_code == 403
     client.get("/m/session")
     token = client.cookies["csrftoken"].value
-    response = client.post("/api/patrol/points", {"points": [point()]}, content_type="application/json",
-                           HTTP_X_CSRFTOKEN=token)
+    response = client.post(
+        "/api/patrol/points",
+        {"points": [point()]},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
     assert response.status_code == 200
 
 
@@ -149,9 +174,12 @@ def test_concurrent_replays_of_one_batch_store_each_point_once(live_server):
     statuses = []
 
     def post():
-        request = urllib.request.Request(live_server.url + "/api/patrol/points", data=body, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Token {token}"})
+        request = urllib.request.Request(
+            live_server.url + "/api/patrol/points",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
         with urllib.request.urlopen(request) as response:
             statuses.append(response.status)
 
@@ -177,15 +205,29 @@ def stay(where=IN_A, *, start=None, n=3, every=dt.timedelta(minutes=3)) -> list[
 def test_coverage_counts_grids_an_assigned_officer_stayed_in_that_day():
     cast = make_cast()
     # Two more grids north of grid A (NEAR_A, east of A, stays outside every grid).
-    second = make_grid(code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302), officers=[cast.officer])
-    third = make_grid(code="320505006001003", bounds=(120.700, 31.302, 120.701, 31.303), officers=[cast.officer])
+    second = make_grid(
+        code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302), officers=[cast.officer]
+    )
+    third = make_grid(
+        code="320505006001003", bounds=(120.700, 31.302, 120.701, 31.303), officers=[cast.officer]
+    )
     officer = cast.client(cast.officer)
     today = timezone.localdate()
-    start = max(timezone.now() - dt.timedelta(minutes=30), timezone.make_aware(dt.datetime.combine(today, dt.time())))
-    yesterday_noon = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=1), dt.time(12)))
-    send(officer, stay(IN_A, start=start, every=dt.timedelta(minutes=2, seconds=30))  # inside grid A today: counts
-         + stay((120.7005, 31.3015), start=yesterday_noon)  # inside the second grid, but yesterday
-         + [point(NEAR_A, when=start + dt.timedelta(minutes=6))])  # snapped to A, not inside anything
+    start = max(
+        timezone.now() - dt.timedelta(minutes=30),
+        timezone.make_aware(dt.datetime.combine(today, dt.time())),
+    )
+    yesterday_noon = timezone.make_aware(
+        dt.datetime.combine(today - dt.timedelta(days=1), dt.time(12))
+    )
+    send(
+        officer,
+        stay(
+            IN_A, start=start, every=dt.timedelta(minutes=2, seconds=30)
+        )  # inside grid A today: counts
+        + stay((120.7005, 31.3015), start=yesterday_noon)  # inside the second grid, but yesterday
+        + [point(NEAR_A, when=start + dt.timedelta(minutes=6))],
+    )  # snapped to A, not inside anything
     # The other officer stays in the third grid: they are not assigned to it.
     send(cast.client(cast.officer_elsewhere), stay((120.7005, 31.3025), start=start))
 
@@ -195,9 +237,17 @@ def test_coverage_counts_grids_an_assigned_officer_stayed_in_that_day():
     assert mine["officer"]["username"] == "officer"
     assert mine["assigned_grids"] == [cast.grid.code, second.code, third.code]
     assert mine["patrolled_grids"] == [cast.grid.code]
-    assert (mine["assigned"], mine["patrolled"], mine["coverage"], mine["points"]) == (3, 1, 0.3333, 4)
+    assert (mine["assigned"], mine["patrolled"], mine["coverage"], mine["points"]) == (
+        3,
+        1,
+        0.3333,
+        4,
+    )
     assert [(g["code"], g["patrolled"], g["officers"]) for g in body["grids"]] == [
-        (cast.grid.code, True, ["officer"]), (second.code, False, ["officer"]), (third.code, False, ["officer"])]
+        (cast.grid.code, True, ["officer"]),
+        (second.code, False, ["officer"]),
+        (third.code, False, ["officer"]),
+    ]
     assert (body["assigned"], body["patrolled"], body["coverage"]) == (3, 1, 0.3333)
 
     yesterday = coverage(officer, day=(today - dt.timedelta(days=1)).isoformat()).json()
@@ -225,7 +275,12 @@ def test_a_day_is_the_asia_shanghai_day_of_the_devices_clock():
     assert coverage(cast.client(cast.officer), day=today.isoformat()).json()["patrolled"] == 0
     send(cast.client(cast.officer), stay(IN_A, start=midnight))
     assert coverage(cast.client(cast.officer), day=today.isoformat()).json()["patrolled"] == 1
-    assert coverage(cast.client(cast.officer), day=(today - dt.timedelta(days=1)).isoformat()).json()["patrolled"] == 0
+    assert (
+        coverage(cast.client(cast.officer), day=(today - dt.timedelta(days=1)).isoformat()).json()[
+            "patrolled"
+        ]
+        == 0
+    )
 
 
 def test_the_centre_sees_every_officer_in_its_area_and_can_pick_one():
@@ -243,7 +298,7 @@ def test_the_centre_sees_every_officer_in_its_area_and_can_pick_one():
 
 
 def test_a_centre_with_an_area_sees_only_its_areas_officers():
-    cast = make_cast()
+    make_cast()
     from grids.models import Area
 
     district_centre = make_organisation(code="centre-320505", area=Area.objects.get(code="320505"))
@@ -280,7 +335,7 @@ def test_officers_read_only_their_own_coverage_and_units_none():
 
 
 def test_an_officer_without_grids_has_no_data_rather_than_zero():
-    cast = make_cast()
+    make_cast()
     lonely = make_user(username="lonely")
     client = Client()
     client.force_login(lonely)
@@ -303,11 +358,17 @@ def test_nearby_lists_open_cases_of_the_class_within_30_m_before_a_report_is_sen
     near = report(cast, at=(IN_A[0] + 0.0001, IN_A[1]))  # ~10 m east
     report(cast, at=(IN_A[0] + 0.001, IN_A[1]))  # ~95 m east
     response = cast.client(cast.officer).get(
-        "/api/cases/nearby", {"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1]})
+        "/api/cases/nearby", {"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1]}
+    )
     assert response.status_code == 200
     (found,) = response.json()["results"]
     assert found["number"] == near.number and 5 < found["distance_m"] < 15
-    assert cast.client(cast.officer).get("/api/cases/nearby", {"category": cast.category.pk}).status_code == 400
+    assert (
+        cast.client(cast.officer)
+        .get("/api/cases/nearby", {"category": cast.category.pk})
+        .status_code
+        == 400
+    )
     assert Client().get("/api/cases/nearby", {"category": 1, "lon": 1, "lat": 1}).status_code == 403
 
 
@@ -319,4 +380,7 @@ def test_mine_lists_my_own_reports_newest_first():
     rows = cast.client(cast.officer).get("/api/cases/mine").json()["results"]
     assert [r["number"] for r in rows] == [second.number, first.number]
     assert rows[0]["status"] == "reported" and rows[0]["grid"]["code"] == cast.grid.code
-    assert cast.client(cast.officer).get("/api/cases/mine", {"limit": 1}).json()["results"][0]["id"] == second.pk
+    assert (
+        cast.client(cast.officer).get("/api/cases/mine", {"limit": 1}).json()["results"][0]["id"]
+        == second.pk
+    )

@@ -5,6 +5,7 @@ the phone's batches go through and the API the console reads."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 import uuid
@@ -37,7 +38,9 @@ def fix(where, when: dt.datetime, accuracy: float | None = 5.0) -> PointIn:
     return PointIn(id=uuid.uuid4(), lon=where[0], lat=where[1], accuracy=accuracy, at=when)
 
 
-def stay(where, start: dt.datetime, *, n: int = 3, every: dt.timedelta = dt.timedelta(minutes=3)) -> list[PointIn]:
+def stay(
+    where, start: dt.datetime, *, n: int = 3, every: dt.timedelta = dt.timedelta(minutes=3)
+) -> list[PointIn]:
     return [fix(where, start + i * every) for i in range(n)]
 
 
@@ -45,12 +48,16 @@ def every_day_a_workday(first: dt.date, last: dt.date) -> None:
     """Pin the working calendar of [first, last] so the tests do not depend on holidays."""
     day = first
     while day <= last:
-        WorkingDay.objects.update_or_create(date=day, defaults={"is_workday": True, "source": Source.MANUAL})
+        WorkingDay.objects.update_or_create(
+            date=day, defaults={"is_workday": True, "source": Source.MANUAL}
+        )
         day += dt.timedelta(days=1)
 
 
 def holiday(day: dt.date) -> None:
-    WorkingDay.objects.update_or_create(date=day, defaults={"is_workday": False, "source": Source.MANUAL})
+    WorkingDay.objects.update_or_create(
+        date=day, defaults={"is_workday": False, "source": Source.MANUAL}
+    )
 
 
 def api(client: Client, path: str, **params):
@@ -60,7 +67,9 @@ def api(client: Client, path: str, **params):
 
 
 def grid_patrolled(cast, day: dt.date) -> bool:
-    rows = api(cast.client(cast.dispatcher), "coverage", level="grid", day=day.isoformat())["results"]
+    rows = api(cast.client(cast.dispatcher), "coverage", level="grid", day=day.isoformat())[
+        "results"
+    ]
     return {r["code"]: r["patrolled"] for r in rows}.get(cast.grid.code) == 1
 
 
@@ -77,13 +86,24 @@ def test_three_points_over_six_minutes_in_a_grid_is_a_patrol():
     assert (row.points, row.visit_points, row.visit_seconds, row.patrolled) == (3, 3, 360, True)
 
 
-@pytest.mark.parametrize("track", [
-    pytest.param(lambda d: [fix(IN_A, at(d, 9))], id="one point"),
-    pytest.param(lambda d: stay(IN_A, at(d, 9), n=3, every=dt.timedelta(seconds=30)), id="three points in one minute"),
-    pytest.param(lambda d: stay(IN_A, at(d, 9), n=2, every=dt.timedelta(minutes=10)), id="two points over ten minutes"),
-    # Three passes hours apart are three visits of one point each, not a stay.
-    pytest.param(lambda d: stay(IN_A, at(d, 9), n=3, every=dt.timedelta(hours=2)), id="three passes"),
-])
+@pytest.mark.parametrize(
+    "track",
+    [
+        pytest.param(lambda d: [fix(IN_A, at(d, 9))], id="one point"),
+        pytest.param(
+            lambda d: stay(IN_A, at(d, 9), n=3, every=dt.timedelta(seconds=30)),
+            id="three points in one minute",
+        ),
+        pytest.param(
+            lambda d: stay(IN_A, at(d, 9), n=2, every=dt.timedelta(minutes=10)),
+            id="two points over ten minutes",
+        ),
+        # Three passes hours apart are three visits of one point each, not a stay.
+        pytest.param(
+            lambda d: stay(IN_A, at(d, 9), n=3, every=dt.timedelta(hours=2)), id="three passes"
+        ),
+    ],
+)
 def test_a_passing_track_is_not_a_patrol(track):
     cast = make_cast()
     day = timezone.localdate() - dt.timedelta(days=1)
@@ -98,7 +118,11 @@ def test_the_dwell_rule_is_an_administrators_setting():
     day = timezone.localdate() - dt.timedelta(days=1)
     GridAssignment.objects.update(since=day)
     settings = PatrolSettings.current()
-    assert (settings.dwell_points, settings.dwell_minutes, settings.unpatrolled_days) == (3, 5, 3)  # seeded
+    assert (settings.dwell_points, settings.dwell_minutes, settings.unpatrolled_days) == (
+        3,
+        5,
+        3,
+    )  # seeded
     settings.dwell_points, settings.dwell_minutes = 2, 1
     settings.save()
     record_points(cast.officer, stay(IN_A, at(day, 9), n=2, every=dt.timedelta(minutes=1)))
@@ -112,13 +136,27 @@ def test_steps_out_of_the_grid_do_not_end_a_visit_but_a_long_gap_does():
     north = (120.7005, 31.3015)  # the grid north of A, ~110 m away
     make_grid(code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302))
     # Along the boundary street: in A, across the road, back in A — one visit of 3 points, 6 minutes.
-    record_points(cast.officer, [fix(IN_A, at(day, 9, 0)), fix(IN_A, at(day, 9, 2)), fix(north, at(day, 9, 3)),
-                                 fix(IN_A, at(day, 9, 6))])
+    record_points(
+        cast.officer,
+        [
+            fix(IN_A, at(day, 9, 0)),
+            fix(IN_A, at(day, 9, 2)),
+            fix(north, at(day, 9, 3)),
+            fix(IN_A, at(day, 9, 6)),
+        ],
+    )
     assert grid_patrolled(cast, day)
     # The next day: twice in A, then again after 16 minutes elsewhere — two visits, no patrol.
     later = day + dt.timedelta(days=1)
-    record_points(cast.officer, [fix(IN_A, at(later, 9, 0)), fix(IN_A, at(later, 9, 3)), fix(north, at(later, 9, 10)),
-                                 fix(IN_A, at(later, 9, 19))])
+    record_points(
+        cast.officer,
+        [
+            fix(IN_A, at(later, 9, 0)),
+            fix(IN_A, at(later, 9, 3)),
+            fix(north, at(later, 9, 10)),
+            fix(IN_A, at(later, 9, 19)),
+        ],
+    )
     row = GridDay.objects.get(grid=cast.grid, day=later)
     assert (row.points, row.visit_points, row.visit_seconds, row.patrolled) == (3, 2, 180, False)
 
@@ -137,19 +175,41 @@ def test_an_officer_reassigned_mid_week_is_judged_by_each_days_assignment():
     assert set_officer_grids(officer=cast.officer, grid_ids=[], on=thursday) == (1, 0)
     assert set_officer_grids(officer=newcomer, grid_ids=[cast.grid.pk], on=thursday) == (0, 1)
     old = GridAssignment.objects.get(officer=cast.officer)
-    assert (old.since, old.until) == (monday - dt.timedelta(days=7), thursday)  # closed, not deleted
+    assert (old.since, old.until) == (
+        monday - dt.timedelta(days=7),
+        thursday,
+    )  # closed, not deleted
 
     record_points(cast.officer, stay(IN_A, at(monday, 10)) + stay(IN_A, at(thursday, 10)))
     record_points(newcomer, stay(IN_A, at(friday, 10)))
 
     assert [grid_patrolled(cast, monday + dt.timedelta(days=i)) for i in range(5)] == [
-        True, False, False, False, True]  # Thursday's walk was not the officer's grid any more
-    rows = api(cast.client(cast.dispatcher), "coverage", level="officer", start=monday.isoformat(),
-               end=friday.isoformat())["results"]
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]  # Thursday's walk was not the officer's grid any more
+    rows = api(
+        cast.client(cast.dispatcher),
+        "coverage",
+        level="officer",
+        start=monday.isoformat(),
+        end=friday.isoformat(),
+    )["results"]
     by_name = {r["username"]: (r["assigned"], r["patrolled"], r["coverage"]) for r in rows}
     assert by_name["officer"] == (3, 1, 0.3333) and by_name["newcomer"] == (2, 1, 0.5)
-    grid_row = next(r for r in api(cast.client(cast.dispatcher), "coverage", level="grid", start=monday.isoformat(),
-                                   end=friday.isoformat())["results"] if r["code"] == cast.grid.code)
+    grid_row = next(
+        r
+        for r in api(
+            cast.client(cast.dispatcher),
+            "coverage",
+            level="grid",
+            start=monday.isoformat(),
+            end=friday.isoformat(),
+        )["results"]
+        if r["code"] == cast.grid.code
+    )
     assert (grid_row["assigned"], grid_row["patrolled"], grid_row["coverage"]) == (5, 2, 0.4)
 
 
@@ -161,7 +221,9 @@ def test_visibility_and_alerts_follow_the_assignments_in_force_now():
     today = timezone.localdate()
     set_officer_grids(officer=cast.officer, grid_ids=[], on=today)
     set_officer_grids(officer=newcomer, grid_ids=[cast.grid.pk], on=today)
-    assert not is_officer_of_grid(cast.officer, cast.grid.pk) and is_officer_of_grid(newcomer, cast.grid.pk)
+    assert not is_officer_of_grid(cast.officer, cast.grid.pk) and is_officer_of_grid(
+        newcomer, cast.grid.pk
+    )
     assert visible_cases(newcomer).filter(pk=case.pk).exists()
     assert not visible_cases(cast.officer).filter(pk=case.pk).exists()
     from alerts.outbox import grid_officers
@@ -180,7 +242,9 @@ def test_an_officer_has_one_open_assignment_per_grid():
     with pytest.raises(IntegrityError), transaction.atomic():
         GridAssignment.objects.create(grid=cast.grid, officer=cast.officer)
     set_officer_grids(officer=cast.officer, grid_ids=[], on=timezone.localdate())
-    GridAssignment.objects.create(grid=cast.grid, officer=cast.officer)  # again, after the old row closed
+    GridAssignment.objects.create(
+        grid=cast.grid, officer=cast.officer
+    )  # again, after the old row closed
     assert GridAssignment.objects.filter(grid=cast.grid, officer=cast.officer).count() == 2
 
 
@@ -199,7 +263,9 @@ def test_on_duty_time_and_distance_of_a_hand_built_track():
     t, y = t - dt.timedelta(minutes=1) + dt.timedelta(minutes=15), y - 0.001 + 0.001
     track.append(fix((lon, y), t))  # a gap of exactly 15 minutes counts: 09:24
     t, y = t + dt.timedelta(minutes=16), y + 0.001
-    for _ in range(5):  # after a 16-minute gap (not counted): 09:40–09:48, 0.002° north every 2 minutes
+    for _ in range(
+        5
+    ):  # after a 16-minute gap (not counted): 09:40–09:48, 0.002° north every 2 minutes
         track.append(fix((lon, y), t))
         t, y = t + dt.timedelta(minutes=2), y + 0.002
     record_points(cast.officer, list(reversed(track)))  # order of arrival does not matter
@@ -214,7 +280,10 @@ def test_on_duty_time_and_distance_of_a_hand_built_track():
     mine = next(r for r in body["results"] if r["username"] == "officer")
     assert (mine["on_duty_minutes"], mine["distance_km"]) == (32, round(expected_m / 1000, 2))
     track_body = api(cast.client(cast.dispatcher), "track", officer="officer", day=day.isoformat())
-    assert (track_body["on_duty_minutes"], track_body["distance_km"]) == (32, round(expected_m / 1000, 2))
+    assert (track_body["on_duty_minutes"], track_body["distance_km"]) == (
+        32,
+        round(expected_m / 1000, 2),
+    )
     assert [p["at"] for p in track_body["points"]] == sorted(p["at"] for p in track_body["points"])
 
 
@@ -225,31 +294,50 @@ def test_coverage_per_grid_community_street_and_city_for_a_day_and_a_period():
     cast = make_cast()
     day = timezone.localdate() - dt.timedelta(days=2)
     every_day_a_workday(day, day + dt.timedelta(days=1))
-    second = make_grid(code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302), officers=[cast.officer])
+    second = make_grid(
+        code="320505006001002", bounds=(120.700, 31.301, 120.701, 31.302), officers=[cast.officer]
+    )
     GridAssignment.objects.update(since=day)
-    record_points(cast.officer, stay(IN_A, at(day, 9)) + stay(IN_A, at(day + dt.timedelta(days=1), 9))
-                  + stay((120.7005, 31.3015), at(day, 10)))
+    record_points(
+        cast.officer,
+        stay(IN_A, at(day, 9))
+        + stay(IN_A, at(day + dt.timedelta(days=1), 9))
+        + stay((120.7005, 31.3015), at(day, 10)),
+    )
     record_points(cast.officer_elsewhere, stay(IN_B, at(day, 9)))
     client = cast.client(cast.dispatcher)
 
     def rows(level, **params):
-        return [(r["code"], r["assigned"], r["patrolled"], r["coverage"])
-                for r in api(client, "coverage", level=level, **params)["results"]]
+        return [
+            (r["code"], r["assigned"], r["patrolled"], r["coverage"])
+            for r in api(client, "coverage", level=level, **params)["results"]
+        ]
 
     one = {"day": day.isoformat()}
-    assert rows("grid", **one) == [(cast.grid.code, 1, 1, 1.0), (second.code, 1, 1, 1.0),
-                                   (cast.other_grid.code, 1, 1, 1.0)]
+    assert rows("grid", **one) == [
+        (cast.grid.code, 1, 1, 1.0),
+        (second.code, 1, 1, 1.0),
+        (cast.other_grid.code, 1, 1, 1.0),
+    ]
     period = {"start": day.isoformat(), "end": (day + dt.timedelta(days=1)).isoformat()}
-    assert rows("grid", **period) == [(cast.grid.code, 2, 2, 1.0), (second.code, 2, 1, 0.5),
-                                      (cast.other_grid.code, 2, 1, 0.5)]
-    assert rows("community", **period) == [("320505006001", 4, 3, 0.75), ("320506009001", 2, 1, 0.5)]
+    assert rows("grid", **period) == [
+        (cast.grid.code, 2, 2, 1.0),
+        (second.code, 2, 1, 0.5),
+        (cast.other_grid.code, 2, 1, 0.5),
+    ]
+    assert rows("community", **period) == [
+        ("320505006001", 4, 3, 0.75),
+        ("320506009001", 2, 1, 0.5),
+    ]
     assert rows("street", **period) == [("320505006", 4, 3, 0.75), ("320506009", 2, 1, 0.5)]
     assert rows("city", **period) == [(None, 6, 4, 0.6667)]
     body = api(client, "coverage", level="community", **period)
     assert body["days"] == 2 and body["results"][0]["name"]
     # An officer reads only their own grids.
-    assert [r["code"] for r in api(cast.client(cast.officer), "coverage", level="grid", **period)["results"]] == [
-        cast.grid.code, second.code]
+    assert [
+        r["code"]
+        for r in api(cast.client(cast.officer), "coverage", level="grid", **period)["results"]
+    ] == [cast.grid.code, second.code]
 
 
 def test_a_period_counts_working_days_only():
@@ -270,17 +358,26 @@ def test_the_not_patrolled_lists_are_exact():
     cast = make_cast()
     day = timezone.localdate() - dt.timedelta(days=1)
     every_day_a_workday(day - dt.timedelta(days=60), day)
-    g = {n: make_grid(code=f"320505006001{n:03d}", bounds=(120.700, 31.300 + n * 0.001, 120.701, 31.301 + n * 0.001),
-                      officers=[cast.officer]) for n in (2, 3, 4, 5)}
+    g = {
+        n: make_grid(
+            code=f"320505006001{n:03d}",
+            bounds=(120.700, 31.300 + n * 0.001, 120.701, 31.301 + n * 0.001),
+            officers=[cast.officer],
+        )
+        for n in (2, 3, 4, 5)
+    }
     GridAssignment.objects.update(since=day - dt.timedelta(days=9))
     GridAssignment.objects.filter(grid=g[5]).update(since=day - dt.timedelta(days=1))
 
     def centre(grid):
         return (grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2
 
-    record_points(cast.officer, stay(IN_A, at(day, 9))  # grid A: patrolled on the day
-                  + stay(centre(g[2]), at(day - dt.timedelta(days=1), 9))  # 1 day without
-                  + stay(centre(g[3]), at(day - dt.timedelta(days=3), 9)))  # 3 days without
+    record_points(
+        cast.officer,
+        stay(IN_A, at(day, 9))  # grid A: patrolled on the day
+        + stay(centre(g[2]), at(day - dt.timedelta(days=1), 9))  # 1 day without
+        + stay(centre(g[3]), at(day - dt.timedelta(days=3), 9)),
+    )  # 3 days without
     # g[4] never (assigned 10 days), g[5] never (assigned 2 days); the other officer's grid never (10).
     client = cast.client(cast.dispatcher)
 
@@ -288,12 +385,22 @@ def test_the_not_patrolled_lists_are_exact():
         body = api(client, "unpatrolled", **params)
         return [(r["code"], r["days"]) for r in body["results"]]
 
-    expected_day = [(g[4].code, 10), (cast.other_grid.code, 10), (g[3].code, 3), (g[5].code, 2), (g[2].code, 1)]
+    expected_day = [
+        (g[4].code, 10),
+        (cast.other_grid.code, 10),
+        (g[3].code, 3),
+        (g[5].code, 2),
+        (g[2].code, 1),
+    ]
     assert listed(day=day.isoformat()) == expected_day
     assert listed(day=day.isoformat(), days="3") == expected_day[:3]
     assert listed(day=day.isoformat(), days="") == expected_day[:3]  # the settings' 3
     assert listed(day=day.isoformat(), days="11") == []
-    row = next(r for r in api(client, "unpatrolled", day=day.isoformat())["results"] if r["code"] == g[3].code)
+    row = next(
+        r
+        for r in api(client, "unpatrolled", day=day.isoformat())["results"]
+        if r["code"] == g[3].code
+    )
     assert row["since"] == (day - dt.timedelta(days=2)).isoformat()
     assert row["last_patrolled"] == (day - dt.timedelta(days=3)).isoformat()
     assert [o["username"] for o in row["officers"]] == ["officer"]
@@ -311,15 +418,27 @@ def test_a_non_working_day_neither_breaks_nor_extends_a_streak():
     GridAssignment.objects.update(since=day - dt.timedelta(days=3))
     record_points(cast.officer, stay(IN_A, at(day - dt.timedelta(days=3), 9)))
     rows = api(cast.client(cast.officer), "unpatrolled", day=day.isoformat())["results"]
-    assert [(r["code"], r["days"]) for r in rows] == [(cast.grid.code, 2)]  # the day and the day before the holiday
+    assert [(r["code"], r["days"]) for r in rows] == [
+        (cast.grid.code, 2)
+    ]  # the day and the day before the holiday
 
 
 # --- bad input -----------------------------------------------------------------------------------------
 
 
 def send(client: Client, points: list[PointIn]):
-    body = {"points": [{"id": str(p.id), "lon": p.lon, "lat": p.lat, "accuracy": p.accuracy, "at": p.at.isoformat()}
-                       for p in points]}
+    body = {
+        "points": [
+            {
+                "id": str(p.id),
+                "lon": p.lon,
+                "lat": p.lat,
+                "accuracy": p.accuracy,
+                "at": p.at.isoformat(),
+            }
+            for p in points
+        ]
+    }
     return client.post("/api/patrol/points", body, content_type="application/json")
 
 
@@ -344,7 +463,9 @@ def test_duplicated_points_count_once():
     client = cast.client(cast.officer)
     start = recent_start()
     first, last = fix(IN_A, start), fix(IN_A, start + dt.timedelta(minutes=6))
-    again = PointIn(id=uuid.uuid4(), lon=first.lon, lat=first.lat, accuracy=5.0, at=first.at)  # new id, same instant
+    again = PointIn(
+        id=uuid.uuid4(), lon=first.lon, lat=first.lat, accuracy=5.0, at=first.at
+    )  # new id, same instant
     assert send(client, [first, again, last]).json() == {"accepted": 3, "duplicates": 0}
     assert send(client, [first, again, last]).json() == {"accepted": 3, "duplicates": 3}
     assert TrackPoint.objects.count() == 3
@@ -358,7 +479,11 @@ def test_a_point_from_the_future_is_refused_and_nothing_is_written():
     track = stay(IN_A, recent_start()) + [fix(IN_A, timezone.now() + dt.timedelta(hours=2))]
     response = send(cast.client(cast.officer), track)
     assert response.status_code == 400 and response.json()["detail"].startswith("points[3].at: ")
-    assert not TrackPoint.objects.exists() and not GridDay.objects.exists() and not OfficerDay.objects.exists()
+    assert (
+        not TrackPoint.objects.exists()
+        and not GridDay.objects.exists()
+        and not OfficerDay.objects.exists()
+    )
 
 
 def test_a_fix_500_km_away_and_a_10_km_jump_in_30_s_are_stored_but_never_counted():
@@ -366,18 +491,28 @@ def test_a_fix_500_km_away_and_a_10_km_jump_in_30_s_are_stored_but_never_counted
     client = cast.client(cast.officer)
     start = recent_start()
     track = []
-    for i in range(4):  # in A every 2 minutes; between them a fix in B (~6.6 km) 30 s later, once 500 km away
+    for i in range(
+        4
+    ):  # in A every 2 minutes; between them a fix in B (~6.6 km) 30 s later, once 500 km away
         track.append(fix(IN_A, start + i * dt.timedelta(minutes=2)))
         elsewhere = (115.5, 31.3) if i == 1 else IN_B
         track.append(fix(elsewhere, start + i * dt.timedelta(minutes=2) + dt.timedelta(seconds=30)))
     track.append(fix(IN_A, start + dt.timedelta(minutes=8)))
-    track.append(fix(IN_A, start + dt.timedelta(minutes=9), accuracy=800))  # too inaccurate to count
+    track.append(
+        fix(IN_A, start + dt.timedelta(minutes=9), accuracy=800)
+    )  # too inaccurate to count
     assert send(client, track).status_code == 200
     assert TrackPoint.objects.count() == 10
     today = timezone.localdate()
-    GridAssignment.objects.create(grid=cast.other_grid, officer=cast.officer)  # B is the officer's too now
-    rows = {r["code"]: r["patrolled"] for r in api(cast.client(cast.dispatcher), "coverage", level="grid",
-                                                   day=today.isoformat())["results"]}
+    GridAssignment.objects.create(
+        grid=cast.other_grid, officer=cast.officer
+    )  # B is the officer's too now
+    rows = {
+        r["code"]: r["patrolled"]
+        for r in api(cast.client(cast.dispatcher), "coverage", level="grid", day=today.isoformat())[
+            "results"
+        ]
+    }
     assert rows[cast.grid.code] == 1 and rows[cast.other_grid.code] == 0
     row = OfficerDay.objects.get(officer=cast.officer)
     assert row.counted == 5 and row.distance_m == 0 and row.on_duty_seconds == 8 * 60
@@ -392,19 +527,28 @@ def test_a_track_that_truly_moved_goes_on_from_there():
     GridAssignment.objects.create(grid=cast.other_grid, officer=cast.officer, since=day)
     # One fix in A, then the phone reports B (6.6 km) 30 s later and stays there: after 3 points
     # that agree, B is where the officer is.
-    record_points(cast.officer, [fix(IN_A, at(day, 9))] + stay(IN_B, at(day, 9, 0, 30), n=12,
-                                                               every=dt.timedelta(seconds=30)))
+    record_points(
+        cast.officer,
+        [fix(IN_A, at(day, 9))]
+        + stay(IN_B, at(day, 9, 0, 30), n=12, every=dt.timedelta(seconds=30)),
+    )
     row = GridDay.objects.get(grid=cast.other_grid)
     assert (row.points, row.patrolled) == (12, True)
     assert OfficerDay.objects.get(officer=cast.officer).distance_m == 0  # the jump is not walked
 
 
-@pytest.mark.parametrize("params", [
-    {"level": "planet"}, {"level": "grid", "start": "2026-01-02"}, {"level": "grid", "start": "2026-01-05",
-                                                                    "end": "2026-01-01"},
-    {"level": "grid", "start": "2024-01-01", "end": "2026-01-01"}, {"start": "2026-01-01", "end": "2026-01-02"},
-    {"level": "grid", "day": "2026-01-01", "start": "2026-01-01", "end": "2026-01-02"}, {"level": "grid", "day": "x"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"level": "planet"},
+        {"level": "grid", "start": "2026-01-02"},
+        {"level": "grid", "start": "2026-01-05", "end": "2026-01-01"},
+        {"level": "grid", "start": "2024-01-01", "end": "2026-01-01"},
+        {"start": "2026-01-01", "end": "2026-01-02"},
+        {"level": "grid", "day": "2026-01-01", "start": "2026-01-01", "end": "2026-01-02"},
+        {"level": "grid", "day": "x"},
+    ],
+)
 def test_bad_coverage_queries_are_400_naming_the_field(params):
     cast = make_cast()
     response = cast.client(cast.dispatcher).get("/api/patrol/coverage", params)
@@ -428,10 +572,20 @@ def test_who_reads_the_lists_and_tracks():
     officer = cast.client(cast.officer)
     assert officer.get("/api/patrol/track", {"officer": "officer_b"}).status_code == 404
     assert officer.get("/api/patrol/track", {"officer": "officer"}).status_code == 200
-    assert cast.client(cast.dispatcher).get("/api/patrol/track", {"officer": "officer_b"}).status_code == 200
+    assert (
+        cast.client(cast.dispatcher).get("/api/patrol/track", {"officer": "officer_b"}).status_code
+        == 200
+    )
     assert cast.client(cast.dispatcher).get("/api/patrol/track").status_code == 400
-    assert officer.get("/api/patrol/coverage", {"level": "officer", "officer": "officer_b"}).status_code == 404
-    assert make_user(role=Role.OFFICER, username="x").pk  # an officer without grids reads nothing, not an error
+    assert (
+        officer.get(
+            "/api/patrol/coverage", {"level": "officer", "officer": "officer_b"}
+        ).status_code
+        == 404
+    )
+    assert make_user(
+        role=Role.OFFICER, username="x"
+    ).pk  # an officer without grids reads nothing, not an error
     lonely = Client()
     lonely.force_login(make_user(username="lonely"))
     assert api(lonely, "coverage", level="city")["results"] == []
@@ -462,8 +616,11 @@ def test_the_demo_history_is_walked_through_the_phones_service_at_walking_speed(
 
     cast = make_cast()
     for n in (2, 3, 4):
-        make_grid(code=f"320505006001{n:03d}", bounds=(120.700, 31.300 + (n - 1) * 0.001, 120.701, 31.301 + (n - 1) * 0.001),
-                  officers=[cast.officer])
+        make_grid(
+            code=f"320505006001{n:03d}",
+            bounds=(120.700, 31.300 + (n - 1) * 0.001, 120.701, 31.301 + (n - 1) * 0.001),
+            officers=[cast.officer],
+        )
     GridAssignment.objects.update(since=dt.date(2024, 1, 1))
     now = timezone.now()
     stored = demo_tracks(weeks=2, now=now)
@@ -475,8 +632,11 @@ def test_the_demo_history_is_walked_through_the_phones_service_at_walking_speed(
     for d in days:
         speed_kmh = d.distance_m / 1000 / (d.on_duty_seconds / 3600)
         assert 2.5 < speed_kmh < 5.5, speed_kmh
-        times = list(TrackPoint.objects.filter(officer=cast.officer, recorded_at__gte=d.first_at,
-                                               recorded_at__lte=d.last_at).values_list("recorded_at", flat=True))
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        times = list(
+            TrackPoint.objects.filter(
+                officer=cast.officer, recorded_at__gte=d.first_at, recorded_at__lte=d.last_at
+            ).values_list("recorded_at", flat=True)
+        )
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert max(set(gaps), key=gaps.count) == 30  # a point every 30 s
     assert GridDay.objects.filter(patrolled=True).exists()

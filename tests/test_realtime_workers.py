@@ -44,8 +44,9 @@ def user(name, role, org):
 officer, other = user('officer', Role.OFFICER, centre), user('officer_b', Role.OFFICER, centre)
 GridAssignment.objects.create(grid=g1, officer=officer)
 GridAssignment.objects.create(grid=g2, officer=other)
-people = {n: user(n, r, o) for n, r, o in [('acceptor', Role.ACCEPTOR, centre), ('shiftleader', Role.SHIFT_LEADER, centre),
-          ('dispatcher', Role.DISPATCHER, centre), ('unit', Role.UNIT_MEMBER, unit)]}
+people = {n: user(n, r, o) for n, r, o in [('acceptor', Role.ACCEPTOR, centre),
+          ('shiftleader', Role.SHIFT_LEADER, centre), ('dispatcher', Role.DISPATCHER, centre),
+          ('unit', Role.UNIT_MEMBER, unit)]}
 case = workflow.report_case(workflow.Report(category=cat, lon=120.7005, lat=31.3005), reporter=officer)
 for action, who in [('accept', 'acceptor'), ('register', 'shiftleader')]:
     case.refresh_from_db()
@@ -58,17 +59,24 @@ print(json.dumps({'tokens': tokens, 'case': case.pk, 'version': case.version, 'u
 
 @pytest.fixture
 def two_workers(redis_url):
-    env = embedded_env("gridcase-workers-", REDIS_URL=redis_url, LOG_LEVEL="WARNING",
-                       REDIS_PREFIX=f"gridcase-test-{uuid.uuid4().hex[:8]}")
+    env = embedded_env(
+        "gridcase-workers-",
+        REDIS_URL=redis_url,
+        LOG_LEVEL="WARNING",
+        REDIS_PREFIX=f"gridcase-test-{uuid.uuid4().hex[:8]}",
+    )
     setup = migrated(env, SETUP)
     with serve_workers(env, 2, scheduler=True) as workers:
         yield setup, [w.port for w in workers]
 
 
 def _post(port: int, path: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "Authorization": f"Token {token}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -78,8 +86,11 @@ def _post(port: int, path: str, token: str, body: dict) -> tuple[int, dict]:
 
 def _socket(port: int, token: str | None, origin: str | None = None):
     query = f"?token={token}" if token else ""
-    return websockets.connect(f"ws://127.0.0.1:{port}/ws/alerts/{query}",
-                              origin=origin or f"http://127.0.0.1:{port}", open_timeout=5)
+    return websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/alerts/{query}",
+        origin=origin or f"http://127.0.0.1:{port}",
+        open_timeout=5,
+    )
 
 
 async def _drain(ws, seconds: float) -> list[dict]:
@@ -87,7 +98,7 @@ async def _drain(ws, seconds: float) -> list[dict]:
     try:
         while True:
             got.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return got
 
 
@@ -104,16 +115,26 @@ def test_an_alert_crosses_workers_and_a_reconnect_replays_exactly_the_missed_one
         # No wait needed: a socket is in its groups before its handshake completes
         # (alerts/consumers.py), and pushes before {"since"} are held, then delivered.
         started = time.monotonic()
-        code, body = await asyncio.to_thread(_post, port_a, transition, tokens["dispatcher"],
-                                             {"action": "dispatch", "version": setup["version"], "unit": setup["unit"]})
+        code, body = await asyncio.to_thread(
+            _post,
+            port_a,
+            transition,
+            tokens["dispatcher"],
+            {"action": "dispatch", "version": setup["version"], "unit": setup["unit"]},
+        )
         assert code == 200, body
         first = json.loads(await asyncio.wait_for(unit_ws.recv(), 1.0))
         latency = time.monotonic() - started
         await unit_ws.close()
         version = body["version"]
         for _ in range(3):
-            code, body = await asyncio.to_thread(_post, port_a, transition, tokens["shiftleader"],
-                                                 {"action": "supervise", "version": version})
+            code, body = await asyncio.to_thread(
+                _post,
+                port_a,
+                transition,
+                tokens["shiftleader"],
+                {"action": "supervise", "version": version},
+            )
             assert code == 200, body
             version = body["version"]
         again = await _socket(port_a, tokens["unit"])
@@ -127,7 +148,11 @@ def test_an_alert_crosses_workers_and_a_reconnect_replays_exactly_the_missed_one
     first, latency, missed, strange = asyncio.run(scenario())
     assert first["type"] == "dispatched" and first["seq"] == 1
     assert latency < 1.0
-    assert [(m["seq"], m["type"]) for m in missed] == [(2, "supervised"), (3, "supervised"), (4, "supervised")]
+    assert [(m["seq"], m["type"]) for m in missed] == [
+        (2, "supervised"),
+        (3, "supervised"),
+        (4, "supervised"),
+    ]
     assert strange == []
 
 

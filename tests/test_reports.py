@@ -31,16 +31,46 @@ pytestmark = pytest.mark.django_db
 
 # The script's city: grids A + A2 + C + B (tests/test_metrics.py GRID_A, GRID_A2, GRID_C, GRID_B_).
 # The self-handled C7 counts as accepted and registered (docs/domain.md §6 as rewritten for issue #17).
-CITY = {"accepted": 16, "registered": 14, "dispatched": 11, "disposed": 6, "disposed_on_time": 5,
-        "overdue_open": 3, "due_disposal": 9, "closed": 7, "closed_on_time": 6, "due_closure": 10, "rework": 1,
-        "extensions": 1, "returns": 1, "suspended": 1, "voided": 1, "self_handled": 1}
-CITY_RATES = {"registration_rate": 87.5, "dispatch_rate": 84.62,  # 派遣率 11 / (14 − 1 self-handled)
-              "disposal_rate": 66.67,
-              "disposal_on_time_rate": 55.56, "closure_rate": 70.0, "closure_on_time_rate": 60.0,
-              "rework_rate": 10.0, "extension_rate": 10.0}
+CITY = {
+    "accepted": 16,
+    "registered": 14,
+    "dispatched": 11,
+    "disposed": 6,
+    "disposed_on_time": 5,
+    "overdue_open": 3,
+    "due_disposal": 9,
+    "closed": 7,
+    "closed_on_time": 6,
+    "due_closure": 10,
+    "rework": 1,
+    "extensions": 1,
+    "returns": 1,
+    "suspended": 1,
+    "voided": 1,
+    "self_handled": 1,
+}
+CITY_RATES = {
+    "registration_rate": 87.5,
+    "dispatch_rate": 84.62,  # 派遣率 11 / (14 − 1 self-handled)
+    "disposal_rate": 66.67,
+    "disposal_on_time_rate": 55.56,
+    "closure_rate": 70.0,
+    "closure_on_time_rate": 60.0,
+    "rework_rate": 10.0,
+    "extension_rate": 10.0,
+}
 # The week before holds C10 only: reported, accepted, registered, dispatched, fed back, closed.
-BEFORE = {"accepted": 1, "registered": 1, "dispatched": 1, "disposed": 1, "disposed_on_time": 1, "closed": 1,
-          "closed_on_time": 1, "due_disposal": 1, "due_closure": 1}
+BEFORE = {
+    "accepted": 1,
+    "registered": 1,
+    "dispatched": 1,
+    "disposed": 1,
+    "disposed_on_time": 1,
+    "closed": 1,
+    "closed_on_time": 1,
+    "due_disposal": 1,
+    "due_closure": 1,
+}
 
 
 def publish(span, *, user=None, revise=False, reason="") -> Report:
@@ -71,14 +101,16 @@ def embedded_fonts(page) -> dict[str, bool]:
 def article(response) -> str:
     """The report itself, without the page around it (which holds a fresh CSRF token)."""
     text = response.content.decode()
-    return text[text.index('<article class="rp"'):text.index("</article>")]
+    return text[text.index('<article class="rp"') : text.index("</article>")]
 
 
 def pdf_text(report: Report) -> str:
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(bytes(ReportFile.objects.get(report=report, format="pdf").content))
-    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
+    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace(
+        "\r\n", "\n"
+    )
 
 
 def build_draft(span) -> Report:
@@ -97,7 +129,10 @@ REQUIREMENTS = "1. 请执法大队于下周三前办结超期案件。\n2. 各�
 class PeriodTest(TestCase):
     def test_weeks_months_and_quarters_from_keys_and_dates(self):
         week = periods.parse(Kind.WEEKLY, "2024-W10")
-        assert (week.start, week.end) == (dt.datetime(2024, 3, 4, tzinfo=TZ), dt.datetime(2024, 3, 11, tzinfo=TZ))
+        assert (week.start, week.end) == (
+            dt.datetime(2024, 3, 4, tzinfo=TZ),
+            dt.datetime(2024, 3, 11, tzinfo=TZ),
+        )
         assert periods.parse(Kind.WEEKLY, "2024-03-10") == week  # any day of it
         assert periods.parse(Kind.WEEKLY, "2026-W53").key == "2026-W53"  # 2026 has 53 ISO weeks
         assert periods.parse(Kind.MONTHLY, "2024-02").end == dt.datetime(2024, 3, 1, tzinfo=TZ)
@@ -125,8 +160,10 @@ class PeriodTest(TestCase):
         config.week_starts_on, config.cutoff = 4, dt.time(17, 0)  # Friday 17:00 to Friday 17:00
         config.save()
         week = periods.containing(Kind.WEEKLY, dt.datetime(2024, 3, 12, 12, 0, tzinfo=TZ))
-        assert (week.start, week.end) == (dt.datetime(2024, 3, 8, 17, tzinfo=TZ),
-                                          dt.datetime(2024, 3, 15, 17, tzinfo=TZ))
+        assert (week.start, week.end) == (
+            dt.datetime(2024, 3, 8, 17, tzinfo=TZ),
+            dt.datetime(2024, 3, 15, 17, tzinfo=TZ),
+        )
 
 
 class CityTotalsTest(WeekData):
@@ -148,14 +185,21 @@ class WeeklyReportTest(WeekData):
         overall = self.report.data["overall"]
         assert {k: overall["current"][k] for k in CITY} == CITY
         assert {k: overall["current"][k] for k in CITY_RATES} == CITY_RATES
-        assert {k: v for k, v in overall["previous"].items() if v and not k.endswith("_rate")} == BEFORE
+        assert {
+            k: v for k, v in overall["previous"].items() if v and not k.endswith("_rate")
+        } == BEFORE
         assert overall["change"]["accepted"] == 15
         assert overall["change"]["closure_rate"] == -30.0  # 70 % against 100 %: percentage points
         assert overall["change"]["registration_rate"] == -12.5
 
     def test_sources_categories_and_hot_spots(self):
         sources = {s["source"]: (s["count"], s["share"]) for s in self.report.data["sources"]}
-        assert sources == {"patrol": (16, 88.89), "public": (2, 11.11), "hotline": (0, 0.0), "other": (0, 0.0)}
+        assert sources == {
+            "patrol": (16, 88.89),
+            "public": (2, 11.11),
+            "hotline": (0, 0.0),
+            "other": (0, 0.0),
+        }
         (big,) = self.report.data["categories"]["big"]
         assert (big["count"], big["previous"]) == (13, 1)
         (top,) = self.report.data["categories"]["top_small"]
@@ -167,7 +211,10 @@ class WeeklyReportTest(WeekData):
         red = [line["number"] for line in self.report.data["lists"]["red"]]
         assert sorted(red) == self.numbers("C3", "C11", "C12")
         (unit,) = self.report.data["units"]["overdue"]
-        assert (unit["name"], sorted(unit["cases"])) == ("执法大队", self.numbers("C3", "C11", "C12"))
+        assert (unit["name"], sorted(unit["cases"])) == (
+            "执法大队",
+            self.numbers("C3", "C11", "C12"),
+        )
 
     def test_grids_are_ranked_and_the_best_and_worst_named(self):
         areas = self.report.data["areas"]
@@ -181,7 +228,9 @@ class WeeklyReportTest(WeekData):
         # The map: one outlined, labelled street each (outlines drawn from their grids), the red cases as dots.
         svg = self.report.data["charts"]["map"]
         assert svg.count("<path") == len(areas["streets"]) == 2 and "测试街道006" in svg
-        assert svg.count("<circle") == len(self.report.data["lists"]["red"]) + 1  # + the legend's dot
+        assert (
+            svg.count("<circle") == len(self.report.data["lists"]["red"]) + 1
+        )  # + the legend's dot
         # The trend starts at the first period with data: W09 (C10), not eight weeks of zeros.
         assert [t["key"] for t in self.report.data["trend"]] == ["2024-W09", "2024-W10"]
 
@@ -189,10 +238,17 @@ class WeeklyReportTest(WeekData):
         r = self.report
         assert (r.year, r.issue, r.serial, r.revision) == (2024, 1, 1, 1)
         assert r.label == "2024年第10周（3月4日—3月10日）"
-        for reader in (self.cast.shift_leader, self.cast.dispatcher, self.cast.viewer, self.cast.unit_member):
+        for reader in (
+            self.cast.shift_leader,
+            self.cast.dispatcher,
+            self.cast.viewer,
+            self.cast.unit_member,
+        ):
             alert = Notification.objects.get(user=reader, kind="report_published")
             assert alert.payload["report"]["key"] == "2024-W10"
-        assert not Notification.objects.filter(user=self.cast.officer, kind="report_published").exists()
+        assert not Notification.objects.filter(
+            user=self.cast.officer, kind="report_published"
+        ).exists()
 
     def test_the_next_week_gets_the_next_numbers_and_the_serial_offset_counts(self):
         config = ReportSettings.load()
@@ -207,36 +263,63 @@ class WeeklyReportTest(WeekData):
         # March holds the week and C10 (reported, registered on 1 March); Q1 holds March and nothing else.
         for report in (month, quarter):
             current = report.data["overall"]["current"]
-            assert (current["accepted"], current["registered"]) == (CITY["accepted"] + 1, CITY["registered"] + 1)
+            assert (current["accepted"], current["registered"]) == (
+                CITY["accepted"] + 1,
+                CITY["registered"] + 1,
+            )
         assert (month.label, month.key, month.issue, month.serial) == ("2024年3月", "2024-03", 1, 1)
         assert (quarter.label, quarter.key, quarter.issue) == ("2024年第1季度", "2024-Q1", 1)
-        assert month.data["meta"]["previous"]["key"] == "2024-02" and quarter.data["meta"]["previous"]["key"] == "2023-Q4"
+        assert (
+            month.data["meta"]["previous"]["key"] == "2024-02"
+            and quarter.data["meta"]["previous"]["key"] == "2023-Q4"
+        )
         assert ReportFile.objects.filter(report__in=[month, quarter]).count() == 4
         # 季度讲评: the weeks of the quarter, 十差 weeks per community and unit; no 同比 before the system.
         review = quarter.data["quarterly"]
         assert "quarterly" not in month.data and review["year_before"] is None
         # The weeks from the first with data (W09: C10 on 1 March) to the quarter's last.
         assert [w["key"] for w in review["weeks"]] == [f"2024-W{n:02d}" for n in range(9, 14)]
-        community = next(c for c in review["in_worst"]["community"] if c["code"] == self.cast.grid.code[:12])
+        community = next(
+            c for c in review["in_worst"]["community"] if c["code"] == self.cast.grid.code[:12]
+        )
         assert "2024-W10" in community["weeks"] and community["street"] == "测试街道006"
         unit = next(u for u in review["in_worst"]["unit"] if u["name"] == "执法大队")
         # The unit's overdue cases keep it in 十差 from W10 on, week after week: 连续上榜.
-        assert "2024-W10" in unit["weeks"] and unit["count"] == unit["streak"] >= 2 and unit["consecutive"]
+        assert (
+            "2024-W10" in unit["weeks"]
+            and unit["count"] == unit["streak"] >= 2
+            and unit["consecutive"]
+        )
         streets = {s["name"]: s["scores"] for s in review["score_trend"]["street"]}
-        week_score = next(r["score"] for r in self.report.data["areas"]["streets"] if r["name"] == "测试街道006")
+        week_score = next(
+            r["score"] for r in self.report.data["areas"]["streets"] if r["name"] == "测试街道006"
+        )
         assert streets["测试街道006"][1] == week_score  # W10: the weekly report's score
         if render.chinese_font() is not None:
             text = pdf_text(quarter).replace("\n", "")
-            for words in ("季度讲评", "去年同期无数据，不作同比。", "社区十差上榜周数", "各街道周综合指标值"):
+            for words in (
+                "季度讲评",
+                "去年同期无数据，不作同比。",
+                "社区十差上榜周数",
+                "各街道周综合指标值",
+            ):
                 assert words in text, words
 
     def test_the_quarterly_review_compares_with_the_same_quarter_a_year_before(self):
         draft = build_draft(periods.parse(Kind.QUARTERLY, "2025-Q1"))
         yoy = draft.data["quarterly"]["year_before"]
         # 2024-Q1 holds the scripted weeks: 16 accepted + C7, self-handled, which is accepted too (#17)
-        assert (yoy["key"], yoy["figures"]["accepted"], yoy["change"]["accepted"]) == ("2024-Q1", 17, -17)
-        now_rate = draft.data["overall"]["current"]["closure_rate"]  # C3 still open and overdue in 2025: 0 %
-        assert yoy["figures"]["closure_rate"] == 75.0 and yoy["change"]["closure_rate"] == round(now_rate - 75.0, 2)
+        assert (yoy["key"], yoy["figures"]["accepted"], yoy["change"]["accepted"]) == (
+            "2024-Q1",
+            17,
+            -17,
+        )
+        now_rate = draft.data["overall"]["current"][
+            "closure_rate"
+        ]  # C3 still open and overdue in 2025: 0 %
+        assert yoy["figures"]["closure_rate"] == 75.0 and yoy["change"]["closure_rate"] == round(
+            now_rate - 75.0, 2
+        )
         # C3 and C12 stay overdue all year: community and unit in 十差 all 13 weeks, 连续上榜.
         for level in ("community", "unit"):
             (row,) = draft.data["quarterly"]["in_worst"][level]
@@ -249,12 +332,15 @@ class WeeklyReportTest(WeekData):
 
     def test_a_published_report_does_not_change_when_cases_change_later(self):
         files = {f.format: bytes(f.content) for f in self.report.files.all()}
-        page = article(self.cast.client(self.cast.shift_leader).get("/api/reports/weekly/2024-W10.html"))
+        page = article(
+            self.cast.client(self.cast.shift_leader).get("/api/reports/weekly/2024-W10.html")
+        )
         snapshot = json.dumps(self.report.data, sort_keys=True)
         # Later: the overdue C3 is fed back, checked and closed; a new case in the week is impossible
         # (events are in the past), but a late feedback changes today's rows.
         case = self.cases["C3"]
         from tests.test_metrics import Script
+
         Script(self.cast).finish(case, timezone.now() - dt.timedelta(hours=2))
         assert Case.objects.get(pk=case.pk).status == "closed"
         self.report.refresh_from_db()
@@ -268,13 +354,22 @@ class WeeklyReportTest(WeekData):
         with pytest.raises(jobs.AlreadyPublished):
             jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"))
         fixed = publish(periods.parse(Kind.WEEKLY, "2024-W10"), revise=True, reason="补录漏报案卷")
-        assert (fixed.revision, fixed.issue, fixed.serial, fixed.reason) == (2, 1, 1, "补录漏报案卷")
+        assert (fixed.revision, fixed.issue, fixed.serial, fixed.reason) == (
+            2,
+            1,
+            1,
+            "补录漏报案卷",
+        )
         client = self.cast.client(self.cast.shift_leader)
-        listed = {(r["key"], r["revision"]): r for r in client.get("/api/reports/").json()["results"]}
+        listed = {
+            (r["key"], r["revision"]): r for r in client.get("/api/reports/").json()["results"]
+        }
         assert listed[("2024-W10", 1)]["superseded"] and not listed[("2024-W10", 2)]["superseded"]
         old = client.get("/api/reports/weekly/2024-W10.html?revision=1")
         assert old.status_code == 200 and b"revision 2 replaces it" in old.content
-        assert b"\xe8\xa1\xa5\xe5\xbd\x95" in client.get("/api/reports/weekly/latest.html").content  # 补录
+        assert (
+            b"\xe8\xa1\xa5\xe5\xbd\x95" in client.get("/api/reports/weekly/latest.html").content
+        )  # 补录
 
     def test_the_pdf_renders_chinese_text_the_chart_and_the_map(self):
         require(render.chinese_font() is not None, "a Chinese font (fonts-noto-cjk)")
@@ -286,18 +381,45 @@ class WeeklyReportTest(WeekData):
         assert embedded_fonts(pdf[0]) and all(embedded_fonts(pdf[0]).values())
         assert any("CJK" in name for name in embedded_fonts(pdf[0]))
         text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-        for words in ("周通报", "2024年第1期（总第1期）", "一、总体情况", "受理数", "结案率", "十佳网格",
-                      "超期未处置案件（红灯）", "受理数与结案率", "各街道结案率", self.cases["C3"].number):
+        for words in (
+            "周通报",
+            "2024年第1期（总第1期）",
+            "一、总体情况",
+            "受理数",
+            "结案率",
+            "十佳网格",
+            "超期未处置案件（红灯）",
+            "受理数与结案率",
+            "各街道结案率",
+            self.cases["C3"].number,
+        ):
             assert words in text, words
         # Page 1 drawn: dark text; somewhere the chart's blue bars and a page with the map's colours.
         first = pdf[0].render(scale=1).to_pil().convert("RGB")
         colours = {c for _n, c in first.getcolors(maxcolors=1 << 20)}
         assert any(r < 60 and g < 60 and b < 60 for r, g, b in colours)  # text
-        pages = [set(c for _n, c in pdf[i].render(scale=1).to_pil().convert("RGB").getcolors(maxcolors=1 << 20))
-                 for i in range(len(pdf))]
-        assert any(abs(r - 0x25) < 12 and abs(g - 0x63) < 12 and abs(b - 0xEB) < 12 for page in pages
-                   for r, g, b in page)
-        map_colours = {(0x65, 0xA3, 0x0D), (0x15, 0x80, 0x3D), (0xDC, 0x26, 0x26), (0xF9, 0x73, 0x16)}
+        pages = [
+            set(
+                c
+                for _n, c in pdf[i]
+                .render(scale=1)
+                .to_pil()
+                .convert("RGB")
+                .getcolors(maxcolors=1 << 20)
+            )
+            for i in range(len(pdf))
+        ]
+        assert any(
+            abs(r - 0x25) < 12 and abs(g - 0x63) < 12 and abs(b - 0xEB) < 12
+            for page in pages
+            for r, g, b in page
+        )
+        map_colours = {
+            (0x65, 0xA3, 0x0D),
+            (0x15, 0x80, 0x3D),
+            (0xDC, 0x26, 0x26),
+            (0xF9, 0x73, 0x16),
+        }
         assert any(len(map_colours & page) >= 1 for page in pages)
 
     def test_the_workbook_opens_with_every_table(self):
@@ -305,19 +427,44 @@ class WeeklyReportTest(WeekData):
         rates in percentage points, times as Excel dates in Asia/Shanghai, 无数据 where none."""
         from openpyxl import load_workbook
 
-        book = load_workbook(io.BytesIO(bytes(ReportFile.objects.get(report=self.report, format="xlsx").content)))
+        book = load_workbook(
+            io.BytesIO(bytes(ReportFile.objects.get(report=self.report, format="xlsx").content))
+        )
         assert book.sheetnames[0] == "通报信息" and "上报" not in book.sheetnames
-        assert {"总体情况", "趋势", "案件来源", "大类", "高发小类", "区", "街道", "社区", "网格", "十佳网格", "十差网格",
-                "处置单位", "有超期案卷的单位", "监督员", "超期案卷", "督办案卷", "高发点位", "存在问题和工作要求",
-                "说明"} <= set(book.sheetnames)
+        assert {
+            "总体情况",
+            "趋势",
+            "案件来源",
+            "大类",
+            "高发小类",
+            "区",
+            "街道",
+            "社区",
+            "网格",
+            "十佳网格",
+            "十差网格",
+            "处置单位",
+            "有超期案卷的单位",
+            "监督员",
+            "超期案卷",
+            "督办案卷",
+            "高发点位",
+            "存在问题和工作要求",
+            "说明",
+        } <= set(book.sheetnames)
         overall = {row[0].value: row[1:] for row in book["总体情况"].iter_rows(min_row=2)}
         # 环比: the week before accepted one case (C10)
-        assert overall["受理数"][0].value == CITY["accepted"] and overall["受理数"][2].value == CITY["accepted"] - 1
+        assert (
+            overall["受理数"][0].value == CITY["accepted"]
+            and overall["受理数"][2].value == CITY["accepted"] - 1
+        )
         closure = overall["结案率"]
         assert (closure[0].value, closure[0].number_format) == (0.7, "0.00%")
         assert closure[2].value == -30.0 and "个百分点" in closure[2].number_format
         about = {row[0]: row[1] for row in book["通报信息"].iter_rows(min_row=2, values_only=True)}
-        assert about["起"] == dt.datetime(2024, 3, 4, 0, 0)  # Asia/Shanghai, naive as Excel keeps it
+        assert about["起"] == dt.datetime(
+            2024, 3, 4, 0, 0
+        )  # Asia/Shanghai, naive as Excel keeps it
         published = timezone.localtime(self.report.published_at).replace(tzinfo=None, microsecond=0)
         assert about["发布时间"] == published
         grids = list(book["网格"].iter_rows(min_row=2, values_only=True))
@@ -339,7 +486,11 @@ class OfficialFormTest(WeekData):
     def setUpTestData(cls):
         super().setUpTestData()
         config = ReportSettings.load()
-        config.city, config.issuer, config.recipients = "苏州工业园区", "数字化城市管理监督指挥中心", "各街道办事处，各专业处置单位"
+        config.city, config.issuer, config.recipients = (
+            "苏州工业园区",
+            "数字化城市管理监督指挥中心",
+            "各街道办事处，各专业处置单位",
+        )
         config.save()
         cls.cast.shift_leader.last_name, cls.cast.shift_leader.first_name = "王", "建国"
         cls.cast.shift_leader.save()
@@ -369,11 +520,13 @@ class OfficialFormTest(WeekData):
 
     def test_published_in_the_official_form_and_words(self):
         require(render.chinese_font() is not None, "a Chinese font (fonts-noto-cjk)")
-        report = jobs.publish(self.draft, by=self.cast.shift_leader, problems=PROBLEMS, requirements=REQUIREMENTS)
+        report = jobs.publish(
+            self.draft, by=self.cast.shift_leader, problems=PROBLEMS, requirements=REQUIREMENTS
+        )
         assert report.state == State.PUBLISHED, report.error
         assert (report.issue, report.serial, report.published_by) == (1, 1, self.cast.shift_leader)
         text = pdf_text(report)
-        head = text[:text.index("统计周期")]
+        head = text[: text.index("统计周期")]
         assert "苏州工业园区数字化城市管理监督指挥中心" in head and "周通报" in head
         assert "2024年第1期（总第1期）" in head
         assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", head)
@@ -384,28 +537,58 @@ class OfficialFormTest(WeekData):
         flat = text.replace("\n", "")
         # The 总体情况 paragraph carries the week's figures and 环比 in words.
         # (the self-handled C7 is accepted and registered too: 16 and 14, #17)
-        for words in ("本周共受理案件16件，立案14件，立案率87.50%", "派遣11件", "应处置9件，处置6件，处置率66.67%",
-                      "应结案10件，结案7件，结案率70.00%，按期结案率60.00%", "截至3月10日24时，超期未处置案件3件",
-                      "与上周相比，受理数增加15件", "结案率减少30.00个百分点"):
+        for words in (
+            "本周共受理案件16件，立案14件，立案率87.50%",
+            "派遣11件",
+            "应处置9件，处置6件，处置率66.67%",
+            "应结案10件，结案7件，结案率70.00%，按期结案率60.00%",
+            "截至3月10日24时，超期未处置案件3件",
+            "与上周相比，受理数增加15件",
+            "结案率减少30.00个百分点",
+        ):
             assert words in flat, words
-        for words in ("存在问题", "下周工作要求", "测试街道006结案率偏低", "请执法大队于下周三前办结超期案件", "序号",
-                      "处置截止时间", "个工作日", "截至", "第 1 页", "无数据"):
+        for words in (
+            "存在问题",
+            "下周工作要求",
+            "测试街道006结案率偏低",
+            "请执法大队于下周三前办结超期案件",
+            "序号",
+            "处置截止时间",
+            "个工作日",
+            "截至",
+            "第 1 页",
+            "无数据",
+        ):
             assert words in flat, words
-        assert "草稿" not in text and "±" not in text and "截止" not in text.replace("处置截止时间", "").replace("环节截止时间", "")  # 截至, never 截止 (but 截止时间, a deadline)
+        assert (
+            "草稿" not in text
+            and "±" not in text
+            and "截止" not in text.replace("处置截止时间", "").replace("环节截止时间", "")
+        )  # 截至, never 截止 (but 截止时间, a deadline)
         # 十佳 and 十差 name grids with their community and street.
-        best = flat[flat.index("十佳"):flat.index("十差")]
-        worst = flat[flat.index("十差"):]
+        best = flat[flat.index("十佳") : flat.index("十差")]
+        worst = flat[flat.index("十差") :]
         assert "测试街道006测试社区001" in best and "测试街道006测试社区001" in worst
         # 落款: the centre and the date, after the text sections.
-        tail = flat[flat.rindex("说明"):]
-        assert tail.count("苏州工业园区数字化城市管理监督指挥中心") == 1 and f"{day.year}年{day.month}月{day.day}日" in tail
+        tail = flat[flat.rindex("说明") :]
+        assert (
+            tail.count("苏州工业园区数字化城市管理监督指挥中心") == 1
+            and f"{day.year}年{day.month}月{day.day}日" in tail
+        )
         # No username, no organisation slug anywhere.
         from people.models import Organisation, User
-        slugs = set(User.objects.values_list("username", flat=True)) | set(Organisation.objects.values_list("code", flat=True))
-        assert not [s for s in slugs if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)]
+
+        slugs = set(User.objects.values_list("username", flat=True)) | set(
+            Organisation.objects.values_list("code", flat=True)
+        )
+        assert not [
+            s for s in slugs if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)
+        ]
         if os.environ.get("GRIDCASE_REPORT_TEXT"):
             pathlib.Path(os.environ["GRIDCASE_REPORT_TEXT"]).write_text(text)
-        assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, re.findall(r"[A-Za-z]{3,}", text)
+        assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, re.findall(
+            r"[A-Za-z]{3,}", text
+        )
 
     def test_publication_freezes_the_texts_and_records_every_step(self):
         leader = self.cast.shift_leader
@@ -414,9 +597,17 @@ class OfficialFormTest(WeekData):
         report = jobs.publish(edited, by=leader)
         assert report.state == State.PUBLISHED, report.error
         # The generated requirements were confirmed as they were: frozen in the row.
-        assert report.problems == "已改写的存在问题" and report.requirements == self.draft.data["findings"]["requirements"]
+        assert (
+            report.problems == "已改写的存在问题"
+            and report.requirements == self.draft.data["findings"]["requirements"]
+        )
         steps = [(e.action, e.by) for e in report.events.all()]
-        assert steps == [("requested", None), ("built", None), ("edited", leader), ("published", leader)]
+        assert steps == [
+            ("requested", None),
+            ("built", None),
+            ("edited", leader),
+            ("published", leader),
+        ]
         with pytest.raises(jobs.NotADraft):
             jobs.edit(report, by=leader, problems="发布后再改")
         with pytest.raises(jobs.NotADraft):
@@ -432,47 +623,94 @@ class OfficialFormTest(WeekData):
         assert page.status_code == 200 and "执法大队" in page.content.decode()
         assert 'name="problems"' in page.content.decode()
         dispatcher = self.cast.client(self.cast.dispatcher)
-        assert dispatcher.get(f"/reports/{self.draft.pk}/").status_code == 200  # reads, may not publish
-        assert 'name="problems"' not in dispatcher.get(f"/reports/{self.draft.pk}/").content.decode()
-        assert dispatcher.post(f"/reports/{self.draft.pk}/", {"action": "publish"}).status_code == 403
-        assert self.cast.client(self.cast.unit_member).get(f"/reports/{self.draft.pk}/").status_code == 403
-        saved = leader.post(f"/reports/{self.draft.pk}/", {"action": "save", "problems": PROBLEMS,
-                                                           "requirements": REQUIREMENTS})
+        assert (
+            dispatcher.get(f"/reports/{self.draft.pk}/").status_code == 200
+        )  # reads, may not publish
+        assert (
+            'name="problems"' not in dispatcher.get(f"/reports/{self.draft.pk}/").content.decode()
+        )
+        assert (
+            dispatcher.post(f"/reports/{self.draft.pk}/", {"action": "publish"}).status_code == 403
+        )
+        assert (
+            self.cast.client(self.cast.unit_member).get(f"/reports/{self.draft.pk}/").status_code
+            == 403
+        )
+        saved = leader.post(
+            f"/reports/{self.draft.pk}/",
+            {"action": "save", "problems": PROBLEMS, "requirements": REQUIREMENTS},
+        )
         assert saved.status_code == 302
         self.draft.refresh_from_db()
         assert (self.draft.state, self.draft.problems) == (State.DRAFT, PROBLEMS)
-        asked = leader.post(f"/reports/{self.draft.pk}/", {"action": "publish", "problems": PROBLEMS,
-                                                           "requirements": REQUIREMENTS})
+        asked = leader.post(
+            f"/reports/{self.draft.pk}/",
+            {"action": "publish", "problems": PROBLEMS, "requirements": REQUIREMENTS},
+        )
         assert asked.status_code == 302 and asked["Location"] == f"/reports/{self.draft.pk}/"
         self.draft.refresh_from_db()
-        assert (self.draft.state, self.draft.published_by) == (State.PUBLISHING, self.cast.shift_leader)
+        assert (self.draft.state, self.draft.published_by) == (
+            State.PUBLISHING,
+            self.cast.shift_leader,
+        )
         waiting = leader.get(f"/reports/{self.draft.pk}/").content.decode()
         assert 'http-equiv="refresh"' in waiting and 'name="problems"' not in waiting
         (done,) = jobs.run()  # the scheduler's next tick renders and publishes it
-        assert (done.pk, done.state, done.issue, done.requirements) == (self.draft.pk, State.PUBLISHED, 1, REQUIREMENTS)
+        assert (done.pk, done.state, done.issue, done.requirements) == (
+            self.draft.pk,
+            State.PUBLISHED,
+            1,
+            REQUIREMENTS,
+        )
         assert done.published_by == self.cast.shift_leader
-        assert leader.get(f"/reports/{self.draft.pk}/")["Location"] == "/api/reports/weekly/2024-W10.html"
+        assert (
+            leader.get(f"/reports/{self.draft.pk}/")["Location"]
+            == "/api/reports/weekly/2024-W10.html"
+        )
 
 
 class ApiTest(WeekData):
     def test_request_build_and_download_through_the_api(self):
         client = self.cast.client(self.cast.shift_leader)
-        queued = client.post("/api/reports/", {"kind": "weekly", "period": "2024-W10"}, content_type="application/json")
+        queued = client.post(
+            "/api/reports/",
+            {"kind": "weekly", "period": "2024-W10"},
+            content_type="application/json",
+        )
         assert queued.status_code == 202 and queued.json()["state"] == "queued"
         assert client.get(f"/api/reports/{queued.json()['id']}").json()["state"] == "queued"
         (draft,) = jobs.run()  # the scheduler's job builds the draft
-        assert draft.state == State.DRAFT and client.get(f"/api/reports/{draft.pk}").json()["state"] == "draft"
+        assert (
+            draft.state == State.DRAFT
+            and client.get(f"/api/reports/{draft.pk}").json()["state"] == "draft"
+        )
         url = f"/api/reports/{draft.pk}/publish"
-        refused = self.cast.client(self.cast.dispatcher).post(url, {}, content_type="application/json")
+        refused = self.cast.client(self.cast.dispatcher).post(
+            url, {}, content_type="application/json"
+        )
         assert refused.status_code == 403
-        answer = client.post(url, {"problems": PROBLEMS, "requirements": REQUIREMENTS}, content_type="application/json")
+        answer = client.post(
+            url,
+            {"problems": PROBLEMS, "requirements": REQUIREMENTS},
+            content_type="application/json",
+        )
         assert answer.status_code == 202 and answer.json()["state"] == "publishing", answer.content
-        assert client.post(url, {}, content_type="application/json").status_code == 409  # on its way
+        assert (
+            client.post(url, {}, content_type="application/json").status_code == 409
+        )  # on its way
         (done,) = jobs.run()  # the scheduler publishes it
         steps = client.get(f"/api/reports/{draft.pk}").json()["steps"]
         (edited, published) = steps[-2:]
-        assert (edited["action"], published["action"], published["automatic"]) == ("edited", "published", False)
-        assert edited["by"] == published["by"] and published["by"] and "shiftleader" not in published["by"]
+        assert (edited["action"], published["action"], published["automatic"]) == (
+            "edited",
+            "published",
+            False,
+        )
+        assert (
+            edited["by"] == published["by"]
+            and published["by"]
+            and "shiftleader" not in published["by"]
+        )
         assert client.post(url, {}, content_type="application/json").status_code == 409
         detail = client.get(f"/api/reports/{done.pk}").json()
         assert (detail["state"], detail["progress"], detail["issue"]) == ("published", 100, 1)
@@ -480,7 +718,11 @@ class ApiTest(WeekData):
         assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
         xlsx = client.get("/api/reports/weekly/latest.xlsx")
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
-        again = client.post("/api/reports/", {"kind": "weekly", "period": "2024-03-06"}, content_type="application/json")
+        again = client.post(
+            "/api/reports/",
+            {"kind": "weekly", "period": "2024-03-06"},
+            content_type="application/json",
+        )
         assert again.status_code == 409 and "revision" in again.json()["detail"]
 
     def test_the_files_answer_an_api_token_and_browsers_still_sign_in(self):
@@ -488,36 +730,58 @@ class ApiTest(WeekData):
         front door, so whatever token scheme is configured is the one used)."""
         publish(periods.parse(Kind.WEEKLY, "2024-W10"))
         anonymous = Client()
-        answer = anonymous.post("/api/auth/token", {"username": self.cast.viewer.username,
-                                                    "password": "pw-for-tests-1"}, content_type="application/json")
+        answer = anonymous.post(
+            "/api/auth/token",
+            {"username": self.cast.viewer.username, "password": "pw-for-tests-1"},
+            content_type="application/json",
+        )
         assert answer.status_code == 200, answer.content
         token = {"HTTP_AUTHORIZATION": f"Token {answer.json()['token']}"}
-        stored = {f.format: bytes(f.content) for f in ReportFile.objects.filter(report__key="2024-W10")}
-        for url, fmt, accept in (("/api/reports/weekly/latest.pdf", "pdf", "application/pdf"),
-                                 ("/api/reports/weekly/latest.xlsx", "xlsx", "*/*"),
-                                 ("/api/reports/weekly/2024-W10.pdf", "pdf", "*/*"),
-                                 ("/api/reports/weekly/2024-03-06.xlsx", "xlsx", "application/octet-stream")):
+        stored = {
+            f.format: bytes(f.content) for f in ReportFile.objects.filter(report__key="2024-W10")
+        }
+        for url, fmt, accept in (
+            ("/api/reports/weekly/latest.pdf", "pdf", "application/pdf"),
+            ("/api/reports/weekly/latest.xlsx", "xlsx", "*/*"),
+            ("/api/reports/weekly/2024-W10.pdf", "pdf", "*/*"),
+            ("/api/reports/weekly/2024-03-06.xlsx", "xlsx", "application/octet-stream"),
+        ):
             got = anonymous.get(url, HTTP_ACCEPT=accept, **token)
             assert got.status_code == 200, (url, got.status_code, got.content[:200])
             assert got.content == stored[fmt] and got["Content-Type"] == CONTENT_TYPES[fmt]
         assert anonymous.get("/api/reports/weekly/latest.html", **token).status_code == 200
         # No token, no session: a browser is sent to sign in; a wrong token is refused, not redirected.
-        assert anonymous.get("/api/reports/weekly/latest.pdf")["Location"].startswith("/accounts/login/")
-        assert anonymous.get("/api/reports/weekly/latest.pdf",
-                             HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000").status_code in (401, 403)
+        assert anonymous.get("/api/reports/weekly/latest.pdf")["Location"].startswith(
+            "/accounts/login/"
+        )
+        assert anonymous.get(
+            "/api/reports/weekly/latest.pdf",
+            HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000",
+        ).status_code in (401, 403)
         # The token carries its user's role: an officer's token reads no report.
-        officer = anonymous.post("/api/auth/token", {"username": self.cast.officer.username,
-                                                     "password": "pw-for-tests-1"}, content_type="application/json")
-        assert anonymous.get("/api/reports/weekly/latest.pdf",
-                             HTTP_AUTHORIZATION=f"Token {officer.json()['token']}").status_code == 403
+        officer = anonymous.post(
+            "/api/auth/token",
+            {"username": self.cast.officer.username, "password": "pw-for-tests-1"},
+            content_type="application/json",
+        )
+        assert (
+            anonymous.get(
+                "/api/reports/weekly/latest.pdf",
+                HTTP_AUTHORIZATION=f"Token {officer.json()['token']}",
+            ).status_code
+            == 403
+        )
         assert anonymous.get("/api/reports/weekly/2024-W11.pdf", **token).status_code == 404
 
     def test_bad_requests_name_the_field_and_change_nothing(self):
         client = self.cast.client(self.cast.shift_leader)
         future = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
-        cases = [({"kind": "weekly", "period": future}, "period"), ({"kind": "daily", "period": "2024-W10"}, "kind"),
-                 ({"kind": "weekly", "period": "2024-W99"}, "period"),
-                 ({"kind": "weekly", "period": "2024-W10", "revise": True}, "reason")]
+        cases = [
+            ({"kind": "weekly", "period": future}, "period"),
+            ({"kind": "daily", "period": "2024-W10"}, "kind"),
+            ({"kind": "weekly", "period": "2024-W99"}, "period"),
+            ({"kind": "weekly", "period": "2024-W10", "revise": True}, "reason"),
+        ]
         for body, field in cases:
             answer = client.post("/api/reports/", body, content_type="application/json")
             assert answer.status_code == 400 and field in answer.json(), (body, answer.content)
@@ -528,16 +792,31 @@ class ApiTest(WeekData):
         assert officer.get("/api/reports/").status_code == 403
         unit = self.cast.client(self.cast.unit_member)
         assert unit.get("/api/reports/").status_code == 200
-        refused = unit.post("/api/reports/", {"kind": "weekly", "period": "2024-W10"}, content_type="application/json")
+        refused = unit.post(
+            "/api/reports/",
+            {"kind": "weekly", "period": "2024-W10"},
+            content_type="application/json",
+        )
         assert refused.status_code == 403
         dispatcher = self.cast.client(self.cast.dispatcher)
         publish(periods.parse(Kind.WEEKLY, "2024-W10"))
-        assert dispatcher.post("/api/reports/", {"kind": "weekly", "period": "2024-W10", "revise": True,
-                                                 "reason": "x"}, content_type="application/json").status_code == 403
+        assert (
+            dispatcher.post(
+                "/api/reports/",
+                {"kind": "weekly", "period": "2024-W10", "revise": True, "reason": "x"},
+                content_type="application/json",
+            ).status_code
+            == 403
+        )
         anonymous = Client()
         assert anonymous.get("/api/reports/").status_code in (401, 403)
-        assert anonymous.get("/api/reports/weekly/latest.pdf")["Location"].startswith("/accounts/login/")
-        assert self.cast.client(self.cast.viewer).get("/api/reports/weekly/2024-W11.pdf").status_code == 404
+        assert anonymous.get("/api/reports/weekly/latest.pdf")["Location"].startswith(
+            "/accounts/login/"
+        )
+        assert (
+            self.cast.client(self.cast.viewer).get("/api/reports/weekly/2024-W11.pdf").status_code
+            == 404
+        )
 
     def test_the_pages_list_reports_and_show_metrics_with_charts(self):
         publish(periods.parse(Kind.WEEKLY, "2024-W10"))
@@ -557,10 +836,22 @@ class SchedulerTest(WeekData):
         assert (w09.key, w09.state, w09.issue) == ("2024-W09", State.PUBLISHED, 1)
         assert jobs.run(dt.datetime(2024, 3, 11, 7, 59, 30, tzinfo=TZ)) == []
         (week,) = jobs.run(dt.datetime(2024, 3, 11, 8, 0, tzinfo=TZ))
-        assert (week.key, week.automatic, week.state, week.issue) == ("2024-W10", True, State.DRAFT, None)
-        assert jobs.run(dt.datetime(2024, 3, 11, 9, 59, tzinfo=TZ)) == []  # waiting for the centre head
+        assert (week.key, week.automatic, week.state, week.issue) == (
+            "2024-W10",
+            True,
+            State.DRAFT,
+            None,
+        )
+        assert (
+            jobs.run(dt.datetime(2024, 3, 11, 9, 59, tzinfo=TZ)) == []
+        )  # waiting for the centre head
         (week,) = jobs.run(dt.datetime(2024, 3, 11, 10, 0, tzinfo=TZ))
-        assert (week.key, week.state, week.issue, week.published_by) == ("2024-W10", State.PUBLISHED, 2, None)
+        assert (week.key, week.state, week.issue, week.published_by) == (
+            "2024-W10",
+            State.PUBLISHED,
+            2,
+            None,
+        )
         assert week.problems == week.data["findings"]["problems"] != ""  # published as it was
         assert [(e.action, e.automatic) for e in week.events.all()][-1] == ("published", True)
         assert jobs.run(dt.datetime(2024, 3, 11, 10, 0, 5, tzinfo=TZ)) == []
@@ -570,12 +861,16 @@ class SchedulerTest(WeekData):
         report = jobs.request(periods.parse(Kind.WEEKLY, "2024-W10"))
         (draft,) = jobs.run(dt.datetime(2024, 12, 2, 9, 0, tzinfo=TZ))
         assert (draft.pk, draft.state) == (report.pk, State.DRAFT)
-        assert [r for r in jobs.run(dt.datetime(2024, 12, 2, 11, 0, tzinfo=TZ)) if r.pk == report.pk] == []
+        assert [
+            r for r in jobs.run(dt.datetime(2024, 12, 2, 11, 0, tzinfo=TZ)) if r.pk == report.pk
+        ] == []
 
     def test_a_build_that_fails_is_marked_and_retried_on_request(self):
         span = periods.parse(Kind.WEEKLY, "2024-W10")
         report = jobs.request(span)
-        Report.objects.filter(pk=report.pk).update(start=report.start + dt.timedelta(days=1))  # a Tuesday
+        Report.objects.filter(pk=report.pk).update(
+            start=report.start + dt.timedelta(days=1)
+        )  # a Tuesday
         report.refresh_from_db()
         failed = jobs.publish(jobs._claim(timezone.now()))
         assert failed.state == State.FAILED and "2024-03-05" in failed.error
@@ -589,7 +884,9 @@ class SchedulerTest(WeekData):
         jobs.request(span)
         render._found_font.clear()
         path = os.environ["PATH"]
-        os.environ["PATH"] = ""  # fontconfig's fc-list cannot be found: as on a machine without fonts
+        os.environ["PATH"] = (
+            ""  # fontconfig's fc-list cannot be found: as on a machine without fonts
+        )
         try:
             failed = jobs.build_draft(jobs._claim(timezone.now()))
         finally:
@@ -612,7 +909,11 @@ class SchedulerTest(WeekData):
         out = io.StringIO()
         call_command("publish_report", "weekly", "2024-W10", verbosity=0, stdout=out)
         report = Report.objects.get(key="2024-W10")
-        assert (report.state, report.issue, report.problems) == (State.PUBLISHED, 1, report.data["findings"]["problems"])
+        assert (report.state, report.issue, report.problems) == (
+            State.PUBLISHED,
+            1,
+            report.data["findings"]["problems"],
+        )
         assert "第1期" in out.getvalue()
         draft = build_draft(periods.parse(Kind.WEEKLY, "2024-W09"))
         jobs.edit(draft, by=self.cast.shift_leader, requirements="按草稿发布")
@@ -659,9 +960,9 @@ def test_a_report_needs_a_reader_role():
 def test_building_a_pdf_leaves_photo_validation_strict():
     """WeasyPrint switches on Pillow's global LOAD_TRUNCATED_IMAGES when imported; a worker that
     has built a report must still refuse half a photo."""
+    import weasyprint  # noqa: F401  (the import is what flips the switch)
     from PIL import ImageFile
 
-    import weasyprint  # noqa: F401  (the import is what flips the switch)
     from cases.photos import PhotoRejected, process_photo
     from tests.cast import jpeg_bytes
 
@@ -680,15 +981,33 @@ def test_an_administrator_edits_the_official_form_in_the_admin():
     url = "/admin/reports/reportsettings/1/change/"
     form = client.get(url)
     assert form.status_code == 200 and 'name="city"' in form.content.decode()
-    body = {"city": "苏州工业园区", "issuer": "数字化城市管理监督指挥中心", "title": "数字化城市管理",
-            "recipients": "各街道办事处", "copy_to": "市城管委", "week_starts_on": 0, "cutoff": "00:00",
-            "publish_delay_hours": 8, "auto_publish_hours": 7, "auto_weekly": "on", "weekly_serial_offset": 0,
-            "monthly_serial_offset": 0, "quarterly_serial_offset": 0, "top_n": 10, "min_cases_ranked": 1,
-            "hot_spot_min": 3, "trend_periods": 8}
+    body = {
+        "city": "苏州工业园区",
+        "issuer": "数字化城市管理监督指挥中心",
+        "title": "数字化城市管理",
+        "recipients": "各街道办事处",
+        "copy_to": "市城管委",
+        "week_starts_on": 0,
+        "cutoff": "00:00",
+        "publish_delay_hours": 8,
+        "auto_publish_hours": 7,
+        "auto_weekly": "on",
+        "weekly_serial_offset": 0,
+        "monthly_serial_offset": 0,
+        "quarterly_serial_offset": 0,
+        "top_n": 10,
+        "min_cases_ranked": 1,
+        "hot_spot_min": 3,
+        "trend_periods": 8,
+    }
     refused = client.post(url, body)  # published before it is built: refused, naming the field
     assert refused.status_code == 200 and "auto_publish_hours" in refused.content.decode()
     assert ReportSettings.load().city == ""
     assert client.post(url, {**body, "auto_publish_hours": 10}).status_code == 302
     config = ReportSettings.load()
     assert (config.city, config.recipients, config.copy_to, config.auto_publish_hours) == (
-        "苏州工业园区", "各街道办事处", "市城管委", 10)
+        "苏州工业园区",
+        "各街道办事处",
+        "市城管委",
+        10,
+    )

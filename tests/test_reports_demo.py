@@ -39,7 +39,9 @@ def pdf_pages(report: Report):
 
 
 def text_of(pdf) -> str:
-    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
+    return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace(
+        "\r\n", "\n"
+    )
 
 
 def draft_of(span) -> Report:
@@ -56,7 +58,9 @@ def shoot(pdf, pages: dict[str, int], folder: Path) -> list[Path]:
     written = []
     for name, index in pages.items():
         path = folder / f"{name}.png"
-        pdf[index if index >= 0 else len(pdf) + index].render(scale=1.6).to_pil().convert("RGB").save(path)
+        pdf[index if index >= 0 else len(pdf) + index].render(scale=1.6).to_pil().convert(
+            "RGB"
+        ).save(path)
         written.append(path)
     return written
 
@@ -82,53 +86,90 @@ def test_the_demo_week_published_as_a_city_publishes_it(tmp_path):
     leader = User.objects.get(username="shiftleader")
     report = jobs.publish(draft, by=leader, problems=PROBLEMS, requirements=REQUIREMENTS)
     assert report.state == State.PUBLISHED, report.error
-    print(f"demo week {week.key}: draft built in {built - started:.1f} s, published (PDF + workbook) in "
-          f"{time.perf_counter() - built:.1f} s; PDF {ReportFile.objects.get(report=report, format='pdf').size // 1024} KB")
+    pdf_kb = ReportFile.objects.get(report=report, format="pdf").size // 1024
+    print(
+        f"demo week {week.key}: draft built in {built - started:.1f} s, published (PDF + workbook) in "
+        f"{time.perf_counter() - built:.1f} s; PDF {pdf_kb} KB"
+    )
     pdf = pdf_pages(report)
     text = text_of(pdf)
     flat = text.replace("\n", "")
-    head = text[:text.index("统计周期")]
+    head = text[: text.index("统计周期")]
     centre = "苏州工业园区数字化城市管理监督指挥中心"
     assert centre in head and "周通报" in head
     assert f"{report.year}年第{report.issue}期（总第{report.serial}期）" in head
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", head)
     first, last = week.start.date(), (week.end - timezone.timedelta(days=1)).date()
-    period = (f"{first.month}月{first.day}日至{last.month}月{last.day}日" if first.year == last.year
-              else f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日")
+    period = (
+        f"{first.month}月{first.day}日至{last.month}月{last.day}日"
+        if first.year == last.year
+        else f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日"
+    )
     assert f"统计周期：{period}" in text
     # The 总体情况 sentence carries the week's real figures.
     current = report.data["overall"]["current"]
-    sentence = (f"本周共受理案件{current['accepted']}件，立案{current['registered']}件，"
-                f"立案率{'—' if current['registration_rate'] is None else format(current['registration_rate'], '.2f') + '%'}")
+    sentence = (
+        f"本周共受理案件{current['accepted']}件，立案{current['registered']}件，"
+        f"立案率{'—' if current['registration_rate'] is None else format(current['registration_rate'], '.2f') + '%'}"
+    )
     assert sentence in flat, sentence
     assert f"应结案{current['due_closure']}件，结案{current['closed']}件" in flat
     assert "与上周相比" in flat
-    for words in ("存在问题", "下周工作要求", "各处置单位于下周三前办结本通报所列超期案件", "个别街道结案率偏低"):
+    for words in (
+        "存在问题",
+        "下周工作要求",
+        "各处置单位于下周三前办结本通报所列超期案件",
+        "个别街道结案率偏低",
+    ):
         assert words in flat, words
     # 落款: the centre and the publication date, at the end.
     day = timezone.localtime(report.published_at)
-    tail = flat[flat.rindex("说明"):]
+    tail = flat[flat.rindex("说明") :]
     assert centre in tail and f"{day.year}年{day.month}月{day.day}日" in tail
     # 十佳 and 十差 grids named with their communities.
     communities = set(Area.objects.filter(level="community").values_list("name", flat=True))
-    best, worst = flat[flat.index("十佳"):flat.index("十差")], flat[flat.index("十差"):flat.index("社区排名")]
+    best, worst = (
+        flat[flat.index("十佳") : flat.index("十差")],
+        flat[flat.index("十差") : flat.index("社区排名")],
+    )
     assert report.data["areas"]["best"] and report.data["areas"]["worst"]
-    for rows, part in ((report.data["areas"]["best"], best), (report.data["areas"]["worst"], worst)):
+    for rows, part in (
+        (report.data["areas"]["best"], best),
+        (report.data["areas"]["worst"], worst),
+    ):
         assert rows[0]["community"] in communities and rows[0]["community"] in part
     # No username, no organisation slug, no English word of the demo's data anywhere.
-    slugs = set(User.objects.values_list("username", flat=True)) | set(Organisation.objects.values_list("code", flat=True))
+    slugs = set(User.objects.values_list("username", flat=True)) | set(
+        Organisation.objects.values_list("code", flat=True)
+    )
     assert not [s for s in slugs if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", text)]
-    assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, set(re.findall(r"[A-Za-z]{3,}", text))
+    assert set(re.findall(r"[A-Za-z]{3,}", text)) <= {"Excel"}, set(
+        re.findall(r"[A-Za-z]{3,}", text)
+    )
 
     # The quarterly review of the last complete quarter with data, for the screenshots.
     quarter = previous(containing(Kind.QUARTERLY, timezone.now()))
-    review = jobs.publish(draft_of(quarter), by=leader, review="本季度案件总量平稳，超期案件集中在少数处置单位，下季度重点督办。")
+    review = jobs.publish(
+        draft_of(quarter),
+        by=leader,
+        review="本季度案件总量平稳，超期案件集中在少数处置单位，下季度重点督办。",
+    )
     assert review.state == State.PUBLISHED, review.error
     quarterly = pdf_pages(review)
     assert "季度讲评" in text_of(quarterly)
     folder = SCREENSHOTS if os.environ.get("GRIDCASE_SCREENSHOTS") == "1" else tmp_path
-    map_page = next(i for i in range(len(pdf)) if "各街道结案率" in pdf[i].get_textpage().get_text_range())
-    section = next(i for i in range(len(quarterly)) if "各街道周综合指标值" in quarterly[i].get_textpage().get_text_range())
-    written = shoot(pdf, {"report-pdf-page1": 0, "report-pdf-map": map_page, "report-pdf-last": -1}, folder)
-    written += shoot(quarterly, {"report-quarterly-page1": 0, "report-quarterly-review": section}, folder)
+    map_page = next(
+        i for i in range(len(pdf)) if "各街道结案率" in pdf[i].get_textpage().get_text_range()
+    )
+    section = next(
+        i
+        for i in range(len(quarterly))
+        if "各街道周综合指标值" in quarterly[i].get_textpage().get_text_range()
+    )
+    written = shoot(
+        pdf, {"report-pdf-page1": 0, "report-pdf-map": map_page, "report-pdf-last": -1}, folder
+    )
+    written += shoot(
+        quarterly, {"report-quarterly-page1": 0, "report-quarterly-review": section}, folder
+    )
     assert all(p.stat().st_size > 10_000 for p in written)

@@ -24,8 +24,13 @@ IN_B = (120.7605, 31.3305)
 
 
 def _body(cast, **overrides) -> dict:
-    return {"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1], "description": "占道堆物",
-            **overrides}
+    return {
+        "category": cast.category.pk,
+        "lon": IN_A[0],
+        "lat": IN_A[1],
+        "description": "占道堆物",
+        **overrides,
+    }
 
 
 def _unique_jpeg(name: str = "p.jpg") -> SimpleUploadedFile:
@@ -36,16 +41,23 @@ def _unique_jpeg(name: str = "p.jpg") -> SimpleUploadedFile:
 
 def _media_files() -> set[str]:
     root = Path(settings.MEDIA_ROOT)
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    return (
+        {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+        if root.exists()
+        else set()
+    )
 
 
 # --- 1. report + self_handle is one transaction ---------------------------------------------------
 
 
-@pytest.mark.parametrize("where, photo, expected", [
-    ("own grid", False, 400),  # no after-photo
-    ("other grid", True, 403),  # not the officer's grid
-])
+@pytest.mark.parametrize(
+    "where, photo, expected",
+    [
+        ("own grid", False, 400),  # no after-photo
+        ("other grid", True, 403),  # not the officer's grid
+    ],
+)
 def test_a_refused_self_handle_stores_no_case_even_when_retried(where, photo, expected):
     cast = make_cast()
     client = cast.client(cast.officer)
@@ -66,12 +78,17 @@ def test_a_refused_self_handle_stores_no_case_even_when_retried(where, photo, ex
 def test_an_allowed_self_handle_is_reported_and_closing_in_one_answer():
     cast = make_cast()
     response = cast.client(cast.officer).post(
-        "/api/cases/", {**_body(cast), "self_handle": "true", "photos": _unique_jpeg()},
-        HTTP_IDEMPOTENCY_KEY="ok-self-handle")
+        "/api/cases/",
+        {**_body(cast), "self_handle": "true", "photos": _unique_jpeg()},
+        HTTP_IDEMPOTENCY_KEY="ok-self-handle",
+    )
     assert response.status_code == 201, response.content
     case = Case.objects.get()
     assert case.status == Status.CLOSING
-    assert list(case.events.order_by("seq").values_list("action", flat=True)) == ["report", "self_handle"]
+    assert list(case.events.order_by("seq").values_list("action", flat=True)) == [
+        "report",
+        "self_handle",
+    ]
     assert Photo.objects.filter(case=case, stage="self_handle").count() == 1
     assert response.json()["status"] == Status.CLOSING
 
@@ -79,8 +96,10 @@ def test_an_allowed_self_handle_is_reported_and_closing_in_one_answer():
 def test_a_public_reporter_cannot_self_handle_and_nothing_is_stored():
     cast = make_cast()
     response = cast.client(cast.public).post(
-        "/api/cases/", {**_body(cast), "self_handle": "true", "photos": _unique_jpeg()},
-        HTTP_IDEMPOTENCY_KEY="public-self-handle")
+        "/api/cases/",
+        {**_body(cast), "self_handle": "true", "photos": _unique_jpeg()},
+        HTTP_IDEMPOTENCY_KEY="public-self-handle",
+    )
     assert response.status_code == 403, response.content
     assert not Case.objects.exists()
 
@@ -95,17 +114,24 @@ def _nested(depth: int) -> dict:
     return value
 
 
-@pytest.mark.parametrize("field, value", [
-    ("attributes", _nested(300)),
-    ("attributes", {f"k{i}": "x" * 100 for i in range(400)}),  # 40 kB
-    ("contact", _nested(300)),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("attributes", _nested(300)),
+        ("attributes", {f"k{i}": "x" * 100 for i in range(400)}),  # 40 kB
+        ("contact", _nested(300)),
+    ],
+)
 def test_deep_or_large_json_inputs_are_refused_before_anything_is_written(field, value):
     cast = make_cast()
     client = cast.client(cast.officer)
     for _attempt in range(2):
-        response = client.post("/api/cases/", json.dumps(_body(cast, **{field: value})),
-                               content_type="application/json", HTTP_IDEMPOTENCY_KEY="deep-json")
+        response = client.post(
+            "/api/cases/",
+            json.dumps(_body(cast, **{field: value})),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="deep-json",
+        )
         assert response.status_code == 400, response.content[:300]
         assert field in response.json()
     assert not Case.objects.exists() and not IdempotencyRecord.objects.exists()
@@ -114,7 +140,10 @@ def test_deep_or_large_json_inputs_are_refused_before_anything_is_written(field,
 def test_deep_json_in_a_multipart_field_is_refused_too():
     cast = make_cast()
     response = cast.client(cast.officer).post(
-        "/api/cases/", {**_body(cast), "attributes": json.dumps(_nested(300))}, HTTP_IDEMPOTENCY_KEY="deep-form")
+        "/api/cases/",
+        {**_body(cast), "attributes": json.dumps(_nested(300))},
+        HTTP_IDEMPOTENCY_KEY="deep-form",
+    )
     assert response.status_code == 400, response.content[:300]
     assert "attributes" in response.json()
     assert not Case.objects.exists()
@@ -124,8 +153,16 @@ def test_deep_json_in_a_multipart_field_is_refused_too():
 
 
 def _post(url: str, token: str, body: bytes, key: str) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Token {token}", "Idempotency-Key": key})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Token {token}",
+            "Idempotency-Key": key,
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -144,7 +181,7 @@ def test_twenty_concurrent_refused_creates_with_one_key_never_answer_500(live_se
         barrier = threading.Barrier(20)
         lock = threading.Lock()
 
-        def run(key=f"race-{round_}") -> None:
+        def run(key=f"race-{round_}", barrier=barrier, lock=lock) -> None:
             barrier.wait()
             code = _post(f"{live_server.url}/api/cases/", token, refused, key)
             with lock:
@@ -168,21 +205,26 @@ def test_a_bad_photo_among_good_ones_writes_no_file():
     before = _media_files()
     bad = SimpleUploadedFile("bad.jpg", b"not an image at all", content_type="image/jpeg")
     response = cast.client(cast.officer).post(
-        "/api/cases/", {**_body(cast), "photos": [_unique_jpeg("a.jpg"), _unique_jpeg("b.jpg"), bad]},
-        HTTP_IDEMPOTENCY_KEY="bad-photo")
+        "/api/cases/",
+        {**_body(cast), "photos": [_unique_jpeg("a.jpg"), _unique_jpeg("b.jpg"), bad]},
+        HTTP_IDEMPOTENCY_KEY="bad-photo",
+    )
     assert response.status_code == 400 and "bad.jpg" in response.json()["photos"][0]
     assert _media_files() == before and not Case.objects.exists()
 
 
-@pytest.mark.parametrize("who, action", [("viewer", "feedback"), ("other_unit_member", "feedback"),
-                                         ("unit_member", "check")])
+@pytest.mark.parametrize(
+    "who, action",
+    [("viewer", "feedback"), ("other_unit_member", "feedback"), ("unit_member", "check")],
+)
 def test_photos_sent_with_a_refused_action_are_not_written(who, action):
     cast = make_cast()
     case = case_in(cast, Status.HANDLING)
     before = _media_files()
     response = cast.client(getattr(cast, who)).post(
-        f"/api/cases/{case.pk}/transition", {"action": action, "version": case.version, "outcome": "pass",
-                                             "photos": _unique_jpeg()})
+        f"/api/cases/{case.pk}/transition",
+        {"action": action, "version": case.version, "outcome": "pass", "photos": _unique_jpeg()},
+    )
     assert response.status_code in (403, 404, 409), response.content
     assert _media_files() == before
     assert not Photo.objects.filter(case=case, stage=action).exists()
@@ -193,7 +235,11 @@ def test_photos_of_an_allowed_action_are_written():
     case = case_in(cast, Status.HANDLING)
     before = _media_files()
     response = cast.client(cast.unit_member).post(
-        f"/api/cases/{case.pk}/transition", {"action": "feedback", "version": case.version, "photos": _unique_jpeg()})
+        f"/api/cases/{case.pk}/transition",
+        {"action": "feedback", "version": case.version, "photos": _unique_jpeg()},
+    )
     assert response.status_code == 200, response.content
     assert len(_media_files() - before) == 3  # original, public copy, thumbnail
-    assert os.path.exists(Path(settings.MEDIA_ROOT) / Photo.objects.get(case=case, stage="feedback").public)
+    assert os.path.exists(
+        Path(settings.MEDIA_ROOT) / Photo.objects.get(case=case, stage="feedback").public
+    )

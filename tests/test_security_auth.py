@@ -36,17 +36,25 @@ def _person(username: str = "guessme", **extra):
 
 
 def _token(client: Client, username: str, password: str, *, device: str = "phone", **headers):
-    return client.post("/api/auth/token", {"username": username, "password": password, "device": device},
-                       content_type="application/json", **headers)
+    return client.post(
+        "/api/auth/token",
+        {"username": username, "password": password, "device": device},
+        content_type="application/json",
+        **headers,
+    )
 
 
 # --- 6. the client address and the lockout -----------------------------------------------------
 
 
 def test_the_client_address_comes_from_trusted_proxies_only(settings):
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
     settings.TRUSTED_PROXIES = 0
-    assert client_ip(request) == "10.0.0.1"  # no proxy trusted: the header is the client's own claim
+    assert (
+        client_ip(request) == "10.0.0.1"
+    )  # no proxy trusted: the header is the client's own claim
     settings.TRUSTED_PROXIES = 1
     assert client_ip(request) == "203.0.113.9"  # what our proxy appended
     settings.TRUSTED_PROXIES = 2
@@ -61,7 +69,9 @@ def test_a_new_x_forwarded_for_per_guess_does_not_defeat_the_token_lockout(setti
     for n in range(settings.AXES_FAILURE_LIMIT - 1):
         response = _token(client, "guessme", f"wrong-{n}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
         assert response.status_code == 400, response.content
-    assert _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+    assert (
+        _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+    )
     response = _token(client, "guessme", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.250")
     assert response.status_code == 429 and response.json()["code"] == "locked_out"
     assert int(response["Retry-After"]) > 0
@@ -74,11 +84,18 @@ def test_an_account_is_locked_whatever_address_the_guesses_come_from(settings):
     _person()
     client = Client()
     for n in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code == 400
-    assert _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+        assert (
+            _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+            == 400
+        )
+    assert (
+        _token(client, "guessme", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+    )
     assert _token(client, "guessme", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.77").status_code == 429
     _person("bystander")  # another account from a fresh address is not affected
-    assert _token(client, "bystander", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.78").status_code == 200
+    assert (
+        _token(client, "bystander", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.78").status_code == 200
+    )
 
 
 def test_an_address_is_locked_whatever_accounts_it_tries(settings):
@@ -110,7 +127,9 @@ def test_the_lockout_ends_after_the_cool_off(settings):
     assert _token(client, "guessme", PASSWORD).status_code == 429
     from axes.models import AccessAttempt
 
-    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - dt.timedelta(seconds=1))
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - dt.timedelta(seconds=1)
+    )
     assert _token(client, "guessme", PASSWORD).status_code == 200
 
 
@@ -140,7 +159,10 @@ def test_one_token_per_device_and_a_new_sign_in_gets_a_new_token():
     assert _me(first) in (401, 403) and _me(second) == 200 and _me(tablet["token"]) == 200
     assert tablet["expires"] and tablet["device"] == "tablet"
     assert ApiToken.objects.count() == 2
-    assert len(ApiToken.objects.first().digest) == 64 and not ApiToken.objects.filter(digest=second).exists()
+    assert (
+        len(ApiToken.objects.first().digest) == 64
+        and not ApiToken.objects.filter(digest=second).exists()
+    )
 
 
 def test_renewal_gives_a_new_key_and_ends_the_old_one():
@@ -186,8 +208,9 @@ def test_an_expired_token_opens_no_socket():
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
 
     async def attempt():
-        communicator = WebsocketCommunicator(application, f"/ws/alerts/?token={key}",
-                                             headers=[(b"origin", b"http://testserver")])
+        communicator = WebsocketCommunicator(
+            application, f"/ws/alerts/?token={key}", headers=[(b"origin", b"http://testserver")]
+        )
         connected, code = await communicator.connect()
         await communicator.disconnect()
         return connected, code
@@ -201,7 +224,9 @@ def test_a_session_in_use_is_renewed_before_it_expires(settings):
     assert client.login(username="guessme", password=PASSWORD)
     assert client.get("/api/me").status_code == 200
     first = client.session["_renewed_at"]
-    assert client.get("/api/me").cookies.get(settings.SESSION_COOKIE_NAME) is None  # no write on every request
+    assert (
+        client.get("/api/me").cookies.get(settings.SESSION_COOKIE_NAME) is None
+    )  # no write on every request
     session = client.session
     session["_renewed_at"] = first - settings.SESSION_RENEW_AFTER
     session.save()

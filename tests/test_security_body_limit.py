@@ -33,13 +33,29 @@ def server():
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc for the process size")
     data = tempfile.mkdtemp(prefix="gridcase-bodylimit-")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "b" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "HTTPS": "0", "STATIC_MANIFEST": "0", "GRIDCASE_DATA_DIR": data, "DATABASE_URL": "", "REDIS_URL": "",
-           "DJANGO_SETTINGS_MODULE": "backend.settings", "LOG_LEVEL": "WARNING", "GRIDCASE_DEMO": "0"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "b" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "HTTPS": "0",
+        "STATIC_MANIFEST": "0",
+        "GRIDCASE_DATA_DIR": data,
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "LOG_LEVEL": "WARNING",
+        "GRIDCASE_DEMO": "0",
+    }
     env.pop("MAX_REQUEST_BODY_BYTES", None)  # the default limit, 20 MiB
     port = topo.free_port()
-    process = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--no-scheduler", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         topo.wait_for_port(port, process, "manage.py serve", 30)
         yield process, port
@@ -52,8 +68,16 @@ def _upload(port: int, *, declared: int | None, send_up_to: int) -> bytes:
     """POST /api/cases/ anonymously; send body bytes until the server answers (or send_up_to).
     Returns what the server answered."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = [b"POST /api/cases/ HTTP/1.1", b"Host: 127.0.0.1", b"Content-Type: application/octet-stream"]
-    head.append(f"Content-Length: {declared}".encode() if declared is not None else b"Transfer-Encoding: chunked")
+    head = [
+        b"POST /api/cases/ HTTP/1.1",
+        b"Host: 127.0.0.1",
+        b"Content-Type: application/octet-stream",
+    ]
+    head.append(
+        f"Content-Length: {declared}".encode()
+        if declared is not None
+        else b"Transfer-Encoding: chunked"
+    )
     sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
     chunk = b"x" * MB
     answer = b""
@@ -63,7 +87,9 @@ def _upload(port: int, *, declared: int | None, send_up_to: int) -> bytes:
             readable, _, _ = select.select([sock], [], [], 0)
             if readable:
                 break
-            sock.sendall(chunk if declared is not None else b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            sock.sendall(
+                chunk if declared is not None else b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+            )
             sent += len(chunk)
     except (BrokenPipeError, ConnectionResetError):
         pass
@@ -101,8 +127,10 @@ def test_a_body_under_the_limit_still_reaches_the_application(server):
     _process, port = server
     body = b'{"category": 1}'
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(b"POST /api/cases/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    sock.sendall(
+        b"POST /api/cases/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    )
     answer = b""
     while part := sock.recv(65536):
         answer += part

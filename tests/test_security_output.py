@@ -24,7 +24,14 @@ from tests.factories import make_admin_user
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
-FORMULAS = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","点我")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 # --- 10/11. spreadsheets ------------------------------------------------------------------------------
@@ -39,13 +46,19 @@ def test_no_exported_csv_cell_starts_a_formula():
     made = [case_in(cast, Status.REPORTED) for _ in FORMULAS]
     for case, text in zip(made, FORMULAS, strict=True):
         Case.objects.filter(pk=case.pk).update(description=text, address=text)
-    rows = list(csv.reader(io.StringIO(_export(cast.client(cast.viewer), "csv").decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(_export(cast.client(cast.viewer), "csv").decode("utf-8-sig")))
+    )
     header, body = rows[0], rows[1:]
-    described = [row[header.index("描述")] for row in body] + [row[header.index("地址")] for row in body]
+    described = [row[header.index("描述")] for row in body] + [
+        row[header.index("地址")] for row in body
+    ]
     assert len(described) == 2 * len(FORMULAS)
     assert all(cell.startswith("'") for cell in described), described
     assert {cell[1:] for cell in described} == set(FORMULAS)
-    assert all(not row[header.index("经度")].startswith("'") for row in body)  # numbers stay numbers
+    assert all(
+        not row[header.index("经度")].startswith("'") for row in body
+    )  # numbers stay numbers
 
 
 def test_an_xlsx_export_with_non_characters_and_formulas_opens_and_holds_text():
@@ -74,24 +87,40 @@ def test_the_report_workbook_holds_no_formula_and_survives_control_characters():
     jobs.request(span)
     report = jobs.publish(jobs._claim(timezone.now()))
     report = Report.objects.get(pk=report.pk)
-    evil = {"number": "20260101000001", "category": "=cmd|' /C calc'!A0", "grid": "320505006001001",
-            "grid_name": "@网格", "address": '=HYPERLINK("http://evil.example")\x07路', "unit": "-执法大队",
-            "deadline": "2026-01-01"}
+    evil = {
+        "number": "20260101000001",
+        "category": "=cmd|' /C calc'!A0",
+        "grid": "320505006001001",
+        "grid_name": "@网格",
+        "address": '=HYPERLINK("http://evil.example")\x07路',
+        "unit": "-执法大队",
+        "deadline": "2026-01-01",
+    }
     report.data["lists"]["supervised"] = [evil]
     book = load_workbook(io.BytesIO(render.xlsx(report)))
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     formulas = [c.coordinate for c in cells if c.data_type == "f"]
     assert not formulas, formulas
     texts = {c.value for c in cells if isinstance(c.value, str)}
-    assert "'=HYPERLINK(\"http://evil.example\")路" in texts and "'-执法大队" in texts and "'@网格" in texts
+    assert (
+        '\'=HYPERLINK("http://evil.example")路' in texts
+        and "'-执法大队" in texts
+        and "'@网格" in texts
+    )
 
 
 @pytest.mark.parametrize("field", ["description", "address"])
 def test_control_and_non_characters_are_dropped_at_input(field):
     cast = make_cast()
-    body = {"category": cast.category.pk, "lon": IN_A[0], "lat": IN_A[1], field: "占道\x00经营\x1b\uffff\ud800摊点\n第二行\t！"}
-    response = cast.client(cast.officer).post("/api/cases/", body, content_type="application/json",
-                                              HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    body = {
+        "category": cast.category.pk,
+        "lon": IN_A[0],
+        "lat": IN_A[1],
+        field: "占道\x00经营\x1b\uffff\ud800摊点\n第二行\t！",
+    }
+    response = cast.client(cast.officer).post(
+        "/api/cases/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+    )
     assert response.status_code == 201, response.content
     assert getattr(Case.objects.get(), field) == "占道经营摊点\n第二行\t！"
 
@@ -100,8 +129,10 @@ def test_control_characters_in_attributes_and_reasons_are_dropped():
     cast = make_cast()
     case = case_in(cast, Status.REPORTED)
     response = cast.client(cast.acceptor).post(
-        f"/api/cases/{case.pk}/transition", {"action": "reject", "version": case.version, "reason": "不属实\x08\uffff"},
-        content_type="application/json")
+        f"/api/cases/{case.pk}/transition",
+        {"action": "reject", "version": case.version, "reason": "不属实\x08\uffff"},
+        content_type="application/json",
+    )
     assert response.status_code == 200, response.content
     assert case.events.get(action="reject").reason == "不属实"
 
@@ -109,22 +140,45 @@ def test_control_characters_in_attributes_and_reasons_are_dropped():
 # --- 13. headers, HTTPS in production -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/console/", "/m/", "/accounts/login/", "/admin/login/", "/api/docs/",
-                                  "/api/health", "/open311/v2/services.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/console/",
+        "/m/",
+        "/accounts/login/",
+        "/admin/login/",
+        "/api/docs/",
+        "/api/health",
+        "/open311/v2/services.json",
+    ],
+)
 def test_every_answer_carries_the_content_security_policy(path):
     response = Client().get(path)
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_check_deploy_is_clean_with_debug_off():
     env = {k: v for k, v in os.environ.items() if k not in ("HTTPS", "DEBUG", "GRIDCASE_DEMO")}
-    env.update(DEBUG="0", SECRET_KEY="a-production-like-secret-key-0123456789abcdefghijkl",
-               ALLOWED_HOSTS="gridcase.example.org")
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="a-production-like-secret-key-0123456789abcdefghijkl",
+        ALLOWED_HOSTS="gridcase.example.org",
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     warnings = [line for line in (done.stdout + done.stderr).splitlines() if "security.W" in line]
     assert not warnings, warnings
 
@@ -133,15 +187,18 @@ def test_check_deploy_is_clean_with_debug_off():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("host, origin, accepted", [
-    ("localhost:8000", "http://localhost:8000", True),
-    ("localhost:8000", "http://localhost:9999", False),  # another port: another site
-    ("localhost:8000", "https://localhost:8000", False),  # another scheme
-    ("localhost:8000", "http://evil.example:8000", False),
-    (None, "http://localhost:9999", False),
-    (None, "http://localhost", True),
-    ("evil.example", "http://evil.example", False),  # not an allowed host
-])
+@pytest.mark.parametrize(
+    "host, origin, accepted",
+    [
+        ("localhost:8000", "http://localhost:8000", True),
+        ("localhost:8000", "http://localhost:9999", False),  # another port: another site
+        ("localhost:8000", "https://localhost:8000", False),  # another scheme
+        ("localhost:8000", "http://evil.example:8000", False),
+        (None, "http://localhost:9999", False),
+        (None, "http://localhost", True),
+        ("evil.example", "http://evil.example", False),  # not an allowed host
+    ],
+)
 def test_the_socket_origin_must_match_scheme_host_and_port(host, origin, accepted):
     from backend.asgi import application
     from people.tokens import key_for
@@ -151,7 +208,9 @@ def test_the_socket_origin_must_match_scheme_host_and_port(host, origin, accepte
     headers = [(b"origin", origin.encode())] + ([(b"host", host.encode())] if host else [])
 
     async def attempt():
-        communicator = WebsocketCommunicator(application, f"/ws/alerts/?token={key}", headers=headers)
+        communicator = WebsocketCommunicator(
+            application, f"/ws/alerts/?token={key}", headers=headers
+        )
         connected, _code = await communicator.connect()
         await communicator.disconnect()
         return connected
@@ -162,8 +221,16 @@ def test_the_socket_origin_must_match_scheme_host_and_port(host, origin, accepte
 # --- 15. Open311 media_url ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ['http://x.example/"><script>alert(1)</script>', "javascript:alert(1)",
-                                 "http://x.example/a b", "ftp://x.example/a.jpg", "http://x.example/<img>"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        'http://x.example/"><script>alert(1)</script>',
+        "javascript:alert(1)",
+        "http://x.example/a b",
+        "ftp://x.example/a.jpg",
+        "http://x.example/<img>",
+    ],
+)
 def test_open311_refuses_media_urls_that_are_not_plain_http_urls(url):
     from urllib.parse import urlencode
 
@@ -173,10 +240,21 @@ def test_open311_refuses_media_urls_that_are_not_plain_http_urls(url):
 
     cache.clear()  # Open311's per-key rate limits count in the cache
     cast = make_cast()
-    data = urlencode({"api_key": issue_key(name="测试应用")[1], "service_code": str(cast.category.pk),
-                      "lat": IN_A[1], "long": IN_A[0], "description": "路灯不亮", "media_url": url})
-    response = Client().post("/open311/v2/requests.json", data,
-                             content_type="application/x-www-form-urlencoded; charset=utf-8")
+    data = urlencode(
+        {
+            "api_key": issue_key(name="测试应用")[1],
+            "service_code": str(cast.category.pk),
+            "lat": IN_A[1],
+            "long": IN_A[0],
+            "description": "路灯不亮",
+            "media_url": url,
+        }
+    )
+    response = Client().post(
+        "/open311/v2/requests.json",
+        data,
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+    )
     assert response.status_code == 400, response.content
     assert "media_url" in response.json()[0]["description"]
     assert not Case.objects.exists()
@@ -187,7 +265,9 @@ def test_open311_refuses_media_urls_that_are_not_plain_http_urls(url):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_pages_pass_the_policy_and_the_marker_tooltip_shows_names_as_text(live_server, chromium_path):
+def test_pages_pass_the_policy_and_the_marker_tooltip_shows_names_as_text(
+    live_server, chromium_path
+):
     from playwright.sync_api import sync_playwright
 
     from tests.test_console import sign_in
@@ -201,14 +281,27 @@ def test_pages_pass_the_policy_and_the_marker_tooltip_shows_names_as_text(live_s
     admin = make_admin_user(username="root", password="pw-csp-1")
     cast.dispatcher.set_password("pw-csp-2")
     cast.dispatcher.save()
-    pages = ["/", "/m/", "/reports/", "/metrics/", "/api/docs/", "/admin/", f"/status/{case.number}"]
+    pages = [
+        "/",
+        "/m/",
+        "/reports/",
+        "/metrics/",
+        "/api/docs/",
+        "/admin/",
+        f"/status/{case.number}",
+    ]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
             violations: list[str] = []
-            page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on(
+                "console",
+                lambda m: (
+                    violations.append(m.text) if "Content Security Policy" in m.text else None
+                ),
+            )
             page.on("pageerror", lambda error: violations.append(str(error)))
             sign_in(page, live_server.url, "dispatcher", "pw-csp-2")
             page.evaluate(f"window.gridcaseConsole.focusCase({case.pk}, false)")
@@ -221,7 +314,12 @@ def test_pages_pass_the_policy_and_the_marker_tooltip_shows_names_as_text(live_s
             assert page.evaluate("window.__xss") is None
             context = browser.new_context(locale="zh-CN")
             other = context.new_page()
-            other.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            other.on(
+                "console",
+                lambda m: (
+                    violations.append(m.text) if "Content Security Policy" in m.text else None
+                ),
+            )
             other.goto(live_server.url + "/accounts/login/?next=/")
             other.fill("input[name=username]", admin.username)
             other.fill("input[name=password]", "pw-csp-1")

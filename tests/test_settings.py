@@ -12,14 +12,29 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
-GOOD = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "grid.example.gov.cn", "GRIDCASE_DEMO": "0"}
+GOOD = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "grid.example.gov.cn",
+    "GRIDCASE_DEMO": "0",
+}
 
 
 def start_with(**env: str) -> subprocess.CompletedProcess:
     """Run `manage.py check` as a fresh process under the given environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "GRIDCASE_DEMO"}}
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "GRIDCASE_DEMO"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_secure_production_configuration_starts():
@@ -27,22 +42,28 @@ def test_a_secure_production_configuration_starts():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("override, complaint", [
-    ({"ALLOWED_HOSTS": "*"}, "must not contain a wildcard"),
-    ({"ALLOWED_HOSTS": "grid.example.gov.cn,*"}, "must not contain a wildcard"),
-    ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
-    ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
-    ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
-    ({"GRIDCASE_DEMO": "1"}, "GRIDCASE_DEMO must be off"),
-    ({"DEBUG": "maybe"}, "is not a boolean"),
-    # a malformed setting stops the start, naming the variable
-    ({"SCHEDULER_TICK": "soon"}, "SCHEDULER_TICK='soon' is not a number"),
-    ({"DEADLINE_SWEEP_SECONDS": "0"}, "DEADLINE_SWEEP_SECONDS='0' must be at least 0.1"),
-    ({"REPORTS_JOB_SECONDS": "nan"}, "REPORTS_JOB_SECONDS='nan' must be at least"),
-    ({"OPEN311_POST_RATE": "sixty"}, "OPEN311_POST_RATE='sixty': use a count per period"),
-    ({"OPEN311_REPEAT_WINDOW_HOURS": "-1"}, "OPEN311_REPEAT_WINDOW_HOURS='-1' must be at least 0"),
-    ({"GRIDCASE_TILES_GCJ02": "perhaps"}, "GRIDCASE_TILES_GCJ02='perhaps' is not a boolean"),
-])
+@pytest.mark.parametrize(
+    "override, complaint",
+    [
+        ({"ALLOWED_HOSTS": "*"}, "must not contain a wildcard"),
+        ({"ALLOWED_HOSTS": "grid.example.gov.cn,*"}, "must not contain a wildcard"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
+        ({"GRIDCASE_DEMO": "1"}, "GRIDCASE_DEMO must be off"),
+        ({"DEBUG": "maybe"}, "is not a boolean"),
+        # a malformed setting stops the start, naming the variable
+        ({"SCHEDULER_TICK": "soon"}, "SCHEDULER_TICK='soon' is not a number"),
+        ({"DEADLINE_SWEEP_SECONDS": "0"}, "DEADLINE_SWEEP_SECONDS='0' must be at least 0.1"),
+        ({"REPORTS_JOB_SECONDS": "nan"}, "REPORTS_JOB_SECONDS='nan' must be at least"),
+        ({"OPEN311_POST_RATE": "sixty"}, "OPEN311_POST_RATE='sixty': use a count per period"),
+        (
+            {"OPEN311_REPEAT_WINDOW_HOURS": "-1"},
+            "OPEN311_REPEAT_WINDOW_HOURS='-1' must be at least 0",
+        ),
+        ({"GRIDCASE_TILES_GCJ02": "perhaps"}, "GRIDCASE_TILES_GCJ02='perhaps' is not a boolean"),
+    ],
+)
 def test_production_mode_refuses_an_insecure_or_malformed_configuration(override, complaint):
     result = start_with(**{**GOOD, **override})
     assert result.returncode != 0
@@ -50,16 +71,31 @@ def test_production_mode_refuses_an_insecure_or_malformed_configuration(override
 
 
 def test_declared_settings_reach_the_code_that_reads_them():
-    script = ("import django; django.setup(); from django.conf import settings as s;"
-              " from backend.scheduler import default_jobs; print([j.every.total_seconds() for j in "
-              "default_jobs()], s.SCHEDULER_TICK, s.OPEN311_RATES, s.OPEN311_REPEAT_WINDOW.total_seconds(),"
-              " s.GRIDCASE_TILES_GCJ02)")
+    script = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        " from backend.scheduler import default_jobs; print([j.every.total_seconds() for j in "
+        "default_jobs()], s.SCHEDULER_TICK, s.OPEN311_RATES, s.OPEN311_REPEAT_WINDOW.total_seconds(),"
+        " s.GRIDCASE_TILES_GCJ02)"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, **GOOD, "DJANGO_SETTINGS_MODULE": "backend.settings",
-             "SCHEDULER_TICK": "0.5", "DEADLINE_SWEEP_SECONDS": "2", "REPORTS_JOB_SECONDS": "3",
-             "OPEN311_READ_RATE": "10/s", "OPEN311_REPEAT_WINDOW_HOURS": "1.5",
-             "GRIDCASE_TILES_GCJ02": "1"})
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            **GOOD,
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "SCHEDULER_TICK": "0.5",
+            "DEADLINE_SWEEP_SECONDS": "2",
+            "REPORTS_JOB_SECONDS": "3",
+            "OPEN311_READ_RATE": "10/s",
+            "OPEN311_REPEAT_WINDOW_HOURS": "1.5",
+            "GRIDCASE_TILES_GCJ02": "1",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[2.0, 3.0] 0.5 {'read': '10/s', 'post': '60/min'} 5400.0 True"
 
@@ -79,7 +115,7 @@ def test_time_zone_and_languages():
 @pytest.mark.django_db
 def test_sqlite_runs_wal_with_full_sync_and_immediate_transactions():
     if connection.vendor != "sqlite":
-        pytest.skip("SQLite-only settings (this run is on %s)" % connection.vendor)
+        pytest.skip(f"SQLite-only settings (this run is on {connection.vendor})")
     options = settings.DATABASES["default"]["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE"
     with connection.cursor() as cursor:
@@ -93,18 +129,26 @@ def test_sqlite_runs_wal_with_full_sync_and_immediate_transactions():
 def test_sqlite_file_database_is_in_wal_mode(tmp_path):
     """The test database is in memory (no WAL there), so check a real file as `make run` makes it."""
     env = {**GOOD, "DEBUG": "1", "GRIDCASE_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
-    code = ("import django; django.setup(); from django.db import connection; c = connection.cursor(); "
-            "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])")
+    code = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
     clean = {k: v for k, v in os.environ.items() if k not in env}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**clean, **env, "DJANGO_SETTINGS_MODULE": "backend.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "backend.settings"},
+    )
     assert result.stdout.strip() == "wal", result.stderr
 
 
 @pytest.mark.django_db
 def test_postgres_uses_a_connection_pool():
     if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL-only settings (this run is on %s)" % connection.vendor)
+        pytest.skip(f"PostgreSQL-only settings (this run is on {connection.vendor})")
     assert settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"] >= 10
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
 

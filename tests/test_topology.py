@@ -41,17 +41,30 @@ def _check_routing(running, setup, key: str) -> None:
 
     async def scenario():
         base = running.url.replace("http://", "ws://")
-        async with (websockets.connect(f"{base}/ws/alerts/?token={setup['acceptor']}", origin=running.url,
-                                       open_timeout=10) as ws,
-                    websockets.connect(f"{base}/ws/cases/?token={setup['acceptor']}", origin=running.url,
-                                       open_timeout=10) as live):
+        async with (
+            websockets.connect(
+                f"{base}/ws/alerts/?token={setup['acceptor']}", origin=running.url, open_timeout=10
+            ) as ws,
+            websockets.connect(
+                f"{base}/ws/cases/?token={setup['acceptor']}", origin=running.url, open_timeout=10
+            ) as live,
+        ):
             await ws.send(json.dumps({"since": 0}))
             # No wait: both sockets are in their groups before their handshakes complete
             # (alerts/consumers.py); pushes before {"since"} are held, then delivered.
-            body = json.dumps({"category": setup["category"], "lon": 120.705, "lat": 31.305}).encode()
-            request = urllib.request.Request(running.url + "/api/cases/", data=body, method="POST", headers={
-                "Content-Type": "application/json", "Authorization": f"Token {setup['officer']}",
-                "Idempotency-Key": key})
+            body = json.dumps(
+                {"category": setup["category"], "lon": 120.705, "lat": 31.305}
+            ).encode()
+            request = urllib.request.Request(
+                running.url + "/api/cases/",
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Token {setup['officer']}",
+                    "Idempotency-Key": key,
+                },
+            )
             answer = await asyncio.to_thread(urllib.request.urlopen, request, timeout=10)
             assert answer.status == 201 and answer.headers["Server"].startswith("gunicorn")
             alert = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -105,8 +118,12 @@ def test_docker_compose_runs_the_commands_of_the_topology_script():
 
     def normal(command: list[str]) -> list[str]:
         words = ["python" if w == topo.PY else w for w in command]
-        return [w for w in words if not any(x in w for x in ("127.0.0.1", "0.0.0.0", "8000", "9999", "${WEB_WORKERS"))
-                and w not in ("--host", "--port")]
+        return [
+            w
+            for w in words
+            if not any(x in w for x in ("127.0.0.1", "0.0.0.0", "8000", "9999", "${WEB_WORKERS"))
+            and w not in ("--host", "--port")
+        ]
 
     web = normal(topo.web_command(9999, 4))
     assert normal(services["web"]["command"]) == [w for w in web if w != "4"]
@@ -116,7 +133,14 @@ def test_docker_compose_runs_the_commands_of_the_topology_script():
     assert services["collectstatic"]["command"][-2:] == ["collectstatic", "--noinput"]
     for name in ("web", "ws", "scheduler"):
         needs = services[name]["depends_on"]
-        assert needs["migrate"]["condition"] == needs["collectstatic"]["condition"] == "service_completed_successfully"
+        assert (
+            needs["migrate"]["condition"]
+            == needs["collectstatic"]["condition"]
+            == "service_completed_successfully"
+        )
     nginx = (root / "deploy" / "nginx.conf").read_text()
     assert "upstream web { server web:8000;" in nginx and "upstream ws { server ws:8000; }" in nginx
-    assert "location /ws/ {\n        proxy_pass http://ws;" in nginx and "location / {\n        proxy_pass http://web;" in nginx
+    assert (
+        "location /ws/ {\n        proxy_pass http://ws;" in nginx
+        and "location / {\n        proxy_pass http://web;" in nginx
+    )

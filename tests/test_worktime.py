@@ -61,7 +61,9 @@ SEASONAL_CAL = WorkCalendar(DAYS, [Season((1, 1), (12, 31), DEFAULT_PERIODS), SU
 
 
 def test_units_are_the_case_limit_units():
-    assert set(LimitUnit.values) <= set(UNITS) and set(UNITS) - set(LimitUnit.values) == {"work_minutes"}
+    assert set(LimitUnit.values) <= set(UNITS) and set(UNITS) - set(LimitUnit.values) == {
+        "work_minutes"
+    }
 
 
 # --- deadlines: hand-checked table ------------------------------------------------------------
@@ -600,10 +602,16 @@ def test_a_request_checks_the_calendar_once_and_the_next_request_sees_a_change()
 
     def create() -> int:
         with CaptureQueriesContext(connection) as queries:
-            answer = client.post("/api/cases/", body, content_type="application/json",
-                                 HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+            answer = client.post(
+                "/api/cases/",
+                body,
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+            )
         assert answer.status_code == 201, answer.content
-        return sum('FROM "worktime_workingday"' in q["sql"] and "COUNT(" in q["sql"] for q in queries)
+        return sum(
+            'FROM "worktime_workingday"' in q["sql"] and "COUNT(" in q["sql"] for q in queries
+        )
 
     assert create() == 1
     assert create() == 1  # each request checks again

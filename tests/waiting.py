@@ -20,8 +20,9 @@ class WaitTimeout(AssertionError):
     """The condition did not hold within the timeout (an assertion: the test fails, naming it)."""
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, message: str, *,
-               interval: float = 0.05) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float, message: str, *, interval: float = 0.05
+) -> Any:
     """Call `condition()` until it returns something truthy, and return that; WaitTimeout naming
     `message` once `timeout` seconds have passed. `interval`: the pause between two calls."""
     deadline = time.monotonic() + timeout
@@ -34,8 +35,9 @@ def wait_until(condition: Callable[[], Any], timeout: float, message: str, *,
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
-async def wait_until_async(condition: Callable[[], Any], timeout: float, message: str, *,
-                           interval: float = 0.05) -> Any:
+async def wait_until_async(
+    condition: Callable[[], Any], timeout: float, message: str, *, interval: float = 0.05
+) -> Any:
     """`wait_until` for a test's event loop: `condition` may be a coroutine function; the pauses
     let the loop run (a WebSocket keeps reading meanwhile)."""
     deadline = time.monotonic() + timeout

@@ -7,43 +7,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0003_case_events_append_only'),
-        ('people', '0001_initial'),
+        ("cases", "0003_case_events_append_only"),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertCounter',
+            name="AlertCounter",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('last', models.PositiveBigIntegerField(default=0)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("last", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField()),
-                ('kind', models.CharField(choices=[('new_report', 'New report in your grid or area'), ('verify_task', 'Verification task'), ('check_task', 'Check task'), ('dispatched', 'Case dispatched to your unit'), ('approval_request', 'Request waiting for your approval'), ('deadline_warning', 'Deadline warning'), ('overdue', 'Overdue'), ('rework', 'Rework'), ('supervised', 'Supervised case'), ('report_published', 'Weekly report published')], max_length=24)),
-                ('payload', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('pushed_at', models.DateTimeField(blank=True, null=True)),
-                ('claim', models.CharField(blank=True, default='', max_length=32)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.caseevent')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_report", "New report in your grid or area"),
+                            ("verify_task", "Verification task"),
+                            ("check_task", "Check task"),
+                            ("dispatched", "Case dispatched to your unit"),
+                            ("approval_request", "Request waiting for your approval"),
+                            ("deadline_warning", "Deadline warning"),
+                            ("overdue", "Overdue"),
+                            ("rework", "Rework"),
+                            ("supervised", "Supervised case"),
+                            ("report_published", "Weekly report published"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("payload", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("pushed_at", models.DateTimeField(blank=True, null=True)),
+                ("claim", models.CharField(blank=True, default="", max_length=32)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.caseevent",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'seq'],
-                'indexes': [models.Index(fields=['pushed_at', 'id'], name='alerts_noti_pushed__5bd7b5_idx'), models.Index(fields=['user', 'read_at'], name='alerts_noti_user_id_e82ccb_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'seq'), name='notification_user_seq_unique'), models.CheckConstraint(condition=models.Q(('kind__in', ['new_report', 'verify_task', 'check_task', 'dispatched', 'approval_request', 'deadline_warning', 'overdue', 'rework', 'supervised', 'report_published'])), name='notification_kind_valid')],
+                "ordering": ["user", "seq"],
+                "indexes": [
+                    models.Index(fields=["pushed_at", "id"], name="alerts_noti_pushed__5bd7b5_idx"),
+                    models.Index(fields=["user", "read_at"], name="alerts_noti_user_id_e82ccb_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "seq"), name="notification_user_seq_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "kind__in",
+                                [
+                                    "new_report",
+                                    "verify_task",
+                                    "check_task",
+                                    "dispatched",
+                                    "approval_request",
+                                    "deadline_warning",
+                                    "overdue",
+                                    "rework",
+                                    "supervised",
+                                    "report_published",
+                                ],
+                            )
+                        ),
+                        name="notification_kind_valid",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,25 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
-        ('cases', '0006_case_assignee'),
+        ("alerts", "0001_initial"),
+        ("cases", "0006_case_assignee"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='notification',
-            name='notification_kind_valid',
+            model_name="notification",
+            name="notification_kind_valid",
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_report', 'New report in your grid or area'), ('verify_task', 'Verification task'), ('check_task', 'Check task'), ('dispatched', 'Case dispatched to your unit'), ('approval_request', 'Request waiting for your approval'), ('deadline_warning', 'Deadline warning'), ('overdue', 'Overdue'), ('rework', 'Rework'), ('supervised', 'Supervised case'), ('report_published', 'Weekly report published'), ('request_answered', 'Your request was answered'), ('assigned', 'Case assigned to you')], max_length=24),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_report", "New report in your grid or area"),
+                    ("verify_task", "Verification task"),
+                    ("check_task", "Check task"),
+                    ("dispatched", "Case dispatched to your unit"),
+                    ("approval_request", "Request waiting for your approval"),
+                    ("deadline_warning", "Deadline warning"),
+                    ("overdue", "Overdue"),
+                    ("rework", "Rework"),
+                    ("supervised", "Supervised case"),
+                    ("report_published", "Weekly report published"),
+                    ("request_answered", "Your request was answered"),
+                    ("assigned", "Case assigned to you"),
+                ],
+                max_length=24,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['new_report', 'verify_task', 'check_task', 'dispatched', 'approval_request', 'deadline_warning', 'overdue', 'rework', 'supervised', 'report_published', 'request_answered', 'assigned'])), name='notification_kind_valid'),
+            model_name="notification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "new_report",
+                            "verify_task",
+                            "check_task",
+                            "dispatched",
+                            "approval_request",
+                            "deadline_warning",
+                            "overdue",
+                            "rework",
+                            "supervised",
+                            "report_published",
+                            "request_answered",
+                            "assigned",
+                        ],
+                    )
+                ),
+                name="notification_kind_valid",
+            ),
         ),
     ]

@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0003_new_illegal_construction_kind'),
+        ("alerts", "0003_new_illegal_construction_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_report', 'New report in your grid or area'), ('verify_task', 'Verification task'), ('check_task', 'Check task'), ('dispatched', 'Case dispatched to your unit'), ('approval_request', 'Request waiting for your approval'), ('deadline_warning', 'Deadline warning'), ('overdue', 'Overdue'), ('rework', 'Rework'), ('supervised', 'Supervised case'), ('report_published', 'Report published'), ('request_answered', 'Your request was answered'), ('assigned', 'Case assigned to you'), ('new_illegal_construction', 'New illegal construction')], max_length=24),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_report", "New report in your grid or area"),
+                    ("verify_task", "Verification task"),
+                    ("check_task", "Check task"),
+                    ("dispatched", "Case dispatched to your unit"),
+                    ("approval_request", "Request waiting for your approval"),
+                    ("deadline_warning", "Deadline warning"),
+                    ("overdue", "Overdue"),
+                    ("rework", "Rework"),
+                    ("supervised", "Supervised case"),
+                    ("report_published", "Report published"),
+                    ("request_answered", "Your request was answered"),
+                    ("assigned", "Case assigned to you"),
+                    ("new_illegal_construction", "New illegal construction"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

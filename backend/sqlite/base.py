@@ -205,7 +205,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         elif self.transaction_mode == "DEFERRED":
             raise ImproperlyConfigured(
                 "backend.sqlite begins every write transaction IMMEDIATE (a DEFERRED one fails with "
-                "'database is locked' when its snapshot is upgraded): drop transaction_mode or say IMMEDIATE.")
+                "'database is locked' when its snapshot is upgraded): drop transaction_mode or say IMMEDIATE."
+            )
         return params
 
     def create_cursor(self, name=None):
@@ -226,7 +227,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if gate.acquire(timeout=GATE_WAIT):
             self._held = gate
         else:
-            log.warning("SQLite write gate held for more than %.0f s; going on without it", GATE_WAIT)
+            log.warning(
+                "SQLite write gate held for more than %.0f s; going on without it", GATE_WAIT
+            )
 
     def _begin_immediate(self) -> None:
         """Take the gate and SQLite's write lock (BEGIN IMMEDIATE), with no snapshot open before."""
@@ -254,7 +257,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if gate is not None:
             try:
                 gate.release()
-            except RuntimeError:  # already released (the holder gave up waiting): nothing to hand back
+            except (
+                RuntimeError
+            ):  # already released (the holder gave up waiting): nothing to hand back
                 pass
 
     def _commit(self):

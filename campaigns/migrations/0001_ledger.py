@@ -10,161 +10,474 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0005_metrics_indexes'),
-        ('grids', '0002_initial'),
+        ("cases", "0005_metrics_indexes"),
+        ("grids", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CampaignSettings',
+            name="CampaignSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('baseline_date', models.DateField(default=datetime.date(2026, 1, 1), help_text='Construction found on or after this day is new (新增); before it, existing (存量).', verbose_name='ledger baseline date')),
-                ('night_start', models.TimeField(default=datetime.time(20, 0), verbose_name='night starts')),
-                ('night_end', models.TimeField(default=datetime.time(6, 0), verbose_name='night ends')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "baseline_date",
+                    models.DateField(
+                        default=datetime.date(2026, 1, 1),
+                        help_text="Construction found on or after this day is new (新增); before it, existing (存量).",
+                        verbose_name="ledger baseline date",
+                    ),
+                ),
+                (
+                    "night_start",
+                    models.TimeField(default=datetime.time(20, 0), verbose_name="night starts"),
+                ),
+                (
+                    "night_end",
+                    models.TimeField(default=datetime.time(6, 0), verbose_name="night ends"),
+                ),
             ],
             options={
-                'verbose_name': 'campaign settings',
-                'verbose_name_plural': 'campaign settings',
+                "verbose_name": "campaign settings",
+                "verbose_name_plural": "campaign settings",
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40, unique=True, verbose_name='entry number')),
-                ('kind', models.CharField(choices=[('new', 'New'), ('existing', 'Existing')], max_length=10, verbose_name='new or existing')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('partly_demolished', 'Partly demolished'), ('demolished', 'Demolished'), ('rectified', 'Rectified'), ('legalised', 'Legalised'), ('confiscated', 'Confiscated')], default='open', max_length=20, verbose_name='status')),
-                ('source', models.CharField(choices=[('case', 'Case report'), ('import', 'Ledger import')], max_length=10, verbose_name='source')),
-                ('area_m2', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='area (m²)')),
-                ('demolished_m2', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, verbose_name='demolished (m²)')),
-                ('structure', models.CharField(blank=True, choices=[('steel_shed', 'Steel shed'), ('brick', 'Brick'), ('other', 'Other')], max_length=12, verbose_name='structure')),
-                ('use', models.CharField(blank=True, max_length=100, verbose_name='use')),
-                ('found_on', models.DateField(verbose_name='found on')),
-                ('lon', models.FloatField(blank=True, null=True, verbose_name='longitude')),
-                ('lat', models.FloatField(blank=True, null=True, verbose_name='latitude')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('grid_code', models.CharField(blank=True, db_index=True, max_length=15, verbose_name='grid code')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('closed_at', models.DateTimeField(blank=True, help_text='When its final disposition was confirmed.', null=True, verbose_name='disposed at')),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='grids.grid', verbose_name='grid')),
-                ('origin_case', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_origin', to='cases.case', verbose_name='reported by case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(max_length=40, unique=True, verbose_name="entry number"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("new", "New"), ("existing", "Existing")],
+                        max_length=10,
+                        verbose_name="new or existing",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("partly_demolished", "Partly demolished"),
+                            ("demolished", "Demolished"),
+                            ("rectified", "Rectified"),
+                            ("legalised", "Legalised"),
+                            ("confiscated", "Confiscated"),
+                        ],
+                        default="open",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("case", "Case report"), ("import", "Ledger import")],
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="area (m²)"),
+                ),
+                (
+                    "demolished_m2",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=12,
+                        verbose_name="demolished (m²)",
+                    ),
+                ),
+                (
+                    "structure",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("steel_shed", "Steel shed"),
+                            ("brick", "Brick"),
+                            ("other", "Other"),
+                        ],
+                        max_length=12,
+                        verbose_name="structure",
+                    ),
+                ),
+                ("use", models.CharField(blank=True, max_length=100, verbose_name="use")),
+                ("found_on", models.DateField(verbose_name="found on")),
+                ("lon", models.FloatField(blank=True, null=True, verbose_name="longitude")),
+                ("lat", models.FloatField(blank=True, null=True, verbose_name="latitude")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                (
+                    "grid_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=15, verbose_name="grid code"
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "closed_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When its final disposition was confirmed.",
+                        null=True,
+                        verbose_name="disposed at",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="grids.grid",
+                        verbose_name="grid",
+                    ),
+                ),
+                (
+                    "origin_case",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_origin",
+                        to="cases.case",
+                        verbose_name="reported by case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger entry',
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['-found_on', '-id'],
+                "verbose_name": "ledger entry",
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["-found_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Disposition',
+            name="Disposition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('demolish', 'Demolished'), ('rectify', 'Rectified'), ('legalise', 'Legalised'), ('confiscate', 'Confiscated')], max_length=12, verbose_name='disposition')),
-                ('demolished_m2', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='demolished (m²)')),
-                ('state', models.CharField(choices=[('pending', 'Waiting for the check'), ('confirmed', 'Confirmed by the check'), ('failed', 'Check failed')], default='pending', max_length=10, verbose_name='state')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='checked at')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.case')),
-                ('check_event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.caseevent')),
-                ('feedback_event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.caseevent')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dispositions', to='campaigns.ledgerentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("demolish", "Demolished"),
+                            ("rectify", "Rectified"),
+                            ("legalise", "Legalised"),
+                            ("confiscate", "Confiscated"),
+                        ],
+                        max_length=12,
+                        verbose_name="disposition",
+                    ),
+                ),
+                (
+                    "demolished_m2",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="demolished (m²)",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for the check"),
+                            ("confirmed", "Confirmed by the check"),
+                            ("failed", "Check failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="checked at"),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "check_event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.caseevent",
+                    ),
+                ),
+                (
+                    "feedback_event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.caseevent",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dispositions",
+                        to="campaigns.ledgerentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'disposition',
-                'verbose_name_plural': 'dispositions',
-                'ordering': ['entry', 'recorded_at', 'id'],
+                "verbose_name": "disposition",
+                "verbose_name_plural": "dispositions",
+                "ordering": ["entry", "recorded_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerLink',
+            name="LedgerLink",
             fields=[
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='ledger_link', serialize=False, to='cases.case')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='links', to='campaigns.ledgerentry')),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="ledger_link",
+                        serialize=False,
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links",
+                        to="campaigns.ledgerentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger link',
-                'verbose_name_plural': 'ledger links',
+                "verbose_name": "ledger link",
+                "verbose_name_plural": "ledger links",
             },
         ),
         migrations.CreateModel(
-            name='CampaignClass',
+            name="CampaignClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('campaign', models.CharField(choices=[('construction', 'Illegal construction'), ('dumping', 'Earth dumping')], max_length=16, verbose_name='campaign')),
-                ('small_class', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='campaign_class', to='cases.smallclass', verbose_name='small class')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.CharField(
+                        choices=[
+                            ("construction", "Illegal construction"),
+                            ("dumping", "Earth dumping"),
+                        ],
+                        max_length=16,
+                        verbose_name="campaign",
+                    ),
+                ),
+                (
+                    "small_class",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="campaign_class",
+                        to="cases.smallclass",
+                        verbose_name="small class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign class',
-                'verbose_name_plural': 'campaign classes',
-                'ordering': ['campaign', 'small_class__code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('campaign__in', ['construction', 'dumping'])), name='campaign_class_valid')],
+                "verbose_name": "campaign class",
+                "verbose_name_plural": "campaign classes",
+                "ordering": ["campaign", "small_class__code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("campaign__in", ["construction", "dumping"])),
+                        name="campaign_class_valid",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DemolitionTarget',
+            name="DemolitionTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='year')),
-                ('target_m2', models.DecimalField(decimal_places=2, max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='demolition target (m²)')),
-                ('street', models.ForeignKey(limit_choices_to={'level': 'street'}, on_delete=django.db.models.deletion.CASCADE, related_name='demolition_targets', to='grids.area', verbose_name='street')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="year",
+                    ),
+                ),
+                (
+                    "target_m2",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="demolition target (m²)",
+                    ),
+                ),
+                (
+                    "street",
+                    models.ForeignKey(
+                        limit_choices_to={"level": "street"},
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="demolition_targets",
+                        to="grids.area",
+                        verbose_name="street",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'demolition target',
-                'verbose_name_plural': 'demolition targets',
-                'ordering': ['-year', 'street__code'],
-                'constraints': [models.UniqueConstraint(fields=('street', 'year'), name='demolition_target_unique')],
+                "verbose_name": "demolition target",
+                "verbose_name_plural": "demolition targets",
+                "ordering": ["-year", "street__code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("street", "year"), name="demolition_target_unique"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['kind', 'found_on'], name='campaigns_l_kind_765fe2_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["kind", "found_on"], name="campaigns_l_kind_765fe2_idx"),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['status', 'grid_code'], name='campaigns_l_status_f63acd_idx'),
+            model_name="ledgerentry",
+            index=models.Index(
+                fields=["status", "grid_code"], name="campaigns_l_status_f63acd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['new', 'existing'])), name='ledger_entry_kind_valid'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["new", "existing"])),
+                name="ledger_entry_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'partly_demolished', 'demolished', 'rectified', 'legalised', 'confiscated'])), name='ledger_entry_status_valid'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "open",
+                            "partly_demolished",
+                            "demolished",
+                            "rectified",
+                            "legalised",
+                            "confiscated",
+                        ],
+                    )
+                ),
+                name="ledger_entry_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('area_m2__gt', 0), ('area_m2__lte', Decimal('100000'))), name='ledger_entry_area_range'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("area_m2__gt", 0), ("area_m2__lte", Decimal("100000"))),
+                name="ledger_entry_area_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('demolished_m2__gte', 0), ('demolished_m2__lte', models.F('area_m2'))), name='ledger_entry_demolished_within_area'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("demolished_m2__gte", 0), ("demolished_m2__lte", models.F("area_m2"))
+                ),
+                name="ledger_entry_demolished_within_area",
+            ),
         ),
         migrations.AddIndex(
-            model_name='disposition',
-            index=models.Index(fields=['state', 'decided_at'], name='campaigns_d_state_344264_idx'),
+            model_name="disposition",
+            index=models.Index(fields=["state", "decided_at"], name="campaigns_d_state_344264_idx"),
         ),
         migrations.AddIndex(
-            model_name='disposition',
-            index=models.Index(fields=['case', 'state'], name='campaigns_d_case_id_5e6b9a_idx'),
+            model_name="disposition",
+            index=models.Index(fields=["case", "state"], name="campaigns_d_case_id_5e6b9a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='disposition',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['demolish', 'rectify', 'legalise', 'confiscate'])), name='disposition_kind_valid'),
+            model_name="disposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["demolish", "rectify", "legalise", "confiscate"])),
+                name="disposition_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='disposition',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['pending', 'confirmed', 'failed'])), name='disposition_state_valid'),
+            model_name="disposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["pending", "confirmed", "failed"])),
+                name="disposition_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='disposition',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('demolished_m2__gt', 0), ('kind', 'demolish')), models.Q(models.Q(('kind', 'demolish'), _negated=True), ('demolished_m2__isnull', True)), _connector='OR'), name='disposition_demolished_area_iff_demolish'),
+            model_name="disposition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("demolished_m2__gt", 0), ("kind", "demolish")),
+                    models.Q(
+                        models.Q(("kind", "demolish"), _negated=True),
+                        ("demolished_m2__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="disposition_demolished_area_iff_demolish",
+            ),
         ),
     ]

@@ -6,105 +6,283 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClassificationStandard',
+            name="ClassificationStandard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='For example "GB/T 47678.5-2026"; "local" holds the city\'s own classes.', max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('active', models.BooleanField(default=False, help_text='New cases are classified in the active standard (plus the local classes).', verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text='For example "GB/T 47678.5-2026"; "local" holds the city\'s own classes.',
+                        max_length=40,
+                        unique=True,
+                        verbose_name="code",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "active",
+                    models.BooleanField(
+                        default=False,
+                        help_text="New cases are classified in the active standard (plus the local classes).",
+                        verbose_name="active",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'classification standard',
-                'verbose_name_plural': 'classification standards',
-                'ordering': ['-active', 'code'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('active', True), models.Q(('code', 'local'), _negated=True)), fields=('active',), name='classification_one_active_standard', violation_error_message='Another standard is already active: only one standard besides local can be active.')],
+                "verbose_name": "classification standard",
+                "verbose_name_plural": "classification standards",
+                "ordering": ["-active", "code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("active", True), models.Q(("code", "local"), _negated=True)
+                        ),
+                        fields=("active",),
+                        name="classification_one_active_standard",
+                        violation_error_message="Another standard is already active: only one standard besides local can be active.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='BigClass',
+            name="BigClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('component', 'Component'), ('event', 'Event')], max_length=10, verbose_name='kind')),
-                ('code', models.CharField(max_length=8, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('standard', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='big_classes', to='cases.classificationstandard', verbose_name='standard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("component", "Component"), ("event", "Event")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("code", models.CharField(max_length=8, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "standard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="big_classes",
+                        to="cases.classificationstandard",
+                        verbose_name="standard",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'big class',
-                'verbose_name_plural': 'big classes',
-                'ordering': ['standard__code', 'kind', 'code'],
+                "verbose_name": "big class",
+                "verbose_name_plural": "big classes",
+                "ordering": ["standard__code", "kind", "code"],
             },
         ),
         migrations.CreateModel(
-            name='SmallClass',
+            name="SmallClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('keywords', models.TextField(blank=True, help_text='Other words people use for it, for search.', verbose_name='keywords')),
-                ('active', models.BooleanField(default=True, help_text='Inactive classes stay on old cases but are not offered for new ones.', verbose_name='active')),
-                ('big_class', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='small_classes', to='cases.bigclass', verbose_name='big class')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "keywords",
+                    models.TextField(
+                        blank=True,
+                        help_text="Other words people use for it, for search.",
+                        verbose_name="keywords",
+                    ),
+                ),
+                (
+                    "active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Inactive classes stay on old cases but are not offered for new ones.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "big_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="small_classes",
+                        to="cases.bigclass",
+                        verbose_name="big class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'small class',
-                'verbose_name_plural': 'small classes',
-                'ordering': ['big_class__standard__code', 'big_class__kind', 'code'],
+                "verbose_name": "small class",
+                "verbose_name_plural": "small classes",
+                "ordering": ["big_class__standard__code", "big_class__kind", "code"],
             },
         ),
         migrations.CreateModel(
-            name='CaseStandard',
+            name="CaseStandard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('registration_condition', models.TextField(blank=True, verbose_name='registration condition')),
-                ('time_limit', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)], verbose_name='disposal time limit')),
-                ('time_limit_unit', models.CharField(choices=[('minutes', 'Minutes'), ('work_hours', 'Working hours'), ('work_days', 'Working days'), ('calendar_hours', 'Calendar hours'), ('calendar_days', 'Calendar days')], default='work_days', max_length=20, verbose_name='time limit unit')),
-                ('closure_condition', models.TextField(blank=True, verbose_name='closure condition')),
-                ('urgency', models.CharField(choices=[('normal', 'Normal'), ('urgent', 'Urgent')], default='normal', help_text='Urgent cases count calendar time: use minutes, calendar hours or calendar days.', max_length=10, verbose_name='urgency')),
-                ('duplicate_radius_m', models.PositiveIntegerField(default=30, help_text='Open cases of this class this close to a new report are offered as duplicates.', verbose_name='duplicate radius (m)')),
-                ('attribute_schema', models.JSONField(blank=True, default=dict, help_text='JSON Schema (Draft 2020-12) of the structured attributes a case of this class carries, e.g. area in m²; {} for none.', verbose_name='attribute schema')),
-                ('default_handling_unit', models.ForeignKey(blank=True, limit_choices_to={'kind': 'handling_unit'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='case_standards', to='people.organisation', verbose_name='default handling unit')),
-                ('small_class', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='case_standard', to='cases.smallclass', verbose_name='small class')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "registration_condition",
+                    models.TextField(blank=True, verbose_name="registration condition"),
+                ),
+                (
+                    "time_limit",
+                    models.PositiveIntegerField(
+                        default=1,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="disposal time limit",
+                    ),
+                ),
+                (
+                    "time_limit_unit",
+                    models.CharField(
+                        choices=[
+                            ("minutes", "Minutes"),
+                            ("work_hours", "Working hours"),
+                            ("work_days", "Working days"),
+                            ("calendar_hours", "Calendar hours"),
+                            ("calendar_days", "Calendar days"),
+                        ],
+                        default="work_days",
+                        max_length=20,
+                        verbose_name="time limit unit",
+                    ),
+                ),
+                (
+                    "closure_condition",
+                    models.TextField(blank=True, verbose_name="closure condition"),
+                ),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[("normal", "Normal"), ("urgent", "Urgent")],
+                        default="normal",
+                        help_text="Urgent cases count calendar time: use minutes, calendar hours or calendar days.",
+                        max_length=10,
+                        verbose_name="urgency",
+                    ),
+                ),
+                (
+                    "duplicate_radius_m",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="Open cases of this class this close to a new report are offered as duplicates.",
+                        verbose_name="duplicate radius (m)",
+                    ),
+                ),
+                (
+                    "attribute_schema",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="JSON Schema (Draft 2020-12) of the structured attributes a case of this class carries, e.g. area in m²; {} for none.",
+                        verbose_name="attribute schema",
+                    ),
+                ),
+                (
+                    "default_handling_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"kind": "handling_unit"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="case_standards",
+                        to="people.organisation",
+                        verbose_name="default handling unit",
+                    ),
+                ),
+                (
+                    "small_class",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="case_standard",
+                        to="cases.smallclass",
+                        verbose_name="small class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case standard',
-                'verbose_name_plural': 'case standards',
+                "verbose_name": "case standard",
+                "verbose_name_plural": "case standards",
             },
         ),
         migrations.AddConstraint(
-            model_name='bigclass',
-            constraint=models.UniqueConstraint(fields=('standard', 'kind', 'code'), name='big_class_code_unique'),
+            model_name="bigclass",
+            constraint=models.UniqueConstraint(
+                fields=("standard", "kind", "code"), name="big_class_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bigclass',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['component', 'event'])), name='big_class_kind_valid'),
+            model_name="bigclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["component", "event"])),
+                name="big_class_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='smallclass',
-            constraint=models.UniqueConstraint(fields=('big_class', 'code'), name='small_class_code_unique'),
+            model_name="smallclass",
+            constraint=models.UniqueConstraint(
+                fields=("big_class", "code"), name="small_class_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casestandard',
-            constraint=models.CheckConstraint(condition=models.Q(('time_limit_unit__in', ['minutes', 'work_hours', 'work_days', 'calendar_hours', 'calendar_days'])), name='case_standard_unit_valid'),
+            model_name="casestandard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "time_limit_unit__in",
+                        ["minutes", "work_hours", "work_days", "calendar_hours", "calendar_days"],
+                    )
+                ),
+                name="case_standard_unit_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casestandard',
-            constraint=models.CheckConstraint(condition=models.Q(('urgency__in', ['normal', 'urgent'])), name='case_standard_urgency_valid'),
+            model_name="casestandard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("urgency__in", ["normal", "urgent"])),
+                name="case_standard_urgency_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casestandard',
-            constraint=models.CheckConstraint(condition=models.Q(('time_limit__gte', 1)), name='case_standard_time_limit_positive'),
+            model_name="casestandard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("time_limit__gte", 1)), name="case_standard_time_limit_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casestandard',
-            constraint=models.CheckConstraint(condition=models.Q(('urgency', 'normal'), ('time_limit_unit__in', ['minutes', 'calendar_hours', 'calendar_days']), _connector='OR'), name='case_standard_urgent_uses_calendar_time', violation_error_message='An urgent case standard counts calendar time: use minutes, calendar hours or calendar days.'),
+            model_name="casestandard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("urgency", "normal"),
+                    ("time_limit_unit__in", ["minutes", "calendar_hours", "calendar_days"]),
+                    _connector="OR",
+                ),
+                name="case_standard_urgent_uses_calendar_time",
+                violation_error_message="An urgent case standard counts calendar time: use minutes, calendar hours or calendar days.",
+            ),
         ),
     ]

@@ -14,8 +14,11 @@ SQLITE = [
        WHEN NOT EXISTS (SELECT 1 FROM gridcase_maintenance WHERE allow_event_delete = 1)
        BEGIN SELECT RAISE(ABORT, 'case events are append-only'); END""",
 ]
-SQLITE_DROP = ["DROP TRIGGER IF EXISTS case_event_no_update", "DROP TRIGGER IF EXISTS case_event_no_delete",
-               "DROP TABLE IF EXISTS gridcase_maintenance"]
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS case_event_no_update",
+    "DROP TRIGGER IF EXISTS case_event_no_delete",
+    "DROP TABLE IF EXISTS gridcase_maintenance",
+]
 POSTGRES = [
     """CREATE OR REPLACE FUNCTION case_event_append_only() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'case events are append-only'; END; $$ LANGUAGE plpgsql""",

@@ -8,79 +8,179 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0003_case_events_append_only'),
-        ('grids', '0002_initial'),
-        ('people', '0001_initial'),
+        ("cases", "0003_case_events_append_only"),
+        ("grids", "0002_initial"),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseAlarm',
+            name="CaseAlarm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(choices=[('accept', 'Accept'), ('verify', 'Verify'), ('register', 'Register'), ('dispatch', 'Dispatch'), ('dispose', 'Dispose'), ('check', 'Check'), ('close', 'Close')], max_length=10)),
-                ('started_at', models.DateTimeField()),
-                ('level', models.CharField(choices=[('yellow', 'Yellow'), ('red', 'Red')], max_length=6)),
-                ('raised_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("accept", "Accept"),
+                            ("verify", "Verify"),
+                            ("register", "Register"),
+                            ("dispatch", "Dispatch"),
+                            ("dispose", "Dispose"),
+                            ("check", "Check"),
+                            ("close", "Close"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                (
+                    "level",
+                    models.CharField(choices=[("yellow", "Yellow"), ("red", "Red")], max_length=6),
+                ),
+                ("raised_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='DeadlineRules',
+            name="DeadlineRules",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('yellow_share', models.FloatField(default=0.8, help_text='0.8: yellow once 80 % of the allowed working time has been used.', validators=[django.core.validators.MinValueValidator(0.05), django.core.validators.MaxValueValidator(0.99)], verbose_name='yellow at share of allowed time')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "yellow_share",
+                    models.FloatField(
+                        default=0.8,
+                        help_text="0.8: yellow once 80 % of the allowed working time has been used.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.05),
+                            django.core.validators.MaxValueValidator(0.99),
+                        ],
+                        verbose_name="yellow at share of allowed time",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'deadline rules',
-                'verbose_name_plural': 'deadline rules',
+                "verbose_name": "deadline rules",
+                "verbose_name_plural": "deadline rules",
             },
         ),
         migrations.CreateModel(
-            name='StepLimit',
+            name="StepLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(choices=[('accept', 'Accept'), ('verify', 'Verify'), ('register', 'Register'), ('dispatch', 'Dispatch'), ('dispose', 'Dispose'), ('check', 'Check'), ('close', 'Close')], max_length=10, unique=True, verbose_name='step')),
-                ('time_limit', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)], verbose_name='time limit')),
-                ('time_limit_unit', models.CharField(choices=[('minutes', 'Minutes'), ('work_hours', 'Working hours'), ('work_days', 'Working days'), ('calendar_hours', 'Calendar hours'), ('calendar_days', 'Calendar days')], default='work_hours', max_length=20, verbose_name='time limit unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("accept", "Accept"),
+                            ("verify", "Verify"),
+                            ("register", "Register"),
+                            ("dispatch", "Dispatch"),
+                            ("dispose", "Dispose"),
+                            ("check", "Check"),
+                            ("close", "Close"),
+                        ],
+                        max_length=10,
+                        unique=True,
+                        verbose_name="step",
+                    ),
+                ),
+                (
+                    "time_limit",
+                    models.PositiveIntegerField(
+                        default=1,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="time limit",
+                    ),
+                ),
+                (
+                    "time_limit_unit",
+                    models.CharField(
+                        choices=[
+                            ("minutes", "Minutes"),
+                            ("work_hours", "Working hours"),
+                            ("work_days", "Working days"),
+                            ("calendar_hours", "Calendar hours"),
+                            ("calendar_days", "Calendar days"),
+                        ],
+                        default="work_hours",
+                        max_length=20,
+                        verbose_name="time limit unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'step time limit',
-                'verbose_name_plural': 'step time limits',
+                "verbose_name": "step time limit",
+                "verbose_name_plural": "step time limits",
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='step_deadline',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='current step deadline'),
+            model_name="case",
+            name="step_deadline",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="current step deadline"),
         ),
         migrations.AddField(
-            model_name='case',
-            name='step_started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='current step started at'),
+            model_name="case",
+            name="step_started_at",
+            field=models.DateTimeField(
+                blank=True, null=True, verbose_name="current step started at"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'step_deadline'], name='cases_case_status_350c52_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["status", "step_deadline"], name="cases_case_status_350c52_idx"
+            ),
         ),
         migrations.AddField(
-            model_name='casealarm',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alarms', to='cases.case'),
+            model_name="casealarm",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="alarms", to="cases.case"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='steplimit',
-            constraint=models.CheckConstraint(condition=models.Q(('step__in', ['accept', 'verify', 'register', 'dispatch', 'check', 'close'])), name='step_limit_step_valid'),
+            model_name="steplimit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("step__in", ["accept", "verify", "register", "dispatch", "check", "close"])
+                ),
+                name="step_limit_step_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='steplimit',
-            constraint=models.CheckConstraint(condition=models.Q(('time_limit_unit__in', ['minutes', 'work_hours', 'work_days', 'calendar_hours', 'calendar_days'])), name='step_limit_unit_valid'),
+            model_name="steplimit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "time_limit_unit__in",
+                        ["minutes", "work_hours", "work_days", "calendar_hours", "calendar_days"],
+                    )
+                ),
+                name="step_limit_unit_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casealarm',
-            constraint=models.UniqueConstraint(fields=('case', 'step', 'started_at', 'level'), name='case_alarm_once'),
+            model_name="casealarm",
+            constraint=models.UniqueConstraint(
+                fields=("case", "step", "started_at", "level"), name="case_alarm_once"
+            ),
         ),
     ]
 
@@ -90,7 +190,9 @@ def seed_defaults(apps, schema_editor):
     StepLimit = apps.get_model("cases", "StepLimit")
     DeadlineRules = apps.get_model("cases", "DeadlineRules")
     for step in ["accept", "verify", "register", "dispatch", "check", "close"]:
-        StepLimit.objects.get_or_create(step=step, defaults={"time_limit": 1, "time_limit_unit": "work_hours"})
+        StepLimit.objects.get_or_create(
+            step=step, defaults={"time_limit": 1, "time_limit_unit": "work_hours"}
+        )
     DeadlineRules.objects.get_or_create(pk=1, defaults={"yellow_share": 0.8})
 
 

@@ -5,25 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_time_rules'),
-        ('grids', '0002_initial'),
-        ('people', '0001_initial'),
+        ("cases", "0004_time_rules"),
+        ("grids", "0002_initial"),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='caseevent',
-            name='cases_casee_action_40c358_idx',
+            model_name="caseevent",
+            name="cases_casee_action_40c358_idx",
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['id', 'grid', 'reporter', 'dispatched_at', 'disposed_at', 'deadline'], name='case_metrics'),
+            model_name="case",
+            index=models.Index(
+                fields=["id", "grid", "reporter", "dispatched_at", "disposed_at", "deadline"],
+                name="case_metrics",
+            ),
         ),
         migrations.AddIndex(
-            model_name='caseevent',
-            index=models.Index(fields=['action', 'at', 'case', 'unit', 'to_status'], name='case_event_metrics'),
+            model_name="caseevent",
+            index=models.Index(
+                fields=["action", "at", "case", "unit", "to_status"], name="case_event_metrics"
+            ),
         ),
     ]

@@ -6,16 +6,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_metrics_indexes'),
+        ("cases", "0005_metrics_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='assignee',
-            field=models.ForeignKey(blank=True, help_text='二级派遣: the member of the handling unit its leader assigned the case to; the unit holds it.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_cases', to=settings.AUTH_USER_MODEL, verbose_name='assigned to'),
+            model_name="case",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="二级派遣: the member of the handling unit its leader assigned the case to; the unit holds it.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="assigned_cases",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="assigned to",
+            ),
         ),
     ]

@@ -6,40 +6,130 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0006_case_assignee'),
-        ('people', '0001_initial'),
+        ("cases", "0006_case_assignee"),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutoDispatch',
+            name="AutoDispatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enabled', models.BooleanField(default=True, verbose_name='dispatch automatically after registration')),
-                ('small_class', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='auto_dispatch', to='cases.smallclass', verbose_name='small class')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "enabled",
+                    models.BooleanField(
+                        default=True, verbose_name="dispatch automatically after registration"
+                    ),
+                ),
+                (
+                    "small_class",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="auto_dispatch",
+                        to="cases.smallclass",
+                        verbose_name="small class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'automatic dispatch',
-                'verbose_name_plural': 'automatic dispatch',
+                "verbose_name": "automatic dispatch",
+                "verbose_name_plural": "automatic dispatch",
             },
         ),
         migrations.CreateModel(
-            name='DispatchRule',
+            name="DispatchRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('area_prefix', models.CharField(blank=True, help_text='A grid code prefix: 6 digits a district, 9 a street, 12 a community; empty for the city.', max_length=15, validators=[django.core.validators.RegexValidator('^[0-9]*$', 'An area code prefix is digits only.')], verbose_name='area code prefix')),
-                ('priority', models.PositiveIntegerField(default=1, help_text='Among rules as specific as each other, 1 wins over 2.', verbose_name='priority')),
-                ('big_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dispatch_rules', to='cases.bigclass', verbose_name='big class')),
-                ('small_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dispatch_rules', to='cases.smallclass', verbose_name='small class')),
-                ('unit', models.ForeignKey(limit_choices_to={'kind': 'handling_unit'}, on_delete=django.db.models.deletion.CASCADE, related_name='dispatch_rules', to='people.organisation', verbose_name='handling unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "area_prefix",
+                    models.CharField(
+                        blank=True,
+                        help_text="A grid code prefix: 6 digits a district, 9 a street, 12 a community; empty for the city.",
+                        max_length=15,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9]*$", "An area code prefix is digits only."
+                            )
+                        ],
+                        verbose_name="area code prefix",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Among rules as specific as each other, 1 wins over 2.",
+                        verbose_name="priority",
+                    ),
+                ),
+                (
+                    "big_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dispatch_rules",
+                        to="cases.bigclass",
+                        verbose_name="big class",
+                    ),
+                ),
+                (
+                    "small_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dispatch_rules",
+                        to="cases.smallclass",
+                        verbose_name="small class",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "handling_unit"},
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dispatch_rules",
+                        to="people.organisation",
+                        verbose_name="handling unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dispatch rule',
-                'verbose_name_plural': 'dispatch rules',
-                'ordering': ['small_class', 'big_class', 'area_prefix', 'priority'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('big_class__isnull', True), ('small_class__isnull', False)), models.Q(('big_class__isnull', False), ('small_class__isnull', True)), _connector='OR'), name='dispatch_rule_one_class'), models.UniqueConstraint(condition=models.Q(('small_class__isnull', False)), fields=('small_class', 'area_prefix', 'priority'), name='dispatch_rule_small_unique'), models.UniqueConstraint(condition=models.Q(('big_class__isnull', False)), fields=('big_class', 'area_prefix', 'priority'), name='dispatch_rule_big_unique')],
+                "verbose_name": "dispatch rule",
+                "verbose_name_plural": "dispatch rules",
+                "ordering": ["small_class", "big_class", "area_prefix", "priority"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("big_class__isnull", True), ("small_class__isnull", False)),
+                            models.Q(("big_class__isnull", False), ("small_class__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="dispatch_rule_one_class",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("small_class__isnull", False)),
+                        fields=("small_class", "area_prefix", "priority"),
+                        name="dispatch_rule_small_unique",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("big_class__isnull", False)),
+                        fields=("big_class", "area_prefix", "priority"),
+                        name="dispatch_rule_big_unique",
+                    ),
+                ],
             },
         ),
     ]

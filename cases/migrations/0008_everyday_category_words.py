@@ -10,7 +10,9 @@ def add_words(apps, schema_editor):
 
     small_class = apps.get_model("cases", "SmallClass")
     for (standard, code), words in EVERYDAY_WORDS.items():
-        rows = small_class.objects.filter(big_class__standard__code=standard, big_class__kind="event", code=code)
+        rows = small_class.objects.filter(
+            big_class__standard__code=standard, big_class__kind="event", code=code
+        )
         for row in rows:
             have = row.keywords.split()
             missing = [w for w in words.split() if w not in have]

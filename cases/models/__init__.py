@@ -3,6 +3,6 @@ idempotency records."""
 
 from cases.models.case import *  # noqa: F401,F403
 from cases.models.dictionary import *  # noqa: F401,F403
+from cases.models.dispatch import *  # noqa: F401,F403
 from cases.models.idempotency import *  # noqa: F401,F403
 from cases.models.rules import *  # noqa: F401,F403
-from cases.models.dispatch import *  # noqa: F401,F403

@@ -19,8 +19,17 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 __all__ = [
-    "LOCAL_STANDARD", "CALENDAR_UNITS", "Kind", "LimitUnit", "Urgency", "ClassificationStandard",
-    "BigClass", "SmallClass", "CaseStandard", "check_attribute_schema", "validate_attributes",
+    "LOCAL_STANDARD",
+    "CALENDAR_UNITS",
+    "Kind",
+    "LimitUnit",
+    "Urgency",
+    "ClassificationStandard",
+    "BigClass",
+    "SmallClass",
+    "CaseStandard",
+    "check_attribute_schema",
+    "validate_attributes",
 ]
 
 LOCAL_STANDARD = "local"

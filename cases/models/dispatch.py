@@ -18,18 +18,43 @@ class DispatchRule(models.Model):
     `area_prefix` go to `unit`. The most specific area prefix wins, then a small-class rule over a
     big-class one, then the lower `priority` number. An empty prefix is the whole city."""
 
-    small_class = models.ForeignKey("cases.SmallClass", verbose_name=_("small class"), null=True, blank=True,
-                                    on_delete=models.CASCADE, related_name="dispatch_rules")
-    big_class = models.ForeignKey("cases.BigClass", verbose_name=_("big class"), null=True, blank=True,
-                                  on_delete=models.CASCADE, related_name="dispatch_rules")
+    small_class = models.ForeignKey(
+        "cases.SmallClass",
+        verbose_name=_("small class"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dispatch_rules",
+    )
+    big_class = models.ForeignKey(
+        "cases.BigClass",
+        verbose_name=_("big class"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dispatch_rules",
+    )
     area_prefix = models.CharField(
-        _("area code prefix"), max_length=15, blank=True,
+        _("area code prefix"),
+        max_length=15,
+        blank=True,
         validators=[RegexValidator(r"^[0-9]*$", _("An area code prefix is digits only."))],
-        help_text=_("A grid code prefix: 6 digits a district, 9 a street, 12 a community; empty for the city."))
-    unit = models.ForeignKey("people.Organisation", verbose_name=_("handling unit"), on_delete=models.CASCADE,
-                             related_name="dispatch_rules", limit_choices_to={"kind": "handling_unit"})
-    priority = models.PositiveIntegerField(_("priority"), default=1,
-                                           help_text=_("Among rules as specific as each other, 1 wins over 2."))
+        help_text=_(
+            "A grid code prefix: 6 digits a district, 9 a street, 12 a community; empty for the city."
+        ),
+    )
+    unit = models.ForeignKey(
+        "people.Organisation",
+        verbose_name=_("handling unit"),
+        on_delete=models.CASCADE,
+        related_name="dispatch_rules",
+        limit_choices_to={"kind": "handling_unit"},
+    )
+    priority = models.PositiveIntegerField(
+        _("priority"),
+        default=1,
+        help_text=_("Among rules as specific as each other, 1 wins over 2."),
+    )
 
     class Meta:
         verbose_name = _("dispatch rule")
@@ -37,13 +62,22 @@ class DispatchRule(models.Model):
         ordering = ["small_class", "big_class", "area_prefix", "priority"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(small_class__isnull=False, big_class__isnull=True)
-                           | Q(small_class__isnull=True, big_class__isnull=False)),
-                name="dispatch_rule_one_class"),
-            models.UniqueConstraint(fields=["small_class", "area_prefix", "priority"],
-                                    condition=Q(small_class__isnull=False), name="dispatch_rule_small_unique"),
-            models.UniqueConstraint(fields=["big_class", "area_prefix", "priority"],
-                                    condition=Q(big_class__isnull=False), name="dispatch_rule_big_unique"),
+                condition=(
+                    Q(small_class__isnull=False, big_class__isnull=True)
+                    | Q(small_class__isnull=True, big_class__isnull=False)
+                ),
+                name="dispatch_rule_one_class",
+            ),
+            models.UniqueConstraint(
+                fields=["small_class", "area_prefix", "priority"],
+                condition=Q(small_class__isnull=False),
+                name="dispatch_rule_small_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["big_class", "area_prefix", "priority"],
+                condition=Q(big_class__isnull=False),
+                name="dispatch_rule_big_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -55,8 +89,12 @@ class AutoDispatch(models.Model):
     """A small class the system dispatches by itself, to the unit its rules suggest, right after
     registration (an administrator switches it on per small class)."""
 
-    small_class = models.OneToOneField("cases.SmallClass", verbose_name=_("small class"), on_delete=models.CASCADE,
-                                       related_name="auto_dispatch")
+    small_class = models.OneToOneField(
+        "cases.SmallClass",
+        verbose_name=_("small class"),
+        on_delete=models.CASCADE,
+        related_name="auto_dispatch",
+    )
     enabled = models.BooleanField(_("dispatch automatically after registration"), default=True)
 
     class Meta:

@@ -31,10 +31,14 @@ class IdempotencyRecord(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Set in the same transaction as the case it made: a retry after a crash between that commit
     # and `complete()` answers with this case instead of making another.
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
-            models.CheckConstraint(condition=Q(state__in=["in_flight", "done"]), name="idempotency_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=["in_flight", "done"]), name="idempotency_state_valid"
+            ),
         ]

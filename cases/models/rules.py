@@ -26,8 +26,13 @@ class Step(models.TextChoices):
 
 # The step a case is waiting for in each status (the clock that runs).
 STEP_OF_STATUS = {
-    "reported": Step.ACCEPT, "verifying": Step.VERIFY, "pending_registration": Step.REGISTER,
-    "dispatching": Step.DISPATCH, "handling": Step.DISPOSE, "checking": Step.CHECK, "closing": Step.CLOSE,
+    "reported": Step.ACCEPT,
+    "verifying": Step.VERIFY,
+    "pending_registration": Step.REGISTER,
+    "dispatching": Step.DISPATCH,
+    "handling": Step.DISPOSE,
+    "checking": Step.CHECK,
+    "closing": Step.CLOSE,
 }
 
 
@@ -35,17 +40,26 @@ class StepLimit(models.Model):
     """The time limit of one step (the disposal step uses the small class's own limit)."""
 
     step = models.CharField(_("step"), max_length=10, choices=Step.choices, unique=True)
-    time_limit = models.PositiveIntegerField(_("time limit"), default=1, validators=[MinValueValidator(1)])
-    time_limit_unit = models.CharField(_("time limit unit"), max_length=20, choices=LimitUnit.choices,
-                                       default=LimitUnit.WORK_HOURS)
+    time_limit = models.PositiveIntegerField(
+        _("time limit"), default=1, validators=[MinValueValidator(1)]
+    )
+    time_limit_unit = models.CharField(
+        _("time limit unit"), max_length=20, choices=LimitUnit.choices, default=LimitUnit.WORK_HOURS
+    )
 
     class Meta:
         verbose_name = _("step time limit")
         verbose_name_plural = _("step time limits")
         constraints = [
-            models.CheckConstraint(condition=Q(step__in=["accept", "verify", "register", "dispatch", "check",
-                                                         "close"]), name="step_limit_step_valid"),
-            models.CheckConstraint(condition=Q(time_limit_unit__in=LimitUnit.values), name="step_limit_unit_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    step__in=["accept", "verify", "register", "dispatch", "check", "close"]
+                ),
+                name="step_limit_step_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_limit_unit__in=LimitUnit.values), name="step_limit_unit_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -61,10 +75,12 @@ class DeadlineRules(models.Model):
     """One row: when an open case turns yellow."""
 
     yellow_share = models.FloatField(
-        _("yellow at share of allowed time"), default=0.8,
+        _("yellow at share of allowed time"),
+        default=0.8,
         validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
         # xgettext:no-python-format
-        help_text=_("0.8: yellow once 80 % of the allowed working time has been used."))
+        help_text=_("0.8: yellow once 80 % of the allowed working time has been used."),
+    )
 
     class Meta:
         verbose_name = _("deadline rules")
@@ -95,5 +111,7 @@ class CaseAlarm(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "step", "started_at", "level"], name="case_alarm_once"),
+            models.UniqueConstraint(
+                fields=["case", "step", "started_at", "level"], name="case_alarm_once"
+            ),
         ]

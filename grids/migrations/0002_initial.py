@@ -6,66 +6,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grids', '0001_initial'),
-        ('people', '0001_initial'),
+        ("grids", "0001_initial"),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='grid',
-            name='responsible_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='grids', to='people.organisation', verbose_name='responsible unit'),
+            model_name="grid",
+            name="responsible_unit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="grids",
+                to="people.organisation",
+                verbose_name="responsible unit",
+            ),
         ),
         migrations.AddField(
-            model_name='gridassignment',
-            name='grid',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='grids.grid'),
+            model_name="gridassignment",
+            name="grid",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="assignments",
+                to="grids.grid",
+            ),
         ),
         migrations.AddField(
-            model_name='gridassignment',
-            name='officer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grid_assignments', to=settings.AUTH_USER_MODEL),
+            model_name="gridassignment",
+            name="officer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grid_assignments",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='grid',
-            name='officers',
-            field=models.ManyToManyField(blank=True, related_name='grids', through='grids.GridAssignment', to=settings.AUTH_USER_MODEL, verbose_name='patrol officers'),
+            model_name="grid",
+            name="officers",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="grids",
+                through="grids.GridAssignment",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="patrol officers",
+            ),
         ),
         migrations.AddIndex(
-            model_name='area',
-            index=models.Index(fields=['level', 'code'], name='grids_area_level_18d2a7_idx'),
+            model_name="area",
+            index=models.Index(fields=["level", "code"], name="grids_area_level_18d2a7_idx"),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.CheckConstraint(condition=models.Q(('level__in', ['district', 'street', 'community'])), name='area_level_valid'),
+            model_name="area",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level__in", ["district", "street", "community"])),
+                name="area_level_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('code__regex', '^[0-9]{6}$'), ('level', 'district')), models.Q(('code__regex', '^[0-9]{9}$'), ('level', 'street')), models.Q(('code__regex', '^[0-9]{12}$'), ('level', 'community')), _connector='OR'), name='area_code_matches_level'),
+            model_name="area",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("code__regex", "^[0-9]{6}$"), ("level", "district")),
+                    models.Q(("code__regex", "^[0-9]{9}$"), ("level", "street")),
+                    models.Q(("code__regex", "^[0-9]{12}$"), ("level", "community")),
+                    _connector="OR",
+                ),
+                name="area_code_matches_level",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.UniqueConstraint(fields=('grid', 'officer'), name='grid_assignment_unique'),
+            model_name="gridassignment",
+            constraint=models.UniqueConstraint(
+                fields=("grid", "officer"), name="grid_assignment_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='grid',
-            index=models.Index(fields=['min_lon', 'max_lon', 'min_lat', 'max_lat'], name='grids_grid_min_lon_58d4b1_idx'),
+            model_name="grid",
+            index=models.Index(
+                fields=["min_lon", "max_lon", "min_lat", "max_lat"],
+                name="grids_grid_min_lon_58d4b1_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{15}$')), name='grid_code_15_digits'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{15}$")), name="grid_code_15_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('region_class__in', [1, 2, 3])), name='grid_region_class_valid'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("region_class__in", [1, 2, 3])), name="grid_region_class_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='grid_validity_ordered'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="grid_validity_ordered",
+            ),
         ),
     ]

@@ -5,32 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grids', '0002_initial'),
+        ("grids", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='gridassignment',
-            name='grid_assignment_unique',
+            model_name="gridassignment",
+            name="grid_assignment_unique",
         ),
         migrations.AddField(
-            model_name='gridassignment',
-            name='until',
-            field=models.DateField(blank=True, help_text='First day it is no longer in force; empty: still in force.', null=True, verbose_name='until'),
+            model_name="gridassignment",
+            name="until",
+            field=models.DateField(
+                blank=True,
+                help_text="First day it is no longer in force; empty: still in force.",
+                null=True,
+                verbose_name="until",
+            ),
         ),
         migrations.AddIndex(
-            model_name='gridassignment',
-            index=models.Index(fields=['officer', 'since'], name='grids_grida_officer_bba282_idx'),
+            model_name="gridassignment",
+            index=models.Index(fields=["officer", "since"], name="grids_grida_officer_bba282_idx"),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('until__isnull', True)), fields=('grid', 'officer'), name='grid_assignment_one_open'),
+            model_name="gridassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("until__isnull", True)),
+                fields=("grid", "officer"),
+                name="grid_assignment_one_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.CheckConstraint(condition=models.Q(('until__isnull', True), ('until__gte', models.F('since')), _connector='OR'), name='grid_assignment_ordered'),
+            model_name="gridassignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("until__isnull", True), ("until__gte", models.F("since")), _connector="OR"
+                ),
+                name="grid_assignment_ordered",
+            ),
         ),
     ]

@@ -6,57 +6,195 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RegistrationBand',
+            name="RegistrationBand",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region_class', models.PositiveSmallIntegerField(choices=[(1, 'Class I'), (2, 'Class II'), (3, 'Class III')], verbose_name='region class')),
-                ('up_to', models.DecimalField(blank=True, decimal_places=2, help_text='Empty: any higher number.', max_digits=7, null=True, verbose_name='up to (per grid per week)')),
-                ('points', models.PositiveSmallIntegerField(validators=[django.core.validators.MaxValueValidator(100)], verbose_name='points')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "region_class",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Class I"), (2, "Class II"), (3, "Class III")],
+                        verbose_name="region class",
+                    ),
+                ),
+                (
+                    "up_to",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Empty: any higher number.",
+                        max_digits=7,
+                        null=True,
+                        verbose_name="up to (per grid per week)",
+                    ),
+                ),
+                (
+                    "points",
+                    models.PositiveSmallIntegerField(
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                        verbose_name="points",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'registration score band',
-                'verbose_name_plural': 'registration score bands',
-                'ordering': ['region_class', models.OrderBy(models.F('up_to'), nulls_last=True)],
-                'constraints': [models.UniqueConstraint(fields=('region_class', 'up_to'), name='registration_band_once'), models.CheckConstraint(condition=models.Q(('region_class__in', [1, 2, 3])), name='registration_band_class_valid'), models.CheckConstraint(condition=models.Q(('points__lte', 100)), name='registration_band_points_max')],
+                "verbose_name": "registration score band",
+                "verbose_name_plural": "registration score bands",
+                "ordering": ["region_class", models.OrderBy(models.F("up_to"), nulls_last=True)],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region_class", "up_to"), name="registration_band_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("region_class__in", [1, 2, 3])),
+                        name="registration_band_class_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("points__lte", 100)),
+                        name="registration_band_points_max",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoreScheme',
+            name="ScoreScheme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('area', 'Grids and areas'), ('unit', 'Handling units'), ('officer', 'Patrol officers')], max_length=10, unique=True, verbose_name='objects scored')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("area", "Grids and areas"),
+                            ("unit", "Handling units"),
+                            ("officer", "Patrol officers"),
+                        ],
+                        max_length=10,
+                        unique=True,
+                        verbose_name="objects scored",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
             ],
             options={
-                'verbose_name': 'score scheme',
-                'verbose_name_plural': 'score schemes',
-                'ordering': ['kind'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['area', 'unit', 'officer'])), name='score_scheme_kind_valid')],
+                "verbose_name": "score scheme",
+                "verbose_name_plural": "score schemes",
+                "ordering": ["kind"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["area", "unit", "officer"])),
+                        name="score_scheme_kind_valid",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoreIndicator',
+            name="ScoreIndicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('indicator', models.CharField(choices=[('disposal_rate', 'Disposal rate'), ('disposal_on_time_rate', 'On-time disposal rate'), ('overdue_rate', 'Overdue rate (overdue open / due for disposal)'), ('closure_rate', 'Closure rate'), ('closure_on_time_rate', 'On-time closure rate'), ('rework_rate', 'Rework rate'), ('extension_rate', 'Extension rate'), ('registration_rate', 'Registration rate'), ('dispatch_rate', 'Dispatch rate'), ('valid_report_rate', 'Valid report rate'), ('verify_on_time_rate', 'On-time verification rate'), ('check_on_time_rate', 'On-time check rate'), ('registration_density', 'Registered cases per grid per week (points)')], max_length=24, verbose_name='indicator')),
-                ('weight', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(0)], verbose_name='weight (points)')),
-                ('inverse', models.BooleanField(default=False, help_text='For rates where less is better, e.g. (1 − rework rate) × 10.', verbose_name='score 1 − value')),
-                ('scheme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indicators', to='metrics.scorescheme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "indicator",
+                    models.CharField(
+                        choices=[
+                            ("disposal_rate", "Disposal rate"),
+                            ("disposal_on_time_rate", "On-time disposal rate"),
+                            ("overdue_rate", "Overdue rate (overdue open / due for disposal)"),
+                            ("closure_rate", "Closure rate"),
+                            ("closure_on_time_rate", "On-time closure rate"),
+                            ("rework_rate", "Rework rate"),
+                            ("extension_rate", "Extension rate"),
+                            ("registration_rate", "Registration rate"),
+                            ("dispatch_rate", "Dispatch rate"),
+                            ("valid_report_rate", "Valid report rate"),
+                            ("verify_on_time_rate", "On-time verification rate"),
+                            ("check_on_time_rate", "On-time check rate"),
+                            ("registration_density", "Registered cases per grid per week (points)"),
+                        ],
+                        max_length=24,
+                        verbose_name="indicator",
+                    ),
+                ),
+                (
+                    "weight",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="weight (points)",
+                    ),
+                ),
+                (
+                    "inverse",
+                    models.BooleanField(
+                        default=False,
+                        help_text="For rates where less is better, e.g. (1 − rework rate) × 10.",
+                        verbose_name="score 1 − value",
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="indicators",
+                        to="metrics.scorescheme",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'score indicator',
-                'verbose_name_plural': 'score indicators',
-                'ordering': ['scheme', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('scheme', 'indicator'), name='score_indicator_once'), models.CheckConstraint(condition=models.Q(('indicator__in', ['disposal_rate', 'disposal_on_time_rate', 'overdue_rate', 'closure_rate', 'closure_on_time_rate', 'rework_rate', 'extension_rate', 'registration_rate', 'dispatch_rate', 'valid_report_rate', 'verify_on_time_rate', 'check_on_time_rate', 'registration_density'])), name='score_indicator_valid'), models.CheckConstraint(condition=models.Q(('weight__gte', 0)), name='score_indicator_weight_positive')],
+                "verbose_name": "score indicator",
+                "verbose_name_plural": "score indicators",
+                "ordering": ["scheme", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scheme", "indicator"), name="score_indicator_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "indicator__in",
+                                [
+                                    "disposal_rate",
+                                    "disposal_on_time_rate",
+                                    "overdue_rate",
+                                    "closure_rate",
+                                    "closure_on_time_rate",
+                                    "rework_rate",
+                                    "extension_rate",
+                                    "registration_rate",
+                                    "dispatch_rate",
+                                    "valid_report_rate",
+                                    "verify_on_time_rate",
+                                    "check_on_time_rate",
+                                    "registration_density",
+                                ],
+                            )
+                        ),
+                        name="score_indicator_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weight__gte", 0)),
+                        name="score_indicator_weight_positive",
+                    ),
+                ],
             },
         ),
     ]

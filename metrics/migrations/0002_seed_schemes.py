@@ -6,10 +6,24 @@ looser than the one before. No officer scheme: docs/domain.md gives none (an adm
 from django.db import migrations
 
 SCHEMES = {
-    "unit": ("处置单位综合指标", [("disposal_rate", 40, False), ("disposal_on_time_rate", 40, False),
-                                  ("overdue_rate", 10, True), ("rework_rate", 10, True)]),
-    "area": ("网格/区域综合指标", [("closure_rate", 30, False), ("closure_on_time_rate", 40, False),
-                                   ("rework_rate", 10, True), ("registration_density", 20, False)]),
+    "unit": (
+        "处置单位综合指标",
+        [
+            ("disposal_rate", 40, False),
+            ("disposal_on_time_rate", 40, False),
+            ("overdue_rate", 10, True),
+            ("rework_rate", 10, True),
+        ],
+    ),
+    "area": (
+        "网格/区域综合指标",
+        [
+            ("closure_rate", 30, False),
+            ("closure_on_time_rate", 40, False),
+            ("rework_rate", 10, True),
+            ("registration_density", 20, False),
+        ],
+    ),
 }
 POINTS = (100, 90, 75, 60, 40)
 
@@ -21,15 +35,23 @@ def seed(apps, schema_editor):
     for kind, (name, indicators) in SCHEMES.items():
         scheme, created = Scheme.objects.get_or_create(kind=kind, defaults={"name": name})
         if created:
-            Indicator.objects.bulk_create([Indicator(scheme=scheme, indicator=i, weight=w, inverse=inv)
-                                           for i, w, inv in indicators])
+            Indicator.objects.bulk_create(
+                [
+                    Indicator(scheme=scheme, indicator=i, weight=w, inverse=inv)
+                    for i, w, inv in indicators
+                ]
+            )
     if Band.objects.exists():
         return
     for region_class in (1, 2, 3):
         looser = 2 * (region_class - 1)
-        Band.objects.bulk_create([Band(region_class=region_class, up_to=2 * i + looser, points=points)
-                                  for i, points in enumerate(POINTS)] +
-                                 [Band(region_class=region_class, up_to=None, points=0)])
+        Band.objects.bulk_create(
+            [
+                Band(region_class=region_class, up_to=2 * i + looser, points=points)
+                for i, points in enumerate(POINTS)
+            ]
+            + [Band(region_class=region_class, up_to=None, points=0)]
+        )
 
 
 def unseed(apps, schema_editor):

@@ -2,57 +2,140 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import open311.models
 from django.db import migrations, models
+
+import open311.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0003_case_events_append_only'),
+        ("cases", "0003_case_events_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiClient',
+            name="ApiClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='The app or organisation using the key.', max_length=100, verbose_name='name')),
-                ('contact', models.CharField(blank=True, help_text='Who to call about this client (not shown publicly).', max_length=200, verbose_name='contact')),
-                ('key_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('key_prefix', models.CharField(editable=False, max_length=8, verbose_name='key starts with')),
-                ('active', models.BooleanField(default=True, editable=False, verbose_name='active')),
-                ('created', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='issued at')),
-                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='revoked at')),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last used at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="The app or organisation using the key.",
+                        max_length=100,
+                        verbose_name="name",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.CharField(
+                        blank=True,
+                        help_text="Who to call about this client (not shown publicly).",
+                        max_length=200,
+                        verbose_name="contact",
+                    ),
+                ),
+                ("key_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "key_prefix",
+                    models.CharField(editable=False, max_length=8, verbose_name="key starts with"),
+                ),
+                (
+                    "active",
+                    models.BooleanField(default=True, editable=False, verbose_name="active"),
+                ),
+                (
+                    "created",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="issued at"
+                    ),
+                ),
+                (
+                    "revoked_at",
+                    models.DateTimeField(
+                        blank=True, editable=False, null=True, verbose_name="revoked at"
+                    ),
+                ),
+                (
+                    "last_used_at",
+                    models.DateTimeField(
+                        blank=True, editable=False, null=True, verbose_name="last used at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Open311 API client',
-                'verbose_name_plural': 'Open311 API clients',
-                'ordering': ['-active', 'name'],
+                "verbose_name": "Open311 API client",
+                "verbose_name_plural": "Open311 API clients",
+                "ordering": ["-active", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(help_text='SHA-256 of the submitted parameters.', max_length=64)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255)),
-                ('token', models.CharField(default=open311.models.new_token, editable=False, max_length=32, unique=True)),
-                ('media_urls', models.JSONField(blank=True, default=list)),
-                ('address_id', models.CharField(blank=True, max_length=100)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='open311_submission', to='cases.case', verbose_name='case')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='open311.apiclient', verbose_name='API client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        help_text="SHA-256 of the submitted parameters.", max_length=64
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, max_length=255)),
+                (
+                    "token",
+                    models.CharField(
+                        default=open311.models.new_token, editable=False, max_length=32, unique=True
+                    ),
+                ),
+                ("media_urls", models.JSONField(blank=True, default=list)),
+                ("address_id", models.CharField(blank=True, max_length=100)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="open311_submission",
+                        to="cases.case",
+                        verbose_name="case",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="open311.apiclient",
+                        verbose_name="API client",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Open311 submission',
-                'verbose_name_plural': 'Open311 submissions',
-                'ordering': ['-received_at'],
-                'indexes': [models.Index(fields=['client', 'fingerprint', 'received_at'], name='open311_sub_client__53cbeb_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('client', 'idempotency_key'), name='open311_submission_idempotency_key_unique')],
+                "verbose_name": "Open311 submission",
+                "verbose_name_plural": "Open311 submissions",
+                "ordering": ["-received_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["client", "fingerprint", "received_at"],
+                        name="open311_sub_client__53cbeb_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key", ""), _negated=True),
+                        fields=("client", "idempotency_key"),
+                        name="open311_submission_idempotency_key_unique",
+                    )
+                ],
             },
         ),
     ]

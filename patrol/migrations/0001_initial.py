@@ -7,47 +7,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grids', '0002_initial'),
+        ("grids", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PatrolSettings',
+            name="PatrolSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interval_seconds', models.PositiveIntegerField(default=30, help_text='How often a phone on patrol records its position.', verbose_name='seconds between track points')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "interval_seconds",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="How often a phone on patrol records its position.",
+                        verbose_name="seconds between track points",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patrol settings',
-                'verbose_name_plural': 'patrol settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('interval_seconds__gte', 5)), name='patrol_interval_at_least_5s')],
+                "verbose_name": "patrol settings",
+                "verbose_name_plural": "patrol settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("interval_seconds__gte", 5)),
+                        name="patrol_interval_at_least_5s",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrackPoint',
+            name="TrackPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('point_id', models.UUIDField(help_text='Made once on the phone.', unique=True, verbose_name='point id')),
-                ('lon', models.FloatField(verbose_name='longitude')),
-                ('lat', models.FloatField(verbose_name='latitude')),
-                ('accuracy_m', models.FloatField(blank=True, null=True, verbose_name='accuracy (m)')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at (device)')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('grid_distance_m', models.FloatField(blank=True, null=True, verbose_name='distance to grid (m)')),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='track_points', to='grids.grid', verbose_name='grid')),
-                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='track_points', to=settings.AUTH_USER_MODEL, verbose_name='officer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "point_id",
+                    models.UUIDField(
+                        help_text="Made once on the phone.", unique=True, verbose_name="point id"
+                    ),
+                ),
+                ("lon", models.FloatField(verbose_name="longitude")),
+                ("lat", models.FloatField(verbose_name="latitude")),
+                (
+                    "accuracy_m",
+                    models.FloatField(blank=True, null=True, verbose_name="accuracy (m)"),
+                ),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at (device)")),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="received at"
+                    ),
+                ),
+                (
+                    "grid_distance_m",
+                    models.FloatField(blank=True, null=True, verbose_name="distance to grid (m)"),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="track_points",
+                        to="grids.grid",
+                        verbose_name="grid",
+                    ),
+                ),
+                (
+                    "officer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="track_points",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="officer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'track point',
-                'verbose_name_plural': 'track points',
-                'ordering': ['officer', 'recorded_at'],
-                'indexes': [models.Index(fields=['officer', 'recorded_at'], name='patrol_trac_officer_209f35_idx'), models.Index(fields=['grid', 'recorded_at'], name='patrol_trac_grid_id_db73d9_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('lat__gte', -90), ('lat__lte', 90), ('lon__gte', -180), ('lon__lte', 180)), name='trackpoint_lon_lat_in_range')],
+                "verbose_name": "track point",
+                "verbose_name_plural": "track points",
+                "ordering": ["officer", "recorded_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["officer", "recorded_at"], name="patrol_trac_officer_209f35_idx"
+                    ),
+                    models.Index(
+                        fields=["grid", "recorded_at"], name="patrol_trac_grid_id_db73d9_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("lat__gte", -90),
+                            ("lat__lte", 90),
+                            ("lon__gte", -180),
+                            ("lon__lte", 180),
+                        ),
+                        name="trackpoint_lon_lat_in_range",
+                    )
+                ],
             },
         ),
     ]

@@ -11,124 +11,205 @@ def seed_settings(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grids', '0003_grid_assignment_history'),
-        ('patrol', '0001_initial'),
+        ("grids", "0003_grid_assignment_history"),
+        ("patrol", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GridDay',
+            name="GridDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('points', models.PositiveIntegerField(default=0, verbose_name='points inside')),
-                ('first_at', models.DateTimeField(verbose_name='first point')),
-                ('last_at', models.DateTimeField(verbose_name='last point')),
-                ('visit_points', models.PositiveIntegerField(default=0, verbose_name='points of the longest visit')),
-                ('visit_seconds', models.PositiveIntegerField(default=0, verbose_name='length of the longest visit (s)')),
-                ('patrolled', models.BooleanField(default=False, verbose_name='patrolled')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="day")),
+                ("points", models.PositiveIntegerField(default=0, verbose_name="points inside")),
+                ("first_at", models.DateTimeField(verbose_name="first point")),
+                ("last_at", models.DateTimeField(verbose_name="last point")),
+                (
+                    "visit_points",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="points of the longest visit"
+                    ),
+                ),
+                (
+                    "visit_seconds",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="length of the longest visit (s)"
+                    ),
+                ),
+                ("patrolled", models.BooleanField(default=False, verbose_name="patrolled")),
             ],
             options={
-                'verbose_name': 'grid patrol day',
-                'verbose_name_plural': 'grid patrol days',
+                "verbose_name": "grid patrol day",
+                "verbose_name_plural": "grid patrol days",
             },
         ),
         migrations.CreateModel(
-            name='OfficerDay',
+            name="OfficerDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('points', models.PositiveIntegerField(default=0, verbose_name='points')),
-                ('counted', models.PositiveIntegerField(default=0, verbose_name='points counted')),
-                ('first_at', models.DateTimeField(blank=True, null=True, verbose_name='first point')),
-                ('last_at', models.DateTimeField(blank=True, null=True, verbose_name='last point')),
-                ('on_duty_seconds', models.PositiveIntegerField(default=0, verbose_name='on duty (s)')),
-                ('distance_m', models.FloatField(default=0, verbose_name='distance (m)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="day")),
+                ("points", models.PositiveIntegerField(default=0, verbose_name="points")),
+                ("counted", models.PositiveIntegerField(default=0, verbose_name="points counted")),
+                (
+                    "first_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="first point"),
+                ),
+                ("last_at", models.DateTimeField(blank=True, null=True, verbose_name="last point")),
+                (
+                    "on_duty_seconds",
+                    models.PositiveIntegerField(default=0, verbose_name="on duty (s)"),
+                ),
+                ("distance_m", models.FloatField(default=0, verbose_name="distance (m)")),
             ],
             options={
-                'verbose_name': "officer's patrol day",
-                'verbose_name_plural': "officers' patrol days",
+                "verbose_name": "officer's patrol day",
+                "verbose_name_plural": "officers' patrol days",
             },
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='dwell_minutes',
-            field=models.PositiveIntegerField(default=5, help_text='… spanning at least this many minutes.', verbose_name='minutes for a patrol'),
+            model_name="patrolsettings",
+            name="dwell_minutes",
+            field=models.PositiveIntegerField(
+                default=5,
+                help_text="… spanning at least this many minutes.",
+                verbose_name="minutes for a patrol",
+            ),
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='dwell_points',
-            field=models.PositiveIntegerField(default=3, help_text='A grid is patrolled when one visit has at least this many points inside it …', verbose_name='points for a patrol'),
+            model_name="patrolsettings",
+            name="dwell_points",
+            field=models.PositiveIntegerField(
+                default=3,
+                help_text="A grid is patrolled when one visit has at least this many points inside it …",
+                verbose_name="points for a patrol",
+            ),
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='gap_minutes',
-            field=models.PositiveIntegerField(default=15, help_text='A longer gap between two points is not time on duty, not distance walked, and ends a visit.', verbose_name='longest gap on duty (minutes)'),
+            model_name="patrolsettings",
+            name="gap_minutes",
+            field=models.PositiveIntegerField(
+                default=15,
+                help_text="A longer gap between two points is not time on duty, not distance walked, and ends a visit.",
+                verbose_name="longest gap on duty (minutes)",
+            ),
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='max_accuracy_m',
-            field=models.PositiveIntegerField(default=100, help_text='A point the phone says is less accurate than this is stored but not counted.', verbose_name='worst accuracy counted (m)'),
+            model_name="patrolsettings",
+            name="max_accuracy_m",
+            field=models.PositiveIntegerField(
+                default=100,
+                help_text="A point the phone says is less accurate than this is stored but not counted.",
+                verbose_name="worst accuracy counted (m)",
+            ),
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='max_speed_kmh',
-            field=models.PositiveIntegerField(default=120, help_text='A point that would need a faster move from the track before it is not counted.', verbose_name='highest plausible speed (km/h)'),
+            model_name="patrolsettings",
+            name="max_speed_kmh",
+            field=models.PositiveIntegerField(
+                default=120,
+                help_text="A point that would need a faster move from the track before it is not counted.",
+                verbose_name="highest plausible speed (km/h)",
+            ),
         ),
         migrations.AddField(
-            model_name='patrolsettings',
-            name='unpatrolled_days',
-            field=models.PositiveIntegerField(default=3, help_text='Grids not patrolled for this many working days in a row are listed.', verbose_name='days for the not-patrolled list'),
+            model_name="patrolsettings",
+            name="unpatrolled_days",
+            field=models.PositiveIntegerField(
+                default=3,
+                help_text="Grids not patrolled for this many working days in a row are listed.",
+                verbose_name="days for the not-patrolled list",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patrolsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('dwell_points__gte', 1)), name='patrol_dwell_points_at_least_1'),
+            model_name="patrolsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("dwell_points__gte", 1)), name="patrol_dwell_points_at_least_1"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patrolsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('gap_minutes__gte', 1)), name='patrol_gap_at_least_1_minute'),
+            model_name="patrolsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("gap_minutes__gte", 1)), name="patrol_gap_at_least_1_minute"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patrolsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('max_speed_kmh__gte', 1)), name='patrol_max_speed_at_least_1'),
+            model_name="patrolsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_speed_kmh__gte", 1)), name="patrol_max_speed_at_least_1"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patrolsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('unpatrolled_days__gte', 1)), name='patrol_unpatrolled_days_at_least_1'),
+            model_name="patrolsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unpatrolled_days__gte", 1)),
+                name="patrol_unpatrolled_days_at_least_1",
+            ),
         ),
         migrations.AddField(
-            model_name='gridday',
-            name='grid',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='patrol_days', to='grids.grid', verbose_name='grid'),
+            model_name="gridday",
+            name="grid",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="patrol_days",
+                to="grids.grid",
+                verbose_name="grid",
+            ),
         ),
         migrations.AddField(
-            model_name='gridday',
-            name='officer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='patrol_grid_days', to=settings.AUTH_USER_MODEL, verbose_name='officer'),
+            model_name="gridday",
+            name="officer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="patrol_grid_days",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="officer",
+            ),
         ),
         migrations.AddField(
-            model_name='officerday',
-            name='officer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='patrol_days', to=settings.AUTH_USER_MODEL, verbose_name='officer'),
+            model_name="officerday",
+            name="officer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="patrol_days",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="officer",
+            ),
         ),
         migrations.AddIndex(
-            model_name='gridday',
-            index=models.Index(condition=models.Q(('patrolled', True)), fields=['day', 'grid', 'officer'], name='grid_day_patrolled'),
+            model_name="gridday",
+            index=models.Index(
+                condition=models.Q(("patrolled", True)),
+                fields=["day", "grid", "officer"],
+                name="grid_day_patrolled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridday',
-            constraint=models.UniqueConstraint(fields=('officer', 'grid', 'day'), name='grid_day_unique'),
+            model_name="gridday",
+            constraint=models.UniqueConstraint(
+                fields=("officer", "grid", "day"), name="grid_day_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='officerday',
-            index=models.Index(fields=['day'], name='patrol_offi_day_851d57_idx'),
+            model_name="officerday",
+            index=models.Index(fields=["day"], name="patrol_offi_day_851d57_idx"),
         ),
         migrations.AddConstraint(
-            model_name='officerday',
-            constraint=models.UniqueConstraint(fields=('officer', 'day'), name='officer_day_unique'),
+            model_name="officerday",
+            constraint=models.UniqueConstraint(
+                fields=("officer", "day"), name="officer_day_unique"
+            ),
         ),
         migrations.RunPython(seed_settings, migrations.RunPython.noop),
     ]

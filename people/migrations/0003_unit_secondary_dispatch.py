@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0002_api_tokens'),
+        ("people", "0002_api_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='secondary_dispatch',
-            field=models.BooleanField(default=False, help_text="二级派遣: the unit's leaders assign its cases to its members (docs/units.md).", verbose_name='secondary dispatch'),
+            model_name="organisation",
+            name="secondary_dispatch",
+            field=models.BooleanField(
+                default=False,
+                help_text="二级派遣: the unit's leaders assign its cases to its members (docs/units.md).",
+                verbose_name="secondary dispatch",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='unit_leader',
-            field=models.BooleanField(default=False, help_text="A handling unit's leader assigns its cases to members when the unit uses secondary dispatch.", verbose_name='unit leader'),
+            model_name="user",
+            name="unit_leader",
+            field=models.BooleanField(
+                default=False,
+                help_text="A handling unit's leader assigns its cases to members when the unit uses secondary dispatch.",
+                verbose_name="unit leader",
+            ),
         ),
     ]

@@ -7,101 +7,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0002_settings_row'),
+        ("reports", "0002_settings_row"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReportEvent',
+            name="ReportEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('requested', 'Requested'), ('built', 'Draft built'), ('failed', 'Failed'), ('edited', 'Text edited'), ('published', 'Published')], max_length=10, verbose_name='action')),
-                ('automatic', models.BooleanField(default=False, verbose_name='by the scheduler')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("built", "Draft built"),
+                            ("failed", "Failed"),
+                            ("edited", "Text edited"),
+                            ("published", "Published"),
+                        ],
+                        max_length=10,
+                        verbose_name="action",
+                    ),
+                ),
+                ("automatic", models.BooleanField(default=False, verbose_name="by the scheduler")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='report',
-            name='report_state_valid',
+            model_name="report",
+            name="report_state_valid",
         ),
         migrations.AddField(
-            model_name='report',
-            name='built_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='built at'),
+            model_name="report",
+            name="built_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="built at"),
         ),
         migrations.AddField(
-            model_name='report',
-            name='problems',
-            field=models.TextField(blank=True, max_length=8000, verbose_name='存在问题'),
+            model_name="report",
+            name="problems",
+            field=models.TextField(blank=True, max_length=8000, verbose_name="存在问题"),
         ),
         migrations.AddField(
-            model_name='report',
-            name='published_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='published by'),
+            model_name="report",
+            name="published_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="published by",
+            ),
         ),
         migrations.AddField(
-            model_name='report',
-            name='requirements',
-            field=models.TextField(blank=True, max_length=8000, verbose_name='下周工作要求'),
+            model_name="report",
+            name="requirements",
+            field=models.TextField(blank=True, max_length=8000, verbose_name="下周工作要求"),
         ),
         migrations.AddField(
-            model_name='report',
-            name='review',
-            field=models.TextField(blank=True, max_length=8000, verbose_name='讲评'),
+            model_name="report",
+            name="review",
+            field=models.TextField(blank=True, max_length=8000, verbose_name="讲评"),
         ),
         migrations.AddField(
-            model_name='reportsettings',
-            name='auto_publish_hours',
-            field=models.PositiveSmallIntegerField(default=10, help_text="Hours after the period's end at which a draft the scheduler built and nobody published is published as it is (10: Monday 10:00).", validators=[django.core.validators.MaxValueValidator(336)], verbose_name='publish an untouched draft after (hours)'),
+            model_name="reportsettings",
+            name="auto_publish_hours",
+            field=models.PositiveSmallIntegerField(
+                default=10,
+                help_text="Hours after the period's end at which a draft the scheduler built and nobody published is published as it is (10: Monday 10:00).",
+                validators=[django.core.validators.MaxValueValidator(336)],
+                verbose_name="publish an untouched draft after (hours)",
+            ),
         ),
         migrations.AddField(
-            model_name='reportsettings',
-            name='city',
-            field=models.CharField(blank=True, default='', help_text="Printed before the centre's name in the title, e.g. “苏州工业园区”. Empty: the name of the only district, if there is one.", max_length=60, verbose_name='city'),
+            model_name="reportsettings",
+            name="city",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Printed before the centre's name in the title, e.g. “苏州工业园区”. Empty: the name of the only district, if there is one.",
+                max_length=60,
+                verbose_name="city",
+            ),
         ),
         migrations.AddField(
-            model_name='reportsettings',
-            name='copy_to',
-            field=models.CharField(blank=True, default='', help_text='Printed at the end; empty leaves it out.', max_length=300, verbose_name='copy to (抄送)'),
+            model_name="reportsettings",
+            name="copy_to",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Printed at the end; empty leaves it out.",
+                max_length=300,
+                verbose_name="copy to (抄送)",
+            ),
         ),
         migrations.AddField(
-            model_name='reportsettings',
-            name='recipients',
-            field=models.CharField(blank=True, default='各街道办事处，各专业处置单位', help_text="The report's 主送/通报范围 line; empty leaves it out.", max_length=300, verbose_name='sent to (主送)'),
+            model_name="reportsettings",
+            name="recipients",
+            field=models.CharField(
+                blank=True,
+                default="各街道办事处，各专业处置单位",
+                help_text="The report's 主送/通报范围 line; empty leaves it out.",
+                max_length=300,
+                verbose_name="sent to (主送)",
+            ),
         ),
         migrations.AlterField(
-            model_name='report',
-            name='state',
-            field=models.CharField(choices=[('queued', 'Queued'), ('building', 'Building'), ('draft', 'Draft'), ('publishing', 'Publishing'), ('published', 'Published'), ('failed', 'Failed')], default='queued', max_length=10, verbose_name='state'),
+            model_name="report",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("building", "Building"),
+                    ("draft", "Draft"),
+                    ("publishing", "Publishing"),
+                    ("published", "Published"),
+                    ("failed", "Failed"),
+                ],
+                default="queued",
+                max_length=10,
+                verbose_name="state",
+            ),
         ),
         migrations.AlterField(
-            model_name='reportsettings',
-            name='issuer',
-            field=models.CharField(default='数字城管监督指挥中心', help_text='The centre that issues the report: in the title and the 落款.', max_length=100, verbose_name='issued by'),
+            model_name="reportsettings",
+            name="issuer",
+            field=models.CharField(
+                default="数字城管监督指挥中心",
+                help_text="The centre that issues the report: in the title and the 落款.",
+                max_length=100,
+                verbose_name="issued by",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='report',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['queued', 'building', 'draft', 'publishing', 'published', 'failed'])), name='report_state_valid'),
+            model_name="report",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "state__in",
+                        ["queued", "building", "draft", "publishing", "published", "failed"],
+                    )
+                ),
+                name="report_state_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='reportevent',
-            name='by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="reportevent",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddField(
-            model_name='reportevent',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='reports.report'),
+            model_name="reportevent",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="reports.report",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reportevent',
-            constraint=models.CheckConstraint(condition=models.Q(('action__in', ['requested', 'built', 'failed', 'edited', 'published'])), name='report_event_action_valid'),
+            model_name="reportevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("action__in", ["requested", "built", "failed", "edited", "published"])
+                ),
+                name="report_event_action_valid",
+            ),
         ),
     ]

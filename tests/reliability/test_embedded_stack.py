@@ -15,8 +15,10 @@ from tests.embedded_stack import run_embedded
 
 def test_the_embedded_stack_serves_twenty_clients_while_its_scheduler_writes():
     if os.environ.get("DATABASE_URL"):
-        pytest.skip("about the embedded default's SQLite file and its writers: runs in the SQLite pass "
-                    "(the server it starts uses a SQLite file of its own)")
+        pytest.skip(
+            "about the embedded default's SQLite file and its writers: runs in the SQLite pass "
+            "(the server it starts uses a SQLite file of its own)"
+        )
     run = run_embedded(clients=20, seconds=60)
     print(run.summary())
     assert not run.bad, run.bad[:10]

@@ -13,13 +13,25 @@ import pytest
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 
-from tests.import_fuzz import (broken_geojson, broken_shapefile, clean_collection, is_clear, shapefile_parts,
-                               snapshot, write_shapefile, _dumps)
+from tests.import_fuzz import (
+    _dumps,
+    broken_geojson,
+    broken_shapefile,
+    clean_collection,
+    is_clear,
+    shapefile_parts,
+    snapshot,
+    write_shapefile,
+)
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("IMPORT_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def import_grids(path: Path) -> tuple[str, Exception | None]:

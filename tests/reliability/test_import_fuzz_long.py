@@ -15,8 +15,12 @@ from tests.reliability.test_import_fuzz import _refused_clearly, imported_layer 
 
 pytestmark = [pytest.mark.django_db, pytest.mark.long]
 EXAMPLES = int(os.environ.get("RELIABILITY_IMPORT_EXAMPLES", "600"))
-LONG = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+LONG = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 KINDS: dict[str, int] = {}
 
 
@@ -29,8 +33,10 @@ def _figures():
     KINDS.clear()
     started = time.monotonic()
     yield
-    print(f"\nFIGURES import fuzz: {sum(KINDS.values())} broken files in {time.monotonic() - started:.1f} s, "
-          f"by defect {dict(sorted(KINDS.items()))}")
+    print(
+        f"\nFIGURES import fuzz: {sum(KINDS.values())} broken files in {time.monotonic() - started:.1f} s, "
+        f"by defect {dict(sorted(KINDS.items()))}"
+    )
 
 
 @LONG
@@ -50,4 +56,6 @@ def test_broken_shapefiles_long(imported_layer, data):  # noqa: F811
     folder, _before = imported_layer
     kind, parts, as_zip = data
     _count(kind)
-    _refused_clearly(write_shapefile(Path(tempfile.mkdtemp(dir=folder)) / "layer", parts, as_zip), kind)
+    _refused_clearly(
+        write_shapefile(Path(tempfile.mkdtemp(dir=folder)) / "layer", parts, as_zip), kind
+    )

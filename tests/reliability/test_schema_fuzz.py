@@ -22,18 +22,33 @@ def seeded_world() -> dict:
     """A small city with cases in several states, one with a photo, so detail, action, photo and
     console endpoints are exercised on real rows; returns the ids schemathesis may draw from."""
     cast = make_cast()
-    cases = [case_in(cast, status) for status in (Status.REPORTED, Status.DISPATCHING, Status.HANDLING,
-                                                   Status.CHECKING)]
+    cases = [
+        case_in(cast, status)
+        for status in (Status.REPORTED, Status.DISPATCHING, Status.HANDLING, Status.CHECKING)
+    ]
     client = cast.client(cast.officer)
-    response = client.post("/api/cases/", {"category": cast.category.pk, "lon": 120.7005, "lat": 31.3005,
-                                           "description": "带照片", "photos": SimpleUploadedFile(
-                                               "p.jpg", jpeg_bytes(), content_type="image/jpeg")},
-                           HTTP_IDEMPOTENCY_KEY="seed-photo")
+    response = client.post(
+        "/api/cases/",
+        {
+            "category": cast.category.pk,
+            "lon": 120.7005,
+            "lat": 31.3005,
+            "description": "带照片",
+            "photos": SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg"),
+        },
+        HTTP_IDEMPOTENCY_KEY="seed-photo",
+    )
     assert response.status_code == 201, response.content
     photo_ids = [p["id"] for p in response.json()["photos"]]
-    return {"cast": cast, "ids": {"id": [c.pk for c in cases] + [response.json()["id"]] + photo_ids,
-                                  "code": [cast.grid.code, cast.other_grid.code],
-                                  "kind": ["thumbnail", "public", "original"], "fmt": ["csv", "xlsx"]}}
+    return {
+        "cast": cast,
+        "ids": {
+            "id": [c.pk for c in cases] + [response.json()["id"]] + photo_ids,
+            "code": [cast.grid.code, cast.other_grid.code],
+            "kind": ["thumbnail", "public", "original"],
+            "fmt": ["csv", "xlsx"],
+        },
+    }
 
 
 def throwaway_tokens(like):
@@ -44,8 +59,13 @@ def throwaway_tokens(like):
     from tests.factories import make_user
 
     def fresh() -> str:
-        return key_for(make_user(role=like.role, username=f"fuzz-{uuid.uuid4().hex[:12]}",
-                                 organisation=like.organisation))
+        return key_for(
+            make_user(
+                role=like.role,
+                username=f"fuzz-{uuid.uuid4().hex[:12]}",
+                organisation=like.organisation,
+            )
+        )
 
     return fresh
 
@@ -60,8 +80,10 @@ def test_every_operation_answers_without_5xx_and_as_documented(who):
     schema = with_known_ids(load_schema(), world["ids"])
     fresh = throwaway_tokens(getattr(world["cast"], who)) if who != "anonymous" else None
     run = fuzz(schema, headers=headers, max_examples=QUICK_EXAMPLES, label=who, fresh_token=fresh)
-    print(f"schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, "
-          f"{run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
+    print(
+        f"schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, "
+        f"{run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}"
+    )
     assert run.operations >= 25, "the schema lost operations"
     assert not run.failures, "\n\n".join(run.failures)
 
@@ -69,11 +91,15 @@ def test_every_operation_answers_without_5xx_and_as_documented(who):
 def test_every_open311_operation_answers_without_5xx():
     world = seeded_world()
     case_numbers = list(Case.objects.values_list("number", flat=True))
-    schema = with_known_ids(load_open311_schema(), {"request_id": case_numbers,
-                                                    "code": [str(world["cast"].category.pk)]})
+    schema = with_known_ids(
+        load_open311_schema(),
+        {"request_id": case_numbers, "code": [str(world["cast"].category.pk)]},
+    )
     run = fuzz(schema, headers={}, max_examples=QUICK_EXAMPLES * 2, label="open311")
-    print(f"open311 fuzz: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
-          f"statuses {dict(sorted(run.statuses.items()))}")
+    print(
+        f"open311 fuzz: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
+        f"statuses {dict(sorted(run.statuses.items()))}"
+    )
     assert run.operations >= 7 and not run.failures, "\n\n".join(run.failures)
 
 
@@ -82,8 +108,11 @@ def known_case_body(cast):
     creations succeed and the links from them are followed."""
 
     def prepare(case) -> None:
-        if (case.operation.method.upper(), case.operation.path) == ("POST", "/api/cases/") and \
-                isinstance(case.body, dict) and hash(case.id) % 2 == 0:
+        if (
+            (case.operation.method.upper(), case.operation.path) == ("POST", "/api/cases/")
+            and isinstance(case.body, dict)
+            and hash(case.id) % 2 == 0
+        ):
             case.body.update(category=cast.category.pk, lon=IN_A[0], lat=IN_A[1])
             case.body.pop("client_uuid", None)
             case.body["self_handle"] = False
@@ -95,9 +124,17 @@ def test_stateful_sequences_follow_the_links_without_5xx():
     world = seeded_world()
     cast = world["cast"]
     headers = {"Authorization": f"Token {key_for(cast.officer)}"}
-    run = stateful(load_schema(links=True), headers=headers, scenarios=QUICK_EXAMPLES * 3, label="officer",
-                   prepare=known_case_body(cast), fresh_token=throwaway_tokens(cast.officer))
-    print(f"stateful: {run.requests} requests, {run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}")
+    run = stateful(
+        load_schema(links=True),
+        headers=headers,
+        scenarios=QUICK_EXAMPLES * 3,
+        label="officer",
+        prepare=known_case_body(cast),
+        fresh_token=throwaway_tokens(cast.officer),
+    )
+    print(
+        f"stateful: {run.requests} requests, {run.seconds:.1f} s, statuses {dict(sorted(run.statuses.items()))}"
+    )
     assert not run.failures, "\n\n".join(run.failures)
     assert run.requests >= QUICK_EXAMPLES * 3
     # Links were followed: a case id taken from one answer was read in the next.

@@ -21,10 +21,17 @@ def test_every_operation_answers_without_5xx_and_as_documented_long(who):
     if who != "anonymous":
         headers["Authorization"] = f"Token {key_for(getattr(world['cast'], who))}"
     fresh = throwaway_tokens(getattr(world["cast"], who)) if who != "anonymous" else None
-    run = fuzz(with_known_ids(load_schema(), world["ids"]), headers=headers, max_examples=EXAMPLES, label=who,
-               fresh_token=fresh)
-    print(f"\nFIGURES schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
-          f"statuses {dict(sorted(run.statuses.items()))}, failures {len(run.failures)}")
+    run = fuzz(
+        with_known_ids(load_schema(), world["ids"]),
+        headers=headers,
+        max_examples=EXAMPLES,
+        label=who,
+        fresh_token=fresh,
+    )
+    print(
+        f"\nFIGURES schema fuzz [{who}]: {run.operations} operations, {run.requests} requests, {run.seconds:.1f} s, "
+        f"statuses {dict(sorted(run.statuses.items()))}, failures {len(run.failures)}"
+    )
     assert not run.failures, "\n\n".join(run.failures)
 
 
@@ -37,18 +44,42 @@ def test_five_thousand_cases_over_the_api_open311_and_linked_sequences_without_a
     world = seeded_world()
     cast = world["cast"]
     leader = {"Authorization": f"Token {key_for(cast.shift_leader)}"}
-    runs = [fuzz(with_known_ids(load_schema(), world["ids"]), headers=leader, max_examples=EXAMPLES,
-                 label="shift_leader", fresh_token=throwaway_tokens(cast.shift_leader))]
+    runs = [
+        fuzz(
+            with_known_ids(load_schema(), world["ids"]),
+            headers=leader,
+            max_examples=EXAMPLES,
+            label="shift_leader",
+            fresh_token=throwaway_tokens(cast.shift_leader),
+        )
+    ]
     numbers = list(Case.objects.values_list("number", flat=True))
-    runs.append(fuzz(with_known_ids(load_open311_schema(), {"request_id": numbers, "code": [str(cast.category.pk)]}),
-                     headers={}, max_examples=EXAMPLES * 3, label="open311"))
-    runs.append(stateful(load_schema(links=True), headers={"Authorization": f"Token {key_for(cast.officer)}"},
-                         scenarios=EXAMPLES * 3, label="officer", prepare=known_case_body(cast),
-                         fresh_token=throwaway_tokens(cast.officer)))
+    runs.append(
+        fuzz(
+            with_known_ids(
+                load_open311_schema(), {"request_id": numbers, "code": [str(cast.category.pk)]}
+            ),
+            headers={},
+            max_examples=EXAMPLES * 3,
+            label="open311",
+        )
+    )
+    runs.append(
+        stateful(
+            load_schema(links=True),
+            headers={"Authorization": f"Token {key_for(cast.officer)}"},
+            scenarios=EXAMPLES * 3,
+            label="officer",
+            prepare=known_case_body(cast),
+            fresh_token=throwaway_tokens(cast.officer),
+        )
+    )
     total = sum(r.requests for r in runs)
     server_errors = sum(n for r in runs for code, n in r.statuses.items() if code >= 500)
-    print(f"\nFIGURES schema fuzz total: {total} cases ({', '.join(f'{r.requests}' for r in runs)}), "
-          f"{sum(r.seconds for r in runs):.1f} s, 5xx {server_errors}, failures {sum(len(r.failures) for r in runs)}")
+    print(
+        f"\nFIGURES schema fuzz total: {total} cases ({', '.join(f'{r.requests}' for r in runs)}), "
+        f"{sum(r.seconds for r in runs):.1f} s, 5xx {server_errors}, failures {sum(len(r.failures) for r in runs)}"
+    )
     failures = [f for r in runs for f in r.failures]
     assert not failures, "\n\n".join(failures)
     assert server_errors == 0

@@ -21,11 +21,15 @@ from tests.waiting import wait_until
 
 def test_fifty_concurrent_writers_on_sqlite_never_see_a_locked_database():
     if os.environ.get("DATABASE_URL"):
-        pytest.skip("about SQLite's single writer: runs in the SQLite pass (its workers use their own SQLite file)")
+        pytest.skip(
+            "about SQLite's single writer: runs in the SQLite pass (its workers use their own SQLite file)"
+        )
     tally = run_writers(50, 1)
-    print(f"sqlite writers: {tally.writers} threads, {tally.requests} requests in {tally.seconds:.1f} s, "
-          f"statuses {dict(sorted(tally.statuses.items()))}, p50 {tally.percentile(0.5):.2f} s, "
-          f"p99 {tally.percentile(0.99):.2f} s; cases {tally.cases_in_db} (creates {tally.creates_ok})")
+    print(
+        f"sqlite writers: {tally.writers} threads, {tally.requests} requests in {tally.seconds:.1f} s, "
+        f"statuses {dict(sorted(tally.statuses.items()))}, p50 {tally.percentile(0.5):.2f} s, "
+        f"p99 {tally.percentile(0.99):.2f} s; cases {tally.cases_in_db} (creates {tally.creates_ok})"
+    )
     assert not tally.bad, tally.bad[:10]
     assert tally.creates_ok == 50  # every writer's report was taken
     assert tally.cases_in_db == 1 + tally.creates_ok
@@ -74,8 +78,12 @@ def _in_other_thread(function):
 
 
 def _leases(n: int) -> None:
-    Lease.objects.bulk_create([Lease(name=f"l{i}", holder="h", expires_at=timezone.now() + dt.timedelta(hours=1))
-                               for i in range(n)])
+    Lease.objects.bulk_create(
+        [
+            Lease(name=f"l{i}", holder="h", expires_at=timezone.now() + dt.timedelta(hours=1))
+            for i in range(n)
+        ]
+    )
 
 
 def _renew(name: str) -> int:
@@ -99,7 +107,12 @@ def test_a_write_while_an_iterator_is_unfinished_waits_instead_of_failing_at_onc
     seen += [lease.name for lease in rows]
     assert seen == [f"l{i}" for i in range(6)]  # the iteration went on, from the rows read out
     assert set(Lease.objects.values_list("holder", flat=True)) == {
-        "h", "renewed-by-l0", "renewed-by-l1", "renewed-by-l4", "renewed-by-l5"}
+        "h",
+        "renewed-by-l0",
+        "renewed-by-l1",
+        "renewed-by-l4",
+        "renewed-by-l5",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,7 +133,10 @@ def test_a_savepoint_outside_a_transaction_begins_it_immediate():
     finally:
         transaction.set_autocommit(True)
     assert other.result() == 1
-    assert dict(Lease.objects.values_list("name", "holder")) == {"l0": "renewed-by-l0", "l1": "renewed-by-l1"}
+    assert dict(Lease.objects.values_list("name", "holder")) == {
+        "l0": "renewed-by-l0",
+        "l1": "renewed-by-l1",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,10 +163,13 @@ def test_writes_in_autocommit_wait_in_the_queue_behind_a_stream_of_transactions(
     for t in threads:
         t.start()
     try:
-        wait_until(lambda: sum(commits) >= 200, 30, "the stream of transactions flowing",
-                   interval=0.01)
+        wait_until(
+            lambda: sum(commits) >= 200, 30, "the stream of transactions flowing", interval=0.01
+        )
         connection.ensure_connection()
-        connection.connection.execute("PRAGMA busy_timeout = 2000")  # 20 s in production: same outcome
+        connection.connection.execute(
+            "PRAGMA busy_timeout = 2000"
+        )  # 20 s in production: same outcome
         started = time.monotonic()
         for _ in range(20):
             assert Lease.objects.filter(name="l4").update(holder="autocommit") == 1

@@ -12,8 +12,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-scheduler", action="store_true",
-                            help="do not run the scheduler here (scaled: one run_scheduler process does)")
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="do not run the scheduler here (scaled: one run_scheduler process does)",
+        )
 
     def handle(self, *args, host: str, port: int, no_scheduler: bool = False, **options):
         from daphne.cli import CommandLineInterface
@@ -29,7 +32,7 @@ class Command(BaseCommand):
         if settings.DEMO:
             from people.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-            self.stdout.write("Demo accounts (password %r):" % DEMO_PASSWORD)
+            self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD!r}):")
             for username, description in DEMO_ACCOUNTS:
                 self.stdout.write(f"  {username:<12} {description}")
         self.stdout.write(f"Gridcase on http://{host}:{port}/  (Ctrl-C stops)")

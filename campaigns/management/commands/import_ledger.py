@@ -10,13 +10,17 @@ from campaigns.importer import LedgerFileError, import_ledger, write_template
 
 
 class Command(BaseCommand):
-    help = ("Import the existing illegal-construction ledger (违建台账) from a workbook: every row is checked "
-            "first; nothing is written when any row is wrong. --template writes an empty workbook to fill.")
+    help = (
+        "Import the existing illegal-construction ledger (违建台账) from a workbook: every row is checked "
+        "first; nothing is written when any row is wrong. --template writes an empty workbook to fill."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", type=Path, help="the .xlsx workbook to import")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
-        parser.add_argument("--template", type=Path, metavar="OUT.xlsx", help="write a template workbook and stop")
+        parser.add_argument(
+            "--template", type=Path, metavar="OUT.xlsx", help="write a template workbook and stop"
+        )
 
     def handle(self, *args, file: Path | None, dry_run: bool, template: Path | None, **options):
         if template is not None:

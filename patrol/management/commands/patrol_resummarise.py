@@ -28,16 +28,24 @@ class Command(BaseCommand):
             raise CommandError(f"--since/--until: {exc}") from None
         start, end = day_bounds(first)[0], day_bounds(last)[1]
         rules = Rules.current()
-        officers = (TrackPoint.objects.filter(recorded_at__gte=start, recorded_at__lt=end)
-                    .values_list("officer_id", flat=True).distinct())
+        officers = (
+            TrackPoint.objects.filter(recorded_at__gte=start, recorded_at__lt=end)
+            .values_list("officer_id", flat=True)
+            .distinct()
+        )
         days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
         done = 0
         for officer_id in sorted(set(officers)):
             with transaction.atomic():
                 User.objects.select_for_update().filter(pk=officer_id).values_list("pk").first()
-                touched = {local_day(at) for at in TrackPoint.objects.filter(
-                    officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end)
-                    .values_list("recorded_at", flat=True)}
-                summarise_days(officer_id=officer_id, days=[d for d in days if d in touched], rules=rules)
+                touched = {
+                    local_day(at)
+                    for at in TrackPoint.objects.filter(
+                        officer_id=officer_id, recorded_at__gte=start, recorded_at__lt=end
+                    ).values_list("recorded_at", flat=True)
+                }
+                summarise_days(
+                    officer_id=officer_id, days=[d for d in days if d in touched], rules=rules
+                )
             done += 1
         self.stdout.write(f"Summaries of {done} officers recomputed for {first} – {last}.")

@@ -12,24 +12,41 @@ from people import directory
 
 
 class Command(BaseCommand):
-    help = ("Import the city directory workbook (sheets 组织, 人员, 网格分配, 派遣规则). Validates "
-            "everything first and writes nothing if any row has an error. --template writes the "
-            "workbook with the current data.")
+    help = (
+        "Import the city directory workbook (sheets 组织, 人员, 网格分配, 派遣规则). Validates "
+        "everything first and writes nothing if any row has an error. --template writes the "
+        "workbook with the current data."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", type=Path, help="the workbook (.xlsx) to import")
-        parser.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
-        parser.add_argument("--template", type=Path, metavar="OUT.xlsx",
-                            help="write the workbook with the current data instead of importing")
-        parser.add_argument("--base-url", default="",
-                            help="site address for the sign-in links, e.g. https://grid.example.gov.cn")
-        parser.add_argument("--links", type=Path, metavar="OUT.csv",
-                            help="write the new people's one-time sign-in links to this CSV instead of printing them")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="validate and report; write nothing"
+        )
+        parser.add_argument(
+            "--template",
+            type=Path,
+            metavar="OUT.xlsx",
+            help="write the workbook with the current data instead of importing",
+        )
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="site address for the sign-in links, e.g. https://grid.example.gov.cn",
+        )
+        parser.add_argument(
+            "--links",
+            type=Path,
+            metavar="OUT.csv",
+            help="write the new people's one-time sign-in links to this CSV instead of printing them",
+        )
 
     def handle(self, *args, **opts):
         if opts["template"]:
             directory.write_template(opts["template"])
-            self.stdout.write(self.style.SUCCESS(f"Wrote {opts['template']} with the current directory."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Wrote {opts['template']} with the current directory.")
+            )
             return
         if opts["path"] is None:
             raise CommandError("Name the workbook to import, or --template OUT.xlsx.")
@@ -54,10 +71,14 @@ class Command(BaseCommand):
                 writer = csv.writer(f)
                 writer.writerow(["用户名", "姓名", "一次性登录链接"])
                 writer.writerows([link.username, link.name, link.url] for link in applied.links)
-            self.stdout.write(f"{len(applied.links)} one-time sign-in links written to {opts['links']} "
-                              f"(each works once, for {hours:g} hours).")
+            self.stdout.write(
+                f"{len(applied.links)} one-time sign-in links written to {opts['links']} "
+                f"(each works once, for {hours:g} hours)."
+            )
             return
-        self.stdout.write(f"One-time sign-in links for the {len(applied.links)} new people (each works once, "
-                          f"for {hours:g} hours; they choose their password there):")
+        self.stdout.write(
+            f"One-time sign-in links for the {len(applied.links)} new people (each works once, "
+            f"for {hours:g} hours; they choose their password there):"
+        )
         for link in applied.links:
             self.stdout.write(f"{link.username}\t{link.name}\t{link.url}")

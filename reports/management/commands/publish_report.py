@@ -18,8 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=["weekly", "monthly", "quarterly"])
         parser.add_argument("period", help="2026-W47, 2026-11, 2026-Q4 or a date in the period")
-        parser.add_argument("--revise", metavar="REASON", default="",
-                            help="publish a corrected revision of a published report, saying what it corrects")
+        parser.add_argument(
+            "--revise",
+            metavar="REASON",
+            default="",
+            help="publish a corrected revision of a published report, saying what it corrects",
+        )
 
     def handle(self, *args, kind: str, period: str, revise: str, **options):
         try:
@@ -27,12 +31,15 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         if span.end > timezone.now():
-            raise CommandError(f"{span.label} has not ended yet: a report covers a complete period.")
+            raise CommandError(
+                f"{span.label} has not ended yet: a report covers a complete period."
+            )
         try:
             report = jobs.request(span, revise=bool(revise), reason=revise)
         except jobs.AlreadyPublished as published:
-            raise CommandError(f"{published.report} is already published; use --revise REASON to correct it.") \
-                from None
+            raise CommandError(
+                f"{published.report} is already published; use --revise REASON to correct it."
+            ) from None
         bar = tqdm(total=100, unit="%", disable=options["verbosity"] == 0)
 
         def progress(percent: int, step: str) -> None:
@@ -42,12 +49,18 @@ class Command(BaseCommand):
         try:  # a draft is published as it is; a queued report is claimed and built first
             report = jobs.publish_now(report, on_progress=progress)
         except jobs.Busy as busy:
-            raise CommandError(f"{busy.report} is being built by another process "
-                               f"(progress {busy.report.progress} %).") from None
+            raise CommandError(
+                f"{busy.report} is being built by another process "
+                f"(progress {busy.report.progress} %)."
+            ) from None
         finally:
             bar.update(100 - bar.n)
             bar.close()
         if report.state != State.PUBLISHED:
             raise CommandError(f"{report} failed: {report.error}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Published {report} — {report.year} 第{report.issue}期 (总第{report.serial}期): {jobs.links(report)['html']}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Published {report} — {report.year} 第{report.issue}期 (总第{report.serial}期): "
+                f"{jobs.links(report)['html']}"
+            )
+        )
