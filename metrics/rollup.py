@@ -360,7 +360,10 @@ def figures(
     counted = {c: Sum(c) for c in COUNTED if c not in DISPOSAL}
     counted.update({c: Sum(c, filter=Q(counted_until__gte=period.end)) for c in DISPOSAL})
     for row in rows.order_by().values("obj").annotate(**counted):
-        add(_key_of(level, row["obj"]), row)
+        if any(
+            row[c] for c in COUNTED
+        ):  # rows netted to zero (a relocated case's old grid) name no object
+            add(_key_of(level, row["obj"]), row)
     # the raw engine: the edges of a period cut mid-day (disposals judged at `end`), the state at as_of
     parts = []
     for begin, finish in ((period.start, inner_start), (inner_end, period.end)):
