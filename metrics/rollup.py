@@ -166,19 +166,17 @@ def contributions(
     return out
 
 
-_codes: dict[
-    int, str
-] = {}  # grid id → code: a grid's code never changes (a new version is a new grid)
+def _codes_of(*grids: int | None) -> dict[int | None, str | None]:
+    """The codes of these grids (None for no grid), read in the caller's transaction. Not cached
+    in the process: a grid id names one code only within one database, and a process may outlive
+    it (a restore, a test database whose sequences were reset)."""
+    from grids.models import Grid
 
-
-def _code(grid: int | None) -> str | None:
-    if grid is None:
-        return None
-    if grid not in _codes:
-        from grids.models import Grid
-
-        _codes[grid] = Grid.objects.filter(pk=grid).values_list("code", flat=True).first() or ""
-    return _codes[grid]
+    wanted = {g for g in grids if g is not None}
+    codes: dict[int | None, str | None] = {None: None}
+    codes.update({g: "" for g in wanted})
+    codes.update(Grid.objects.filter(pk__in=wanted).values_list("pk", "code"))
+    return codes
 
 
 def _counted_events(events_model, **filters) -> Any:
@@ -204,10 +202,11 @@ def apply_event(event: CaseEvent) -> None:
     grid_before = grid_after = case.grid_id
     if event.action == "relocate":
         grid_before = (event.data.get("before") or {}).get("grid")
+    codes = _codes_of(grid_before, grid_after)
     before = contributions(
-        grid_before, _code(grid_before), state, [e for e in events if e[0] != event.seq]
+        grid_before, codes[grid_before], state, [e for e in events if e[0] != event.seq]
     )
-    after = contributions(grid_after, _code(grid_after), state, events)
+    after = contributions(grid_after, codes[grid_after], state, events)
     delta: dict[Key, dict[str, int]] = {}
     for key in before.keys() | after.keys():
         old, new = before.get(key), after.get(key)
