@@ -180,15 +180,17 @@ def _mobile_labels() -> dict:
     from campaigns.models import DispositionKind
     from cases.models import PendingRequest, Photo
 
-    def words(choices) -> dict[str, str]:
-        return {value: str(label) for value, label in choices.choices if value}
-
     return {
-        "alerts": words(AlertKind),
-        "stages": words(Photo.Stage),
-        "requests": words(PendingRequest),
-        "dispositions": words(DispositionKind),
+        "alerts": _choice_words(AlertKind),
+        "stages": _choice_words(Photo.Stage),
+        "requests": _choice_words(PendingRequest),
+        "dispositions": _choice_words(DispositionKind),
     }
+
+
+def _choice_words(choices) -> dict[str, str]:
+    """A choices class as value → its words in the active language (for a page's config)."""
+    return {value: str(label) for value, label in choices.choices if value}
 
 
 def mobile_session(request: HttpRequest) -> HttpResponse:
@@ -749,6 +751,7 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 def _desk_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -> HttpResponse:
+    from alerts.models import Kind as AlertKind
     from frontend import desk as unit_desk
 
     q = request.GET.get("q", "")[:100]
@@ -770,7 +773,7 @@ def _desk_page(request: HttpRequest, *, panel: dict | None, status: int = 200) -
                 "tilesUrl": config["tilesUrl"],
                 "user": {"id": user.pk, "unit": user.organisation_id},
                 # The alerts' words from the catalogue (no label table in desk.js).
-                "alertKinds": {kind: str(label) for kind, label in _alert_kinds()},
+                "alertKinds": _choice_words(AlertKind),
                 "words": {"none": pgettext("console", "No alerts")},
                 "urls": {
                     "cases": reverse("cases"),
