@@ -22,23 +22,26 @@ Heavy work (decoding, resizing) happens here, so callers run it outside `transac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import pillow_heif
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
 from pyproj import Geod
 
@@ -539,10 +542,14 @@ def store_photo(processed: ProcessedPhoto, *, storage: Storage | None = None) ->
 def _save_once(storage: Storage, name: str, data: bytes) -> bool:
     """Write `data` at exactly `name` unless it is already there; True if written.
 
-    A file of the wrong size under the name (a write cut short by a crash) is replaced. If a
-    concurrent call wins the race, Storage.save picks another name: that copy is removed, since
-    the content-hash name now holds the same bytes.
+    Many requests may store the same picture at once (retries, one photo sent for several cases).
+    On the file system the bytes go to a temporary file beside the name, which is then renamed
+    onto it (atomic): a name never holds a half-written file, so a file of the right size under it
+    is complete, and a file of the wrong size (a write cut short before this rule) is replaced by
+    the rename, never deleted first — no other call can find the name missing in between.
     """
+    if isinstance(storage, FileSystemStorage):
+        return _save_once_on_disk(storage, name, data)
     if storage.exists(name):
         if storage.size(name) == len(data):
             return False
@@ -551,6 +558,33 @@ def _save_once(storage: Storage, name: str, data: bytes) -> bool:
     if saved != name:
         storage.delete(saved)
         return False
+    return True
+
+
+def _save_once_on_disk(storage: FileSystemStorage, name: str, data: bytes) -> bool:
+    path = Path(storage.path(name))
+    try:
+        if path.stat().st_size == len(data):
+            return False
+    except FileNotFoundError:
+        pass
+    folder = path.parent
+    if storage.directory_permissions_mode is not None:
+        folder.mkdir(mode=storage.directory_permissions_mode, parents=True, exist_ok=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, storage.file_permissions_mode or 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
     return True
 
 

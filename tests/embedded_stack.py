@@ -116,6 +116,7 @@ class Run:
     figures: dict = field(default_factory=dict)
     log_problems: list[str] = field(default_factory=list)
     log: str = ""  # the server's output
+    tracebacks: list[str] = field(default_factory=list)  # each ending with its exception's line
     build_wait: float = 0.0  # seconds waited after the run for a build (-1: none came)
 
     def percentile(self, p: float) -> float:
@@ -240,12 +241,28 @@ def run_embedded(clients: int = 20, seconds: float = 60.0, *, clocks: int = 40) 
             for line in text.splitlines()
             if "database is locked" in line.lower() or " ERROR " in line or "Traceback" in line
         ]
+        run.tracebacks = _tracebacks(text)
         if "database is locked" in text.lower():
             run.bad.append("the server's log says 'database is locked'")
     finally:
         shutil.rmtree(env["GRIDCASE_DATA_DIR"], ignore_errors=True)
         log.unlink(missing_ok=True)
     return run
+
+
+def _tracebacks(log: str) -> list[str]:
+    """The tracebacks in the server's log, each from "Traceback" to its exception's line (what a
+    failed run must show: the answers of a 500 say nothing in production mode)."""
+    found, current = [], None
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line and not line[0].isspace():
+                found.append("\n".join(current[-12:]))
+                current = None
+    return found
 
 
 def _await_a_build(port: int, token: str, since: dt.datetime, timeout: float = 90.0) -> float:

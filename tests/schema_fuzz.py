@@ -179,6 +179,18 @@ def stateful(
     base = schema.as_state_machine()
 
     class Machine(base):
+        # Every scenario starts from the same rows: it runs in a savepoint rolled back at its end.
+        # Hypothesis replays and extends earlier scenarios' choices, and a link is only followed when
+        # the answer it reads has the value, so answers that depended on what earlier scenarios
+        # changed would make the same choices lead to different draws (FlakyStrategyDefinition).
+        def setup(self):
+            self._scenario = transaction.atomic()
+            self._scenario.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self._scenario.__exit__(None, None, None)
+
         def before_call(self, case):
             if prepare is not None:
                 prepare(case)

@@ -419,6 +419,43 @@ def test_store_photo_replaces_a_file_cut_short(phone_photo: ProcessedPhoto, tmp_
     assert len(list((tmp_path / name).parent.iterdir())) == 1
 
 
+def test_the_same_photo_stored_by_many_requests_at_once(
+    phone_photo: ProcessedPhoto, tmp_path
+) -> None:
+    """Twenty requests storing the same picture at the same moment (a crew sending one photo for
+    several cases; retries): every call returns, and each name holds the whole file, once. Found by
+    the embedded-stack run: a call that saw another's file half written deleted it, and a third
+    call asking that file's size met no file at all (FileNotFoundError, a 500 on feedback)."""
+    import threading
+
+    storage = FileSystemStorage(location=tmp_path)
+    big = replace(
+        phone_photo, original=phone_photo.original * 400
+    )  # long enough to be seen half written
+    start = threading.Barrier(20)
+    errors: list[BaseException] = []
+
+    def store() -> None:
+        start.wait()
+        try:
+            for _ in range(5):
+                store_photo(big, storage=storage)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=store) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stored = store_photo(big, storage=storage)
+    assert (tmp_path / stored.original_name).read_bytes() == big.original
+    assert (tmp_path / stored.public_name).read_bytes() == big.public
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == sorted([stored.original_name, stored.public_name, stored.thumbnail_name])
+
+
 # --- Comparison with the report ------------------------------------------------------------------
 
 

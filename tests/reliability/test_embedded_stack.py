@@ -21,8 +21,8 @@ def test_the_embedded_stack_serves_twenty_clients_while_its_scheduler_writes():
         )
     run = run_embedded(clients=20, seconds=60)
     print(run.summary())
-    assert not run.bad, run.bad[:10]
-    assert not run.log_problems, run.log_problems[:20]
+    assert not run.bad, (run.bad[:10], run.tracebacks[:3])
+    assert not run.log_problems, (run.log_problems[:20], run.tracebacks[:3])
     assert run.seconds >= 60
     assert set(run.statuses) <= {200, 201, 202}
     # the writers really were busy together: cases went the whole way, alarms were raised and
