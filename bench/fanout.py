@@ -7,6 +7,8 @@ members); one report by an officer makes one stored alert for the acceptor, whic
 pushes to all N. Latency = receipt time − the alert's `at` (the event time, just before commit),
 same machine clock. Runs on the in-memory layer (one worker) and, with --redis, on the Redis
 pub/sub layer with two workers (clients split between them, the report sent to the first).
+The clients are this process (the load generator), the servers their own processes; "gen CPU"
+is how many cores the load generator used from the report to the last receipt.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def last_seq(port: int, setup: dict) -> int:
         return max((a["seq"] for a in json.loads(response.read())["results"]), default=0)
 
 
-async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[float], float]:
+async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[float], float, float]:
     for port in ports:  # warm each worker up (imports, the grid index) before measuring
         await asyncio.to_thread(report, port, setup)
     since = await asyncio.to_thread(last_seq, ports[0], setup)
@@ -78,12 +80,13 @@ async def fan_out(ports: list[int], setup: dict, clients: int) -> tuple[list[flo
     await asyncio.sleep(1.0)  # every group_add done
     arrivals: list[float] = []
     waiting = [asyncio.create_task(receive_one(ws, arrivals)) for ws in sockets]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     await asyncio.to_thread(report, ports[0], setup)
     await asyncio.gather(*waiting)
     elapsed = time.monotonic() - started
+    cores = (time.process_time() - cpu) / elapsed  # what this load generator took meanwhile
     await asyncio.gather(*(ws.close() for ws in sockets))
-    return arrivals, elapsed
+    return arrivals, elapsed, cores
 
 
 def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
@@ -93,7 +96,7 @@ def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
     ports = [free_port() for _ in range(workers)]
     servers = [serve(env, p) for p in ports]
     try:
-        arrivals, elapsed = asyncio.run(fan_out(ports, setup, clients))
+        arrivals, elapsed, cores = asyncio.run(fan_out(ports, setup, clients))
     finally:
         for server in servers:
             server.terminate()
@@ -101,7 +104,7 @@ def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
     ms = np.array(arrivals) * 1000
     print(
         f"{label:44} {len(ms):>7} {ms.min():>8.0f} {np.percentile(ms, 50):>8.0f} "
-        f"{np.percentile(ms, 99):>8.0f} {ms.max():>8.0f}"
+        f"{np.percentile(ms, 99):>8.0f} {ms.max():>8.0f} {cores:>8.2f}"
     )
     return {
         "got": len(ms),
@@ -109,6 +112,7 @@ def run(label: str, clients: int, redis: str | None, workers: int) -> dict:
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
+        "load_generator_cores": round(cores, 2),
     }
 
 
@@ -158,7 +162,9 @@ def main() -> None:
     args = parser.parse_args()
     figures = {"layer_only_ms": {m: layers(int(m)) for m in args.layer_members.split(",")}}
     print(f"machine: {machine()}; one event to {args.clients} sockets of one user")
-    print(f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(
+        f"{'setup':44} {'got':>7} {'min ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'gen CPU':>8}"
+    )
     figures["inmemory"] = run("in-memory layer, 1 Daphne worker", args.clients, None, 1)
     if not args.skip_redis:
         figures["redis"] = run(

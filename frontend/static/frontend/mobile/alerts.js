@@ -5,10 +5,18 @@
   // Alerts that call for work on the case: an officer's tasks, a unit's dispatch, rework and assignment.
   const TASK_TYPES = new Set(["verify_task", "check_task", "dispatched", "rework", "assigned"]);
 
+  // The list is drawn again only when what it shows changed: a list redrawn under a finger (the
+  // catch-up after the first drawing, a live push of nothing new) loses the tap.
+  let drawn = null;
+
   function render() {
     const list = $("alerts-list");
-    list.replaceChildren();
     const rows = UI.alerts.list.slice().sort(function (a, b) { return b.seq - a.seq; });
+    const shown = JSON.stringify(rows.map(function (a) { return [a.seq, a.read, a.case && a.case.status]; }));
+    $("alerts-live").textContent = UI.alerts.live === "live" ? t("Live updates connected") : t("Live updates not connected: checking for new messages every minute");
+    if (shown === drawn) return;
+    drawn = shown;
+    list.replaceChildren();
     if (!rows.length) list.append(el("li", "m-muted", t("No messages")));
     rows.forEach(function (a) {
       const li = el("li", a.read ? null : "m-unread");
@@ -27,7 +35,6 @@
       li.append(link);
       list.append(li);
     });
-    $("alerts-live").textContent = UI.alerts.live === "live" ? t("Live updates connected") : t("Live updates not connected: checking for new messages every minute");
   }
   document.addEventListener("gc:alerts", render);
 
