@@ -259,3 +259,45 @@ def test_the_live_map_stream_shows_changes_in_the_callers_area_only():
         ("case.changed", "report", case.number)
     ]
     assert nothing == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_is_written_from_the_event_loop_without_a_thread_hop(monkeypatch):
+    """Channels' consumers hop to the sync thread (close_old_connections) before every message;
+    with 1,000 sockets that serialised every push behind 1,000 hops (bench/fanout.py: p50 490 →
+    160 ms without it). Ours do not hop for a push: count the hops while 20 pushes go out."""
+    import channels.consumer
+    from channels.layers import get_channel_layer
+
+    from alerts.realtime import user_group
+
+    cast = make_cast()
+    headers = session_headers(cast.unit_member)
+    hops = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted():
+        hops.append(1)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+
+    async def scenario():
+        socket = await connect("/ws/alerts/", headers)
+        await socket.send_json_to({"since": 0})
+        assert await socket.receive_nothing(timeout=0.3)  # live now, nothing stored
+        before = len(hops)
+        layer = get_channel_layer()
+        for seq in range(1, 21):
+            message = {"seq": seq, "type": "dispatched", "at": "2026-12-03T08:00:00+08:00"}
+            await layer.group_send(
+                user_group(cast.unit_member.pk), {"type": "alert", "message": message}
+            )
+        got = [(await socket.receive_json_from(timeout=2))["seq"] for _ in range(20)]
+        pushed_hops = len(hops) - before
+        await socket.disconnect()
+        return got, pushed_hops
+
+    got, pushed_hops = async_to_sync(scenario)()
+    assert got == list(range(1, 21))
+    assert pushed_hops == 0
