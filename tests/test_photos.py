@@ -427,33 +427,41 @@ def test_the_same_photo_stored_by_many_requests_at_once(
     the embedded-stack run: a call that saw another's file half written deleted it, and a third
     call asking that file's size met no file at all (FileNotFoundError, a 500 on feedback)."""
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     storage = FileSystemStorage(location=tmp_path)
-    big = replace(
-        phone_photo, original=phone_photo.original * 400
-    )  # long enough to be seen half written
+    # A new picture each round (its own content hash), big enough to be seen half written.
+    pictures = []
+    for n in range(60):
+        original = phone_photo.original * 200 + n.to_bytes(4, "big")
+        pictures.append(
+            replace(phone_photo, original=original, sha256=hashlib.sha256(original).hexdigest())
+        )
     start = threading.Barrier(20)
-    errors: list[BaseException] = []
 
-    def store() -> None:
-        start.wait()
-        try:
-            for _ in range(5):
-                store_photo(big, storage=storage)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+    def store(_) -> None:
+        for picture in pictures:
+            start.wait(timeout=30)  # all twenty at once, on a name nobody has written yet
+            try:
+                store_photo(picture, storage=storage)
+            except BaseException:
+                start.abort()  # the others stop waiting (BrokenBarrierError) instead of hanging
+                raise
 
-    threads = [threading.Thread(target=store) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    stored = store_photo(big, storage=storage)
-    assert (tmp_path / stored.original_name).read_bytes() == big.original
-    assert (tmp_path / stored.public_name).read_bytes() == big.public
+    with ThreadPoolExecutor(20) as pool:
+        calls = [pool.submit(store, n) for n in range(20)]
+    errors = [call.exception() for call in calls if call.exception() is not None]
+    causes = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
+    assert not errors, causes or errors
+    names = []
+    for picture in pictures:
+        stored = store_photo(picture, storage=storage)
+        assert stored.written == ()
+        assert (tmp_path / stored.original_name).read_bytes() == picture.original
+        assert (tmp_path / stored.public_name).read_bytes() == picture.public
+        names += [stored.original_name, stored.public_name, stored.thumbnail_name]
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    assert files == sorted([stored.original_name, stored.public_name, stored.thumbnail_name])
+    assert files == sorted(set(names))  # no temporary or second copy left
 
 
 # --- Comparison with the report ------------------------------------------------------------------
