@@ -431,10 +431,17 @@ CONSOLE_PERIODS = {
 }
 
 
-def _status_choices() -> list[tuple[str, str]]:
+def _status_choices() -> dict[str, list[tuple[str, str]]]:
+    """The map's status filter: the open statuses (all of them by default), then the finished ones,
+    which the map shows for the cases reported in the chosen period."""
     from cases.models import OPEN_STATUSES, Status
 
-    return [(value, label) for value, label in Status.choices if value in OPEN_STATUSES]
+    return {
+        "open": [(value, label) for value, label in Status.choices if value in OPEN_STATUSES],
+        "finished": [
+            (value, label) for value, label in Status.choices if value not in OPEN_STATUSES
+        ],
+    }
 
 
 def _alert_kinds() -> list[tuple[str, str]]:

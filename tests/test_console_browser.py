@@ -154,3 +154,57 @@ def test_every_status_reads_in_chinese_and_in_english_with_the_cookie(live_serve
                     page.screenshot(path=str(screenshot_path(f"console-closed-{lang}.png")))
                     assert ("剩" not in text) and ("left" not in text)
     assert Case.objects.filter(status=Status.CLOSED).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.chinese
+@pytest.mark.django_db(transaction=True)
+def test_the_map_shows_finished_cases_of_the_period_when_asked(live_server, chromium_path):
+    """The map shows open cases; its status filter also offers the finished statuses, and then
+    shows the cases of that status reported in the chosen period (a closed case of last quarter is
+    not among this month's), and follows the period when it changes."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    cast = make_cast()
+    password = _password(cast, cast.dispatcher)
+    waiting = report(cast, description="待受理")
+    closed = case_in(cast, Status.CLOSED)
+    old = case_in(cast, Status.CLOSED)
+    Case.objects.filter(pk=old.pk).update(reported_at=timezone.now() - dt.timedelta(days=70))
+    with _chromium(chromium_path) as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, live_server.url, "dispatcher", password)
+        page.wait_for_selector(f"path.gcc-case-{waiting.pk}", state="attached")
+        assert page.locator(f"path.gcc-case-{closed.pk}").count() == 0
+        finished = page.locator("#gcc-status optgroup option").evaluate_all(
+            "options => options.map(o => o.value)"
+        )
+        assert set(finished) == {"closed", "rejected", "voided", "merged"}
+        assert (
+            page.locator("#gcc-status optgroup").get_attribute("label")
+            == "已结束（统计周期内上报）"
+        )
+
+        page.select_option("#gcc-status", "closed")
+        page.wait_for_selector(f"path.gcc-case-{closed.pk}", state="attached")
+        page.wait_for_selector(f"path.gcc-case-{waiting.pk}", state="detached")
+        assert page.locator(f"path.gcc-case-{old.pk}").count() == 0  # reported before this month
+
+        page.select_option("#gcc-period", "custom")  # the last 70+ days: the old one comes in
+        start = (timezone.localdate() - dt.timedelta(days=80)).isoformat()
+        page.fill("#gcc-start", start)
+        page.dispatch_event("#gcc-start", "change")
+        # Both closed cases now, at one spot: clustered into one marker, so read the map's cases.
+        page.wait_for_function(
+            f"() => window.gridcaseConsole.state.cases.has({old.pk})"
+            f" && window.gridcaseConsole.state.cases.has({closed.pk})"
+        )
+
+        page.select_option("#gcc-status", "")  # back to every open case
+        page.wait_for_selector(f"path.gcc-case-{waiting.pk}", state="attached")
+        page.wait_for_selector(f"path.gcc-case-{closed.pk}", state="detached")
+        assert errors == []

@@ -11,7 +11,7 @@
   const root = document.getElementById("console");
   const labels = document.getElementById("gcc-labels");
   const { state, map, t, el, getJSON, query, todayISO, addDays, renderCases, upsertCase, refreshCase, loadCounts,
-    loadCases, restyleGrids, renderLegend, renderBreadcrumb, periodRange, loadMetrics, loadGrids, loadAreas,
+    loadCases, restyleGrids, renderLegend, renderBreadcrumb, periodRange, loadMetrics, loadGrids, loadAreas, finishedChosen,
     setState, CLUSTER_BELOW_ZOOM } = C;
   const metricSelect = document.getElementById("gcc-metric");
   const periodSelect = document.getElementById("gcc-period");
@@ -146,7 +146,8 @@
   function onCaseChanged(message) {
     if (message.type !== "case.changed" || !message.case) return;
     const c = message.case, known = state.cases.get(c.id);
-    if (OPEN_STATUSES.indexOf(c.status) >= 0) { // show it at once from the push; the full row follows
+    // Shown at once from the push (the full row follows) when the map shows its status: open ones, or the finished one chosen.
+    if (OPEN_STATUSES.indexOf(c.status) >= 0 || c.status === state.filters.status) {
       const row = Object.assign({}, known || {}, { id: c.id, number: c.number, status: c.status, light: c.light, lon: c.lon,
         lat: c.lat, grid: known ? known.grid : (c.grid ? { code: c.grid, name: c.grid } : null),
         category: known ? known.category : { id: null, name: c.category } });
@@ -205,8 +206,12 @@
       document.getElementById("gcc-end").value = addDays(range[1], -1);
     }
     loadMetrics();
+    if (finishedChosen()) loadCases(); // finished cases are those reported in the period
   });
-  ["gcc-start", "gcc-end"].forEach((id) => document.getElementById(id).addEventListener("change", loadMetrics));
+  ["gcc-start", "gcc-end"].forEach((id) => document.getElementById(id).addEventListener("change", () => {
+    loadMetrics();
+    if (finishedChosen()) loadCases();
+  }));
   function onFilter() {
     state.filters = { status: statusSelect.value, category: categorySelect.value,
       overdue: document.getElementById("gcc-overdue").checked, supervised: document.getElementById("gcc-supervised").checked };

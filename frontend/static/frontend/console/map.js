@@ -9,7 +9,9 @@
   const L10N = document.getElementById("gcc-labels").dataset;
   const SCALES = config.scales;
   const root = document.getElementById("console");
-  const OPEN_STATUSES = Array.from(document.querySelectorAll("#gcc-status option")).map((o) => o.value).filter(Boolean);
+  // The filter's own options are the open statuses; those in its group are finished (shown for the period).
+  const OPEN_STATUSES = Array.from(document.querySelectorAll("#gcc-status > option")).map((o) => o.value).filter(Boolean);
+  const finishedChosen = () => !!state.filters.status && OPEN_STATUSES.indexOf(state.filters.status) < 0;
   const LIGHT_COLOURS = { green: "#16a34a", yellow: "#eab308", red: "#dc2626" };
   const LIGHT_RANK = { green: 0, yellow: 1, red: 2 };
   const C = (window.gridcaseConsole = {}); // console.js adds openCase and toast
@@ -264,7 +266,7 @@
   // --- Cases on the map: loading, clustering, markers ------------------------------------------------------
   function matchesFilters(row) {
     const f = state.filters, code = areaCode();
-    if (OPEN_STATUSES.indexOf(row.status) < 0 || (f.status && row.status !== f.status)) return false;
+    if (f.status ? row.status !== f.status : OPEN_STATUSES.indexOf(row.status) < 0) return false;
     if (f.category && row.category && String(row.category.id) !== String(f.category)) return false;
     if (f.overdue && !(row.status === "handling" && row.deadline && new Date(row.deadline) < new Date())) return false;
     if (f.supervised && !row.supervised) return false;
@@ -279,6 +281,7 @@
     });
     const params = { status: f.status || OPEN_STATUSES.join(","), area: areaCode(), category: f.category,
       overdue: f.overdue ? "true" : "", supervised: f.supervised ? "true" : "", page_size: 500 };
+    if (finishedChosen()) { const range = periodRange(); params.start = range[0]; params.end = range[1]; }
     return track("cases", page(config.urls.cases + query(params), 10).then(() => {
       if (generation !== casesGeneration) return;
       state.cases = collected;
@@ -340,5 +343,6 @@
     getJSON: getJSON, query: query, todayISO: todayISO, addDays: addDays, CLUSTER_BELOW_ZOOM: CLUSTER_BELOW_ZOOM,
     setState: setState, renderLegend: renderLegend, renderBreadcrumb: renderBreadcrumb, restyleGrids: restyleGrids,
     renderCases: renderCases, upsertCase: upsertCase, refreshCase: refreshCase, loadAreas: loadAreas,
-    loadGrids: loadGrids, loadMetrics: loadMetrics, loadCounts: loadCounts, loadCases: loadCases, periodRange: periodRange });
+    loadGrids: loadGrids, loadMetrics: loadMetrics, loadCounts: loadCounts, loadCases: loadCases, periodRange: periodRange,
+    finishedChosen: finishedChosen });
 })();
