@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from django.db.models import QuerySet
+from django.db.models import ExpressionWrapper, F, FloatField, QuerySet
 from django.utils import timezone
 
 from cases.models import Case
@@ -48,9 +48,15 @@ def duplicate_candidates(
             .first()
             or 30
         )
+    cos_lat = max(math.cos(math.radians(lat)), 1e-6)
     dlat = radius / 110_540
-    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 1e-6))
+    dlon = radius / (111_320 * cos_lat)
     now = now or timezone.now()
+    # The nearest first, in SQL, and only as many rows as asked (a few more for the exact check): a
+    # hot spot with hundreds of open reports of one class must not load them all on every report.
+    # Ordered by the plane distance in degrees (longitude scaled by cos(latitude)), which orders
+    # points within a few hundred metres as the haversine distance does; the haversine decides.
+    east, north = (F("lon") - lon) * cos_lat, F("lat") - lat
     nearby = (
         (among if among is not None else Case.objects.all())
         .open()
@@ -61,7 +67,9 @@ def duplicate_candidates(
             lat__range=(lat - dlat, lat + dlat),
         )
         .exclude(pk=exclude_id)
-        .select_related("grid")
+        .alias(plane=ExpressionWrapper(east * east + north * north, output_field=FloatField()))
+        .order_by("plane", "pk")
+        .select_related("grid")[: limit + 5]
     )
     found = [(c, distance_m(lon, lat, c.lon, c.lat)) for c in nearby]
     return sorted([(c, d) for c, d in found if d <= radius], key=lambda pair: pair[1])[:limit]

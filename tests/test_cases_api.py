@@ -15,7 +15,7 @@ from PIL import Image
 
 from cases.models import Case, CaseEvent, IdempotencyRecord, Status
 from people.tokens import key_for
-from tests.cast import IN_A, case_in, jpeg_bytes, make_cast
+from tests.cast import IN_A, case_in, jpeg_bytes, make_cast, report
 
 pytestmark = pytest.mark.django_db
 
@@ -188,6 +188,32 @@ def test_possible_duplicates_come_back_on_create_and_to_the_acceptor():
     assert [d["number"] for d in seen["duplicates"]] == [first["number"]]
     far = create(officer, new_report(cast, lon=IN_A[0] + 0.0008)).json()  # ~75 m: not a duplicate
     assert far["duplicates"] == []
+
+
+def test_a_hot_spot_answers_the_ten_nearest_duplicates_without_loading_the_rest():
+    """Forty open reports of one class around a market stall, 2–78 m from the new one in random
+    order: the ten nearest within the class's 30 m come back nearest first, and the search loads
+    at most fifteen rows (it loaded all forty, on every report)."""
+    import random
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.duplicates import duplicate_candidates
+
+    cast = make_cast()
+    steps = list(range(1, 41))
+    random.Random(7).shuffle(steps)
+    made = {}
+    for n in steps:  # n × 2 m east of IN_A (1 m ≈ 1.05e-5° of longitude at 31.3° N)
+        made[n] = report(cast, at=(IN_A[0] + n * 2 * 1.0515e-5, IN_A[1]))
+    with CaptureQueriesContext(connection) as queries:
+        found = duplicate_candidates(
+            category_id=cast.category.pk, lon=IN_A[0], lat=IN_A[1], radius=30
+        )
+    assert [case.pk for case, _d in found] == [made[n].pk for n in range(1, 11)]
+    assert [round(d) for _case, d in found] == [2 * n for n in range(1, 11)]
+    assert len(queries) == 1 and "LIMIT 15" in queries[0]["sql"], queries.captured_queries
 
 
 # --- photos ----------------------------------------------------------------------------------
