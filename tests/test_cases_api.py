@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import threading
@@ -11,6 +12,7 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from cases.models import Case, CaseEvent, IdempotencyRecord, Status
@@ -63,7 +65,12 @@ def test_full_lifecycle_through_the_api_leaves_exactly_the_expected_events():
     body = response.json()
     case_id = body["id"]
     assert body["status"] == "reported" and body["grid"]["code"] == cast.grid.code
-    assert body["number"].startswith(body["reported_at"][:10].replace("-", ""))
+    # The number is the Asia/Shanghai day's (the answer's time may be written in another offset).
+    local_day = timezone.localtime(dt.datetime.fromisoformat(body["reported_at"])).date()
+    assert body["number"].startswith(local_day.strftime("%Y%m%d")), (
+        body["number"],
+        body["reported_at"],
+    )
     do(acceptor, case_id, "accept")
     do(cast.client(cast.shift_leader), case_id, "register")
     dispatched = do(cast.client(cast.dispatcher), case_id, "dispatch", unit=cast.unit.pk)

@@ -198,7 +198,12 @@ def test_concurrent_replays_of_one_batch_store_each_point_once(live_server):
 def stay(where=IN_A, *, start=None, n=3, every=dt.timedelta(minutes=3)) -> list[dict]:
     """`n` points at `where`, `every` apart from `start` (by default 30 minutes ago): a patrol of
     the grid by the default rule when n ≥ 3 and they span ≥ 5 minutes."""
-    start = start or timezone.now() - dt.timedelta(minutes=30)
+    if start is None:  # 30 minutes ago, but never before today's (Asia/Shanghai) midnight: a stay
+        # begun yesterday is not today's patrol. Just after midnight the last points are up to 6
+        # minutes ahead, within the clock skew the API accepts (10 minutes).
+        now = timezone.now()
+        midnight = timezone.make_aware(dt.datetime.combine(timezone.localdate(now), dt.time()))
+        start = max(now - dt.timedelta(minutes=30), midnight)
     return [point(where, when=start + i * every) for i in range(n)]
 
 
