@@ -696,6 +696,23 @@ def test_grid_officers_are_listed_only_to_those_who_may_see_the_grid(world):
 DESK = {"unit_member", "other_unit_member"}
 
 
+def _listed_beyond_sight(who: str, client, paths, want: int, sees: set[int]) -> list[str]:
+    """Problems with `paths` for `who`: a status other than `want`, or a page (when it answers
+    200) listing a case `who` may not see (`data-case` attributes)."""
+    import re
+
+    wrong = []
+    for path in paths:
+        response = client.get(path)
+        if response.status_code != want:
+            wrong.append(f"{who} {path}: {response.status_code}")
+        elif want == 200:
+            listed = {int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())}
+            if listed - sees:
+                wrong.append(f"{who} {path} lists invisible cases {sorted(listed - sees)}")
+    return wrong
+
+
 def _desk_want(who: str, ok: int) -> int:
     if who in DESK:
         return ok
@@ -703,28 +720,16 @@ def _desk_want(who: str, ok: int) -> int:
 
 
 def test_the_unit_desk_shows_and_acts_on_its_own_cases_only(world):
-    import re
-
     _cast, _people, cases, visible, _own, clients = world
     wrong = []
     for who, client in clients.items():
-        for path in (
+        paths = (
             "/desk/",
             "/desk/queues",
             "/desk/figures",
             "/desk/figures?week=this&metric=dispatched",
-        ):
-            response = client.get(path)
-            if response.status_code != _desk_want(who, 200):
-                wrong.append(f"{who} {path}: {response.status_code}")
-            elif who in DESK:
-                listed = {
-                    int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())
-                }
-                if listed - visible[who]:
-                    wrong.append(
-                        f"{who} {path} lists invisible cases {sorted(listed - visible[who])}"
-                    )
+        )
+        wrong += _listed_beyond_sight(who, client, paths, _desk_want(who, 200), visible[who])
         for label, case in cases.items():
             case.refresh_from_db()
             may = case.pk in visible[who]
@@ -753,28 +758,16 @@ def _console_want(who: str, ok: int) -> int:
 
 
 def test_the_console_shows_and_acts_on_visible_cases_only(world):
-    import re
-
     _cast, _people, cases, visible, _own, clients = world
     wrong = []
     for who, client in clients.items():
-        for path in (
+        paths = (
             "/console/queues",
             "/console/queues?order=newest",
             "/console/search?q=20",
             "/console/alerts",
-        ):
-            response = client.get(path)
-            if response.status_code != _console_want(who, 200):
-                wrong.append(f"{who} {path}: {response.status_code}")
-            elif who in CONSOLE:
-                listed = {
-                    int(i) for i in re.findall(r'data-case="(\d+)"', response.content.decode())
-                }
-                if listed - visible[who]:
-                    wrong.append(
-                        f"{who} {path} lists invisible cases {sorted(listed - visible[who])}"
-                    )
+        )
+        wrong += _listed_beyond_sight(who, client, paths, _console_want(who, 200), visible[who])
         for label, case in cases.items():
             case.refresh_from_db()
             may = case.pk in visible[who]
