@@ -1,4 +1,4 @@
-"""Infrastructure rows: the scheduler's lease."""
+"""Infrastructure rows: the scheduler's lease, the reference caches' token."""
 
 from __future__ import annotations
 
@@ -15,3 +15,14 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder} until {self.expires_at:%H:%M:%S}"
+
+
+class ReferenceVersion(models.Model):
+    """The token the per-process caches of reference rows are keyed by (backend/reference.py):
+    replaced by database triggers on every write to a reference table."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    token = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.token}"

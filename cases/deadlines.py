@@ -14,23 +14,20 @@ worktime/clock.py.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 
+from backend import reference
 from worktime import clock
 
 WORK_MINUTES = "work_minutes"
-_YELLOW_CACHE: list = [0.0, 0.8]  # (read at, share): the admin's value, re-read every 30 s
 
 
 def yellow_share() -> float:
-    """The share of the allowed time after which a clock turns yellow (DeadlineRules, default 0.8)."""
+    """The share of the allowed time after which a clock turns yellow (DeadlineRules, default 0.8);
+    cached until a reference row changes (backend/reference.py)."""
     from cases.models import DeadlineRules
 
-    now = time.monotonic()
-    if now - _YELLOW_CACHE[0] > 30:
-        _YELLOW_CACHE[:] = [now, DeadlineRules.yellow()]
-    return _YELLOW_CACHE[1]
+    return reference.cached("yellow-share", DeadlineRules.yellow)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend import reference
 from cases import deadlines
 from cases.models import Case, CaseEvent, Photo, SmallClass, Source, Status
 from cases.text import clean_json, clean_text
@@ -89,12 +90,41 @@ class LocationFields(serializers.Serializer):
         return data
 
 
+def available_classes() -> dict[int, SmallClass]:
+    """The small classes a new case may use, by id, with what a create reads of them (big class,
+    standard, case standard): a per-process copy kept until a reference row changes
+    (backend/reference.py). Shared between requests: read them, never modify them."""
+    return reference.cached(
+        "available-classes",
+        lambda: {
+            c.pk: c
+            for c in SmallClass.objects.available().select_related(
+                "big_class__standard", "case_standard"
+            )
+        },
+    )
+
+
+class AvailableClassField(serializers.PrimaryKeyRelatedField):
+    """A small class id → the class, from `available_classes()` (no query per request); the same
+    answers as PrimaryKeyRelatedField over `SmallClass.objects.available()`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = SmallClass._meta.pk.get_prep_value(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        found = available_classes().get(pk)
+        if found is None:
+            self.fail("does_not_exist", pk_value=data)
+        return found
+
+
 class CaseCreateSerializer(LocationFields):
-    # With what a create reads of it (big class, standard, case standard): one query, not four.
-    category = serializers.PrimaryKeyRelatedField(
-        queryset=SmallClass.objects.available().select_related(
-            "big_class__standard", "case_standard"
-        ),
+    category = AvailableClassField(
+        queryset=SmallClass.objects.available(),
         help_text=_("Small class id (GET /api/categories/)"),
     )
     source = serializers.ChoiceField(choices=Source.choices, required=False)

@@ -40,7 +40,6 @@ from cases.models import (
     StepLimit,
     validate_attributes,
 )
-from grids.models import Grid
 from people.models import Organisation, Role, User
 
 S = Status
@@ -700,7 +699,7 @@ def _attach_photos(
 
 def _place(case: Case, lon: float | None, lat: float | None, address: str) -> None:
     """Set the location and the grid it falls in (docs/domain.md §1; nothing is refused for its location)."""
-    from grids.geo import locate
+    from grids.geo import grid_row, locate
 
     case.lon, case.lat, case.address = lon, lat, address or case.address
     if lon is None or lat is None:
@@ -708,16 +707,8 @@ def _place(case: Case, lon: float | None, lat: float | None, address: str) -> No
         return
     found = locate(lon, lat)
     case.outside_grid = found.outside
-    # Loaded once here for the alerts, the live map and the answer (the geometry is not needed).
-    case.grid = (
-        (
-            Grid.objects.select_related("community")
-            .defer("geometry", "community__geometry", "community__derived_geometry")
-            .get(pk=found.grid_id)
-        )
-        if found.grid_id
-        else None
-    )
+    # For the alerts, the live map and the answer: the cached row with its community, no geometry.
+    case.grid = grid_row(found.grid_id) if found.grid_id else None
 
 
 def next_case_number(now: dt.datetime) -> str:

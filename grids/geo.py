@@ -246,11 +246,13 @@ _index_lock = threading.Lock()
 
 
 def grid_index() -> GridIndex:
-    """This process's index of the grids in force, rebuilt when `GridLayer.identity()` changed."""
+    """This process's index of the grids in force, rebuilt when `GridLayer.identity()` changed
+    (read again only when a reference row changed: backend/reference.py)."""
     global _index
+    from backend import reference
     from grids.models import Grid, GridLayer
 
-    key = GridLayer.identity()
+    key = reference.cached("grid-layer", GridLayer.identity)
     current = _index
     if current is not None and current.version == key:
         return current
@@ -265,3 +267,21 @@ def grid_index() -> GridIndex:
 
 def locate(lon: float, lat: float) -> Located:
     return grid_index().locate(lon, lat)
+
+
+def grid_row(grid_id: int):
+    """The Grid row `grid_id` with its community (geometry deferred), or None; from a per-process
+    copy of every grid kept until a reference row changes (backend/reference.py). Shared between
+    requests: read it, never modify it."""
+    from backend import reference
+
+    return reference.cached("grid-rows", _grid_rows).get(grid_id)
+
+
+def _grid_rows() -> dict:
+    from grids.models import Grid
+
+    rows = Grid.objects.select_related("community").defer(
+        "geometry", "community__geometry", "community__derived_geometry"
+    )
+    return {grid.pk: grid for grid in rows}

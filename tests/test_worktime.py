@@ -586,8 +586,9 @@ def test_the_fallback_warning_is_not_repeated_for_every_row(caplog):
 
 @pytest.mark.django_db
 def test_a_request_checks_the_calendar_once_and_the_next_request_sees_a_change():
-    """The calendar's identity (two aggregate queries) is read once per HTTP request, not once per
-    deadline computed in it; outside requests every call checks, and a change shows at once."""
+    """The calendar is checked by the reference token (backend/reference.py), read once per HTTP
+    request, not once per deadline computed in it; the rows are not read again while it holds;
+    outside requests every call checks, and a change shows at once."""
     import json
     import uuid
 
@@ -609,10 +610,10 @@ def test_a_request_checks_the_calendar_once_and_the_next_request_sees_a_change()
                 HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
             )
         assert answer.status_code == 201, answer.content
-        return sum(
-            'FROM "worktime_workingday"' in q["sql"] and "COUNT(" in q["sql"] for q in queries
-        )
+        assert not any('FROM "worktime_workingday"' in q["sql"] for q in queries)
+        return sum("backend_referenceversion" in q["sql"] for q in queries)
 
+    clock.current_calendar()  # loaded
     assert create() == 1
     assert create() == 1  # each request checks again
     day = dt.date(2026, 10, 12)  # a Monday, a workday

@@ -30,12 +30,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
-
-from django.core.signals import request_finished, request_started
 
 logger = logging.getLogger(__name__)
 
@@ -347,49 +344,21 @@ def load_calendar() -> WorkCalendar:
     return WorkCalendar(days, seasons)
 
 
-_cache: dict[str, tuple[tuple, WorkCalendar]] = {}
-_request = threading.local()  # inside a request: the calendar checked once for it
-
-
-def _request_started(**kwargs) -> None:
-    _request.active, _request.calendar = True, None
-
-
-def _request_finished(**kwargs) -> None:
-    _request.active, _request.calendar = False, None
-
-
-request_started.connect(_request_started, dispatch_uid="worktime-calendar-request-started")
-request_finished.connect(_request_finished, dispatch_uid="worktime-calendar-request-finished")
-
-
 @contextlib.contextmanager
 def calendar_pinned() -> Iterator[None]:
-    """Inside the block the calendar's identity is checked once, as within an HTTP request: for
-    batch work outside requests (the deadline sweep computes a light per open case — two queries
-    each, one an aggregate over every working day, before this)."""
-    before = getattr(_request, "active", False), getattr(_request, "calendar", None)
-    _request.active, _request.calendar = True, None
-    try:
+    """Inside the block the calendar (with every reference row, backend/reference.py) is checked
+    once, as within an HTTP request: for batch work outside requests (the deadline sweep computes a
+    light per open case)."""
+    from backend import reference
+
+    with reference.pinned():
         yield
-    finally:
-        _request.active, _request.calendar = before
 
 
 def current_calendar() -> WorkCalendar:
-    """The process's WorkCalendar, rebuilt when models.calendar_identity() changes (two cheap
-    aggregate queries). The identity is read before the rows, so a change racing the rebuild is
-    caught by the next call. Within one HTTP request it is checked once (a case create asked four
-    times: 8 of its 40 statements); outside requests (scheduler, commands) on every call."""
-    from worktime.models import calendar_identity
+    """The process's WorkCalendar, loaded again when a reference row changed: one read of the
+    reference token per request (backend/reference.py; database triggers on WorkingDay and
+    WorkingPeriod replace it on any write, bulk or raw included)."""
+    from backend import reference
 
-    if getattr(_request, "active", False) and _request.calendar is not None:
-        return _request.calendar
-    identity = calendar_identity()
-    cached = _cache.get("calendar")
-    if cached is None or cached[0] != identity:
-        cached = (identity, load_calendar())
-        _cache["calendar"] = cached
-    if getattr(_request, "active", False):
-        _request.calendar = cached[1]
-    return cached[1]
+    return reference.cached("calendar", load_calendar)

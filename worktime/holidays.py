@@ -110,7 +110,7 @@ def seed_default_periods(*, model: type[models.Model] = WorkingPeriod) -> int:
 
 def write_days(rows: Sequence[DayRow], *, model: type[models.Model] = WorkingDay) -> SeedResult:
     """Create or update `rows`, leaving manual rows alone; bulk writes set updated_at themselves
-    (calendar_identity depends on it). `model` lets a data migration pass its historical model."""
+    (auto_now is skipped by bulk_update). `model` lets a data migration pass its historical model."""
     result = SeedResult()
     if not rows:
         return result

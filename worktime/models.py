@@ -10,7 +10,7 @@ the periods of the *shortest* season containing it apply, so a summer season can
 the all-year default without editing the default (docs/worktime.md).
 
 worktime/clock.py does the arithmetic; it reads these tables through `clock.current_calendar()`,
-which rebuilds its in-process copy when `calendar_identity()` changes.
+which keeps an in-process copy until a reference row changes (backend/reference.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, F, Max, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 MONTH_DAY_REGEX = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
@@ -136,17 +136,3 @@ class WorkingPeriod(models.Model):
                 _("This period overlaps %(other)s of the same season.")
                 % {"other": overlapping.first()}
             )
-
-
-def calendar_identity() -> tuple:
-    """What the in-process calendar (clock.current_calendar) is keyed by: the days' count and
-    latest updated_at (one aggregate over ~8,000 rows; a saved row moves updated_at, a deleted one
-    the count; seeding and the notice import set updated_at themselves because bulk_update skips
-    auto_now), and the few working-period rows themselves (exact, so removing a season shows)."""
-    days = WorkingDay.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
-    periods = tuple(
-        WorkingPeriod.objects.order_by("pk").values_list(
-            "pk", "season_start", "season_end", "start", "end"
-        )
-    )
-    return days["n"], days["at"], periods

@@ -67,8 +67,18 @@ class StepLimit(models.Model):
 
     @classmethod
     def limit_for(cls, step: str) -> tuple[int, str]:
-        row = cls.objects.filter(step=step).values_list("time_limit", "time_limit_unit").first()
-        return row or (1, LimitUnit.WORK_HOURS)
+        """(limit, unit) of `step`; the rows are cached until a reference row changes
+        (backend/reference.py). A step without a row: 1 working hour."""
+        from backend import reference
+
+        limits = reference.cached(
+            "step-limits",
+            lambda: {
+                row[0]: (row[1], row[2])
+                for row in cls.objects.values_list("step", "time_limit", "time_limit_unit")
+            },
+        )
+        return limits.get(step) or (1, LimitUnit.WORK_HOURS)
 
 
 class DeadlineRules(models.Model):
