@@ -91,11 +91,9 @@ def new_construction_recipients(case) -> list[User]:
 def recipients(event) -> tuple[str, list[User]] | None:
     """(kind, users) for a case event, or None when nobody is to be told."""
     case, action = event.case, event.action
-    if action == "report":
-        users = list(grid_officers(case).exclude(pk=event.actor_id)) + list(
-            area_members(case, Role.ACCEPTOR)
-        )
-        return Kind.NEW_REPORT, users
+    if action == "report":  # the grid's officers but the reporter, and the area's acceptors
+        users = grid_officers(case).exclude(pk=event.actor_id) | area_members(case, Role.ACCEPTOR)
+        return Kind.NEW_REPORT, list(users)
     if action == "send_verify":
         return Kind.VERIFY_TASK, list(grid_officers(case))
     if action == "feedback":
@@ -195,5 +193,6 @@ def _queue_live(case, action: str) -> None:
     # `case` is the object the transaction saved (report_case's, or transition's locked copy):
     # at commit it holds what was written.
     relay.queue_live(
-        {"type": "case.changed", "action": action, "case": case_summary(case)}, live_groups(case)
+        {"type": "case.changed", "action": action, "case": case_summary(case)},
+        live_groups(case, reported=action == "report"),
     )

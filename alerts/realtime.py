@@ -77,8 +77,9 @@ def case_summary(case) -> CaseSummary:
     }
 
 
-def live_groups(case) -> list[str]:
-    """Every live-map group that may see a change of `case` (the rule is cases.access')."""
+def live_groups(case, *, reported: bool = False) -> list[str]:
+    """Every live-map group that may see a change of `case` (the rule is cases.access');
+    `reported`: the change is the case's report."""
     from cases.access import live_groups_of
 
-    return live_groups_of(case)
+    return live_groups_of(case, reported=reported)

@@ -124,9 +124,10 @@ def live_groups_for(user: User) -> list[str]:
     return groups
 
 
-def live_groups_of(case: Case) -> list[str]:
+def live_groups_of(case: Case, *, reported: bool = False) -> list[str]:
     """Every live-map group a change of `case` goes to: the city, the areas containing its grid,
-    its grid, every unit that holds or has held it, its reporter."""
+    its grid, every unit that holds or has held it, its reporter. `reported`: the change is the
+    case's report, so no unit has held it (nothing to read)."""
     from alerts.realtime import area_group, grid_group, reporter_group, unit_group
     from cases.models import CaseEvent
 
@@ -135,7 +136,7 @@ def live_groups_of(case: Case) -> list[str]:
         code = case.grid.code
         groups += [area_group(code[:n]) for n in (6, 9, 12)] + [grid_group(case.grid_id)]
     units = {case.unit_id} if case.unit_id else set()
-    if case.pk:
+    if case.pk and not reported:
         units |= set(
             CaseEvent.objects.filter(case_id=case.pk, unit__isnull=False)
             .values_list("unit_id", flat=True)

@@ -69,7 +69,8 @@ def duplicate_candidates(
         .exclude(pk=exclude_id)
         .alias(plane=ExpressionWrapper(east * east + north * north, output_field=FloatField()))
         .order_by("plane", "pk")
-        .select_related("grid")[: limit + 5]
+        .select_related("grid")
+        .defer("grid__geometry")[: limit + 5]  # a grid's outline is kilobytes, never shown here
     )
     found = [(c, distance_m(lon, lat, c.lon, c.lat)) for c in nearby]
     return sorted([(c, d) for c, d in found if d <= radius], key=lambda pair: pair[1])[:limit]
