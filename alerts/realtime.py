@@ -64,13 +64,16 @@ def case_summary(case) -> CaseSummary:
     from django.utils import timezone
 
     from cases.deadlines import traffic_light
+    from cases.serializers import category_of
+    from grids.geo import grid_of
 
+    grid = grid_of(case)
     return {
         "id": case.pk,
         "number": case.number,
         "status": case.status,
-        "grid": case.grid.code if case.grid_id else None,
-        "category": case.category.name,
+        "grid": grid.code if grid is not None else None,
+        "category": category_of(case).name,
         "light": traffic_light(case, timezone.now()),
         "lon": case.lon,
         "lat": case.lat,

@@ -48,6 +48,11 @@ def case_scope(user: User) -> Q | None:
     return own
 
 
+# A grid's and a community's outlines are kilobytes of GeoJSON each: a read of cases that shows
+# their grid and community names leaves them out (`.defer(*GRID_OUTLINES)`).
+GRID_OUTLINES = ("grid__geometry", "grid__community__geometry", "grid__community__derived_geometry")
+
+
 def visible_cases(user: User) -> QuerySet[Case]:
     scope = case_scope(user)
     cases = Case.objects.all()
@@ -66,6 +71,7 @@ def get_case_for_user(user: User, pk: int) -> Case:
     case = (
         visible_cases(user)
         .select_related("category__big_class__standard", "grid__community", "unit", "reporter")
+        .defer(*GRID_OUTLINES)
         .filter(pk=pk)
         .first()
     )
@@ -130,10 +136,11 @@ def live_groups_of(case: Case, *, reported: bool = False) -> list[str]:
     case's report, so no unit has held it (nothing to read)."""
     from alerts.realtime import area_group, grid_group, reporter_group, unit_group
     from cases.models import CaseEvent
+    from grids.geo import grid_of
 
     groups = [area_group(None)]
     if case.grid_id:
-        code = case.grid.code
+        code = grid_of(case).code
         groups += [area_group(code[:n]) for n in (6, 9, 12)] + [grid_group(case.grid_id)]
     units = {case.unit_id} if case.unit_id else set()
     if case.pk and not reported:

@@ -45,7 +45,7 @@ def sweep(now: dt.datetime | None = None) -> list[CaseAlarm]:
     """
     now = now or timezone.now()
     wanted: list[tuple[Case, str, dt.datetime, str]] = []
-    on_clock = Case.objects.select_related("grid", "unit", "category")
+    on_clock = Case.objects.select_related("grid", "unit", "category").defer("grid__geometry")
     with calendar_pinned():  # one calendar check per sweep, not two queries per open case
         for case in on_clock.filter(
             status="handling", deadline__isnull=False, dispatched_at__isnull=False

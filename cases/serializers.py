@@ -105,6 +105,14 @@ def available_classes() -> dict[int, SmallClass]:
     )
 
 
+def category_of(case: Case) -> SmallClass:
+    """`case.category` without a query: the loaded one, else the cached class (an inactive class
+    is read)."""
+    if Case.category.is_cached(case):
+        return case.category
+    return available_classes().get(case.category_id) or case.category
+
+
 class AvailableClassField(serializers.PrimaryKeyRelatedField):
     """A small class id → the class, from `available_classes()` (no query per request); the same
     answers as PrimaryKeyRelatedField over `SmallClass.objects.available()`."""
@@ -355,7 +363,7 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
     duplicates for the centre (or for anyone with `duplicates=True`: the reporter's 201).
     `fresh`: `case` is the object `workflow.report_case` just returned, with its category, grid and
     reporter loaded and `case.made` (its event and photos) — nothing is read again."""
-    from cases.access import sees_everything, visible_cases
+    from cases.access import GRID_OUTLINES, sees_everything, visible_cases
     from cases.duplicates import duplicate_candidates
     from cases.workflow import allowed_actions
 
@@ -364,9 +372,13 @@ def case_detail(case: Case, user, *, fresh: bool = False, duplicates: bool = Fal
     if fresh:
         events, photos = [case.made.event], case.made.photos
     else:
-        case = Case.objects.select_related(
-            "category__big_class__standard", "grid__community", "unit", "reporter"
-        ).get(pk=case.pk)
+        case = (
+            Case.objects.select_related(
+                "category__big_class__standard", "grid__community", "unit", "reporter"
+            )
+            .defer(*GRID_OUTLINES)
+            .get(pk=case.pk)
+        )
         events = case.events.select_related("actor", "unit").prefetch_related("photos")
         photos = case.photos.all()
     body = case_row(case)
@@ -485,9 +497,12 @@ def public_case_detail(case: Case, user, *, duplicates: bool = False) -> dict:
 
 
 def _duplicate_radius(category: SmallClass) -> float | None:
-    """The class's duplicate radius when its case standard is already loaded (else None: looked up)."""
+    """The class's duplicate radius when its case standard is already loaded or the class is among
+    the cached available ones (else None: looked up)."""
     if not SmallClass.case_standard.is_cached(category):
-        return None
+        category = available_classes().get(category.pk)
+        if category is None:
+            return None
     standard = getattr(category, "case_standard", None)
     return (standard.duplicate_radius_m if standard else None) or 30
 

@@ -132,8 +132,10 @@ def cases(request):
 def _list(request):
     query = CaseListQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
-    rows = _filter(visible_cases(request.user), query.validated_data).select_related(
-        "category", "grid", "unit"
+    rows = (
+        _filter(visible_cases(request.user), query.validated_data)
+        .select_related("category", "grid", "unit")
+        .defer("grid__geometry")  # kilobytes a row, never in a list
     )
     paginator = CasePagination()
     page = paginator.paginate_queryset(rows, request)

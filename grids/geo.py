@@ -278,6 +278,15 @@ def grid_row(grid_id: int):
     return reference.cached("grid-rows", _grid_rows).get(grid_id)
 
 
+def grid_of(obj):
+    """`obj.grid` (a case, a point) without a query: the loaded one, else the cached row."""
+    if obj.grid_id is None:
+        return None
+    if obj._meta.get_field("grid").is_cached(obj):
+        return obj.grid
+    return grid_row(obj.grid_id) or obj.grid
+
+
 def _grid_rows() -> dict:
     from grids.models import Grid
 

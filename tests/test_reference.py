@@ -115,3 +115,25 @@ def test_a_create_reads_the_token_once_and_no_reference_row():
     assert sum(reference.TABLE in s for s in sql) == 1
     for table in reference.tables():
         assert not any(f'FROM "{table}"' in s for s in sql), table
+
+
+def test_an_accept_reads_no_reference_row_and_no_outline():
+    """The live-map change and the answer take the grid, the class and its duplicate radius from
+    the caches; the case's own read leaves the grid's and the community's outlines out."""
+    cast = make_cast()
+    made = create(cast.client(cast.officer), cast.category.pk).json()
+    acceptor = cast.client(cast.acceptor)
+    acceptor.get("/api/cases/")  # the acceptor's session and the caches are warm
+    with CaptureQueriesContext(connection) as queries:
+        answer = acceptor.post(
+            f"/api/cases/{made['id']}/transition",
+            {"action": "accept", "version": made["version"]},
+            content_type="application/json",
+        )
+    assert answer.status_code == 200, answer.content
+    sql = [q["sql"] for q in queries.captured_queries]
+    for table in ("cases_smallclass", "cases_casestandard", "worktime_workingday"):
+        assert not any(f'FROM "{table}"' in s for s in sql), table
+    assert not any('"grids_grid"."geometry"' in s for s in sql), "\n".join(sql)
+    assert not any('"grids_area"."derived_geometry"' in s for s in sql)
+    assert answer.json()["grid"]["code"] == made["grid"]["code"]
