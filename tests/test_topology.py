@@ -15,9 +15,11 @@ import websockets
 
 from tests.conftest import _answers, require
 from tests.scaled import (
+    _post,
     check_nothing_lost_or_doubled,
     create_while_killing,
     postgres_server,
+    run_django,
     scaled_city,
     stored,
 )
@@ -144,3 +146,29 @@ def test_docker_compose_runs_the_commands_of_the_topology_script():
         "location /ws/ {\n        proxy_pass http://ws;" in nginx
         and "location / {\n        proxy_pass http://web;" in nginx
     )
+
+
+WITHDRAW = """
+import django, json; django.setup()
+from cases.models import SmallClass
+print(json.dumps({'changed': SmallClass.objects.filter(pk=%d).update(active=%s)}))
+"""
+
+
+def test_a_class_withdrawn_by_another_process_is_refused_by_every_worker(city):
+    """Each gunicorn worker keeps the classification in memory (backend/reference.py); a class
+    withdrawn by another process with a bulk update — no model signal — is refused by the next
+    create anywhere, and offered again once restored: the triggers replaced the token."""
+    running, setup = city
+    body = json.dumps({"category": setup["category"], "lon": 120.705, "lat": 31.305}).encode()
+
+    def statuses(prefix: str) -> set[int]:  # a connection each: the front spreads them
+        return {_post(running.url, setup["officer"], body, f"{prefix}-{i}")[0] for i in range(8)}
+
+    assert statuses("withdraw-before") == {201}
+    assert run_django(WITHDRAW % (setup["category"], "False"), running.env) == {"changed": 1}
+    try:
+        assert statuses("withdraw-during") == {400}
+    finally:
+        run_django(WITHDRAW % (setup["category"], "True"), running.env)
+    assert statuses("withdraw-after") == {201}
